@@ -1,0 +1,1 @@
+"""civicflow: the command line and the wiring of the platform."""

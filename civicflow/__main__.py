@@ -1,0 +1,5 @@
+import sys
+
+from civicflow.cli import main
+
+sys.exit(main())

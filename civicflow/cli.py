@@ -1,0 +1,145 @@
+"""``civicflow``: migrate, load the demo county, run one service or the whole platform."""
+
+from kit.green import patch
+
+patch()  # before anything that opens sockets or creates locks
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from kit.settings import SERVICES, Settings  # noqa: E402
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.migrations import upgrade
+
+    for service in args.services or SERVICES:
+        upgrade(service, settings.database_url_for(service))
+        print(f"migrated {service}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from civicflow.demo import load_demo
+
+    loaded = load_demo(settings)
+    print(f"demo county loaded: {loaded['units']} grid units, {loaded['users']} dev user(s)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from civicflow.registry import service_class
+    from kit.runner import configure_logging, run_until_signalled
+
+    configure_logging(os.environ.get("CIVICFLOW_LOG_LEVEL", "INFO"))
+    run_until_signalled(service_class(args.service), settings)
+    return 0
+
+
+def cmd_broker_check(args: argparse.Namespace, settings: Settings) -> int:
+    from kombu import Connection
+
+    try:
+        with Connection(settings.amqp_uri, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        print(f"broker at {settings.amqp_uri.split('@')[-1]} does not answer: {exc}", file=sys.stderr)
+        return 1
+    print("broker answers")
+    return 0
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    """Every service in its own process; Ctrl-C (or SIGTERM) stops them all cleanly."""
+    services: Sequence[str] = args.services or SERVICES
+    children = {
+        name: subprocess.Popen([sys.executable, "-m", "civicflow", "run", name])
+        for name in services
+    }
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    deadline = time.monotonic() + 60
+    waiting = set(services)
+    while waiting and not stopping and time.monotonic() < deadline:
+        waiting = {name for name in waiting if not _healthy(settings.ports[name])}
+        if any(child.poll() is not None for child in children.values()):
+            break
+        time.sleep(0.3)
+    exit_code = 0
+    if not stopping and not waiting:
+        print("\ncivicflow is up:")
+        for name in services:
+            print(f"  {name:<12} http://127.0.0.1:{settings.ports[name]}/healthz")
+        print(f"  intake API   http://127.0.0.1:{settings.ports['intake']}/api/v1/...")
+        print(f"  console      http://127.0.0.1:{settings.ports['console']}/")
+        print("Ctrl-C stops everything.\n", flush=True)
+    elif not stopping:
+        print(f"not healthy: {sorted(waiting) or 'a service exited'}", file=sys.stderr)
+        exit_code = 1
+    while not stopping and exit_code == 0:
+        dead = [name for name, child in children.items() if child.poll() is not None]
+        if dead:
+            print(f"{', '.join(dead)} exited; stopping the rest", file=sys.stderr)
+            exit_code = 1
+            break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for name, child in children.items():
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop in time; killing it", file=sys.stderr)
+            child.kill()
+    print("civicflow stopped.")
+    return exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE")
+    migrate.set_defaults(handler=cmd_migrate)
+    demo = commands.add_parser("demo", help="load the demo county and dev users")
+    demo.set_defaults(handler=cmd_demo)
+    run = commands.add_parser("run", help="run one service (start more for more instances)")
+    run.add_argument("service", choices=SERVICES)
+    run.set_defaults(handler=cmd_run)
+    up = commands.add_parser("up", help="run every service, each in its own process")
+    up.add_argument("services", nargs="*")
+    up.set_defaults(handler=cmd_up)
+    broker = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
+    broker.set_defaults(handler=cmd_broker_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args, Settings.from_env())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

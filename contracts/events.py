@@ -1,0 +1,300 @@
+"""Every event the platform publishes: its envelope, its data, and the one catalogue of types.
+
+Events are facts, named in the past tense. Services subscribe through the ``EventSpec``
+constants below, never through string literals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.common import (
+    SCHEMA_VERSION,
+    Channel,
+    Contract,
+    GeoPoint,
+    MaskedPhone,
+    RiskGrade,
+    Text,
+)
+
+PUBLIC_EXCHANGE = "civicflow.events"
+
+Level = Literal["micro_grid", "grid", "community", "street", "district"]
+"""Levels of the territory, 大中小微: 区 > 街镇 > 村居 > 网格 > 微网格."""
+
+ClockKind = Literal["respond", "feedback", "resolve"]
+
+
+class EventData(BaseModel):
+    """Base of every event's ``data``: immutable; tolerant of fields added by newer
+    minor versions so a subscriber does not break when a producer grows."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+D = TypeVar("D", bound=EventData)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """``{"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    type: str
+    occurred_at: AwareDatetime
+    schema_version: int = SCHEMA_VERSION
+    case_id: str | None = None
+    data: D
+
+
+# --- the case ----------------------------------------------------------------------------
+
+
+class Reporter(Contract):
+    """Who raised the matter, as events may show it: the number masked."""
+
+    name: str | None = None
+    phone: MaskedPhone | None = None
+    kind: Literal["citizen", "grid_worker", "monitor", "petitioner"] = "citizen"
+    id: str | None = None
+
+
+class CaseReceived(EventData):
+    """接: intake accepted a matter from one of the four lines as a canonical case."""
+
+    channel: Channel
+    source: str
+    external_id: str
+    reporter: Reporter
+    content: Text
+    category: str | None = None
+    address: str | None = None
+    location: GeoPoint | None = None
+    grid_code: str | None = None
+    risk: RiskGrade = "blue"
+    risk_rules: list[str] = []
+    repeat_of: list[str] = []
+    repeat_count: int = 0
+    urgent: bool = False
+    resolved_on_site: bool = False
+    received_at: AwareDatetime
+    attachments: list[str] = []
+    heat: int | None = None
+    group_size: int | None = None
+
+
+class Assignee(Contract):
+    kind: Literal["department", "grid"]
+    code: str
+    name: str
+
+
+class Deadlines(Contract):
+    respond_by: AwareDatetime
+    feedback_by: AwareDatetime
+    resolve_by: AwareDatetime
+
+
+class CaseAwaitingDispatch(EventData):
+    """转: routing could not decide alone; the case waits for one click (一键派单)."""
+
+    reason: str
+    suggestion: Assignee | None = None
+    alternatives: list[Assignee] = []
+    risk: RiskGrade = "blue"
+
+
+class CaseDispatched(EventData):
+    """转: assigned to a department or a grid; the respond clock starts."""
+
+    assignee: Assignee
+    level: Level
+    deadlines: Deadlines
+    dispatched_by: str
+    category: str | None = None
+    rule: str | None = None
+    channel: Channel | None = None
+    risk: RiskGrade = "blue"
+
+
+class CaseAccepted(EventData):
+    """见: the unit signed for the case (签收)."""
+
+    assignee: Assignee
+    by: str
+
+
+class CaseReturned(EventData):
+    """退单: not this unit's duty; back to one-click dispatch."""
+
+    assignee: Assignee
+    reason: str
+    by: str
+
+
+class CaseFeedback(EventData):
+    """办: progress reported to the citizen and the centre."""
+
+    note: str
+    by: str
+
+
+class CaseConcluded(EventData):
+    """结: the unit reported its result (办结)."""
+
+    result: str
+    by: str
+
+
+class CaseClosed(EventData):
+    """访: revisited (回访) and the citizen's satisfaction recorded."""
+
+    satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
+    by: str
+
+
+class CaseReopened(EventData):
+    """返工: an unsatisfied revisit or a failed verification sends the case back."""
+
+    reason: str
+    by: str
+
+
+class CaseEscalated(EventData):
+    """上报 / 格呼街应: the case moves one level up the territory."""
+
+    from_level: Level
+    to_level: Level
+    unit: str | None = None
+    reason: str
+    supervisors: list[str] = []
+    by: str = "auto"
+
+
+class SlaAlert(EventData):
+    clock: ClockKind
+    due_at: AwareDatetime
+    assignee: Assignee | None = None
+    level: Level | None = None
+
+
+class SlaWarning(SlaAlert):
+    """A limit is near: ``warn_at`` of it has passed."""
+
+
+class SlaOverdue(SlaAlert):
+    """A limit has passed."""
+
+
+class SupervisionOrder(EventData):
+    """督办: a supervisor's order on a case: normal, yellow card or red card."""
+
+    grade: Literal["normal", "yellow", "red"]
+    due_at: AwareDatetime
+    issued_by: str
+    note: str = ""
+
+
+class NotificationSent(EventData):
+    channel: Literal["sms", "wechat", "wecom", "file"]
+    recipient: str
+    provider: str
+    provider_message_id: str | None = None
+    trigger_event_id: str
+
+
+class NotificationFailed(EventData):
+    channel: Literal["sms", "wechat", "wecom", "file"]
+    recipient: str
+    provider: str
+    error: str
+    attempts: int
+    trigger_event_id: str
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventSpec(Generic[D]):
+    """One event type: its routing key, the service that owns it, its data, and whether it
+    is forwarded to the public ``civicflow.events`` exchange."""
+
+    type: str
+    source: str
+    data: type[D]
+    public: bool = True
+
+    def new(
+        self, data: D, case_id: str | None = None, occurred_at: datetime | None = None
+    ) -> Envelope[D]:
+        return Envelope[self.data](  # type: ignore[name-defined]
+            event_id=str(uuid.uuid4()),
+            type=self.type,
+            occurred_at=occurred_at or datetime.now(UTC),
+            case_id=case_id,
+            data=data,
+        )
+
+    def parse(self, raw: bytes | str) -> Envelope[D]:
+        envelope: Envelope[D] = Envelope[self.data].model_validate_json(raw)  # type: ignore[name-defined]
+        if envelope.type != self.type:
+            raise ValueError(f"expected an event of type {self.type!r}, got {envelope.type!r}")
+        return envelope
+
+
+CASE_RECEIVED = EventSpec("case.received", "intake", CaseReceived)
+CASE_AWAITING_DISPATCH = EventSpec(
+    "case.awaiting_dispatch", "dispatch", CaseAwaitingDispatch, public=False
+)
+CASE_DISPATCHED = EventSpec("case.dispatched", "dispatch", CaseDispatched)
+CASE_ACCEPTED = EventSpec("case.accepted", "dispatch", CaseAccepted)
+CASE_RETURNED = EventSpec("case.returned", "dispatch", CaseReturned)
+CASE_FEEDBACK = EventSpec("case.feedback", "dispatch", CaseFeedback)
+CASE_CONCLUDED = EventSpec("case.concluded", "dispatch", CaseConcluded)
+CASE_CLOSED = EventSpec("case.closed", "dispatch", CaseClosed)
+CASE_REOPENED = EventSpec("case.reopened", "dispatch", CaseReopened)
+CASE_ESCALATED = EventSpec("case.escalated", "supervision", CaseEscalated)
+SLA_WARNING = EventSpec("sla.warning", "supervision", SlaWarning)
+SLA_OVERDUE = EventSpec("sla.overdue", "supervision", SlaOverdue)
+SUPERVISION_ORDER = EventSpec("supervision.order", "supervision", SupervisionOrder)
+NOTIFICATION_SENT = EventSpec("notification.sent", "notify", NotificationSent)
+NOTIFICATION_FAILED = EventSpec("notification.failed", "notify", NotificationFailed)
+
+CATALOGUE: dict[str, EventSpec[EventData]] = {
+    spec.type: spec  # type: ignore[misc]
+    for spec in (
+        CASE_RECEIVED,
+        CASE_AWAITING_DISPATCH,
+        CASE_DISPATCHED,
+        CASE_ACCEPTED,
+        CASE_RETURNED,
+        CASE_FEEDBACK,
+        CASE_CONCLUDED,
+        CASE_CLOSED,
+        CASE_REOPENED,
+        CASE_ESCALATED,
+        SLA_WARNING,
+        SLA_OVERDUE,
+        SUPERVISION_ORDER,
+        NOTIFICATION_SENT,
+        NOTIFICATION_FAILED,
+    )
+}
+
+PUBLIC_TYPES: tuple[str, ...] = tuple(t for t, spec in CATALOGUE.items() if spec.public)
+
+
+def owned_by(service: str) -> Iterator[EventSpec[EventData]]:
+    return (spec for spec in CATALOGUE.values() if spec.source == service)
+
+
+MessageId = Annotated[str, Field(min_length=1, max_length=128)]

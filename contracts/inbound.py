@@ -1,0 +1,159 @@
+"""What the four lines hand over: payloads of ``POST /api/v1/...`` and of ``civicflow.inbound``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from contracts.common import (
+    Channel,
+    Content,
+    Contract,
+    GeoPoint,
+    Identifier,
+    Phone,
+    ShortText,
+    Text,
+)
+
+Address = Annotated[Text, Field(min_length=1, max_length=500)]
+CategoryCode = Annotated[Identifier, Field(max_length=32)]
+Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://\S+$")]
+
+
+class InboundPayload(Contract):
+    """Common face of the four lines' payloads."""
+
+    content: Content
+
+    @property
+    def external_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def occurred_at(self) -> datetime:
+        raise NotImplementedError
+
+
+class Caller(Contract):
+    name: ShortText | None = None
+    phone: Phone
+
+
+class HotlineTicket(InboundPayload):
+    """A 12345 hotline ticket (市民服务热线工单)."""
+
+    ticket_no: Identifier
+    received_at: AwareDatetime
+    caller: Caller
+    category: CategoryCode | None = None
+    address: Address | None = None
+    location: GeoPoint | None = None
+    urgent: bool = False
+
+    @property
+    def external_id(self) -> str:
+        return self.ticket_no
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.received_at
+
+
+class GridReport(InboundPayload):
+    """A grid worker's report from the grid app (网格员上报)."""
+
+    report_id: Identifier
+    reported_at: AwareDatetime
+    grid_code: Identifier
+    reporter_id: Identifier
+    category: CategoryCode | None = None
+    location: GeoPoint | None = None
+    photos: Annotated[list[Url], Field(max_length=20)] = []
+    resolved_on_site: bool = False
+
+    @property
+    def external_id(self) -> str:
+        return self.report_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.reported_at
+
+
+OpinionPlatform = Literal["weibo", "wechat", "douyin", "news", "forum", "other"]
+
+
+class OpinionItem(InboundPayload):
+    """An item from the public-opinion monitoring feed (舆情)."""
+
+    item_id: Identifier
+    platform: OpinionPlatform
+    published_at: AwareDatetime
+    url: Url | None = None
+    heat: Annotated[int, Field(ge=0)] = 0
+    address: Address | None = None
+    location: GeoPoint | None = None
+
+    @property
+    def external_id(self) -> str:
+        return self.item_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.published_at
+
+
+PetitionForm = Literal["visit", "letter", "phone", "online"]
+
+
+class Petitioner(Contract):
+    name: ShortText
+    phone: Phone | None = None
+
+
+class Petition(InboundPayload):
+    """A petition registered by the petition bureau (信访: 来访 来信 来电 网上)."""
+
+    petition_no: Identifier
+    form: PetitionForm
+    filed_at: AwareDatetime
+    petitioners: Annotated[list[Petitioner], Field(min_length=1, max_length=500)]
+    group_size: Annotated[int, Field(ge=1)] | None = None
+    address: Address | None = None
+    category: CategoryCode | None = None
+
+    @property
+    def external_id(self) -> str:
+        return self.petition_no
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.filed_at
+
+
+@dataclass(frozen=True)
+class InboundLine:
+    """One of the four lines as it arrives: its channel, HTTP path and AMQP routing key."""
+
+    channel: Channel
+    routing_key: str
+    path: str
+    model: type[InboundPayload]
+
+
+INBOUND_EXCHANGE = "civicflow.inbound"
+INBOUND_REJECTED_QUEUE = "civicflow.inbound.rejected"
+REJECT_REASON_HEADER = "x-reject-reason"
+
+HOTLINE = InboundLine("hotline", "hotline.ticket", "/api/v1/hotline/tickets", HotlineTicket)
+GRID = InboundLine("grid", "grid.report", "/api/v1/grid/reports", GridReport)
+OPINION = InboundLine("opinion", "opinion.item", "/api/v1/opinion/items", OpinionItem)
+PETITION = InboundLine("petition", "petition.filed", "/api/v1/petitions", Petition)
+
+LINES: tuple[InboundLine, ...] = (HOTLINE, GRID, OPINION, PETITION)
+LINES_BY_ROUTING_KEY = {line.routing_key: line for line in LINES}
+LINES_BY_CHANNEL = {line.channel: line for line in LINES}

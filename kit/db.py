@@ -1,0 +1,288 @@
+"""SQLAlchemy 2 without the framework: engines, the kit's own tables and the unit of work.
+
+Each service owns its database: an SQLite file of its own by default, or its own schema of a
+shared PostgreSQL database. A unit of work commits the business rows, the outbox rows of the
+events they cause and the ``event_id`` it consumed in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+from contracts.events import Envelope, EventData
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: give it a zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class KitTables:
+    outbox: Table
+    processed_events: Table
+
+
+def kit_tables(metadata: MetaData) -> KitTables:
+    """The outbox and the consumed-event ledger, added to a service's own metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("type", String(64), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("sent_at", UtcDateTime, nullable=True),
+        Index(
+            "ix_outbox_unsent",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
+    processed = Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(128), primary_key=True),
+        Column("event_id", String(128), primary_key=True),
+        Column("processed_at", UtcDateTime, nullable=False),
+    )
+    return KitTables(outbox, processed)
+
+
+def make_engine(url: str, schema: str | None = None, *, immediate: bool = True) -> Engine:
+    """An engine tuned for its backend.
+
+    SQLite: WAL, and ``BEGIN IMMEDIATE`` for writers so two writers never deadlock upgrading
+    a read lock. PostgreSQL: the service's own schema on the search path.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                "foreign_keys=ON",
+                "busy_timeout=30000",
+            ):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+    )
+
+
+def insert_if_absent(session: Session, table: Table | type[Any], **values: Any) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True if the row went in.
+
+    Uniqueness is left to the database, so two writers racing on one key cannot both win and
+    neither sees an error that would abort its transaction.
+    """
+    dialect_insert = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing()
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+class OutboxListener(Protocol):
+    def outbox_committed(self) -> None: ...
+
+
+class Store:
+    """A service's database: where units of work and reads begin."""
+
+    def __init__(self, url: str, service: str, tables: KitTables) -> None:
+        self.url = url
+        self.service = service
+        self.tables = tables
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = make_engine(url, service)
+        self.read_engine = (
+            make_engine(url, service, immediate=False) if self.is_sqlite else self.engine
+        )
+        # SQLite allows one writer; a green lock queues our own greenlets instead of letting
+        # one block the whole hub in sqlite's busy wait while the holder cannot run.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self.listeners: list[OutboxListener] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def unit_of_work(self, consumer: str = "") -> UnitOfWork:
+        return UnitOfWork(self, consumer)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.read_engine) as session:
+            yield session
+
+    # --- the outbox, for the relay ---
+
+    def unsent(self, limit: int) -> list[tuple[int, str, str, str]]:
+        outbox = self.tables.outbox
+        query = (
+            select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.body)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self.read() as session:
+            return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+    def mark_sent(self, ids: list[int]) -> None:
+        outbox = self.tables.outbox
+        with self.unit_of_work() as uow:
+            uow.session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow()))
+            uow.session.commit()
+
+    def outbox_backlog(self) -> tuple[int, float]:
+        """Unsent rows, and the age in seconds of the oldest."""
+        outbox = self.tables.outbox
+        with self.read() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.sent_at.is_(None)
+                )
+            ).one()
+        if not count:
+            return 0, 0.0
+        oldest = UtcDateTime().process_result_value(oldest, self.engine.dialect)
+        return int(count), (utcnow() - oldest).total_seconds() if oldest else 0.0
+
+    def ping(self) -> None:
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.read_engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: business rows, the events they cause, and the event consumed."""
+
+    def __init__(self, store: Store, consumer: str) -> None:
+        self.store = store
+        self.consumer = consumer
+        self._emitted = 0
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        if self.store._write_lock is not None:
+            self.store._write_lock.acquire()
+        self.session = Session(self.store.engine, expire_on_commit=False)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            if self.store._write_lock is not None:
+                self.store._write_lock.release()
+
+    def first_time(self, event_id: str) -> bool:
+        """Record that this consumer handled ``event_id``; False if it already had.
+
+        An INSERT that ignores conflicts, not a read then a write: two instances racing on
+        the same redelivered event cannot both pass.
+        """
+        return insert_if_absent(
+            self.session,
+            self.store.tables.processed_events,
+            consumer=self.consumer,
+            event_id=event_id,
+            processed_at=utcnow(),
+        )
+
+    def emit(self, envelope: Envelope[EventData]) -> None:
+        """Queue an event in the outbox; it leaves only if this unit of work commits."""
+        self.session.execute(
+            insert(self.store.tables.outbox).values(
+                event_id=envelope.event_id,
+                type=envelope.type,
+                body=envelope.model_dump_json(),
+                created_at=utcnow(),
+            )
+        )
+        self._emitted += 1
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._emitted:
+            self._emitted = 0
+            for listener in self.store.listeners:
+                listener.outbox_committed()

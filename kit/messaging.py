@@ -1,0 +1,283 @@
+"""Consuming from RabbitMQ without nameko's traps.
+
+nameko acks and drops a message whose handler raises, loops forever on ``requeue_on_error``,
+crashes its consumer on a body it cannot decode, and declares queues without arguments. Here
+every work queue is a durable quorum queue with a dead-letter queue of its own; a message that
+can never succeed (it breaks its contract) is parked at once with ``x-reject-reason``; one that
+fails for a passing cause is retried with backoff and parked after ``delivery_limit`` attempts.
+Nothing is acked before it is either handled or parked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import eventlet
+from kombu import Connection, Queue, binding
+from kombu.message import Message
+from kombu.pools import producers
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer, QueueConsumer
+from pydantic import ValidationError
+
+from contracts.events import CATALOGUE, Envelope, EventData, EventSpec
+from contracts.inbound import INBOUND_REJECTED_QUEUE, REJECT_REASON_HEADER, LINES
+from kit import metrics
+from kit.topology import (
+    DLQ_SUFFIX,
+    dead_letter_exchange,
+    dead_letter_queue,
+    inbound_exchange,
+    service_exchange,
+    work_queue_arguments,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    """The message can never be handled as it is: park it with this reason, do not retry."""
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A delivery as the broker gave it, before anyone trusted its body."""
+
+    body: bytes
+    routing_key: str
+    exchange: str
+    message_id: str | None
+    app_id: str | None
+    content_type: str | None
+    headers: dict[str, Any] = field(default_factory=dict)
+    delivery_count: int = 0
+
+    @classmethod
+    def from_kombu(cls, message: Message) -> RawMessage:
+        props = message.properties
+        headers = dict(message.headers or {})
+        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        return cls(
+            body=body,
+            routing_key=message.delivery_info.get("routing_key", ""),
+            exchange=message.delivery_info.get("exchange", ""),
+            message_id=props.get("message_id"),
+            app_id=props.get("app_id"),
+            content_type=props.get("content_type"),
+            headers=headers,
+            delivery_count=int(headers.get("x-delivery-count", 0) or 0),
+        )
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError) and exc.errors()[0]["type"] == "json_invalid":
+        return f"not JSON: {exc.errors()[0]['msg']}"[:900]
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        return f"schema: {problems}"[:900]
+    return f"{type(exc).__name__}: {exc}"[:900]
+
+
+class RawQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it."""
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        for provider in self._providers:
+            consumer = consumer_cls(
+                queues=[provider.queue],
+                on_message=partial(self.spawn_handler, provider),
+                accept=None,
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def spawn_handler(self, provider: MessageEntrypoint, message: Message) -> None:
+        self.container.spawn_managed_thread(
+            partial(provider.handle_raw, message),
+            identifier=f"{type(provider).__name__}.handle_raw[{provider.queue.name}]",
+        )
+
+
+class MessageEntrypoint(Consumer):  # type: ignore[misc]
+    """A durable quorum work queue with its own dead-letter queue.
+
+    ``decode`` turns the raw delivery into the handler's arguments, raising ``Rejected`` or a
+    pydantic ``ValidationError`` for a message that breaks its contract.
+    """
+
+    queue_consumer = RawQueueConsumer()
+
+    def __init__(
+        self,
+        bindings: Callable[[str], Sequence[binding]],
+        decode: Callable[[RawMessage], tuple[Any, ...]],
+        queue_name: str | None = None,
+        dead_letter_queue_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.bindings_for = bindings
+        self.decode = decode
+        self.queue_name = queue_name
+        self.dead_letter_queue_name = dead_letter_queue_name
+        kwargs.setdefault("expected_exceptions", (Rejected, ValidationError))
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self) -> None:
+        settings = self.container.config["CIVICFLOW"]
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        self.delivery_limit = settings.delivery_limit
+        name = self.queue_name or f"{self.container.service_name}.{self.method_name}"
+        self.dlq_name = self.dead_letter_queue_name or name + DLQ_SUFFIX
+        self.queue = Queue(
+            name,
+            bindings=list(self.bindings_for(self.container.service_name)),
+            durable=True,
+            queue_arguments=work_queue_arguments(self.dlq_name, self.delivery_limit + 1),
+        )
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.default_channel
+            dead_letter_exchange(channel).declare()
+            dead_letter_queue(self.dlq_name)(channel).declare()
+            for item in self.queue.bindings:
+                item.exchange(channel).declare()
+        super().setup()
+
+    # --- delivery ---
+
+    def handle_raw(self, message: Message) -> None:
+        raw = RawMessage.from_kombu(message)
+        try:
+            args = self.decode(raw)
+        except (Rejected, ValidationError, ValueError) as exc:
+            self.park(message, raw, describe_error(exc))
+            return
+        started = time.perf_counter()
+        try:
+            self.container.spawn_worker(
+                self,
+                args,
+                {},
+                context_data={},
+                handle_result=partial(self.handle_outcome, message, raw, started),
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_outcome(
+        self,
+        message: Message,
+        raw: RawMessage,
+        started: float,
+        worker_ctx: Any,
+        result: Any = None,
+        exc_info: Any = None,
+    ) -> tuple[Any, Any]:
+        queue = self.queue.name
+        metrics.HANDLER_SECONDS.labels(queue).observe(time.perf_counter() - started)
+        if exc_info is None:
+            metrics.MESSAGES_CONSUMED.labels(queue, raw.routing_key).inc()
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        metrics.MESSAGES_FAILED.labels(queue, raw.routing_key).inc()
+        attempt = raw.delivery_count + 1
+        if isinstance(exc, Rejected | ValidationError):
+            self.park(message, raw, describe_error(exc))
+        elif attempt >= self.delivery_limit:
+            reason = f"gave up after {attempt} attempts: {describe_error(exc)}"
+            self.park(message, raw, reason)
+        else:
+            log.warning("%s: attempt %d failed (%s); retrying", queue, attempt, describe_error(exc))
+            eventlet.sleep(min(0.2 * 2**attempt, 10.0))
+            self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+    def park(self, message: Message, raw: RawMessage, reason: str) -> None:
+        """Copy the message to its dead-letter queue with the reason, confirmed, then ack."""
+        headers = {
+            **{k: v for k, v in raw.headers.items() if k != "x-delivery-count"},
+            REJECT_REASON_HEADER: reason,
+            "x-original-exchange": raw.exchange,
+            "x-original-routing-key": raw.routing_key,
+            "x-original-queue": self.queue.name,
+            "x-parked-at": datetime.now(UTC).isoformat(),
+        }
+        try:
+            connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+            with producers[connection].acquire(block=True, timeout=10) as producer:
+                producer.publish(
+                    raw.body,
+                    exchange=dead_letter_exchange,
+                    routing_key=self.dlq_name,
+                    headers=headers,
+                    content_type=raw.content_type or "application/octet-stream",
+                    content_encoding="binary",
+                    message_id=raw.message_id,
+                    app_id=raw.app_id,
+                    delivery_mode=2,
+                    retry=True,
+                    retry_policy={"max_retries": 3},
+                )
+        except Exception:
+            log.exception("%s: could not park a message; it goes back to the queue", self.queue.name)
+            eventlet.sleep(1.0)
+            self.queue_consumer.requeue_message(message)
+            return
+        log.warning("%s: parked %s in %s: %s", self.queue.name, raw.message_id, self.dlq_name, reason)
+        metrics.MESSAGES_PARKED.labels(self.queue.name).inc()
+        self.queue_consumer.ack_message(message)
+
+
+# --- the two ways services consume ---
+
+
+def _decode_event(specs: dict[str, EventSpec[EventData]], raw: RawMessage) -> tuple[Any, ...]:
+    spec = specs.get(raw.routing_key) or CATALOGUE.get(raw.routing_key)
+    if spec is None or spec.type not in specs:
+        raise Rejected(f"no handler here for routing key {raw.routing_key!r}")
+    return (spec.parse(raw.body),)
+
+
+def on_event(*specs: EventSpec[Any]) -> Callable[..., Any]:
+    """Handle events of these catalogue types; the method receives the parsed ``Envelope``.
+
+    Queue ``<service>.<method>``, bound to each type on its owner's exchange.
+    """
+    by_type: dict[str, EventSpec[EventData]] = {spec.type: spec for spec in specs}
+
+    def bindings(_service: str) -> list[binding]:
+        return [binding(service_exchange(spec.source), routing_key=spec.type) for spec in specs]
+
+    return MessageEntrypoint.decorator(  # type: ignore[no-any-return]
+        bindings=bindings, decode=partial(_decode_event, by_type)
+    )
+
+
+def on_inbound(
+    decode: Callable[[RawMessage], tuple[Any, ...]], queue_name: str = "civicflow.inbound.intake"
+) -> Callable[..., Any]:
+    """Consume the four lines from ``civicflow.inbound``; rejects go to the public
+    ``civicflow.inbound.rejected`` queue."""
+
+    def bindings(_service: str) -> list[binding]:
+        return [binding(inbound_exchange, routing_key=line.routing_key) for line in LINES]
+
+    return MessageEntrypoint.decorator(  # type: ignore[no-any-return]
+        bindings=bindings,
+        decode=decode,
+        queue_name=queue_name,
+        dead_letter_queue_name=INBOUND_REJECTED_QUEUE,
+    )
+
+
+EventEnvelope = Envelope[EventData]

@@ -1,0 +1,122 @@
+"""nameko dependency providers: the service's database (with its outbox relay) and RPC
+clients that give up after a timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from sqlalchemy.orm import Session
+
+from kit import metrics
+from kit.db import KitTables, Store, UnitOfWork
+from kit.outbox import OutboxRelay
+from kit.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkerDatabase:
+    """What a worker sees of its service's database."""
+
+    store: Store
+    relay: OutboxRelay
+    consumer: str
+
+    def unit_of_work(self) -> UnitOfWork:
+        return self.store.unit_of_work(self.consumer)
+
+    def read(self) -> AbstractContextManager[Session]:
+        return self.store.read()
+
+    def health(self) -> dict[str, str]:
+        try:
+            self.store.ping()
+            database = "ok"
+        except Exception as exc:
+            database = f"error: {type(exc).__name__}"
+        return {"database": database, "broker": "ok" if self.relay.connected else "down"}
+
+
+class Database(DependencyProvider):  # type: ignore[misc]
+    """The service's own database, and the relay that publishes its outbox."""
+
+    def __init__(self, tables: KitTables) -> None:
+        self.tables = tables
+
+    def setup(self) -> None:
+        settings = self.container.config["CIVICFLOW"]
+        service = self.container.service_name
+        self.store = Store(settings.database_url_for(service), service, self.tables)
+        self.relay = OutboxRelay(self.store, self.container.config["AMQP_URI"], service)
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        self.relay.stop()
+        self.store.dispose()
+
+    def kill(self) -> None:
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> WorkerDatabase:
+        consumer = f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}"
+        return WorkerDatabase(self.store, self.relay, consumer)
+
+
+class Configured(DependencyProvider, Generic[T]):  # type: ignore[misc]
+    """A value built once from the settings when the container starts (a parsed config
+    file, a registry), then handed to every worker as it is."""
+
+    def __init__(self, load: Callable[[Settings], T]) -> None:
+        self.load = load
+
+    def setup(self) -> None:
+        self.value = self.load(self.container.config["CIVICFLOW"])
+
+    def get_dependency(self, worker_ctx: Any) -> T:
+        return self.value
+
+
+class RpcTimeout(Exception):
+    """The called service did not answer in time."""
+
+
+class TimedServiceProxy:
+    def __init__(self, proxy: Any, target: str, timeout: float) -> None:
+        self._proxy = proxy
+        self._target = target
+        self._timeout = timeout
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        remote = getattr(self._proxy, method)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            timer = metrics.RPC_SECONDS.labels(self._target, method).time()
+            with timer, eventlet.Timeout(
+                self._timeout, RpcTimeout(f"{self._target}.{method} gave no answer in {self._timeout}s")
+            ):
+                return remote(*args, **kwargs)
+
+        return call
+
+
+class RpcClient(RpcProxy):  # type: ignore[misc]
+    """nameko's ``RpcProxy`` with the timeout it lacks (``CIVICFLOW_RPC_TIMEOUT``)."""
+
+    def __init__(self, target_service: str, timeout: float | None = None) -> None:
+        super().__init__(target_service)
+        self.timeout = timeout
+
+    def get_dependency(self, worker_ctx: Any) -> TimedServiceProxy:
+        timeout = self.timeout or self.container.config["CIVICFLOW"].rpc_timeout
+        return TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
+
+

@@ -1,0 +1,64 @@
+"""Running services in a nameko container: config from ``Settings`` and clean signals."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+from typing import Any
+
+import eventlet
+from nameko.runners import ServiceRunner
+
+from kit.settings import Settings
+
+
+def container_config(settings: Settings, service: str) -> dict[str, Any]:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "WEB_SERVER_ADDRESS": settings.http_address_for(service),
+        "max_workers": settings.max_workers,
+        "parent_calls_tracked": 4,
+        "serializer": "json",
+        "HEARTBEAT": 30,
+        "CIVICFLOW": settings,
+    }
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
+    )
+    logging.getLogger("nameko").setLevel(logging.WARNING)
+    # nameko reports every expected refusal (a 401, a parked message) as a warning with a
+    # traceback; the kit logs those itself, in one line.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)
+    logging.getLogger("amqp").setLevel(logging.WARNING)
+
+
+def run_until_signalled(service_cls: type, settings: Settings) -> None:
+    """Start one service and stop it gracefully on SIGTERM or Ctrl-C (twice: kill)."""
+    runner = ServiceRunner(container_config(settings, service_cls.name))  # type: ignore[attr-defined]
+    runner.add_service(service_cls)
+
+    def shutdown(_signum: int, _frame: Any) -> None:
+        # Signal handlers run outside the hub; stopping must happen in a greenlet.
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    runner.start()
+    waiter = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiter.wait()
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                continue
+            raise
+        except KeyboardInterrupt:
+            try:
+                runner.stop()
+            except KeyboardInterrupt:
+                runner.kill()
+        else:
+            break

@@ -1,0 +1,96 @@
+"""Settings from the environment, with the defaults of DESIGN.md."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    """A configuration file is missing or wrong; the message names the file and the field."""
+
+SERVICES: tuple[str, ...] = ("intake", "grid", "dispatch", "supervision", "notify", "console")
+
+DEFAULT_PORTS: dict[str, int] = {
+    "intake": 8000,
+    "dispatch": 8001,
+    "grid": 8002,
+    "supervision": 8003,
+    "notify": 8004,
+    "console": 8080,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str = "amqp://guest:guest@localhost:5672/"
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    config_dir: Path = Path("deploy/config")
+    env: str = "dev"
+    http_host: str = "0.0.0.0"
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    max_workers: int = 32
+    delivery_limit: int = 5
+    """Attempts of one message before it is parked in its dead-letter queue."""
+    rpc_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        ports = {
+            name: int(env.get(f"{name.upper()}_PORT", default))
+            for name, default in DEFAULT_PORTS.items()
+        }
+        urls = {
+            name: env[f"{name.upper()}_DATABASE_URL"]
+            for name in SERVICES
+            if env.get(f"{name.upper()}_DATABASE_URL")
+        }
+        return cls(
+            amqp_uri=env.get("AMQP_URI", cls.amqp_uri),
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("CIVICFLOW_DATA_DIR", "var")),
+            config_dir=Path(env.get("CIVICFLOW_CONFIG_DIR", "deploy/config")),
+            env=env.get("CIVICFLOW_ENV", "dev"),
+            http_host=env.get("CIVICFLOW_HTTP_HOST", cls.http_host),
+            ports=ports,
+            database_urls=urls,
+            max_workers=int(env.get("CIVICFLOW_MAX_WORKERS", cls.max_workers)),
+            delivery_limit=int(env.get("CIVICFLOW_DELIVERY_LIMIT", cls.delivery_limit)),
+            rpc_timeout=float(env.get("CIVICFLOW_RPC_TIMEOUT", cls.rpc_timeout)),
+        )
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env != "production"
+
+    def database_url_for(self, service: str) -> str:
+        """``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``, else an SQLite file of its own."""
+        if service in self.database_urls:
+            return self.database_urls[service]
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def load_yaml(self, name: str) -> dict[str, Any]:
+        """A file of ``CIVICFLOW_CONFIG_DIR``; a clear error naming the file when it is bad."""
+        path = self.config_dir / name
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: missing") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(document, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top")
+        return document
+
+    def http_address_for(self, service: str) -> str:
+        return f"{self.http_host}:{self.ports[service]}"

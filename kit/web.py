@@ -1,0 +1,154 @@
+"""HTTP entrypoints that answer JSON, errors included: ``{"errors": [{"loc", "msg"}]}``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from nameko.web.handlers import HttpRequestHandler
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from kit import metrics
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class HttpError(Exception):
+    status = 400
+
+    def __init__(self, errors: Sequence[dict[str, Any]] | str, headers: dict[str, str] | None = None):
+        self.errors = [{"loc": [], "msg": errors}] if isinstance(errors, str) else list(errors)
+        self.headers = headers or {}
+        super().__init__(self.errors)
+
+
+class BadRequest(HttpError):
+    status = 400
+
+
+class Unauthorized(HttpError):
+    status = 401
+
+
+class Forbidden(HttpError):
+    status = 403
+
+
+class NotFound(HttpError):
+    status = 404
+
+
+class Conflict(HttpError):
+    status = 409
+
+
+class PayloadTooLarge(HttpError):
+    status = 413
+
+
+class UnsupportedMediaType(HttpError):
+    status = 415
+
+
+class Unprocessable(HttpError):
+    status = 422
+
+
+class Unavailable(HttpError):
+    status = 503
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Every field at fault, in the public error shape."""
+    return [
+        {"loc": [str(part) for part in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(payload, BaseModel):
+        body = payload.model_dump_json()
+    else:
+        body = json.dumps(payload, ensure_ascii=False, default=str)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body of a JSON request, refused early when too large or not JSON."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body over {limit} bytes")
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    body: bytes = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body over {limit} bytes")
+    try:
+        json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body is not JSON: {exc}") from None
+    return body
+
+
+class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
+    """nameko's ``http`` entrypoint, answering JSON and counting what it answers."""
+
+    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+        kwargs.setdefault("expected_exceptions", (HttpError, ValidationError))
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response: Response = super().handle_request(request)
+        metrics.HTTP_REQUESTS.labels(self.url, self.method, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(self.url).observe(time.perf_counter() - started)
+        return response
+
+    def response_from_result(self, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    def response_from_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, HttpError):
+            return json_response({"errors": exc.errors}, exc.status, exc.headers)
+        if isinstance(exc, ValidationError):
+            return json_response({"errors": validation_errors(exc)}, 422)
+        if isinstance(exc, HTTPException):
+            code = exc.code or 500
+            return json_response({"errors": [{"loc": [], "msg": exc.description}]}, code)
+        if isinstance(exc, OperationalError):
+            # The store is unavailable or locked: say so honestly so the client retries.
+            log.warning("database unavailable: %s", exc)
+            return json_response(
+                {"errors": [{"loc": [], "msg": "temporarily unable to store; retry"}]},
+                503,
+                {"Retry-After": "2"},
+            )
+        log.exception("unhandled error in %s %s", self.method, self.url, exc_info=exc)
+        return json_response({"errors": [{"loc": [], "msg": "internal error"}]}, 500)
+
+
+http: Callable[..., Any] = JsonHttp.decorator
+
+
+@contextmanager
+def http_errors(mapping: Mapping[type[Exception], type[HttpError]]) -> Iterator[None]:
+    """Translate a domain's refusals into HTTP answers at the edge, keeping the domain pure."""
+    try:
+        yield
+    except tuple(mapping) as exc:
+        for domain_error, http_error in mapping.items():
+            if isinstance(exc, domain_error):
+                raise http_error(str(exc)) from exc
+        raise

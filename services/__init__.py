@@ -1,0 +1,2 @@
+"""The platform's services, one folder each: service.py (entrypoints), domain.py (pure),
+models.py, repository.py, migrations/."""

@@ -1,0 +1,1 @@
+"""接 — intake: where the four lines hand their matters over."""

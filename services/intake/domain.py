@@ -1,0 +1,180 @@
+"""Intake's rules, free of I/O: who may submit, how a submission is signed, and how the four
+lines' payloads become one canonical case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.common import Channel, mask_phone
+from contracts.events import CaseReceived, Reporter
+from contracts.inbound import (
+    GridReport,
+    HotlineTicket,
+    InboundLine,
+    InboundPayload,
+    OpinionItem,
+    Petition,
+)
+
+MAX_CLOCK_SKEW_SECONDS = 300
+SIGNATURE_PREFIX = "sha256="
+
+
+class IntakeError(Exception):
+    """Base of intake's refusals."""
+
+
+class AuthenticationFailed(IntakeError):
+    """Unknown source, missing or bad signature, or a stale timestamp."""
+
+
+class ChannelNotAllowed(IntakeError):
+    """The source is known but may not submit on this line."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A registered submitter: the 12345 system, the grid app, the opinion feed, the bureau."""
+
+    id: str
+    name: str
+    secret: str
+    api_key: str
+    channels: frozenset[Channel]
+
+    def ensure_allowed(self, channel: Channel) -> None:
+        if channel not in self.channels:
+            raise ChannelNotAllowed(f"source {self.id!r} may not submit on the {channel} line")
+
+
+class SourceRegistry:
+    def __init__(self, sources: Mapping[str, Source]) -> None:
+        self._by_id = dict(sources)
+        self._by_key = {source.api_key: source for source in sources.values()}
+
+    def __contains__(self, source_id: object) -> bool:
+        return source_id in self._by_id
+
+    def get(self, source_id: str) -> Source | None:
+        return self._by_id.get(source_id)
+
+    def by_api_key(self, api_key: str) -> Source | None:
+        return self._by_key.get(api_key)
+
+    @classmethod
+    def from_config(cls, document: Mapping[str, Any], environ: Mapping[str, str]) -> SourceRegistry:
+        """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it."""
+        sources = {}
+        for source_id, entry in (document.get("sources") or {}).items():
+            env_id = source_id.upper().replace("-", "_")
+            secret = environ.get(f"CIVICFLOW_SOURCE_{env_id}_SECRET", entry.get("secret", ""))
+            api_key = environ.get(f"CIVICFLOW_SOURCE_{env_id}_API_KEY", entry.get("api_key", ""))
+            if not secret:
+                raise ValueError(f"sources.yml: source {source_id!r} has no secret")
+            sources[source_id] = Source(
+                id=source_id,
+                name=entry.get("name", source_id),
+                secret=secret,
+                api_key=api_key,
+                channels=frozenset(entry.get("channels") or ()),
+            )
+        return cls(sources)
+
+    def authenticate(
+        self,
+        source_id: str | None,
+        timestamp: str | None,
+        signature: str | None,
+        body: bytes,
+        now: float,
+    ) -> Source:
+        """Check ``X-Source``, ``X-Timestamp`` and ``X-Signature`` against the raw body."""
+        source = self._by_id.get(source_id or "")
+        if source is None:
+            raise AuthenticationFailed("unknown or missing X-Source")
+        if not timestamp or not timestamp.isdigit():
+            raise AuthenticationFailed("X-Timestamp must be unix seconds")
+        if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+            raise AuthenticationFailed("X-Timestamp is more than 300 s away from our clock")
+        if not signature or not signature.startswith(SIGNATURE_PREFIX):
+            raise AuthenticationFailed("X-Signature must be sha256=<hex>")
+        expected = sign(source.secret, timestamp, body)
+        if not hmac.compare_digest(expected, signature):
+            raise AuthenticationFailed("signature does not match")
+        return source
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return SIGNATURE_PREFIX + digest.hexdigest()
+
+
+_CASE_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
+
+
+def new_case_id(now: datetime, token: int | None = None) -> str:
+    """``CF261121-7K3QX9``: the day it came in, then 30 random bits read aloud easily."""
+    value = secrets.randbits(30) if token is None else token
+    chars = "".join(_CASE_ID_ALPHABET[(value >> shift) & 31] for shift in range(25, -1, -5))
+    return f"CF{now:%y%m%d}-{chars}"
+
+
+def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -> CaseReceived:
+    """One canonical case from whichever line it came on; phones only masked."""
+    common: dict[str, Any] = {
+        "channel": line.channel,
+        "source": source_id,
+        "external_id": payload.external_id,
+        "content": payload.content,
+        "received_at": payload.occurred_at,
+        "category": getattr(payload, "category", None),
+        "address": getattr(payload, "address", None),
+        "location": getattr(payload, "location", None),
+    }
+    match payload:
+        case HotlineTicket():
+            reporter = Reporter(name=payload.caller.name, phone=mask_phone(payload.caller.phone))
+            return CaseReceived(**common, reporter=reporter, urgent=payload.urgent)
+        case GridReport():
+            return CaseReceived(
+                **common,
+                reporter=Reporter(kind="grid_worker", id=payload.reporter_id),
+                grid_code=payload.grid_code,
+                attachments=list(payload.photos),
+                resolved_on_site=payload.resolved_on_site,
+            )
+        case OpinionItem():
+            attachments = [payload.url] if payload.url else []
+            return CaseReceived(
+                **common,
+                reporter=Reporter(kind="monitor", name=payload.platform),
+                heat=payload.heat,
+                attachments=attachments,
+            )
+        case Petition():
+            first = payload.petitioners[0]
+            reporter = Reporter(
+                kind="petitioner",
+                name=first.name,
+                phone=mask_phone(first.phone) if first.phone else None,
+            )
+            group = payload.group_size or len(payload.petitioners)
+            return CaseReceived(**common, reporter=reporter, group_size=group)
+    raise TypeError(f"no canonical form for {type(payload).__name__}")
+
+
+def reporter_phone(payload: InboundPayload) -> str | None:
+    """The number to call the citizen back on, if the line carries one."""
+    match payload:
+        case HotlineTicket():
+            return payload.caller.phone
+        case Petition():
+            return next((p.phone for p in payload.petitioners if p.phone), None)
+    return None

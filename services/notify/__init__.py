@@ -1,0 +1,1 @@
+"""Notify: tells people what they must do, by SMS and WeChat, once."""
