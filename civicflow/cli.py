@@ -43,13 +43,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_broker_check(args: argparse.Namespace, settings: Settings) -> int:
-    from kombu import Connection
+    from kombu.connection import Connection
 
     try:
         with Connection(settings.amqp_uri, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
     except Exception as exc:
-        print(f"broker at {settings.amqp_uri.split('@')[-1]} does not answer: {exc}", file=sys.stderr)
+        print(
+            f"broker at {settings.amqp_uri.split('@')[-1]} does not answer: {exc}", file=sys.stderr
+        )
         return 1
     print("broker answers")
     return 0

@@ -27,8 +27,11 @@ def load_demo(settings: Settings) -> dict[str, int]:
             for username, password, role in DEV_USERS:
                 users.put(
                     User(
-                        username=username, password_hash=hash_password(password), role=role,
-                        unit=None, dev_only=True,
+                        username=username,
+                        password_hash=hash_password(password),
+                        role=role,
+                        unit=None,
+                        dev_only=True,
                     )
                 )
             uow.commit()

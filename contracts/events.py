@@ -6,11 +6,12 @@ constants below, never through string literals.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -230,7 +231,7 @@ class EventSpec(Generic[D]):
 
     type: str
     source: str
-    data: type[D]
+    data: builtins.type[D]
     public: bool = True
 
     def new(
@@ -251,26 +252,34 @@ class EventSpec(Generic[D]):
         return envelope
 
 
-CASE_RECEIVED = EventSpec("case.received", "intake", CaseReceived)
-CASE_AWAITING_DISPATCH = EventSpec(
+CASE_RECEIVED: EventSpec[CaseReceived] = EventSpec("case.received", "intake", CaseReceived)
+CASE_AWAITING_DISPATCH: EventSpec[CaseAwaitingDispatch] = EventSpec(
     "case.awaiting_dispatch", "dispatch", CaseAwaitingDispatch, public=False
 )
-CASE_DISPATCHED = EventSpec("case.dispatched", "dispatch", CaseDispatched)
-CASE_ACCEPTED = EventSpec("case.accepted", "dispatch", CaseAccepted)
-CASE_RETURNED = EventSpec("case.returned", "dispatch", CaseReturned)
-CASE_FEEDBACK = EventSpec("case.feedback", "dispatch", CaseFeedback)
-CASE_CONCLUDED = EventSpec("case.concluded", "dispatch", CaseConcluded)
-CASE_CLOSED = EventSpec("case.closed", "dispatch", CaseClosed)
-CASE_REOPENED = EventSpec("case.reopened", "dispatch", CaseReopened)
-CASE_ESCALATED = EventSpec("case.escalated", "supervision", CaseEscalated)
-SLA_WARNING = EventSpec("sla.warning", "supervision", SlaWarning)
-SLA_OVERDUE = EventSpec("sla.overdue", "supervision", SlaOverdue)
-SUPERVISION_ORDER = EventSpec("supervision.order", "supervision", SupervisionOrder)
-NOTIFICATION_SENT = EventSpec("notification.sent", "notify", NotificationSent)
-NOTIFICATION_FAILED = EventSpec("notification.failed", "notify", NotificationFailed)
+CASE_DISPATCHED: EventSpec[CaseDispatched] = EventSpec(
+    "case.dispatched", "dispatch", CaseDispatched
+)
+CASE_ACCEPTED: EventSpec[CaseAccepted] = EventSpec("case.accepted", "dispatch", CaseAccepted)
+CASE_RETURNED: EventSpec[CaseReturned] = EventSpec("case.returned", "dispatch", CaseReturned)
+CASE_FEEDBACK: EventSpec[CaseFeedback] = EventSpec("case.feedback", "dispatch", CaseFeedback)
+CASE_CONCLUDED: EventSpec[CaseConcluded] = EventSpec("case.concluded", "dispatch", CaseConcluded)
+CASE_CLOSED: EventSpec[CaseClosed] = EventSpec("case.closed", "dispatch", CaseClosed)
+CASE_REOPENED: EventSpec[CaseReopened] = EventSpec("case.reopened", "dispatch", CaseReopened)
+CASE_ESCALATED: EventSpec[CaseEscalated] = EventSpec("case.escalated", "supervision", CaseEscalated)
+SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
+SLA_OVERDUE: EventSpec[SlaOverdue] = EventSpec("sla.overdue", "supervision", SlaOverdue)
+SUPERVISION_ORDER: EventSpec[SupervisionOrder] = EventSpec(
+    "supervision.order", "supervision", SupervisionOrder
+)
+NOTIFICATION_SENT: EventSpec[NotificationSent] = EventSpec(
+    "notification.sent", "notify", NotificationSent
+)
+NOTIFICATION_FAILED: EventSpec[NotificationFailed] = EventSpec(
+    "notification.failed", "notify", NotificationFailed
+)
 
-CATALOGUE: dict[str, EventSpec[EventData]] = {
-    spec.type: spec  # type: ignore[misc]
+CATALOGUE: dict[str, EventSpec[Any]] = {
+    spec.type: spec
     for spec in (
         CASE_RECEIVED,
         CASE_AWAITING_DISPATCH,
@@ -293,7 +302,7 @@ CATALOGUE: dict[str, EventSpec[EventData]] = {
 PUBLIC_TYPES: tuple[str, ...] = tuple(t for t, spec in CATALOGUE.items() if spec.public)
 
 
-def owned_by(service: str) -> Iterator[EventSpec[EventData]]:
+def owned_by(service: str) -> Iterator[EventSpec[Any]]:
     return (spec for spec in CATALOGUE.values() if spec.source == service)
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from kit.metrics import exposition
-from kit.providers import WorkerDatabase
+from kit.providers import Database
 from kit.web import http, json_response
 
 
 class ServiceBase:
     name: str
-    db: WorkerDatabase
+    db: Database
 
     @http("GET", "/healthz")
     def healthz(self, request: Request) -> Response:

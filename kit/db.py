@@ -39,7 +39,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from contracts.events import Envelope, EventData
+from contracts.events import Envelope
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -100,6 +100,15 @@ def kit_tables(metadata: MetaData) -> KitTables:
     return KitTables(outbox, processed)
 
 
+def green_driver(url: str) -> str:
+    """``postgresql://`` means psycopg2 here (green through psycogreen); SQLAlchemy 2.1 would
+    pick psycopg 3, which blocks the eventlet hub."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
 def make_engine(url: str, schema: str | None = None, *, immediate: bool = True) -> Engine:
     """An engine tuned for its backend.
 
@@ -134,7 +143,11 @@ def make_engine(url: str, schema: str | None = None, *, immediate: bool = True) 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     return create_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+        green_driver(url),
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 
@@ -195,7 +208,7 @@ class Store:
             .limit(limit)
         )
         with self.read() as session:
-            return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+            return [(row.id, row.event_id, row.type, row.body) for row in session.execute(query)]
 
     def mark_sent(self, ids: list[int]) -> None:
         outbox = self.tables.outbox
@@ -268,7 +281,7 @@ class UnitOfWork:
             processed_at=utcnow(),
         )
 
-    def emit(self, envelope: Envelope[EventData]) -> None:
+    def emit(self, envelope: Envelope[Any]) -> None:
         """Queue an event in the outbox; it leaves only if this unit of work commits."""
         self.session.execute(
             insert(self.store.tables.outbox).values(

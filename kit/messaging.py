@@ -16,18 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import eventlet
-from kombu import Connection, Queue, binding
+from kombu.connection import Connection
+from kombu.entity import Queue, binding
 from kombu.message import Message
 from kombu.pools import producers
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from pydantic import ValidationError
 
-from contracts.events import CATALOGUE, Envelope, EventData, EventSpec
-from contracts.inbound import INBOUND_REJECTED_QUEUE, REJECT_REASON_HEADER, LINES
+from contracts.events import CATALOGUE, EventData, EventSpec
+from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES, REJECT_REASON_HEADER
 from kit import metrics
 from kit.topology import (
     DLQ_SUFFIX,
@@ -39,6 +40,8 @@ from kit.topology import (
 )
 
 log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Rejected(Exception):
@@ -87,7 +90,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:900]
 
 
-class RawQueueConsumer(QueueConsumer):
+class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
     """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it."""
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
@@ -229,11 +232,15 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
                     retry_policy={"max_retries": 3},
                 )
         except Exception:
-            log.exception("%s: could not park a message; it goes back to the queue", self.queue.name)
+            log.exception(
+                "%s: could not park a message; it goes back to the queue", self.queue.name
+            )
             eventlet.sleep(1.0)
             self.queue_consumer.requeue_message(message)
             return
-        log.warning("%s: parked %s in %s: %s", self.queue.name, raw.message_id, self.dlq_name, reason)
+        log.warning(
+            "%s: parked %s in %s: %s", self.queue.name, raw.message_id, self.dlq_name, reason
+        )
         metrics.MESSAGES_PARKED.labels(self.queue.name).inc()
         self.queue_consumer.ack_message(message)
 
@@ -241,43 +248,42 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
 # --- the two ways services consume ---
 
 
-def _decode_event(specs: dict[str, EventSpec[EventData]], raw: RawMessage) -> tuple[Any, ...]:
+def _decode_event(specs: dict[str, EventSpec[Any]], raw: RawMessage) -> tuple[Any, ...]:
     spec = specs.get(raw.routing_key) or CATALOGUE.get(raw.routing_key)
     if spec is None or spec.type not in specs:
         raise Rejected(f"no handler here for routing key {raw.routing_key!r}")
     return (spec.parse(raw.body),)
 
 
-def on_event(*specs: EventSpec[Any]) -> Callable[..., Any]:
+def on_event(*specs: EventSpec[Any]) -> Callable[[F], F]:
     """Handle events of these catalogue types; the method receives the parsed ``Envelope``.
 
     Queue ``<service>.<method>``, bound to each type on its owner's exchange.
     """
-    by_type: dict[str, EventSpec[EventData]] = {spec.type: spec for spec in specs}
+    by_type: dict[str, EventSpec[Any]] = {spec.type: spec for spec in specs}
 
     def bindings(_service: str) -> list[binding]:
         return [binding(service_exchange(spec.source), routing_key=spec.type) for spec in specs]
 
-    return MessageEntrypoint.decorator(  # type: ignore[no-any-return]
+    decorator = MessageEntrypoint.decorator(
         bindings=bindings, decode=partial(_decode_event, by_type)
     )
+    return cast(Callable[[F], F], decorator)
 
 
 def on_inbound(
     decode: Callable[[RawMessage], tuple[Any, ...]], queue_name: str = "civicflow.inbound.intake"
-) -> Callable[..., Any]:
+) -> Callable[[F], F]:
     """Consume the four lines from ``civicflow.inbound``; rejects go to the public
     ``civicflow.inbound.rejected`` queue."""
 
     def bindings(_service: str) -> list[binding]:
         return [binding(inbound_exchange, routing_key=line.routing_key) for line in LINES]
 
-    return MessageEntrypoint.decorator(  # type: ignore[no-any-return]
+    decorator = MessageEntrypoint.decorator(
         bindings=bindings,
         decode=decode,
         queue_name=queue_name,
         dead_letter_queue_name=INBOUND_REJECTED_QUEUE,
     )
-
-
-EventEnvelope = Envelope[EventData]
+    return cast(Callable[[F], F], decorator)

@@ -31,7 +31,9 @@ HANDLER_SECONDS = Histogram(
     ["queue"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-OUTBOX_BACKLOG = Gauge("civicflow_outbox_backlog", "Committed events not yet published", ["service"])
+OUTBOX_BACKLOG = Gauge(
+    "civicflow_outbox_backlog", "Committed events not yet published", ["service"]
+)
 OUTBOX_AGE = Gauge(
     "civicflow_outbox_oldest_age_seconds", "Age of the oldest unpublished event", ["service"]
 )

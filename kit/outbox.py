@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import amqp
-from kombu import Connection
+from kombu.connection import Connection
 
 from kit import metrics
 from kit.db import Store

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar, overload
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -19,6 +19,21 @@ from kit.outbox import OutboxRelay
 from kit.settings import Settings
 
 T = TypeVar("T")
+
+
+class Injected(Generic[T]):
+    """Typing for dependency providers: on the class the provider, on a worker's service
+    instance the value nameko injected there (its instance attribute wins over this
+    non-data descriptor at run time; this only tells type checkers what ``self.x`` is)."""
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Self | T:
+        if instance is None:
+            return self
+        raise AttributeError("dependency not injected: only a worker's service instance has it")
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class WorkerDatabase:
         return {"database": database, "broker": "ok" if self.relay.connected else "down"}
 
 
-class Database(DependencyProvider):  # type: ignore[misc]
+class Database(Injected["WorkerDatabase"], DependencyProvider):  # type: ignore[misc]
     """The service's own database, and the relay that publishes its outbox."""
 
     def __init__(self, tables: KitTables) -> None:
@@ -71,7 +86,7 @@ class Database(DependencyProvider):  # type: ignore[misc]
         return WorkerDatabase(self.store, self.relay, consumer)
 
 
-class Configured(DependencyProvider, Generic[T]):  # type: ignore[misc]
+class Configured(Injected[T], DependencyProvider):  # type: ignore[misc]
     """A value built once from the settings when the container starts (a parsed config
     file, a registry), then handed to every worker as it is."""
 
@@ -100,15 +115,19 @@ class TimedServiceProxy:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             timer = metrics.RPC_SECONDS.labels(self._target, method).time()
-            with timer, eventlet.Timeout(
-                self._timeout, RpcTimeout(f"{self._target}.{method} gave no answer in {self._timeout}s")
+            with (
+                timer,
+                eventlet.Timeout(
+                    self._timeout,
+                    RpcTimeout(f"{self._target}.{method} gave no answer in {self._timeout}s"),
+                ),
             ):
                 return remote(*args, **kwargs)
 
         return call
 
 
-class RpcClient(RpcProxy):  # type: ignore[misc]
+class RpcClient(Injected["TimedServiceProxy"], RpcProxy):  # type: ignore[misc]
     """nameko's ``RpcProxy`` with the timeout it lacks (``CIVICFLOW_RPC_TIMEOUT``)."""
 
     def __init__(self, target_service: str, timeout: float | None = None) -> None:
@@ -118,5 +137,3 @@ class RpcClient(RpcProxy):  # type: ignore[misc]
     def get_dependency(self, worker_ctx: Any) -> TimedServiceProxy:
         timeout = self.timeout or self.container.config["CIVICFLOW"].rpc_timeout
         return TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
-
-

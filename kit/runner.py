@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 import eventlet
+from nameko.containers import ServiceContainer
 from nameko.runners import ServiceRunner
 
 from kit.settings import Settings
@@ -62,3 +63,26 @@ def run_until_signalled(service_cls: type, settings: Settings) -> None:
                 runner.kill()
         else:
             break
+
+
+class InProcess:
+    """Several services in this process, one container each (tests, benchmarks, tools)."""
+
+    def __init__(self, service_classes: list[type], settings: Settings) -> None:
+        self.containers = [
+            ServiceContainer(cls, container_config(settings, cls.name))  # type: ignore[attr-defined]
+            for cls in service_classes
+        ]
+
+    def start(self) -> InProcess:
+        for container in self.containers:
+            container.start()
+        return self
+
+    def stop(self) -> None:
+        for container in reversed(self.containers):
+            container.stop()
+
+    def kill(self) -> None:
+        for container in reversed(self.containers):
+            container.kill()

@@ -14,6 +14,7 @@ import yaml
 class ConfigError(Exception):
     """A configuration file is missing or wrong; the message names the file and the field."""
 
+
 SERVICES: tuple[str, ...] = ("intake", "grid", "dispatch", "supervision", "notify", "console")
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -72,9 +73,19 @@ class Settings:
         return self.env != "production"
 
     def database_url_for(self, service: str) -> str:
-        """``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``, else an SQLite file of its own."""
+        """``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL`` (on PostgreSQL each service keeps
+        its own schema), else an SQLite file of its own under the data dir."""
         if service in self.database_urls:
             return self.database_urls[service]
+        if self.database_url and self.database_url.startswith("sqlite:///"):
+            # One SQLite file cannot hold six services' tables apart: each gets its own
+            # file beside the one named (var/cf.db → var/cf.intake.db).
+            stem, dot, suffix = self.database_url.rpartition(".")
+            return (
+                f"{stem}.{service}.{suffix}"
+                if dot and "/" not in suffix
+                else f"{self.database_url}.{service}"
+            )
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from contracts.events import PUBLIC_EXCHANGE, owned_by
 from contracts.inbound import INBOUND_EXCHANGE

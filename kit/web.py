@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from nameko.web.handlers import HttpRequestHandler
 from pydantic import BaseModel, ValidationError
@@ -25,7 +25,9 @@ MAX_BODY_BYTES = 256 * 1024
 class HttpError(Exception):
     status = 400
 
-    def __init__(self, errors: Sequence[dict[str, Any]] | str, headers: dict[str, str] | None = None):
+    def __init__(
+        self, errors: Sequence[dict[str, Any]] | str, headers: dict[str, str] | None = None
+    ):
         self.errors = [{"loc": [], "msg": errors}] if isinstance(errors, str) else list(errors)
         self.headers = headers or {}
         super().__init__(self.errors)
@@ -75,7 +77,9 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     if isinstance(payload, BaseModel):
         body = payload.model_dump_json()
     else:
@@ -139,7 +143,12 @@ class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
         return json_response({"errors": [{"loc": [], "msg": "internal error"}]}, 500)
 
 
-http: Callable[..., Any] = JsonHttp.decorator
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def http(method: str, url: str, **kwargs: Any) -> Callable[[F], F]:
+    """Serve ``method url`` (werkzeug rule syntax) with this method; answers are JSON."""
+    return cast(Callable[[F], F], JsonHttp.decorator(method, url, **kwargs))
 
 
 @contextmanager

@@ -83,7 +83,9 @@ class ConsoleService(ServiceBase):
     def dispatch_case(self, request: Request, case_id: str) -> Response:
         """一键派单: an empty body takes the suggestion."""
         principal = self._principal(request)
-        choice: dict[str, Any] = json.loads(read_json_body(request)) if request.content_length else {}
+        choice: dict[str, Any] = (
+            json.loads(read_json_body(request)) if request.content_length else {}
+        )
         try:
             case = self.dispatch.dispatch_case(case_id, principal.user, choice.get("assignee"))
         except RemoteError as exc:

@@ -115,7 +115,9 @@ class RoutingTable:
                 if not entry.get(key):
                     raise RoutingConfigError(f"{where}.{key}: missing")
             if entry["level"] not in LEVELS:
-                raise RoutingConfigError(f"{where}.level: {entry['level']!r} is not one of {LEVELS}")
+                raise RoutingConfigError(
+                    f"{where}.level: {entry['level']!r} is not one of {LEVELS}"
+                )
             phone = str(entry["phone"]) if entry.get("phone") else None
             departments[entry["code"]] = Department(
                 entry["code"], entry["name"], entry["level"], phone
@@ -165,7 +167,9 @@ def _keyword_weights(items: Iterable[Any], where: str) -> dict[str, float]:
             ((word, weight),) = item.items()
             weights[str(word)] = float(weight)
         else:
-            raise RoutingConfigError(f"{where}.keywords: {item!r} is neither a word nor word: weight")
+            raise RoutingConfigError(
+                f"{where}.keywords: {item!r} is neither a word nor word: weight"
+            )
     return weights
 
 
@@ -176,12 +180,22 @@ def decide(case: CaseReceived, table: RoutingTable) -> RoutingDecision:
         assignee = table.assignee_for(given)
         if case.risk == "red":
             return RoutingDecision(
-                False, "risk:red", "red risk waits for a person", given.code, given.level,
-                assignee, resolve=given.resolve,
+                False,
+                "risk:red",
+                "red risk waits for a person",
+                given.code,
+                given.level,
+                assignee,
+                resolve=given.resolve,
             )
         return RoutingDecision(
-            True, f"category:{given.code}", f"{given.name} → {assignee.name}", given.code,
-            given.level, assignee, resolve=given.resolve,
+            True,
+            f"category:{given.code}",
+            f"{given.name} → {assignee.name}",
+            given.code,
+            given.level,
+            assignee,
+            resolve=given.resolve,
         )
     ranked = table.classify(case.content)
     if not ranked:
@@ -193,6 +207,12 @@ def decide(case: CaseReceived, table: RoutingTable) -> RoutingDecision:
     )
     words = [w for w in best.keywords if w in case.content]
     return RoutingDecision(
-        False, f"keywords:{best.code}", f"keywords {'、'.join(words)} suggest {best.name}",
-        best.code, best.level, table.assignee_for(best), alternatives, best.resolve,
+        False,
+        f"keywords:{best.code}",
+        f"keywords {'、'.join(words)} suggest {best.name}",
+        best.code,
+        best.level,
+        table.assignee_for(best),
+        alternatives,
+        best.resolve,
     )

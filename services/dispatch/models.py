@@ -56,8 +56,12 @@ class Case(Base):
         target = transition(self.state, action)
         self.history.append(
             HistoryEntry(
-                at=at, action=action, from_status=self.status, to_status=target,
-                actor=actor, reason=reason,
+                at=at,
+                action=action,
+                from_status=self.status,
+                to_status=target,
+                actor=actor,
+                reason=reason,
             )
         )
         self.status = target
@@ -67,21 +71,25 @@ class Case(Base):
         return CaseView(
             case_id=self.case_id,
             status=self.status,
-            channel=self.channel,  # type: ignore[arg-type]
+            channel=self.channel,
             source=self.source,
             category=self.category,
-            risk=self.risk,  # type: ignore[arg-type]
+            risk=self.risk,
             content=self.content,
             assignee=Assignee(**self.assignee) if self.assignee else None,
-            level=self.level,  # type: ignore[arg-type]
+            level=self.level,
             deadlines=Deadlines(**self.deadlines) if self.deadlines else None,
             suggestion=Assignee(**self.suggestion) if self.suggestion else None,
             routing_reason=self.routing_reason,
             received_at=self.received_at,
             timeline=[
                 TimelineEntry(
-                    at=h.at, action=h.action, from_status=h.from_status,
-                    to_status=h.to_status, actor=h.actor, reason=h.reason,
+                    at=h.at,
+                    action=h.action,
+                    from_status=h.from_status,
+                    to_status=h.to_status,
+                    actor=h.actor,
+                    reason=h.reason,
                 )
                 for h in self.history
             ],

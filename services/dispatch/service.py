@@ -98,7 +98,7 @@ class DispatchService(ServiceBase):
         if assignee_code is None:
             if case.suggestion is None:
                 raise domain.IllegalTransition("dispatch without a suggestion", case.state, [])
-            return Assignee(**case.suggestion)
+            return Assignee.model_validate(case.suggestion)
         department = self.config.routing.departments.get(assignee_code)
         if department is None:
             raise CaseNotFound(f"no department {assignee_code!r}")
@@ -114,13 +114,13 @@ class DispatchService(ServiceBase):
         case.deadlines = deadlines.model_dump(mode="json")
         data = CaseDispatched(
             assignee=assignee,
-            level=case.level or "district",  # type: ignore[arg-type]
+            level=case.level or "district",
             deadlines=deadlines,
             dispatched_by=actor,
             category=case.category,
             rule=case.routing_rule,
-            channel=case.channel,  # type: ignore[arg-type]
-            risk=case.risk,  # type: ignore[arg-type]
+            channel=case.channel,
+            risk=case.risk,
         )
         uow.emit(CASE_DISPATCHED.new(data, case_id=case.case_id, occurred_at=now))
 
@@ -130,7 +130,7 @@ class DispatchService(ServiceBase):
             reason=case.routing_reason,
             suggestion=Assignee(**case.suggestion) if case.suggestion else None,
             alternatives=[Assignee(**a) for a in case.alternatives],
-            risk=case.risk,  # type: ignore[arg-type]
+            risk=case.risk,
         )
         uow.emit(CASE_AWAITING_DISPATCH.new(data, case_id=case.case_id, occurred_at=now))
 
@@ -157,4 +157,3 @@ def new_case(
         updated_at=now,
         history=[],
     )
-

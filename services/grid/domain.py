@@ -12,12 +12,38 @@ from dataclasses import dataclass
 from contracts.events import Level
 
 STREET_NAMES = (
-    "城关街道", "东城街道", "西城街道", "南关街道", "北关街道",
-    "文昌镇", "马山镇", "孝里镇", "归德镇", "双泉镇",
+    "城关街道",
+    "东城街道",
+    "西城街道",
+    "南关街道",
+    "北关街道",
+    "文昌镇",
+    "马山镇",
+    "孝里镇",
+    "归德镇",
+    "双泉镇",
 )
 PLACE_WORDS = (
-    "新华", "和平", "幸福", "光明", "建设", "胜利", "富民", "青龙", "凤凰", "玉泉",
-    "石庄", "柳林", "杏花", "桃园", "王庄", "李家", "张庄", "刘家", "赵庄", "孙家",
+    "新华",
+    "和平",
+    "幸福",
+    "光明",
+    "建设",
+    "胜利",
+    "富民",
+    "青龙",
+    "凤凰",
+    "玉泉",
+    "石庄",
+    "柳林",
+    "杏花",
+    "桃园",
+    "王庄",
+    "李家",
+    "张庄",
+    "刘家",
+    "赵庄",
+    "孙家",
 )
 
 DEMO_SCALE = {"street": 10, "community": 60, "grid": 620, "micro_grid": 2407}
@@ -57,6 +83,8 @@ def demo_county(code: str = "370113", name: str = "示范县") -> Iterator[Unit]
                 grid = f"{community}{g + 1:02d}"
                 yield Unit(grid, f"{word}{suffix}第{g + 1}网格", "grid", community)
                 for m in range(micro_per_grid[grid_index]):
-                    yield Unit(f"{grid}{m + 1:02d}", f"第{g + 1}网格{m + 1}号微网格", "micro_grid", grid)
+                    yield Unit(
+                        f"{grid}{m + 1:02d}", f"第{g + 1}网格{m + 1}号微网格", "micro_grid", grid
+                    )
                 grid_index += 1
             community_index += 1

@@ -13,7 +13,7 @@ from services.grid.repository import UnitRepository
 
 
 def as_contract(row: UnitRow) -> dict[str, Any]:
-    unit = GridUnit(code=row.code, name=row.name, level=row.level, parent=row.parent)  # type: ignore[arg-type]
+    unit = GridUnit(code=row.code, name=row.name, level=row.level, parent=row.parent)
     return unit.model_dump()
 
 

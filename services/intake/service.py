@@ -15,12 +15,23 @@ from kit.base import ServiceBase
 from kit.messaging import RawMessage, Rejected, on_inbound
 from kit.providers import Configured, Database
 from kit.settings import Settings
-from kit.web import Forbidden, Unauthorized, http, http_errors, json_response, read_json_body
+from kit.web import (
+    Forbidden,
+    HttpError,
+    Unauthorized,
+    http,
+    http_errors,
+    json_response,
+    read_json_body,
+)
 from services.intake import domain
 from services.intake.models import TABLES, Submission
 from services.intake.repository import SubmissionRepository
 
-AUTH_ERRORS = {domain.AuthenticationFailed: Unauthorized, domain.ChannelNotAllowed: Forbidden}
+AUTH_ERRORS: dict[type[Exception], type[HttpError]] = {
+    domain.AuthenticationFailed: Unauthorized,
+    domain.ChannelNotAllowed: Forbidden,
+}
 
 
 def load_sources(settings: Settings) -> domain.SourceRegistry:

@@ -54,9 +54,15 @@ class NotifyService(ServiceBase):
         provider = self.config.sms
         with self.db.unit_of_work() as uow:
             delivery = DeliveryRepository(uow.session).claim(
-                trigger_event_id=event.event_id, case_id=case_id, recipient_key=recipient.key,
-                recipient_masked=mask_phone(recipient.phone), channel="sms",
-                provider=provider.name, text=text, status="pending", attempts=0,
+                trigger_event_id=event.event_id,
+                case_id=case_id,
+                recipient_key=recipient.key,
+                recipient_masked=mask_phone(recipient.phone),
+                channel="sms",
+                provider=provider.name,
+                text=text,
+                status="pending",
+                attempts=0,
                 created_at=datetime.now(UTC),
             )
             if delivery.status == "sent":
@@ -70,8 +76,11 @@ class NotifyService(ServiceBase):
             delivery.status, delivery.provider_message_id = "sent", message_id
             delivery.sent_at = datetime.now(UTC)
             sent = NotificationSent(
-                channel="sms", recipient=delivery.recipient_masked, provider=provider.name,
-                provider_message_id=message_id, trigger_event_id=event.event_id,
+                channel="sms",
+                recipient=delivery.recipient_masked,
+                provider=provider.name,
+                provider_message_id=message_id,
+                trigger_event_id=event.event_id,
             )
             uow.emit(NOTIFICATION_SENT.new(sent, case_id=case_id))
             uow.commit()

@@ -18,7 +18,9 @@ class ClockPlan:
     warn_at: datetime
 
 
-def plan_clocks(started_at: datetime, deadlines: Deadlines, warn_fraction: float) -> list[ClockPlan]:
+def plan_clocks(
+    started_at: datetime, deadlines: Deadlines, warn_fraction: float
+) -> list[ClockPlan]:
     """The three clocks a dispatch starts; each warns when ``warn_fraction`` of it has run."""
     due = {
         "respond": deadlines.respond_by,
@@ -26,6 +28,8 @@ def plan_clocks(started_at: datetime, deadlines: Deadlines, warn_fraction: float
         "resolve": deadlines.resolve_by,
     }
     return [
-        ClockPlan(kind, started_at, due[kind], started_at + (due[kind] - started_at) * warn_fraction)
+        ClockPlan(
+            kind, started_at, due[kind], started_at + (due[kind] - started_at) * warn_fraction
+        )
         for kind in CLOCK_KINDS
     ]

@@ -25,7 +25,9 @@ def parse_duration(value: object, where: str) -> timedelta:
     try:
         duration = _DURATION.validate_python(value)
     except ValidationError:
-        raise PolicyError(f"{where}: {value!r} is not an ISO 8601 duration like PT2H or P5D") from None
+        raise PolicyError(
+            f"{where}: {value!r} is not an ISO 8601 duration like PT2H or P5D"
+        ) from None
     if duration <= timedelta(0):
         raise PolicyError(f"{where}: must be positive")
     return duration

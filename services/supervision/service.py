@@ -35,9 +35,14 @@ class SupervisionService(ServiceBase):
             for plan in plan_clocks(event.occurred_at, dispatched.deadlines, self.policy.warn_at):
                 clocks.add(
                     Clock(
-                        case_id=event.case_id, kind=plan.kind, level=dispatched.level,
-                        assignee_code=dispatched.assignee.code, state="open",
-                        started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at,
+                        case_id=event.case_id,
+                        kind=plan.kind,
+                        level=dispatched.level,
+                        assignee_code=dispatched.assignee.code,
+                        state="open",
+                        started_at=plan.started_at,
+                        warn_at=plan.warn_at,
+                        due_at=plan.due_at,
                         next_due_at=plan.warn_at,
                     )
                 )

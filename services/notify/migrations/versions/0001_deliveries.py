@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("provider_message_id", sa.String(128)),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("sent_at", UtcDateTime),
-        sa.UniqueConstraint("trigger_event_id", "recipient_key", "channel", name="uq_delivery_once"),
+        sa.UniqueConstraint(
+            "trigger_event_id", "recipient_key", "channel", name="uq_delivery_once"
+        ),
     )
     op.create_index("ix_deliveries_case_id", "deliveries", ["case_id"])
 

@@ -1,0 +1,52 @@
+# civicflow — two commands: `make run` and `make test`. Everything else is set up on the way.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: help run test test-unit test-broker bench lint format venv broker clean
+
+help:
+	@echo "make run    set up and run the whole platform with the demo county (Ctrl-C stops it)"
+	@echo "make test   run every test (unit, integration and end-to-end on a real RabbitMQ)"
+	@echo "make bench  print the throughput figures as one JSON line"
+	@echo "make lint   ruff and mypy"
+
+$(STAMP): pyproject.toml constraints.txt
+	@scripts/ensure-python.sh $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip 'setuptools<81' wheel
+	@$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+broker: venv
+	@BIN=$(BIN) scripts/ensure-broker.sh
+
+run: venv broker
+	$(BIN)/civicflow migrate
+	$(BIN)/civicflow demo
+	$(BIN)/civicflow up
+
+test: venv broker
+	$(BIN)/pytest
+
+test-unit: venv
+	$(BIN)/pytest tests/unit
+
+bench: venv broker
+	$(BIN)/python bench/run.py
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contracts kit services civicflow
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,252 @@
+"""The kit against a real broker and real databases: outbox, idempotency, parking."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+from sqlalchemy import MetaData, func, select
+
+from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
+from kit.base import ServiceBase
+from kit.db import Store, kit_tables
+from kit.messaging import Rejected, on_event
+from kit.outbox import OutboxRelay
+from kit.providers import Database
+from kit.runner import InProcess
+from tests.support.broker import management_get
+from tests.support.platform import EventTap, settings_for_test
+
+pytestmark = pytest.mark.broker
+
+PROBE_METADATA = MetaData()
+PROBE_TABLES = kit_tables(PROBE_METADATA)
+
+
+def received(content: str = "噪音扰民", case_id: str = "CF261121-AAAAAA") -> Envelope[CaseReceived]:
+    data = CaseReceived(
+        channel="hotline",
+        source="hotline",
+        external_id=case_id,
+        reporter=Reporter(),
+        content=content,
+        received_at=datetime.now(UTC),
+    )
+    return CASE_RECEIVED.new(data, case_id=case_id)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url, "probe", PROBE_TABLES)
+    if store.dialect == "postgresql":
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql('CREATE SCHEMA IF NOT EXISTS "probe"')
+    PROBE_METADATA.create_all(store.engine)
+    yield store
+    store.dispose()
+
+
+def outbox_rows(store: Store) -> list[dict[str, Any]]:
+    with store.read() as session:
+        rows = session.execute(select(store.tables.outbox)).mappings()
+        return [dict(row) for row in rows]
+
+
+def test_an_event_leaves_only_with_its_transaction(store: Store) -> None:
+    with store.unit_of_work("probe.test") as uow:
+        uow.emit(received())
+        # leaving without commit: the business write failed, the event must not exist
+    assert outbox_rows(store) == []
+    with store.unit_of_work("probe.test") as uow:
+        uow.emit(received())
+        uow.commit()
+    rows = outbox_rows(store)
+    assert len(rows) == 1 and rows[0]["type"] == "case.received" and rows[0]["sent_at"] is None
+
+
+def test_first_time_is_true_once_per_consumer(store: Store) -> None:
+    for consumer, expected in (("a.h", True), ("a.h", False), ("b.h", True)):
+        with store.unit_of_work(consumer) as uow:
+            assert uow.first_time("event-1") is expected
+            uow.commit()
+    with store.read() as session:
+        count = session.scalar(select(func.count()).select_from(store.tables.processed_events))
+    assert count == 2
+
+
+def test_relay_publishes_with_confirms_and_marks_sent(store: Store, vhost_uri: str) -> None:
+    tap = EventTap(vhost_uri)
+    relay = OutboxRelay(store, vhost_uri, "intake")
+    worker = threading.Thread(target=relay.run, daemon=True)
+    worker.start()
+    try:
+        # the relay declares the exchanges; the tap is bound already, so nothing is missed
+        envelopes = [received(case_id=f"CF261121-{i:06d}") for i in range(120)]
+        with store.unit_of_work("probe.test") as uow:
+            for envelope in envelopes:
+                uow.emit(envelope)
+            uow.commit()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(tap.of_type("case.received")) < 120:
+            time.sleep(0.05)
+        got = [e["event_id"] for e in tap.of_type("case.received")]
+        assert got == [e.event_id for e in envelopes]  # all, once, in commit order
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(r["sent_at"] is None for r in outbox_rows(store)):
+            time.sleep(0.05)
+        assert all(row["sent_at"] is not None for row in outbox_rows(store))
+    finally:
+        relay.stop()
+        worker.join(5)
+        tap.close()
+
+
+def test_relay_keeps_events_until_the_broker_answers(store: Store, tmp_path: Path) -> None:
+    relay = OutboxRelay(store, "amqp://guest:guest@127.0.0.1:1/", "intake")
+    worker = threading.Thread(target=relay.run, daemon=True)
+    with store.unit_of_work("probe.test") as uow:
+        uow.emit(received())
+        uow.commit()
+    worker.start()
+    time.sleep(1.0)
+    relay.stop()
+    worker.join(5)
+    assert [row["sent_at"] for row in outbox_rows(store)] == [None]
+
+
+# --- consuming: a probe service whose handler fails on demand ---
+
+ATTEMPTS: list[str] = []
+
+
+class ProbeService(ServiceBase):
+    name = "probe"
+    db = Database(PROBE_TABLES)
+
+    @on_event(CASE_RECEIVED)
+    def handle(self, event: Envelope[CaseReceived]) -> None:
+        ATTEMPTS.append(event.data.content)
+        if event.data.content == "contract":
+            raise Rejected("this case can never be handled")
+        if event.data.content == "flaky":
+            raise ConnectionError("the database went away")
+        with self.db.unit_of_work() as uow:
+            if uow.first_time(event.event_id):
+                uow.commit()
+
+
+@pytest.fixture
+def probe(vhost_uri: str, tmp_path: Path) -> Iterator[Store]:
+    settings = settings_for_test(vhost_uri, tmp_path)
+    settings.ports["probe"] = 0  # type: ignore[index]
+    store = Store(settings.database_url_for("probe"), "probe", PROBE_TABLES)
+    PROBE_METADATA.create_all(store.engine)
+    ATTEMPTS.clear()
+    services = InProcess([ProbeService], settings).start()
+    yield store
+    services.kill()
+    store.dispose()
+
+
+def publish_event(
+    uri: str, envelope: Envelope[Any] | bytes, routing_key: str = "case.received"
+) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    body = envelope if isinstance(envelope, bytes) else envelope.model_dump_json().encode()
+    channel.basic_publish(
+        "intake.events",
+        routing_key,
+        body,
+        pika.BasicProperties(content_type="application/json", delivery_mode=2, message_id="m1"),
+    )
+    connection.close()
+
+
+def parked(uri: str, queue: str, timeout: float = 10.0) -> list[tuple[dict[str, Any], bytes]]:
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    found: list[tuple[dict[str, Any], bytes]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not found:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            time.sleep(0.05)
+            continue
+        found.append((dict(props.headers or {}), body))
+    connection.close()
+    return found
+
+
+def processed_count(store: Store) -> int:
+    with store.read() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(store.tables.processed_events)) or 0
+        )
+
+
+def test_work_queues_are_quorum_with_a_dead_letter_queue(probe: Store, vhost_uri: str) -> None:
+    vhost = vhost_uri.rsplit("/", 1)[1]
+    queue = management_get(vhost_uri, f"queues/{vhost}/probe.handle")
+    assert queue["durable"] is True
+    assert queue["arguments"]["x-queue-type"] == "quorum"
+    assert queue["arguments"]["x-dead-letter-exchange"] == "civicflow.dlx"
+    assert queue["arguments"]["x-dead-letter-routing-key"] == "probe.handle.dlq"
+    assert queue["arguments"]["x-delivery-limit"] >= 3
+    management_get(vhost_uri, f"queues/{vhost}/probe.handle.dlq")  # exists, or raises
+
+
+def test_a_handled_event_is_recorded_once_even_when_redelivered(
+    probe: Store, vhost_uri: str
+) -> None:
+    envelope = received("fine")
+    publish_event(vhost_uri, envelope)
+    publish_event(vhost_uri, envelope)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(ATTEMPTS) < 2:
+        time.sleep(0.05)
+    assert ATTEMPTS == ["fine", "fine"]
+    assert processed_count(probe) == 1
+
+
+def test_a_contract_breaking_message_is_parked_at_once_with_its_reason(
+    probe: Store, vhost_uri: str
+) -> None:
+    publish_event(vhost_uri, received("contract"))
+    [(headers, body)] = parked(vhost_uri, "probe.handle.dlq")
+    assert headers["x-reject-reason"] == "Rejected: this case can never be handled"
+    assert headers["x-original-queue"] == "probe.handle"
+    assert json.loads(body)["data"]["content"] == "contract"
+    assert ATTEMPTS == ["contract"]
+
+
+def test_an_undecodable_body_is_parked_and_the_consumer_lives_on(
+    probe: Store, vhost_uri: str
+) -> None:
+    publish_event(vhost_uri, b"\xff\xfe not json")
+    [(headers, body)] = parked(vhost_uri, "probe.handle.dlq")
+    assert headers["x-reject-reason"].startswith("not JSON")
+    assert body == b"\xff\xfe not json"
+    publish_event(vhost_uri, received("after the poison"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not ATTEMPTS:
+        time.sleep(0.05)
+    assert ATTEMPTS == ["after the poison"]
+
+
+def test_a_failing_handler_is_retried_then_parked_after_the_delivery_limit(
+    probe: Store, vhost_uri: str
+) -> None:
+    publish_event(vhost_uri, received("flaky"))
+    [(headers, _body)] = parked(vhost_uri, "probe.handle.dlq", timeout=20)
+    assert ATTEMPTS == ["flaky"] * 3  # delivery_limit of the test settings
+    assert "gave up after 3 attempts" in headers["x-reject-reason"]
+    assert "ConnectionError" in headers["x-reject-reason"]
