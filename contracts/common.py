@@ -18,7 +18,9 @@ RiskGrade = Literal["red", "yellow", "blue"]
 
 CHANNELS: tuple[Channel, ...] = ("hotline", "grid", "opinion", "petition")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b-\u200f\u2028\u2029\u2060-\u2064\ufeff]"
+)
 
 
 def clean_text(value: object) -> object:
@@ -26,7 +28,10 @@ def clean_text(value: object) -> object:
     zero-width tricks cannot defeat duplicate detection or masking."""
     if not isinstance(value, str):
         return value
-    return _CONTROL.sub("", unicodedata.normalize("NFKC", value)).strip()
+    # Strip before normalising too: a zero-width character between a letter and its
+    # combining mark would otherwise keep them apart until a second pass.
+    stripped = _CONTROL.sub("", value)
+    return _CONTROL.sub("", unicodedata.normalize("NFKC", stripped)).strip()
 
 
 Text = Annotated[str, BeforeValidator(clean_text)]
@@ -36,8 +41,8 @@ Identifier = Annotated[
 ]
 Content = Annotated[str, BeforeValidator(clean_text), Field(min_length=1, max_length=4000)]
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{9,11}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^0[0-9]{9,11}$")
 
 
 def normalise_phone(value: object) -> object:
@@ -68,7 +73,7 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-MASKED_PHONE_PATTERN = r"^\d{3}\*{4}\d{4}$|^\*+$"
+MASKED_PHONE_PATTERN = r"^[0-9]{3}\*{4}[0-9]{4}$|^\*+$"
 MaskedPhone = Annotated[str, Field(pattern=MASKED_PHONE_PATTERN)]
 
 

@@ -27,7 +27,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from pydantic import ValidationError
 
-from contracts.events import CATALOGUE, EventData, EventSpec
+from contracts.events import CATALOGUE, EventSpec
 from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES, REJECT_REASON_HEADER
 from kit import metrics
 from kit.topology import (

@@ -25,10 +25,11 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 def verify_password(password: str, stored: str) -> bool:
     try:
         scheme, salt_hex, _ = stored.split("$")
+        salt = bytes.fromhex(salt_hex)
     except ValueError:
         return False
     return scheme == "scrypt" and hmac.compare_digest(
-        hash_password(password, bytes.fromhex(salt_hex)), stored
+        hash_password(password, salt).encode(), stored.encode()
     )
 
 
@@ -56,7 +57,7 @@ def issue_token(secret: str, user: str, role: str, now: float) -> str:
 def read_token(secret: str, token: str, now: float) -> Principal:
     claims, _, signature = token.partition(".")
     expected = _b64(hmac.new(secret.encode(), claims.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(expected, signature):
+    if not signature or not hmac.compare_digest(expected.encode(), signature.encode()):
         raise AuthError("invalid token")
     try:
         data = json.loads(_unb64(claims))

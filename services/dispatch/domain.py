@@ -58,6 +58,8 @@ def allowed_actions(status: CaseStatus) -> list[str]:
 
 
 def transition(status: CaseStatus, action: str) -> CaseStatus:
+    if action not in TRANSITIONS:
+        raise IllegalTransition(action, status, allowed_actions(status))
     sources, target = TRANSITIONS[action]
     if status not in sources:
         raise IllegalTransition(action, status, allowed_actions(status))
@@ -136,13 +138,19 @@ class RoutingTable:
                 resolve = parse_duration(entry.get("resolve", "P5D"), f"{where}.resolve")
             except PolicyError as exc:
                 raise RoutingConfigError(str(exc)) from None
+            level = entry.get("level", departments[entry["department"]].level)
+            if level not in LEVELS:
+                raise RoutingConfigError(f"{where}.level: {level!r} is not one of {LEVELS}")
+            keywords = entry.get("keywords") or []
+            if not isinstance(keywords, list):
+                raise RoutingConfigError(f"{where}.keywords: must be a list of words")
             categories[code] = Category(
                 code=code,
                 name=entry["name"],
                 department=entry["department"],
-                level=entry.get("level", departments[entry["department"]].level),
+                level=level,
                 resolve=resolve,
-                keywords=_keyword_weights(entry.get("keywords") or [], where),
+                keywords=_keyword_weights(keywords, where),
             )
         return cls(categories, departments)
 
@@ -165,6 +173,8 @@ def _keyword_weights(items: Iterable[Any], where: str) -> dict[str, float]:
             weights[item] = 1.0
         elif isinstance(item, Mapping) and len(item) == 1:
             ((word, weight),) = item.items()
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise RoutingConfigError(f"{where}.keywords: weight of {word!r} must be a number")
             weights[str(word)] = float(weight)
         else:
             raise RoutingConfigError(
@@ -202,9 +212,13 @@ def decide(case: CaseReceived, table: RoutingTable) -> RoutingDecision:
         why = "unknown category " + repr(case.category) if case.category else "no category"
         return RoutingDecision(False, "none", f"{why}: a person decides", None, "district", None)
     best = ranked[0][0]
-    alternatives = tuple(
-        table.assignee_for(c) for c, _ in ranked[1:3] if c.department != best.department
-    )
+    alternatives: list[Assignee] = []
+    for category, _score in ranked[1:]:
+        candidate = table.assignee_for(category)
+        if candidate.code != best.department and candidate not in alternatives:
+            alternatives.append(candidate)
+        if len(alternatives) == 2:
+            break
     words = [w for w in best.keywords if w in case.content]
     return RoutingDecision(
         False,
@@ -213,6 +227,6 @@ def decide(case: CaseReceived, table: RoutingTable) -> RoutingDecision:
         best.code,
         best.level,
         table.assignee_for(best),
-        alternatives,
+        tuple(alternatives),
         best.resolve,
     )

@@ -98,14 +98,14 @@ class SourceRegistry:
         source = self._by_id.get(source_id or "")
         if source is None:
             raise AuthenticationFailed("unknown or missing X-Source")
-        if not timestamp or not timestamp.isdigit():
+        if not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
             raise AuthenticationFailed("X-Timestamp must be unix seconds")
         if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
             raise AuthenticationFailed("X-Timestamp is more than 300 s away from our clock")
         if not signature or not signature.startswith(SIGNATURE_PREFIX):
             raise AuthenticationFailed("X-Signature must be sha256=<hex>")
         expected = sign(source.secret, timestamp, body)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise AuthenticationFailed("signature does not match")
         return source
 

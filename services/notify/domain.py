@@ -46,6 +46,8 @@ class ContactDirectory:
 
 
 def summary(text: str, limit: int) -> str:
+    if limit <= 0:
+        return ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -22,12 +22,17 @@ class PolicyError(ValueError):
 
 
 def parse_duration(value: object, where: str) -> timedelta:
-    try:
-        duration = _DURATION.validate_python(value)
-    except ValidationError:
-        raise PolicyError(
-            f"{where}: {value!r} is not an ISO 8601 duration like PT2H or P5D"
-        ) from None
+    not_iso = f"{where}: {value!r} is not an ISO 8601 duration like PT2H or P5D"
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, str) and value.lstrip("-").startswith("P"):
+        try:
+            duration = _DURATION.validate_python(value)
+        except ValidationError:
+            raise PolicyError(not_iso) from None
+    else:
+        # a bare number would be read as seconds: a typo that must not pass
+        raise PolicyError(not_iso)
     if duration <= timedelta(0):
         raise PolicyError(f"{where}: must be positive")
     return duration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -44,10 +45,14 @@ def test_up_runs_every_service_and_stops_cleanly(vhost_uri: str, tmp_path: Path)
             assert (
                 http("GET", f"http://127.0.0.1:{env[f'{name.upper()}_PORT']}/healthz").status == 200
             )
-        body = (
-            '{"ticket_no": "T-%s", "received_at": "2026-11-21T10:00:00+08:00", '
-            '"caller": {"phone": "13812341234"}, "content": "拖欠工资", '
-            '"category": "labour.wage_arrears"}' % uuid.uuid4().hex[:8]
+        body = json.dumps(
+            {
+                "ticket_no": f"T-{uuid.uuid4().hex[:8]}",
+                "received_at": "2026-11-21T10:00:00+08:00",
+                "caller": {"phone": "13812341234"},
+                "content": "拖欠工资",
+                "category": "labour.wage_arrears",
+            }
         ).encode()
         url = f"http://127.0.0.1:{env['INTAKE_PORT']}/api/v1/hotline/tickets"
         answer = http("POST", url, body, signed_headers(body))

@@ -1,0 +1,960 @@
+"""civicflow benchmark: end-to-end case throughput against a raw pika hop on the same broker.
+
+Run from the repository root as ``.venv/bin/python bench/run.py`` (``make bench``). Prints ONE
+JSON line on stdout; progress goes to stderr. Every run gets its own RabbitMQ vhost, its own
+SQLite data directory and its own free HTTP ports, so it never clashes with a running
+``civicflow up``; all of it is removed at the end, on failure too.
+
+Measured:
+
+* ``e2e_cases_per_s``: signed 12345 hotline tickets POSTed to intake over HTTP, counted as
+  ``case.dispatched`` events on the public exchange ``civicflow.events``; from the first
+  submit to the last event. ``e2e_latency_ms`` is per ticket, from its HTTP 202 to its event.
+* ``raw_pika_hop_msgs_per_s``: one durable queue, a publisher with confirms sending persistent
+  ~1 KB JSON messages, a consumer with manual acks (prefetch 100) on its own connection; from
+  the first publish to the last ack.
+* ``ratio``: the first over the second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import http.client
+import json
+import math
+import os
+import platform
+import queue
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+CONFIG_DIR = REPO_ROOT / "deploy" / "config"
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+MANAGEMENT_PORT = 15672
+RABBITMQCTL_CANDIDATES = ("/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl")
+
+SERVICES: tuple[str, ...] = ("intake", "dispatch", "supervision", "notify", "grid", "console")
+PUBLIC_EXCHANGE = "civicflow.events"
+DISPATCHED = "case.dispatched"
+
+HOTLINE_SOURCE = "hotline"
+HOTLINE_SECRET = "dev-secret-hotline"
+HOTLINE_PATH = "/api/v1/hotline/tickets"
+HOTLINE_CATEGORY = "environment.pollution"  # routed automatically by the dev config
+
+HEALTH_TIMEOUT_S = 60.0
+STOP_GRACE_S = 20.0
+HTTP_TIMEOUT_S = 30.0
+SUBPROCESS_TIMEOUT_S = 120.0
+LISTENER_READY_TIMEOUT_S = 15.0
+RAW_MESSAGE_BYTES = 1024
+LOG_TAIL_LINES = 40
+MAX_ERRORS_SHOWN = 5
+
+# Environment the platform must not inherit: the bench measures SQLite on the dev config.
+SCRUBBED_ENV_PREFIXES = ("CIVICFLOW_SOURCE_",)
+SCRUBBED_ENV_SUFFIXES = ("DATABASE_URL",)
+
+
+class BenchError(Exception):
+    """The bench cannot produce a valid measurement; the message says why."""
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def log(message: str) -> None:
+    """A progress line on stderr (stdout carries only the JSON result)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile ``q`` (0..100) of already sorted values."""
+    if not sorted_values:
+        raise ValueError("percentile of nothing")
+    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (bound together, so never the same)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a text file, or a note that it is missing."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(cannot read {path}: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def civicflow_executable() -> Path:
+    """The project's ``civicflow`` console script, next to the interpreter running the bench."""
+    for candidate in (
+        REPO_ROOT / ".venv" / "bin" / "civicflow",
+        Path(sys.executable).parent / "civicflow",
+    ):
+        if candidate.exists():
+            return candidate
+    raise BenchError(
+        "no civicflow executable in .venv/bin: install the project first (pip install -e .)"
+    )
+
+
+# --------------------------------------------------------------------------- broker and vhost
+
+
+@dataclass(frozen=True)
+class BrokerTarget:
+    """Where the broker is, parsed from ``AMQP_URI``."""
+
+    uri: str
+    username: str
+    password: str
+    host: str
+    port: int
+
+    @classmethod
+    def from_uri(cls, uri: str) -> BrokerTarget:
+        parts = urllib.parse.urlsplit(uri)
+        if parts.scheme not in ("amqp", "amqps"):
+            raise BenchError(f"AMQP_URI must start with amqp:// or amqps://, got {parts.scheme!r}")
+        default_port = 5671 if parts.scheme == "amqps" else 5672
+        return cls(
+            uri=uri,
+            username=urllib.parse.unquote(parts.username or "guest"),
+            password=urllib.parse.unquote(parts.password or "guest"),
+            host=parts.hostname or "localhost",
+            port=parts.port or default_port,
+        )
+
+    @property
+    def address(self) -> str:
+        """``host:port``, never the credentials."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.host in LOCAL_HOSTS
+
+    def uri_for_vhost(self, vhost: str) -> str:
+        """The same URI with ``vhost`` (URL-encoded) as its path; query options kept."""
+        parts = urllib.parse.urlsplit(self.uri)
+        path = "/" + urllib.parse.quote(vhost, safe="")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+class VhostAdmin:
+    """Creates and deletes the run's vhost: ``rabbitmqctl`` on a local broker, else (or if that
+    fails) the management HTTP API."""
+
+    def __init__(self, target: BrokerTarget) -> None:
+        self.target = target
+        self._method: str | None = None  # the one that worked for create(), reused by delete()
+
+    def create(self, vhost: str) -> None:
+        """Add ``vhost`` and give the URI's user every permission on it."""
+        problems: list[str] = []
+        ctl = self._rabbitmqctl()
+        if ctl is not None:
+            try:
+                self._ctl(ctl, "add_vhost", vhost)
+                self._ctl(
+                    ctl, "set_permissions", "-p", vhost, self.target.username, ".*", ".*", ".*"
+                )
+                self._method = "rabbitmqctl"
+                return
+            except BenchError as exc:
+                problems.append(str(exc))
+                with contextlib.suppress(BenchError):
+                    self._ctl(ctl, "delete_vhost", vhost)
+        else:
+            problems.append("rabbitmqctl: not found, or the broker is not local")
+        try:
+            self._api("PUT", f"/api/vhosts/{urllib.parse.quote(vhost, safe='')}", {})
+            user = urllib.parse.quote(self.target.username, safe="")
+            permissions = {"configure": ".*", "write": ".*", "read": ".*"}
+            self._api(
+                "PUT", f"/api/permissions/{urllib.parse.quote(vhost, safe='')}/{user}", permissions
+            )
+            self._method = "api"
+            return
+        except BenchError as exc:
+            problems.append(str(exc))
+        raise BenchError(
+            f"cannot create vhost {vhost!r} on {self.target.address}: "
+            + "; ".join(problems)
+            + ". Run the bench on the broker's host (rabbitmqctl) or enable rabbitmq_management."
+        )
+
+    def delete(self, vhost: str) -> None:
+        """Remove ``vhost`` with whatever created it; a failure is logged, never raised."""
+        try:
+            if self._method == "rabbitmqctl":
+                ctl = self._rabbitmqctl()
+                if ctl is not None:
+                    self._ctl(ctl, "delete_vhost", vhost)
+            elif self._method == "api":
+                self._api("DELETE", f"/api/vhosts/{urllib.parse.quote(vhost, safe='')}", None)
+        except BenchError as exc:
+            log(f"warning: could not delete vhost {vhost!r}: {exc}")
+
+    def _rabbitmqctl(self) -> str | None:
+        if not self.target.is_local:
+            return None  # rabbitmqctl talks to the local node: wrong broker for a remote URI
+        found = shutil.which("rabbitmqctl")
+        if found:
+            return found
+        return next((c for c in RABBITMQCTL_CANDIDATES if os.access(c, os.X_OK)), None)
+
+    @staticmethod
+    def _ctl(ctl: str, *args: str) -> None:
+        try:
+            done = subprocess.run(
+                [ctl, *args], capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BenchError(f"rabbitmqctl {args[0]}: {exc}") from None
+        if done.returncode != 0:
+            output = (done.stderr or done.stdout).strip().splitlines()
+            raise BenchError(
+                f"rabbitmqctl {args[0]} exited {done.returncode}: {' '.join(output[-3:])}"
+            )
+
+    def _api(self, method: str, path: str, body: Mapping[str, Any] | None) -> None:
+        url = f"http://{self.target.host}:{MANAGEMENT_PORT}{path}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        credentials = f"{self.target.username}:{self.target.password}".encode()
+        request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+        except urllib.error.HTTPError as exc:
+            raise BenchError(f"management API {method} {path}: HTTP {exc.code}") from None
+        except OSError as exc:
+            raise BenchError(
+                f"management API at {self.target.host}:{MANAGEMENT_PORT}: {exc}"
+            ) from None
+
+
+@contextlib.contextmanager
+def bench_vhost(target: BrokerTarget) -> Iterator[str]:
+    """A fresh vhost for this run, deleted afterwards whatever happens."""
+    admin = VhostAdmin(target)
+    vhost = f"civicflow-bench-{secrets.token_hex(4)}"
+    admin.create(vhost)
+    log(f"created vhost {vhost} on {target.address}")
+    try:
+        yield vhost
+    finally:
+        admin.delete(vhost)
+        log(f"deleted vhost {vhost}")
+
+
+# --------------------------------------------------------------------------- raw pika baseline
+
+
+@dataclass
+class AckCounter:
+    """What the baseline consumer thread reports back."""
+
+    expected: int
+    acked: int = 0
+    last_ack: float = 0.0
+    error: BaseException | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+def raw_body(seq: int) -> bytes:
+    """A ~1 KB JSON message shaped like a public event envelope."""
+    envelope: dict[str, Any] = {
+        "event_id": f"bench-{seq:08d}",
+        "type": "bench.raw",
+        "occurred_at": "2026-11-21T10:00:00+08:00",
+        "schema_version": 1,
+        "case_id": f"CF261121-{seq:06d}",
+        "data": {"content": "小区楼下饭店油烟污染严重,请尽快处理", "padding": ""},
+    }
+    size = len(json.dumps(envelope, ensure_ascii=False).encode())
+    envelope["data"]["padding"] = "x" * max(0, RAW_MESSAGE_BYTES - size)
+    return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def consume_and_ack(
+    params: pika.URLParameters, queue_name: str, counter: AckCounter, deadline: float
+) -> None:
+    """Consumer thread: manual ack of every message, prefetch 100, until all are acked."""
+    try:
+        connection = pika.BlockingConnection(params)
+        try:
+            channel = connection.channel()
+            channel.basic_qos(prefetch_count=100)
+
+            def on_message(
+                ch: BlockingChannel, method: Basic.Deliver, _props: BasicProperties, _body: bytes
+            ) -> None:
+                ch.basic_ack(delivery_tag=method.delivery_tag)
+                counter.acked += 1
+                if counter.acked == counter.expected:
+                    counter.last_ack = time.perf_counter()
+
+            channel.basic_consume(queue_name, on_message, auto_ack=False)
+            counter.ready.set()
+            while counter.acked < counter.expected and time.monotonic() < deadline:
+                connection.process_data_events(time_limit=0.2)
+            connection.process_data_events(time_limit=0)  # flush the last acks
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+    except BaseException as exc:  # reported to the main thread
+        counter.error = exc
+        counter.ready.set()
+
+
+def run_raw_baseline(amqp_uri: str, messages: int, timeout: float) -> float:
+    """Messages per second through one durable queue: confirmed persistent publish → manual ack."""
+    params = pika.URLParameters(amqp_uri)
+    queue_name = f"bench.raw.{secrets.token_hex(4)}"
+    bodies = [raw_body(seq) for seq in range(messages)]
+    properties = BasicProperties(delivery_mode=2, content_type="application/json")
+    log(f"raw baseline: {messages} persistent ~{len(bodies[0])} B messages via {queue_name}")
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.queue_declare(queue_name, durable=True)
+        try:
+            counter = AckCounter(expected=messages)
+            deadline = time.monotonic() + timeout
+            consumer = threading.Thread(
+                target=consume_and_ack,
+                args=(params, queue_name, counter, deadline),
+                name="raw-consumer",
+                daemon=True,
+            )
+            consumer.start()
+            if not counter.ready.wait(LISTENER_READY_TIMEOUT_S) or counter.error:
+                raise BenchError(f"raw baseline consumer did not start: {counter.error!r}")
+            channel.confirm_delivery()
+            started = time.perf_counter()
+            for body in bodies:
+                channel.basic_publish("", queue_name, body, properties)
+            published = time.perf_counter()
+            consumer.join(max(0.0, deadline - time.monotonic()) + 5)
+            if counter.error:
+                raise BenchError(f"raw baseline consumer failed: {counter.error!r}")
+            if counter.acked < messages:
+                raise BenchError(
+                    f"raw baseline: only {counter.acked}/{messages} acked in {timeout:.0f}s"
+                )
+            elapsed = counter.last_ack - started
+            log(
+                f"raw baseline: published+confirmed in {published - started:.2f}s, "
+                f"all acked after {elapsed:.2f}s"
+            )
+            return messages / elapsed
+        finally:
+            with contextlib.suppress(Exception):
+                channel.queue_delete(queue_name)
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+# --------------------------------------------------------------------------- the platform
+
+
+def platform_env(amqp_uri: str, data_dir: Path, ports: Mapping[str, int]) -> dict[str, str]:
+    """The environment of every ``civicflow`` command of the run: own vhost, data dir, ports."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(SCRUBBED_ENV_PREFIXES) and not key.endswith(SCRUBBED_ENV_SUFFIXES)
+    }
+    env.update(
+        AMQP_URI=amqp_uri,
+        CIVICFLOW_DATA_DIR=str(data_dir),
+        CIVICFLOW_CONFIG_DIR=str(CONFIG_DIR),
+        CIVICFLOW_ENV="dev",
+        CIVICFLOW_HTTP_HOST="127.0.0.1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    return env
+
+
+def run_civicflow(args: Sequence[str], env: Mapping[str, str], log_path: Path) -> None:
+    """One short ``civicflow`` command (migrate, demo); its output is appended to ``log_path``."""
+    command = [str(civicflow_executable()), *args]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(
+            f"`civicflow {' '.join(args)}` took over {SUBPROCESS_TIMEOUT_S:.0f}s"
+        ) from None
+    with log_path.open("a", encoding="utf-8") as out:
+        out.write(f"$ civicflow {' '.join(args)}\n{done.stdout}{done.stderr}\n")
+    if done.returncode != 0:
+        raise BenchError(
+            f"`civicflow {' '.join(args)}` exited {done.returncode}:\n{tail(log_path)}"
+        )
+
+
+def healthy(port: int) -> bool:
+    """Whether ``GET /healthz`` on ``port`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGINT to ``civicflow up`` (it stops its children); SIGKILL to its whole group after
+    ``grace`` seconds."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            log(f"civicflow up did not stop in {grace:.0f}s: killing its process group")
+    # The group id is up's own pid (start_new_session): this reaches only processes we started,
+    # including any service child that outlived it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_platform(amqp_uri: str, data_dir: Path) -> Iterator[dict[str, int]]:
+    """Migrate, load the demo county, start ``civicflow up`` and wait until every service is
+    healthy; yields the ports. Stops the platform on exit, on failure too."""
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    env = platform_env(amqp_uri, data_dir, ports)
+    log_path = data_dir / "up.log"
+    log(f"platform: data dir {data_dir}, ports {ports}")
+    run_civicflow(["migrate"], env, log_path)
+    run_civicflow(["demo"], env, log_path)
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [str(civicflow_executable()), "up"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_healthy(process, ports, log_path)
+        yield ports
+    finally:
+        log("stopping the platform")
+        stop_process_group(process, STOP_GRACE_S)
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], ports: Mapping[str, int], log_path: Path
+) -> None:
+    """Poll every service's ``/healthz`` until all answer 200. On failure the platform is
+    stopped first, so the error carries the complete tail of its log (tracebacks included)."""
+    started = time.monotonic()
+    waiting = set(SERVICES)
+    while waiting:
+        if process.poll() is not None:
+            problem = f"civicflow up exited with {process.returncode}"
+        elif time.monotonic() - started > HEALTH_TIMEOUT_S:
+            problem = f"not healthy after {HEALTH_TIMEOUT_S:.0f}s"
+        else:
+            waiting = {name for name in waiting if not healthy(ports[name])}
+            if waiting:
+                time.sleep(0.3)
+            continue
+        stop_process_group(process, STOP_GRACE_S)
+        raise BenchError(
+            f"the platform did not come up: {problem}; still waiting for {sorted(waiting)}. "
+            f"Tail of {log_path}:\n{tail(log_path)}"
+        )
+    log(f"platform healthy after {time.monotonic() - started:.1f}s")
+
+
+# --------------------------------------------------------------------------- e2e measurement
+
+
+class DispatchListener(threading.Thread):
+    """Records when each ``case.dispatched`` reaches an exclusive queue bound on the public
+    exchange. Its own connection: pika objects never cross threads."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        super().__init__(name="dispatch-listener", daemon=True)
+        self.params = pika.URLParameters(amqp_uri)
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.arrivals: dict[str, float] = {}
+        self.duplicates = 0
+        self.malformed = 0
+        self._stop_requested = threading.Event()
+        self._changed = threading.Condition()
+
+    def run(self) -> None:
+        try:
+            connection = pika.BlockingConnection(self.params)
+            try:
+                channel = connection.channel()
+                channel.exchange_declare(PUBLIC_EXCHANGE, exchange_type="topic", durable=True)
+                declared = channel.queue_declare("", exclusive=True, auto_delete=True)
+                queue_name = declared.method.queue
+                channel.queue_bind(queue_name, PUBLIC_EXCHANGE, routing_key=DISPATCHED)
+                channel.basic_qos(prefetch_count=1000)
+                channel.basic_consume(queue_name, self._on_message, auto_ack=True)
+                self.ready.set()
+                while not self._stop_requested.is_set():
+                    connection.process_data_events(time_limit=0.2)
+            finally:
+                with contextlib.suppress(Exception):
+                    connection.close()
+        except BaseException as exc:  # reported to the waiting thread
+            self.error = exc
+            self.ready.set()
+            with self._changed:
+                self._changed.notify_all()
+
+    def _on_message(
+        self, _ch: BlockingChannel, _method: Basic.Deliver, _props: BasicProperties, body: bytes
+    ) -> None:
+        now = time.perf_counter()
+        try:
+            case_id = json.loads(body)["case_id"]
+        except (ValueError, KeyError, TypeError):
+            self.malformed += 1
+            return
+        with self._changed:
+            if case_id in self.arrivals:
+                self.duplicates += 1
+            else:
+                self.arrivals[case_id] = now
+            self._changed.notify_all()
+
+    def wait_for(self, case_ids: set[str], deadline: float) -> set[str]:
+        """Block until every case id has arrived or ``deadline`` (monotonic); the missing ones."""
+        with self._changed:
+            while True:
+                missing = case_ids - self.arrivals.keys()
+                if not missing or self.error or time.monotonic() >= deadline:
+                    return missing
+                self._changed.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def arrival(self, case_id: str) -> float:
+        with self._changed:
+            return self.arrivals[case_id]
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+        self.join(5)
+
+
+@contextlib.contextmanager
+def dispatch_listener(amqp_uri: str) -> Iterator[DispatchListener]:
+    """A started, bound :class:`DispatchListener`, stopped on exit."""
+    listener = DispatchListener(amqp_uri)
+    listener.start()
+    if not listener.ready.wait(LISTENER_READY_TIMEOUT_S) or listener.error:
+        raise BenchError(f"could not listen on {PUBLIC_EXCHANGE}: {listener.error!r}")
+    try:
+        yield listener
+    finally:
+        listener.stop()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One ticket intake took: its case id, and when the 202 came back (perf_counter)."""
+
+    ticket_no: str
+    case_id: str
+    at: float
+    duplicate: bool
+
+
+def ticket_body(run_id: str, seq: int) -> bytes:
+    """A hotline ticket; distinct callers and buildings, so no repeat detection merges them."""
+    ticket = {
+        "ticket_no": f"BENCH-{run_id}-{seq:06d}",
+        "received_at": "2026-11-21T10:00:00+08:00",
+        "caller": {"name": "王先生", "phone": f"138{seq % 100_000_000:08d}"},
+        "content": f"{seq % 200 + 1}号楼楼下饭店油烟污染严重,请尽快处理",
+        "category": HOTLINE_CATEGORY,
+    }
+    return json.dumps(ticket, ensure_ascii=False).encode()
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    """The source-authentication headers of DESIGN.md, signed now."""
+    timestamp = str(int(time.time()))
+    digest = hmac.new(HOTLINE_SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return {
+        "Content-Type": "application/json",
+        "X-Source": HOTLINE_SOURCE,
+        "X-Timestamp": timestamp,
+        "X-Signature": "sha256=" + digest.hexdigest(),
+    }
+
+
+def post_ticket(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    """POST one ticket on a keep-alive connection; the status and the answer's body."""
+    connection.request("POST", HOTLINE_PATH, body=body, headers=signed_headers(body))
+    answer = connection.getresponse()
+    return answer.status, answer.read()
+
+
+@dataclass
+class SubmitBatch:
+    """What the client threads of one phase share: the work queue and what came back."""
+
+    port: int
+    deadline: float
+    bodies: queue.SimpleQueue[bytes] = field(default_factory=queue.SimpleQueue)
+    accepted: list[Accepted] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    abort: threading.Event = field(default_factory=threading.Event)
+
+    def next_body(self) -> bytes | None:
+        """The next ticket to send, or None when the batch is done or aborted."""
+        if self.abort.is_set():
+            return None
+        try:
+            return self.bodies.get_nowait()
+        except queue.Empty:
+            return None
+
+    def fail(self, message: str) -> None:
+        with self.lock:
+            self.errors.append(message)
+
+
+def submit_worker(batch: SubmitBatch) -> None:
+    """One client thread with its own persistent (keep-alive) connection, draining the batch."""
+    connection = http.client.HTTPConnection("127.0.0.1", batch.port, timeout=HTTP_TIMEOUT_S)
+    try:
+        while (body := batch.next_body()) is not None:
+            if time.monotonic() >= batch.deadline:
+                batch.fail("submit deadline passed")
+                continue
+            try:
+                status, answer = post_ticket(connection, body)
+            except (OSError, http.client.HTTPException):
+                connection.close()  # a dropped keep-alive: once more on a fresh connection;
+                try:  # the same ticket_no again is idempotent (200, same case_id)
+                    status, answer = post_ticket(connection, body)
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    batch.fail(f"POST failed: {exc!r}")
+                    continue
+            done = time.perf_counter()
+            if status not in (200, 202):
+                batch.fail(f"HTTP {status}: {answer[:300].decode(errors='replace')}")
+                continue
+            try:
+                parsed = json.loads(answer)
+                taken = Accepted(
+                    json.loads(body)["ticket_no"],
+                    parsed["case_id"],
+                    done,
+                    bool(parsed["duplicate"]),
+                )
+            except (ValueError, KeyError, TypeError):
+                batch.fail(f"HTTP {status} with an unexpected body: {answer[:300]!r}")
+                continue
+            with batch.lock:
+                batch.accepted.append(taken)
+    finally:
+        connection.close()
+
+
+def explain_missing(console_port: int, case_ids: Sequence[str]) -> str:
+    """What the console (dev user admin) says about cases whose ``case.dispatched`` never came."""
+    base = f"http://127.0.0.1:{console_port}/api/v1"
+    try:
+        login = urllib.request.Request(
+            f"{base}/auth/login",
+            data=json.dumps({"username": "admin", "password": "admin"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(login, timeout=5) as answer:
+            token = json.loads(answer.read())["token"]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"  (console login failed: {exc})"
+    lines = []
+    for case_id in case_ids:
+        request = urllib.request.Request(
+            f"{base}/cases/{case_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                case = json.loads(answer.read())
+            lines.append(
+                f"  {case_id}: status={case.get('status')!r} assignee={case.get('assignee')!r}"
+            )
+        except (OSError, ValueError) as exc:
+            lines.append(f"  {case_id}: status unknown ({exc})")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One batch of tickets, submitted and seen dispatched."""
+
+    tickets: int
+    first_submit: float
+    last_accept: float
+    last_dispatch: float
+    latencies_ms: list[float]
+    duplicates: int
+
+    @property
+    def seconds(self) -> float:
+        return self.last_dispatch - self.first_submit
+
+
+def run_phase(
+    label: str,
+    listener: DispatchListener,
+    ports: Mapping[str, int],
+    run_id: str,
+    first_seq: int,
+    tickets: int,
+    concurrency: int,
+    timeout: float,
+) -> PhaseResult:
+    """Submit ``tickets`` over ``concurrency`` keep-alive connections, then wait for every
+    ``case.dispatched``; ``timeout`` bounds the whole phase."""
+    batch = SubmitBatch(port=ports["intake"], deadline=time.monotonic() + timeout)
+    for seq in range(first_seq, first_seq + tickets):
+        batch.bodies.put(ticket_body(run_id, seq))
+    log(f"{label}: submitting {tickets} tickets over {concurrency} connections")
+    first_submit = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"{label}-client") as pool:
+        futures = [pool.submit(submit_worker, batch) for _ in range(concurrency)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C, SIGTERM: let the clients finish their request and stop
+            batch.abort.set()
+            raise
+    accepted, errors = batch.accepted, batch.errors
+    last_accept = max((a.at for a in accepted), default=first_submit)
+    if errors:
+        shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])
+        raise BenchError(f"{label}: {len(errors)}/{tickets} submissions failed, e.g.:\n  {shown}")
+    log(
+        f"{label}: {tickets} accepted in {last_accept - first_submit:.2f}s "
+        f"({tickets / max(last_accept - first_submit, 1e-9):.1f}/s); waiting for {DISPATCHED}"
+    )
+    case_ids = {a.case_id for a in accepted}
+    missing = listener.wait_for(case_ids, batch.deadline)
+    if listener.error:
+        raise BenchError(f"{label}: the event listener failed: {listener.error!r}")
+    if missing:
+        sample = sorted(missing)[:3]
+        raise BenchError(
+            f"{label}: {len(missing)}/{len(case_ids)} cases not dispatched within {timeout:.0f}s; "
+            f"the console says:\n{explain_missing(ports['console'], sample)}"
+        )
+    latencies = sorted((listener.arrival(a.case_id) - a.at) * 1000.0 for a in accepted)
+    last_dispatch = max(listener.arrival(case_id) for case_id in case_ids)
+    return PhaseResult(
+        tickets=tickets,
+        first_submit=first_submit,
+        last_accept=last_accept,
+        last_dispatch=last_dispatch,
+        latencies_ms=latencies,
+        duplicates=sum(1 for a in accepted if a.duplicate),
+    )
+
+
+def run_e2e(
+    amqp_uri: str, tickets: int, warmup: int, concurrency: int, timeout: float, keep_data: bool
+) -> PhaseResult:
+    """Start the platform in a temp data dir, warm it up, then measure ``tickets``."""
+    data_dir = Path(tempfile.mkdtemp(prefix="civicflow-bench-"))
+    failed = True
+    try:
+        with running_platform(amqp_uri, data_dir) as ports, dispatch_listener(amqp_uri) as listener:
+            run_id = secrets.token_hex(3)
+            if warmup:
+                run_phase("warm-up", listener, ports, run_id, 0, warmup, concurrency, timeout)
+            result = run_phase(
+                "measure", listener, ports, run_id, warmup, tickets, concurrency, timeout
+            )
+            if listener.duplicates:
+                log(f"note: {listener.duplicates} duplicate {DISPATCHED} deliveries seen")
+            if result.duplicates:
+                log(f"note: {result.duplicates} tickets answered as duplicates (retried POSTs)")
+            log(
+                f"measure: last {DISPATCHED} {result.last_dispatch - result.last_accept:.2f}s "
+                f"after the last 202; {result.seconds:.2f}s in all"
+            )
+        failed = False
+        return result
+    finally:
+        if failed or keep_data:
+            log(f"data dir and up.log kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--tickets", type=int, default=2000, help="measured tickets (default 2000)")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="HTTP client threads (default 16)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=50, help="tickets before measuring (default 50)"
+    )
+    parser.add_argument(
+        "--raw-messages",
+        type=int,
+        default=20000,
+        help="messages of the raw baseline (default 20000)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds allowed per phase (default 120)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("raw", "e2e"),
+        help="run only the raw pika baseline, or only the e2e part",
+    )
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the temp data dir and up.log"
+    )
+    args = parser.parse_args(argv)
+    for name in ("tickets", "concurrency", "raw_messages"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup < 0 or args.timeout <= 0:
+        parser.error("--warmup must be >= 0 and --timeout > 0")
+    return args
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Both measurements in one vhost of one broker; the result line as a dict."""
+    target = BrokerTarget.from_uri(os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
+    raw_rate: float | None = None
+    e2e: PhaseResult | None = None
+    with bench_vhost(target) as vhost:
+        amqp_uri = target.uri_for_vhost(vhost)
+        if args.only != "e2e":  # first, while no platform process competes for the CPU
+            raw_rate = run_raw_baseline(amqp_uri, args.raw_messages, args.timeout)
+        if args.only != "raw":
+            e2e = run_e2e(
+                amqp_uri, args.tickets, args.warmup, args.concurrency, args.timeout, args.keep_data
+            )
+    e2e_rate = e2e.tickets / e2e.seconds if e2e else None
+    return {
+        "e2e_cases_per_s": round(e2e_rate, 1) if e2e_rate is not None else None,
+        "e2e_latency_ms": {
+            "p50": round(percentile(e2e.latencies_ms, 50), 1),
+            "p99": round(percentile(e2e.latencies_ms, 99), 1),
+        }
+        if e2e
+        else None,
+        "raw_pika_hop_msgs_per_s": round(raw_rate, 1) if raw_rate is not None else None,
+        "ratio": round(e2e_rate / raw_rate, 4) if e2e_rate is not None and raw_rate else None,
+        "tickets": args.tickets if e2e else None,
+        "concurrency": args.concurrency if e2e else None,
+        "raw_messages": args.raw_messages if raw_rate is not None else None,
+        "broker": target.address,
+        "database": "sqlite",
+        "python": platform.python_version(),
+    }
+
+
+def raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the platform is stopped and the vhost deleted."""
+    log("SIGTERM: cleaning up")
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    started = time.monotonic()
+    try:
+        result = run_bench(args)
+    except BenchError as exc:
+        log(f"FAILED: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        log(f"FAILED: broker or system error: {exc!r}")
+        return 1
+    log(f"done in {time.monotonic() - started:.1f}s")
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
