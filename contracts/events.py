@@ -221,6 +221,23 @@ class NotificationFailed(EventData):
     trigger_event_id: str
 
 
+# --- the territory ---------------------------------------------------------------------------
+
+
+class UnitChanged(EventData):
+    """Grid units were created, changed or removed; caches of the territory must refresh."""
+
+    codes: list[str]
+    change: Literal["imported", "updated", "removed"]
+
+
+class StaffChanged(EventData):
+    """The people of some units (一格四员, supervisors) or departments changed."""
+
+    units: list[str]
+    change: Literal["imported", "updated", "removed"]
+
+
 # --- the catalogue -------------------------------------------------------------------------
 
 
@@ -278,6 +295,13 @@ NOTIFICATION_FAILED: EventSpec[NotificationFailed] = EventSpec(
     "notification.failed", "notify", NotificationFailed
 )
 
+GRID_UNIT_CHANGED: EventSpec[UnitChanged] = EventSpec(
+    "grid.unit_changed", "grid", UnitChanged, public=False
+)
+GRID_STAFF_CHANGED: EventSpec[StaffChanged] = EventSpec(
+    "grid.staff_changed", "grid", StaffChanged, public=False
+)
+
 CATALOGUE: dict[str, EventSpec[Any]] = {
     spec.type: spec
     for spec in (
@@ -296,6 +320,8 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         SUPERVISION_ORDER,
         NOTIFICATION_SENT,
         NOTIFICATION_FAILED,
+        GRID_UNIT_CHANGED,
+        GRID_STAFF_CHANGED,
     )
 }
 

@@ -53,7 +53,9 @@ from contracts.events import (
     Reporter,
     SlaOverdue,
     SlaWarning,
+    StaffChanged,
     SupervisionOrder,
+    UnitChanged,
     owned_by,
 )
 from contracts.inbound import (
@@ -864,6 +866,8 @@ MINIMAL_DATA: dict[str, EventData] = {
         attempts=3,
         trigger_event_id="e-1",
     ),
+    "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
+    "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
 }
 SPECS = list(CATALOGUE.values())
 SPEC_IDS = [spec.type for spec in SPECS]

@@ -1,0 +1,73 @@
+"""Phone numbers at rest: sealed (encrypted) for whoever must call back, fingerprinted (keyed
+hash) for lookups, masked everywhere else.
+
+Fernet keys come from ``CIVICFLOW_PHONE_KEYS`` (comma-separated, newest first: older keys still
+open what they sealed, which is how a key is rotated) and the fingerprint key from
+``CIVICFLOW_PHONE_HASH_KEY``; without them the dev values of ``deploy/config/keys.yml`` are
+used, which production refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from kit.settings import ConfigError, Settings
+
+DEV_MARKER = "dev-"
+
+
+class SealBroken(Exception):
+    """A sealed value could not be opened with any known key."""
+
+
+class PhoneVault:
+    def __init__(self, keys: tuple[str, ...], hash_key: str) -> None:
+        if not keys:
+            raise ConfigError("phone vault: at least one encryption key is needed")
+        self.keys = keys
+        self.hash_key = hash_key
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def seal(self, phone: str) -> str:
+        token: bytes = self._fernet.encrypt(phone.encode())
+        return token.decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            plain: bytes = self._fernet.decrypt(sealed.encode())
+        except InvalidToken:
+            raise SealBroken("no key opens this value") from None
+        return plain.decode()
+
+    def reseal(self, sealed: str) -> str:
+        """Seal again under the newest key (key rotation)."""
+        token: bytes = self._fernet.rotate(sealed.encode())
+        return token.decode()
+
+    def fingerprint(self, phone: str) -> str:
+        """The same number always gives the same fingerprint; without the key, none."""
+        return hmac.new(self.hash_key.encode(), phone.encode(), hashlib.sha256).hexdigest()
+
+
+def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> PhoneVault:
+    env = os.environ if environ is None else environ
+    keys_env = env.get("CIVICFLOW_PHONE_KEYS", "")
+    hash_env = env.get("CIVICFLOW_PHONE_HASH_KEY", "")
+    if keys_env and hash_env:
+        vault = PhoneVault(tuple(k.strip() for k in keys_env.split(",") if k.strip()), hash_env)
+    else:
+        document = settings.load_yaml("keys.yml")
+        vault = PhoneVault(
+            tuple(document.get("phone_keys") or ()), str(document.get("phone_hash_key") or "")
+        )
+        if not settings.is_dev:
+            raise ConfigError(
+                "keys.yml holds dev keys; set CIVICFLOW_PHONE_KEYS and CIVICFLOW_PHONE_HASH_KEY"
+            )
+    if not vault.hash_key:
+        raise ConfigError("phone vault: the fingerprint key is empty")
+    return vault
