@@ -157,3 +157,47 @@ PETITION = InboundLine("petition", "petition.filed", "/api/v1/petitions", Petiti
 LINES: tuple[InboundLine, ...] = (HOTLINE, GRID, OPINION, PETITION)
 LINES_BY_ROUTING_KEY = {line.routing_key: line for line in LINES}
 LINES_BY_CHANNEL = {line.channel: line for line in LINES}
+
+
+# --- what intake answers ---
+
+
+class Accepted(Contract):
+    """202 for a new matter; 200 with ``duplicate: true`` for one already received."""
+
+    case_id: str
+    status: Literal["received"] = "received"
+    duplicate: bool
+
+
+class ErrorItem(Contract):
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class Errors(Contract):
+    errors: list[ErrorItem]
+
+
+class SourceTimelineEntry(Contract):
+    at: datetime
+    type: str
+    status: str | None
+    note: str | None = None
+
+
+class SourceCaseView(Contract):
+    """``GET /api/v1/cases/{case_id}``: a source's own case as dispatch and supervision left it."""
+
+    case_id: str
+    external_id: str
+    channel: Channel
+    status: str
+    risk: str | None
+    repeat_of: list[str]
+    assignee: dict[str, str] | None
+    level: str | None
+    deadlines: dict[str, str] | None
+    received_at: datetime
+    timeline: list[SourceTimelineEntry]

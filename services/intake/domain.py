@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.common import Channel, mask_phone
+from contracts.common import CHANNELS, Channel, mask_phone
 from contracts.events import CaseReceived, Reporter
 from contracts.inbound import (
     GridReport,
@@ -21,6 +21,7 @@ from contracts.inbound import (
     OpinionItem,
     Petition,
 )
+from services.intake.risk import RiskFacts, RiskRules
 
 MAX_CLOCK_SKEW_SECONDS = 300
 SIGNATURE_PREFIX = "sha256="
@@ -47,6 +48,7 @@ class Source:
     secret: str
     api_key: str
     channels: frozenset[Channel]
+    callback_url: str | None = None
 
     def ensure_allowed(self, channel: Channel) -> None:
         if channel not in self.channels:
@@ -64,12 +66,22 @@ class SourceRegistry:
     def get(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)
 
-    def by_api_key(self, api_key: str) -> Source | None:
-        return self._by_key.get(api_key)
+    def by_api_key(self, api_key: str | None) -> Source | None:
+        if not api_key:
+            return None
+        found = self._by_key.get(api_key)
+        # compare once more in constant time: the dict lookup alone leaks timing
+        if found is None or not hmac.compare_digest(found.api_key.encode(), api_key.encode()):
+            return None
+        return found
 
     @classmethod
-    def from_config(cls, document: Mapping[str, Any], environ: Mapping[str, str]) -> SourceRegistry:
-        """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it."""
+    def from_config(
+        cls, document: Mapping[str, Any], environ: Mapping[str, str], production: bool = False
+    ) -> SourceRegistry:
+        """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it.
+
+        In production a secret or key still holding a dev value is refused."""
         sources = {}
         for source_id, entry in (document.get("sources") or {}).items():
             env_id = source_id.upper().replace("-", "_")
@@ -77,12 +89,25 @@ class SourceRegistry:
             api_key = environ.get(f"CIVICFLOW_SOURCE_{env_id}_API_KEY", entry.get("api_key", ""))
             if not secret:
                 raise ValueError(f"sources.yml: source {source_id!r} has no secret")
+            if production and (secret.startswith("dev-") or api_key.startswith("dev-")):
+                raise ValueError(
+                    f"sources.yml: source {source_id!r} still has a dev secret or key; set "
+                    f"CIVICFLOW_SOURCE_{env_id}_SECRET and CIVICFLOW_SOURCE_{env_id}_API_KEY"
+                )
+            channels = frozenset(entry.get("channels") or ())
+            if not channels <= set(CHANNELS):
+                raise ValueError(
+                    f"sources.yml: source {source_id!r}: channels must be of {CHANNELS}"
+                )
             sources[source_id] = Source(
                 id=source_id,
                 name=entry.get("name", source_id),
                 secret=secret,
                 api_key=api_key,
-                channels=frozenset(entry.get("channels") or ()),
+                channels=channels,
+                callback_url=environ.get(
+                    f"CIVICFLOW_SOURCE_{env_id}_CALLBACK_URL", entry.get("callback_url")
+                ),
             )
         return cls(sources)
 
@@ -178,3 +203,58 @@ def reporter_phone(payload: InboundPayload) -> str | None:
         case Petition():
             return next((p.phone for p in payload.petitioners if p.phone), None)
     return None
+
+
+def assess(case: CaseReceived, repeat_of: list[str], rules: RiskRules) -> CaseReceived:
+    """The case with its repeats linked and its 红黄蓝 grade: a repeat raises the risk."""
+    facts = RiskFacts(
+        channel=case.channel,
+        content=case.content,
+        urgent=case.urgent,
+        heat=case.heat,
+        group_size=case.group_size,
+        repeat_count=len(repeat_of),
+    )
+    assessment = rules.assess(facts)
+    return case.model_copy(
+        update={
+            "repeat_of": list(repeat_of),
+            "repeat_count": len(repeat_of),
+            "risk": assessment.grade,
+            "risk_rules": list(assessment.rules),
+        }
+    )
+
+
+# --- what the source sees of its case afterwards ---
+
+STATUS_AFTER: dict[str, str] = {
+    "case.awaiting_dispatch": "pending_dispatch",
+    "case.dispatched": "dispatched",
+    "case.accepted": "accepted",
+    "case.returned": "pending_dispatch",
+    "case.feedback": "in_progress",
+    "case.concluded": "concluded",
+    "case.closed": "closed",
+    "case.reopened": "in_progress",
+}
+"""Status a case is in after each lifecycle event; events not listed (escalation, warnings)
+add to the timeline without changing it."""
+
+MAX_CALLBACK_ATTEMPTS = 12
+
+
+def timeline_note(data: Mapping[str, Any]) -> str | None:
+    """The one line a source sees for an event: who has it, or why."""
+    for key in ("reason", "result", "note"):
+        if data.get(key):
+            return str(data[key])
+    assignee = data.get("assignee")
+    if isinstance(assignee, Mapping) and assignee.get("name"):
+        return str(assignee["name"])
+    return None
+
+
+def callback_delay(attempts: int) -> float:
+    """Seconds before the next try: 2, 4, 8 … capped at an hour."""
+    return float(min(2**attempts, 3600))

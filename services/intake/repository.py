@@ -1,12 +1,16 @@
-"""Intake's repository: submissions stored once, whatever races to store them."""
+"""Intake's repositories: submissions stored once, the status projection, callbacks."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kit.db import insert_if_absent
-from services.intake.models import Submission
+from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
+from services.intake.repeats import EarlierMatter
 
 
 class SubmissionRepository:
@@ -33,3 +37,106 @@ class SubmissionRepository:
 
     def get(self, case_id: str) -> Submission | None:
         return self.session.get(Submission, case_id)
+
+    def earlier_matters(
+        self, fingerprint: str, since: datetime, limit: int = 50
+    ) -> list[EarlierMatter]:
+        """What the same citizen raised since ``since``, on any line, newest first."""
+        rows = self.session.execute(
+            select(Submission.case_id, Submission.received_at, Submission.content)
+            .where(Submission.reporter_fingerprint == fingerprint, Submission.received_at >= since)
+            .order_by(Submission.received_at.desc())
+            .limit(limit)
+        )
+        return [EarlierMatter(row.case_id, row.received_at, row.content) for row in rows]
+
+    def of_source(
+        self,
+        source: str,
+        ids: Sequence[str] = (),
+        categories: Sequence[str] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[Submission]:
+        query = select(Submission).where(Submission.source == source)
+        if ids:
+            query = query.where(Submission.case_id.in_(ids))
+        if start:
+            query = query.where(Submission.received_at >= start)
+        if end:
+            query = query.where(Submission.received_at <= end)
+        rows = self.session.scalars(query.order_by(Submission.received_at.desc()).limit(limit))
+        return [row for row in rows if not categories or row.case.get("category") in categories]
+
+
+class CaseStatusRepository:
+    """The projection of what dispatch and supervision published about each case."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, case_id: str) -> CaseStatus | None:
+        return self.session.get(CaseStatus, case_id)
+
+    def add_to_timeline(self, entry: TimelineEntry) -> bool:
+        """False if this event is on the timeline already."""
+        values = {
+            column.key: getattr(entry, column.key) for column in TimelineEntry.__table__.columns
+        }
+        values.pop("id")
+        return insert_if_absent(self.session, TimelineEntry, **values)
+
+    def timeline(self, case_id: str) -> list[TimelineEntry]:
+        return list(
+            self.session.scalars(
+                select(TimelineEntry)
+                .where(TimelineEntry.case_id == case_id)
+                .order_by(TimelineEntry.at, TimelineEntry.id)
+            )
+        )
+
+    def put(self, status: CaseStatus) -> None:
+        self.session.add(status)
+
+
+class CallbackRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, source: str, case_id: str, event_id: str, body: str, now: datetime) -> None:
+        insert_if_absent(
+            self.session,
+            Callback,
+            source=source,
+            case_id=case_id,
+            event_id=event_id,
+            body=body,
+            attempts=0,
+            next_attempt_at=now,
+        )
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Callback]:
+        """Due callbacks, leased so another instance does not send them at the same time."""
+        due = list(
+            self.session.scalars(
+                select(Callback)
+                .where(
+                    Callback.delivered_at.is_(None),
+                    Callback.failed_at.is_(None),
+                    Callback.next_attempt_at <= now,
+                )
+                .order_by(Callback.next_attempt_at)
+                .limit(limit)
+            )
+        )
+        if due:
+            self.session.execute(
+                update(Callback)
+                .where(Callback.id.in_([c.id for c in due]))
+                .values(next_attempt_at=now + lease)
+            )
+        return due
+
+    def get(self, callback_id: int) -> Callback:
+        return self.session.get_one(Callback, callback_id)

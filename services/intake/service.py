@@ -1,41 +1,103 @@
-"""Intake's entrypoints: the four lines over HTTP and over ``civicflow.inbound``."""
+"""Intake's entrypoints: the four lines over HTTP and ``civicflow.inbound``, Open311, the
+sources' view of their cases, and the callbacks owed to them."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from contracts.events import CASE_RECEIVED, CaseReceived
-from contracts.inbound import GRID, HOTLINE, LINES_BY_ROUTING_KEY, OPINION, PETITION, InboundLine
+from contracts.events import (
+    CASE_ACCEPTED,
+    CASE_AWAITING_DISPATCH,
+    CASE_CLOSED,
+    CASE_CONCLUDED,
+    CASE_DISPATCHED,
+    CASE_ESCALATED,
+    CASE_FEEDBACK,
+    CASE_RECEIVED,
+    CASE_REOPENED,
+    CASE_RETURNED,
+    CaseReceived,
+    Envelope,
+)
+from contracts.inbound import (
+    GRID,
+    HOTLINE,
+    LINES_BY_ROUTING_KEY,
+    OPINION,
+    PETITION,
+    Accepted,
+    InboundLine,
+    SourceCaseView,
+    SourceTimelineEntry,
+)
 from contracts.inbound import InboundPayload as Payload
 from kit.base import ServiceBase
-from kit.messaging import RawMessage, Rejected, on_inbound
+from kit.db import utcnow
+from kit.messaging import RawMessage, Rejected, on_event, on_inbound
+from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
+from kit.rpc import timer
 from kit.settings import Settings
 from kit.web import (
     Forbidden,
     HttpError,
+    NotFound,
     Unauthorized,
     http,
     http_errors,
     json_response,
     read_json_body,
 )
-from services.intake import domain
-from services.intake.models import TABLES, Submission
-from services.intake.repository import SubmissionRepository
+from services.intake import domain, open311
+from services.intake.callbacks import deliver
+from services.intake.models import TABLES, CaseStatus, Submission, TimelineEntry
+from services.intake.openapi import document as openapi_document
+from services.intake.repeats import RepeatPolicy, find_repeats
+from services.intake.repository import (
+    CallbackRepository,
+    CaseStatusRepository,
+    SubmissionRepository,
+)
+from services.intake.risk import RiskRules
 
 AUTH_ERRORS: dict[type[Exception], type[HttpError]] = {
     domain.AuthenticationFailed: Unauthorized,
     domain.ChannelNotAllowed: Forbidden,
 }
+TRACKED = (
+    CASE_AWAITING_DISPATCH, CASE_DISPATCHED, CASE_ACCEPTED, CASE_RETURNED, CASE_FEEDBACK,
+    CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_ESCALATED,
+)  # fmt: skip
+CALLBACK_LEASE = timedelta(seconds=60)
 
 
-def load_sources(settings: Settings) -> domain.SourceRegistry:
-    return domain.SourceRegistry.from_config(settings.load_yaml("sources.yml"), os.environ)
+@dataclass(frozen=True)
+class IntakeConfig:
+    sources: domain.SourceRegistry
+    risk: RiskRules
+    repeats: RepeatPolicy
+    vault: PhoneVault
+    services: dict[str, open311.Service]
+
+
+def load_config(settings: Settings) -> IntakeConfig:
+    return IntakeConfig(
+        sources=domain.SourceRegistry.from_config(
+            settings.load_yaml("sources.yml"), os.environ, production=not settings.is_dev
+        ),
+        risk=RiskRules.from_config(settings.load_yaml("risk.yml")),
+        repeats=RepeatPolicy.from_config(settings.load_yaml("intake.yml")),
+        vault=load_vault(settings),
+        services=open311.catalogue(settings.load_yaml("categories.yml")),
+    )
 
 
 def decode_inbound(raw: RawMessage) -> tuple[InboundLine, Payload, str]:
@@ -55,7 +117,9 @@ def decode_inbound(raw: RawMessage) -> tuple[InboundLine, Payload, str]:
 class IntakeService(ServiceBase):
     name = "intake"
     db = Database(TABLES)
-    sources = Configured(load_sources)
+    config = Configured(load_config)
+
+    # --- the four lines ---
 
     @http("POST", HOTLINE.path)
     def post_hotline_ticket(self, request: Request) -> Response:
@@ -75,44 +139,164 @@ class IntakeService(ServiceBase):
 
     @on_inbound(decode_inbound)
     def consume_inbound(self, line: InboundLine, payload: Payload, source_id: str) -> None:
-        source = self.sources.get(source_id)
+        source = self.config.sources.get(source_id)
         if source is None:
             raise Rejected(f"unknown source {source_id!r}")
         if line.channel not in source.channels:
             raise Rejected(f"source {source_id!r} may not submit on the {line.channel} line")
         self._accept(line, payload, source_id, "amqp")
 
-    def _submit_http(self, line: InboundLine, request: Request) -> Response:
-        body = read_json_body(request)
+    # --- what the sources see afterwards ---
+
+    @http("GET", "/api/v1/cases/<string:case_id>")
+    def get_case(self, request: Request, case_id: str) -> Response:
+        source = self._authenticate(request, b"")
+        with self.db.read() as session:
+            submission = SubmissionRepository(session).get(case_id)
+            if submission is None or submission.source != source.id:
+                raise NotFound(f"no case {case_id}")  # another source's case does not exist
+            statuses = CaseStatusRepository(session)
+            answer = case_answer(submission, statuses.get(case_id), statuses.timeline(case_id))
+        return json_response(answer)
+
+    @on_event(*TRACKED)
+    def track_case(self, event: Envelope[Any]) -> None:
+        """Keep the sources' view of their cases, and owe them a callback when it changes."""
+        with self.db.unit_of_work() as uow:
+            if not uow.first_time(event.event_id) or event.case_id is None:
+                return
+            submission = SubmissionRepository(uow.session).get(event.case_id)
+            if submission is None:
+                return  # not a case that came in here
+            changed = record_event(CaseStatusRepository(uow.session), event)
+            source = self.config.sources.get(submission.source)
+            if changed and source is not None and source.callback_url:
+                body = callback_body(submission, event, changed)
+                CallbackRepository(uow.session).enqueue(
+                    source.id, submission.case_id, event.event_id, body, utcnow()
+                )
+            uow.commit()
+
+    @timer(interval=1.0)
+    def deliver_callbacks(self) -> None:
+        """POST owed status changes to the sources' callback URLs, signed, with backoff."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            due = CallbackRepository(uow.session).claim_due(now, CALLBACK_LEASE, limit=20)
+            uow.commit()
+        outcomes = [(c.id, deliver(c, self.config.sources.get(c.source))) for c in due]
+        with self.db.unit_of_work() as uow:
+            callbacks = CallbackRepository(uow.session)
+            for callback_id, error in outcomes:
+                settle_callback(callbacks.get(callback_id), error, utcnow())
+            uow.commit()
+
+    # --- Open311 GeoReport v2 ---
+
+    @http("GET", "/open311/v2/services.json")
+    def open311_services(self, request: Request) -> Response:
+        return json_response([s.as_open311() for s in self.config.services.values()])
+
+    @http("GET", "/open311/v2/services/<string:code>.json")
+    def open311_service(self, request: Request, code: str) -> Response:
+        def answer() -> Any:
+            if code not in self.config.services:
+                raise open311.Open311Error(404, f"service_code {code!r} is not offered")
+            return open311.definition(self.config.services[code])
+
+        return open311_answer(answer)
+
+    @http("POST", "/open311/v2/requests.json")
+    def open311_post_request(self, request: Request) -> Response:
+        def answer() -> Any:
+            source = self._open311_source(request.form.get("api_key"))
+            if "hotline" not in source.channels:
+                raise open311.Open311Error(403, "this api_key may not submit service requests")
+            ticket = open311.ticket_from_request(
+                request.form, self.config.services, datetime.now(UTC),
+                request.headers.get("Idempotency-Key"),
+            )  # fmt: skip
+            case_id, _ = self._accept(HOTLINE, ticket, source.id, "open311")
+            notice = "已受理,将按时限办理并回复"
+            return [{"service_request_id": case_id, "service_notice": notice, "account_id": None}]
+
+        return open311_answer(answer)
+
+    @http("GET", "/open311/v2/requests.json")
+    def open311_requests(self, request: Request) -> Response:
+        def answer() -> Any:
+            source = self._open311_source(request.args.get("api_key"))
+            query = open311.parse_query(request.args)
+            views = self._open311_views(source.id, query)
+            return [view for view in views if open311.matches(query, view)]
+
+        return open311_answer(answer)
+
+    @http("GET", "/open311/v2/requests/<string:case_id>.json")
+    def open311_request(self, request: Request, case_id: str) -> Response:
+        def answer() -> Any:
+            source = self._open311_source(request.args.get("api_key"))
+            query = open311.RequestQuery((case_id,), (), (), None, None)
+            views = self._open311_views(source.id, query)
+            if not views:
+                raise open311.Open311Error(404, f"no service request {case_id}")
+            return views
+
+        return open311_answer(answer)
+
+    @http("GET", "/openapi.json")
+    def openapi(self, request: Request) -> Response:
+        return json_response(openapi_document())
+
+    # --- the work behind the entrypoints ---
+
+    def _authenticate(self, request: Request, body: bytes) -> domain.Source:
         headers = request.headers
         with http_errors(AUTH_ERRORS):
-            source = self.sources.authenticate(
+            return self.config.sources.authenticate(
                 headers.get("X-Source"),
                 headers.get("X-Timestamp"),
                 headers.get("X-Signature"),
                 body,
                 time.time(),
             )
+
+    def _submit_http(self, line: InboundLine, request: Request) -> Response:
+        body = read_json_body(request)
+        source = self._authenticate(request, body)
+        with http_errors(AUTH_ERRORS):
             source.ensure_allowed(line.channel)
         payload = line.model.model_validate_json(body)
         case_id, duplicate = self._accept(line, payload, source.id, "http")
-        answer = {"case_id": case_id, "status": "received", "duplicate": duplicate}
+        answer = Accepted(case_id=case_id, duplicate=duplicate)
         return json_response(answer, 200 if duplicate else 202)
 
     def _accept(
         self, line: InboundLine, payload: Payload, source_id: str, transport: str
     ) -> tuple[str, bool]:
         """Store the submission and emit ``case.received``, once per (source, external id)."""
+        config = self.config
         case = domain.canonical_case(line, payload, source_id)
+        phone = domain.reporter_phone(payload)
+        fingerprint = config.vault.fingerprint(phone) if phone else None
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
             repository = SubmissionRepository(uow.session)
             existing = repository.case_id_for(source_id, payload.external_id)
             if existing:
                 return existing, True
+            earlier = (
+                repository.earlier_matters(fingerprint, case.received_at - config.repeats.window)
+                if fingerprint
+                else []
+            )
+            repeats = find_repeats(case.content, case.received_at, earlier, config.repeats)
+            case = domain.assess(case, repeats, config.risk)
+            sealed = config.vault.seal(phone) if phone else None
             for _attempt in range(3):  # a fresh case id on the rare random collision
                 case_id = domain.new_case_id(now)
-                if repository.add_if_new(submission_row(case_id, case, payload, transport, now)):
+                row = submission_row(case_id, case, transport, sealed, fingerprint, now)
+                if repository.add_if_new(row):
                     uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
                     uow.commit()
                     return case_id, False
@@ -121,9 +305,34 @@ class IntakeService(ServiceBase):
                     return existing, True
         raise RuntimeError("could not allocate a case id")
 
+    def _open311_source(self, api_key: str | None) -> domain.Source:
+        source = self.config.sources.by_api_key(api_key)
+        if source is None:
+            raise open311.Open311Error(403, "invalid api_key")
+        return source
+
+    def _open311_views(self, source_id: str, query: open311.RequestQuery) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            submissions = SubmissionRepository(session).of_source(
+                source_id, query.ids, query.service_codes, query.start, query.end
+            )
+            statuses = CaseStatusRepository(session)
+            return [
+                open311.request_view(
+                    request_facts(s, statuses.get(s.case_id), statuses.timeline(s.case_id)),
+                    self.config.services,
+                )
+                for s in submissions
+            ]
+
 
 def submission_row(
-    case_id: str, case: CaseReceived, payload: Payload, transport: str, now: datetime
+    case_id: str,
+    case: CaseReceived,
+    transport: str,
+    sealed_phone: str | None,
+    fingerprint: str | None,
+    now: datetime,
 ) -> Submission:
     return Submission(
         case_id=case_id,
@@ -133,6 +342,115 @@ def submission_row(
         transport=transport,
         case=case.model_dump(mode="json"),
         content=case.content,
-        received_at=payload.occurred_at,
+        reporter_phone_sealed=sealed_phone,
+        reporter_fingerprint=fingerprint,
+        risk=case.risk,
+        received_at=case.received_at,
         created_at=now,
     )
+
+
+def record_event(statuses: CaseStatusRepository, event: Envelope[Any]) -> str | None:
+    """Add the event to the case's timeline and move its status if the event is the newest
+    word on it (events may arrive out of order). The new status, or None if unchanged."""
+    assert event.case_id is not None
+    new_status = domain.STATUS_AFTER.get(event.type)
+    data = event.data.model_dump(mode="json")
+    entry = TimelineEntry(
+        case_id=event.case_id, event_id=event.event_id, at=event.occurred_at, type=event.type,
+        status=new_status, note=domain.timeline_note(data),
+    )  # fmt: skip
+    if not statuses.add_to_timeline(entry) or new_status is None:
+        return None
+    current = statuses.get(event.case_id)
+    if current is None:
+        current = CaseStatus(case_id=event.case_id, status=new_status, status_at=event.occurred_at)
+        statuses.put(current)
+    elif current.status_at > event.occurred_at:
+        return None
+    current.status, current.status_at = new_status, event.occurred_at
+    if "assignee" in data:
+        current.assignee = data["assignee"]
+    if "deadlines" in data:
+        current.deadlines = data["deadlines"]
+    if "level" in data:
+        current.level = data["level"]
+    return new_status
+
+
+def case_answer(
+    submission: Submission, status: CaseStatus | None, timeline: list[TimelineEntry]
+) -> SourceCaseView:
+    case = CaseReceived.model_validate(submission.case)
+    received = SourceTimelineEntry(
+        at=submission.created_at, type="case.received", status="received"
+    )
+    return SourceCaseView(
+        case_id=submission.case_id,
+        external_id=submission.external_id,
+        channel=case.channel,
+        status=status.status if status else "received",
+        risk=case.risk,
+        repeat_of=case.repeat_of,
+        assignee=status.assignee if status else None,
+        level=status.level if status else None,
+        deadlines=status.deadlines if status else None,
+        received_at=submission.received_at,
+        timeline=[received]
+        + [
+            SourceTimelineEntry(at=e.at, type=e.type, status=e.status, note=e.note)
+            for e in timeline
+        ],
+    )
+
+
+def request_facts(
+    submission: Submission, status: CaseStatus | None, timeline: list[TimelineEntry]
+) -> open311.RequestFacts:
+    return open311.RequestFacts(
+        case_id=submission.case_id,
+        case=submission.case,
+        status=status.status if status else "received",
+        assignee=status.assignee if status else None,
+        deadlines=status.deadlines if status else None,
+        requested_at=submission.received_at,
+        updated_at=timeline[-1].at if timeline else submission.created_at,
+        note=timeline[-1].note if timeline else None,
+    )
+
+
+def callback_body(submission: Submission, event: Envelope[Any], status: str) -> str:
+    data = event.data.model_dump(mode="json")
+    return json.dumps(
+        {
+            "event_id": event.event_id,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "case_id": submission.case_id,
+            "external_id": submission.external_id,
+            "status": status,
+            "assignee": data.get("assignee"),
+            "deadlines": data.get("deadlines"),
+            "note": domain.timeline_note(data),
+        },
+        ensure_ascii=False,
+    )
+
+
+def settle_callback(callback: Any, error: str | None, now: datetime) -> None:
+    callback.attempts += 1
+    if error is None:
+        callback.delivered_at = now
+        return
+    callback.last_error = error[:500]
+    if callback.attempts >= domain.MAX_CALLBACK_ATTEMPTS:
+        callback.failed_at = now
+    else:
+        callback.next_attempt_at = now + timedelta(seconds=domain.callback_delay(callback.attempts))
+
+
+def open311_answer(make: Callable[[], Any]) -> Response:
+    try:
+        return json_response(make())
+    except open311.Open311Error as exc:
+        return json_response(exc.body(), exc.code)

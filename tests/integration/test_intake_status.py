@@ -1,0 +1,260 @@
+"""What a source sees of its cases afterwards: the status endpoint, signed callbacks,
+Open311 GeoReport v2, and the OpenAPI document of the live server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate as validate_spec
+
+from tests.support.platform import (
+    EventTap,
+    Platform,
+    http,
+    running,
+    settings_for_test,
+    signed_headers,
+)
+
+pytestmark = pytest.mark.broker
+
+TICKETS = "/api/v1/hotline/tickets"
+
+
+def ticket(category: str | None = "environment.pollution", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ticket_no": f"T-{uuid.uuid4().hex[:10]}",
+        "received_at": "2026-11-21T10:00:00+08:00",
+        "caller": {"phone": "13812341234"},
+        "content": "饭店油烟污染严重",
+        **extra,
+    }
+    if category:
+        body["category"] = category
+    return body
+
+
+class Receiver:
+    """A source's callback endpoint: refuses the first call, then takes them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes, int]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = 500 if not receiver.calls else 204
+                receiver.calls.append((dict(self.headers), body, status))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/civicflow/status"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def platform(
+    vhost_uri: str, tmp_path: Path, database_url: str, receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Platform]:  # fmt: skip
+    monkeypatch.setenv("CIVICFLOW_SOURCE_HOTLINE_CALLBACK_URL", receiver.url)
+    settings = settings_for_test(vhost_uri, tmp_path, database_url)
+    with running(settings, ["intake", "dispatch"]) as platform:
+        yield platform
+
+
+def get_case(platform: Platform, case_id: str, source: str = "hotline") -> Any:
+    return http(
+        "GET", platform.url("intake", f"/api/v1/cases/{case_id}"), None,
+        signed_headers(b"", source=source),
+    )  # fmt: skip
+
+
+def test_a_source_follows_its_case_and_is_called_back(
+    platform: Platform, vhost_uri: str, receiver: Receiver
+) -> None:
+    tap = EventTap(vhost_uri, "case.dispatched")
+    case_id = platform.submit(TICKETS, ticket()).body["case_id"]
+    dispatched = tap.wait_for("case.dispatched", case_id)
+    tap.close()
+    answer: Any = None
+    for _ in range(100):
+        answer = get_case(platform, case_id)
+        if answer.body["status"] == "dispatched":
+            break
+        time.sleep(0.05)
+    assert answer.status == 200 and answer.body["status"] == "dispatched"
+    assert answer.body["assignee"] == dispatched["data"]["assignee"]
+    assert answer.body["deadlines"]["respond_by"] == dispatched["data"]["deadlines"]["respond_by"]
+    assert [entry["type"] for entry in answer.body["timeline"]] == [
+        "case.received",
+        "case.dispatched",
+    ]
+    # the callback: refused once, then delivered, signed with the source's own secret
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(receiver.calls) < 2:
+        time.sleep(0.1)
+    assert [status for _, _, status in receiver.calls] == [500, 204]
+    headers, body, _ = receiver.calls[-1]
+    expected = hmac.new(
+        b"dev-secret-hotline", headers["X-Timestamp"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers["X-Signature"] == f"sha256={expected}"
+    sent = json.loads(body)
+    assert (sent["case_id"], sent["status"], sent["type"]) == (
+        case_id,
+        "dispatched",
+        "case.dispatched",
+    )
+    assert sent["event_id"] == dispatched["event_id"]
+
+
+def test_a_case_is_only_its_own_sources(platform: Platform) -> None:
+    case_id = platform.submit(TICKETS, ticket()).body["case_id"]
+    assert get_case(platform, case_id, source="petition").status == 404
+    assert get_case(platform, "CF000000-NOSUCH").status == 404
+    unsigned = http("GET", platform.url("intake", f"/api/v1/cases/{case_id}"))
+    assert unsigned.status == 401
+    stale = signed_headers(b"", timestamp=int(time.time()) - 1000)
+    assert (
+        http("GET", platform.url("intake", f"/api/v1/cases/{case_id}"), None, stale).status == 401
+    )
+
+
+def open311(platform: Platform, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+    body = urllib.parse.urlencode(form).encode() if form is not None else None
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+    return http(method, platform.url("intake", f"/open311/v2/{path}"), body, headers)
+
+
+def test_an_open311_client_reports_and_follows_a_request(platform: Platform) -> None:
+    services = open311(platform, "GET", "services.json")
+    assert services.status == 200
+    codes = {service["service_code"]: service for service in services.body}
+    assert codes["environment.noise"]["service_name"] == "噪声扰民"
+    assert {"metadata", "type", "keywords", "group"} <= set(codes["environment.noise"])
+    definition = open311(platform, "GET", "services/environment.noise.json")
+    assert definition.body == {"service_code": "environment.noise", "attributes": []}
+
+    created = open311(platform, "POST", "requests.json", {
+        "api_key": "dev-key-hotline", "service_code": "environment.noise",
+        "lat": "36.55", "long": "116.7", "address_string": "城关街道幸福社区3号楼",
+        "description": "夜间施工噪音扰民", "phone": "13812345678", "first_name": "张",
+    })  # fmt: skip
+    assert created.status == 200, created.body
+    [receipt] = created.body
+    request_id = receipt["service_request_id"]
+    assert request_id.startswith("CF") and receipt["service_notice"]
+
+    deadline = time.monotonic() + 10
+    while True:
+        [view] = open311(
+            platform, "GET", f"requests/{request_id}.json?api_key=dev-key-hotline"
+        ).body
+        if view["agency_responsible"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert view["status"] == "open" and view["service_code"] == "environment.noise"
+    assert view["agency_responsible"] == "市生态环境局县分局"
+    assert (view["lat"], view["long"]) == (36.55, 116.7)
+    assert view["expected_datetime"]
+    listed = open311(
+        platform, "GET",
+        f"requests.json?api_key=dev-key-hotline&service_request_id={request_id}&status=open",
+    ).body  # fmt: skip
+    assert [item["service_request_id"] for item in listed] == [request_id]
+    closed_only = open311(platform, "GET", "requests.json?api_key=dev-key-hotline&status=closed")
+    assert closed_only.body == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form", "code"),
+    [
+        ("GET", "requests.json?api_key=nope", None, 403),
+        ("GET", "services/no.such.json", None, 404),
+        ("POST", "requests.json", {"api_key": "dev-key-hotline", "service_code": "nope",
+                                   "lat": "1", "long": "2"}, 404),
+        ("POST", "requests.json", {"api_key": "dev-key-hotline",
+                                   "service_code": "environment.noise", "description": "x"}, 400),
+        ("POST", "requests.json", {"api_key": "dev-key-gridapp",
+                                   "service_code": "environment.noise", "lat": "1", "long": "2"},
+         403),
+        ("GET", "requests.json?api_key=dev-key-hotline&start_date=yesterday", None, 400),
+        ("GET", "requests/CF000000-NOSUCH.json?api_key=dev-key-hotline", None, 404),
+    ],
+)  # fmt: skip
+def test_open311_errors_follow_the_spec(
+    platform: Platform, method: str, path: str, form: dict[str, str] | None, code: int
+) -> None:
+    answer = open311(platform, method, path, form)
+    assert answer.status == code
+    [error] = answer.body
+    assert error["code"] == code and error["description"]
+
+
+def test_the_openapi_document_describes_the_live_server(platform: Platform) -> None:
+    document = http("GET", platform.url("intake", "/openapi.json")).body
+    validate_spec(document)
+
+    def conforms(body: Any, schema_name: str) -> None:
+        jsonschema.validate(
+            body,
+            {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]},
+        )
+
+    samples = {
+        "/api/v1/hotline/tickets": ("hotline", ticket()),
+        "/api/v1/grid/reports": ("gridapp", {
+            "report_id": "R-oa", "reported_at": "2026-11-21T09:00:00+08:00",
+            "grid_code": "37011300101", "reporter_id": "W-1", "content": "井盖缺失",
+        }),
+        "/api/v1/opinion/items": ("opinion", {
+            "item_id": "O-oa", "platform": "news", "published_at": "2026-11-21T09:00:00+08:00",
+            "content": "河道污染",
+        }),
+        "/api/v1/petitions": ("petition", {
+            "petition_no": "P-oa", "form": "online", "filed_at": "2026-11-21T09:00:00+08:00",
+            "petitioners": [{"name": "赵某"}], "content": "宅基地纠纷",
+        }),
+    }  # fmt: skip
+    posts = {path for path, item in document["paths"].items() if "post" in item}
+    assert posts == set(samples)
+    for path, (source, payload) in samples.items():
+        operation = document["paths"][path]["post"]
+        schema_name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        conforms(payload, schema_name.rsplit("/", 1)[1])
+        answer = platform.submit(path, payload, source=source)
+        assert str(answer.status) in operation["responses"]
+        conforms(answer.body, "Accepted")
+        refused = platform.submit(path, {**payload, "content": ""}, source=source)
+        assert refused.status == 422 and "422" in operation["responses"]
+        conforms(refused.body, "Errors")
+    case_id = platform.submit(TICKETS, ticket()).body["case_id"]
+    conforms(get_case(platform, case_id).body, "SourceCaseView")
