@@ -33,6 +33,60 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_grid_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from kit.db import Store
+    from kit.migrations import upgrade
+    from kit.pii import load_vault
+    from services.grid.domain import GridImportError
+    from services.grid.models import TABLES
+    from services.grid.transfer import import_bundle, read_bundle
+
+    url = settings.database_url_for("grid")
+    upgrade("grid", url)
+    store = Store(url, "grid", TABLES)
+    try:
+        report = import_bundle(
+            store, read_bundle(Path(args.path)), load_vault(settings), args.tolerance
+        )
+    except GridImportError as exc:
+        print(f"grid import refused, nothing written: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.dispose()
+    counts = ", ".join(f"{count} {part}" for part, count in report.counts.items())
+    print(f"grid imported ({counts}); revision {report.revision}")
+    print(
+        f"changed: {report.changed_units} units, people of {report.changed_staff_units} units"
+        + (", departments/duties/categories" if report.responsibilities_changed else "")
+    )
+    for warning in report.warnings[:20]:
+        print(f"warning: {warning}")
+    if len(report.warnings) > 20:
+        print(f"warning: … and {len(report.warnings) - 20} more")
+    return 0
+
+
+def cmd_grid_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from kit.db import Store
+    from kit.pii import load_vault
+    from services.grid.models import TABLES
+    from services.grid.transfer import export_store
+
+    store = Store(settings.database_url_for("grid"), "grid", TABLES)
+    try:
+        vault = load_vault(settings) if args.with_phones else None
+        counts = export_store(store, Path(args.out), vault, args.with_phones)
+    finally:
+        store.dispose()
+    listed = ", ".join(f"{count} {part}" for part, count in counts.items())
+    print(f"grid exported to {args.out}: {listed}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from civicflow.registry import service_class
     from kit.runner import configure_logging, run_until_signalled
@@ -132,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run every service, each in its own process")
     up.add_argument("services", nargs="*")
     up.set_defaults(handler=cmd_up)
+    grid = commands.add_parser("grid", help="import or export the territory (units, people, …)")
+    grid_commands = grid.add_subparsers(dest="grid_command", required=True)
+    grid_import = grid_commands.add_parser(
+        "import", help="import units.geojson, people, departments, duties, categories"
+    )
+    grid_import.add_argument("path", help="a directory of territory files, or one such file")
+    grid_import.add_argument(
+        "--tolerance", type=float, default=1.0, help="metres a child may stick out of its parent"
+    )
+    grid_import.set_defaults(handler=cmd_grid_import)
+    grid_export = grid_commands.add_parser("export", help="write the territory's files")
+    grid_export.add_argument("--out", default="grid-export", help="directory (grid-export)")
+    grid_export.add_argument(
+        "--with-phones", action="store_true", help="plain phone numbers (personal data!)"
+    )
+    grid_export.set_defaults(handler=cmd_grid_export)
     broker = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
     broker.set_defaults(handler=cmd_broker_check)
     return parser

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from kit.db import Store
+from kit.pii import load_vault
 from kit.settings import Settings
 from services.console.domain import hash_password
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import User
 from services.console.repository import UserRepository
-from services.grid.domain import demo_county
 from services.grid.models import TABLES as GRID_TABLES
-from services.grid.repository import UnitRepository
+from services.grid.transfer import load_demo as load_demo_territory
 
 DEV_USERS = (("admin", "admin", "admin"),)
 
@@ -19,9 +19,8 @@ def load_demo(settings: Settings) -> dict[str, int]:
     grid = Store(settings.database_url_for("grid"), "grid", GRID_TABLES)
     console = Store(settings.database_url_for("console"), "console", CONSOLE_TABLES)
     try:
-        with grid.unit_of_work() as uow:
-            units = UnitRepository(uow.session).replace_all(demo_county())
-            uow.commit()
+        territory = load_demo_territory(grid, settings, load_vault(settings))
+        units = territory.counts["units"]
         with console.unit_of_work() as uow:
             users = UserRepository(uow.session)
             for username, password, role in DEV_USERS:

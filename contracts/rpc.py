@@ -1,10 +1,13 @@
-"""Payloads of the read RPCs between services (``dispatch.get_case``, ``grid.units``)."""
+"""Payloads of the read RPCs between services (``dispatch.get_case``, ``grid.units``,
+``grid.locate``, ``grid.staff``, ``grid.departments_for``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime
 
-from contracts.common import Channel, Contract, RiskGrade
+from contracts.common import Channel, Contract, MaskedPhone, RiskGrade
 from contracts.events import Assignee, Deadlines, Level
 
 
@@ -48,3 +51,95 @@ class GridUnit(Contract):
     name: str
     level: Level
     parent: str | None
+
+
+# --- grid: locate, staff, duty lists, the category catalogue --------------------------------
+
+ExclusiveType = Literal["school", "hospital", "market", "enterprise", "construction_site"]
+"""Kinds of exclusive grid (专属网格): 学校, 医院, 市场, 企业, 建筑工地."""
+
+StaffRole = Literal[
+    "party_leader",
+    "police",
+    "grid_worker",
+    "mediator",
+    "volunteer",
+    "micro_grid_worker",
+    "supervisor",
+]
+"""一格四员 and their neighbours: 党小组长, 指导员 (公安民警), 专职网格员, 矛盾纠纷调解员,
+志愿者; 微网格员 of a micro-grid; 督导 (supervisors) of any unit."""
+
+DutyRole = Literal["lead", "assist"]
+"""主办 or 协办 in the duty list (职责清单)."""
+
+NotLocated = Literal["outside", "unknown_code", "no_match", "ambiguous", "invalid", "no_input"]
+"""Why ``grid.locate`` found nothing: the point lies outside every unit, the code is unknown,
+the address names no unit, names several, the input is malformed, or there was none."""
+
+
+class ExclusiveGridRef(Contract):
+    """An exclusive grid (专属网格) overlaying the basic grids at a place."""
+
+    code: str
+    name: str
+    type: ExclusiveType
+    parent: str | None
+
+
+class Location(Contract):
+    """``grid.locate``'s answer. ``chain`` runs from the deepest unit found (a micro-grid when
+    the point is inside one) up to the district; empty when not located."""
+
+    located: bool
+    by: Literal["point", "code", "address"] | None = None
+    reason: NotLocated | None = None
+    detail: str = ""
+    chain: list[GridUnit] = []
+    exclusive: list[ExclusiveGridRef] = []
+    matched: list[str] = []
+    """For an address: the unit names (or aliases) recognised in it."""
+    candidates: list[GridUnit] = []
+    """For an ambiguous address: the units it could mean (at most ten)."""
+
+
+class StaffMember(Contract):
+    """One person of a unit; the phone is masked, the sealed number stays in grid."""
+
+    person_id: str
+    unit: str
+    role: StaffRole
+    name: str
+    phone: MaskedPhone | None
+    wechat: str | None = None
+
+
+class DepartmentDuty(Contract):
+    """A department (职能部门) that handles a category at a level, from the duty list."""
+
+    department: str
+    name: str
+    level: Level
+    unit: str | None
+    """The street a street-level department belongs to; None at district level."""
+    category: str
+    """The category the duty names: the one asked for, or its parent group."""
+    role: DutyRole
+    phone: MaskedPhone | None = None
+    contact: str | None = None
+
+
+class CategoryEntry(Contract):
+    """One entry of the category catalogue (what Open311 ``services.json`` lists)."""
+
+    code: str
+    name: str
+    parent: str | None = None
+    group: bool = False
+    """A group only gathers categories; matters are filed under its children."""
+    resolve: str | None = None
+    """Default time limit, an ISO 8601 duration (P5D)."""
+    risk: RiskGrade | None = None
+    department: str | None = None
+    level: Level | None = None
+    keywords: list[str] = []

@@ -86,8 +86,8 @@ def dept(code: str, name: str) -> Assignee:
 
 
 def test_real_configuration_loads(table: RoutingTable) -> None:
-    assert len(table.departments) == 18
-    assert len(table.categories) == 22
+    assert len(table.departments) == 30
+    assert len(table.categories) == 75
     for category in table.categories.values():
         assert category.department in table.departments
         assert category.level in LEVELS
