@@ -445,7 +445,7 @@ def test_another_county_code_and_name() -> None:
     assert len(units) == 3098
 
 
-def test_demo_polygons_are_rectangles_within_the_bounds() -> None:
+def test_demo_polygons_lie_within_the_county_bounds() -> None:
     west, south, east, north = DEMO_BOUNDS
     outline = box(west, south, east, north)
     for unit in demo().units:
