@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -157,11 +158,18 @@ def insert_if_absent(session: Session, table: Table | type[Any], **values: Any) 
     Uniqueness is left to the database, so two writers racing on one key cannot both win and
     neither sees an error that would abort its transaction.
     """
-    dialect_insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
-    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing()
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # the Core table, not the ORM class: only a Core INSERT reports its rowcount
+    core_table: Table = table.__table__ if hasattr(table, "__table__") else table
+    stmt = _insert_ignoring_conflicts(session.get_bind().dialect.name, core_table)
+    return bool(session.execute(stmt, values).rowcount)  # type: ignore[attr-defined]
+
+
+@cache
+def _insert_ignoring_conflicts(dialect: str, table: Table) -> Any:
+    # Built once, values bound per call: SQLAlchemy's compiled cache then hits every time
+    # instead of keying a fresh ``.values(...)`` statement per row.
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 class OutboxListener(Protocol):
@@ -184,6 +192,7 @@ class Store:
         # one block the whole hub in sqlite's busy wait while the holder cannot run.
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.listeners: list[OutboxListener] = []
+        self.outbox_insert = insert(tables.outbox)
 
     @property
     def dialect(self) -> str:
@@ -284,12 +293,13 @@ class UnitOfWork:
     def emit(self, envelope: Envelope[Any]) -> None:
         """Queue an event in the outbox; it leaves only if this unit of work commits."""
         self.session.execute(
-            insert(self.store.tables.outbox).values(
-                event_id=envelope.event_id,
-                type=envelope.type,
-                body=envelope.model_dump_json(),
-                created_at=utcnow(),
-            )
+            self.store.outbox_insert,
+            {
+                "event_id": envelope.event_id,
+                "type": envelope.type,
+                "body": envelope.model_dump_json(),
+                "created_at": utcnow(),
+            },
         )
         self._emitted += 1
 

@@ -94,13 +94,16 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
     """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it."""
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        # One channel carries every consumer, so one prefetch: large enough for the
+        # largest batch any entrypoint here asks for.
+        prefetch = max([self.prefetch_count, *(getattr(p, "prefetch", 0) for p in self._providers)])
         for provider in self._providers:
             consumer = consumer_cls(
                 queues=[provider.queue],
                 on_message=partial(self.spawn_handler, provider),
                 accept=None,
             )
-            consumer.qos(prefetch_count=self.prefetch_count)
+            consumer.qos(prefetch_count=prefetch)
             self._consumers[provider] = consumer
         return self._consumers.values()
 
@@ -176,6 +179,21 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
+    def retry_or_park(self, message: Message, raw: RawMessage, exc: BaseException) -> None:
+        """A failed attempt: park at once if the message broke its contract, or after the
+        last attempt; otherwise back off and put it back."""
+        queue = self.queue.name
+        metrics.MESSAGES_FAILED.labels(queue, raw.routing_key).inc()
+        attempt = raw.delivery_count + 1
+        if isinstance(exc, Rejected | ValidationError):
+            self.park(message, raw, describe_error(exc))
+        elif attempt >= self.delivery_limit:
+            self.park(message, raw, f"gave up after {attempt} attempts: {describe_error(exc)}")
+        else:
+            log.warning("%s: attempt %d failed (%s); retrying", queue, attempt, describe_error(exc))
+            eventlet.sleep(min(0.2 * 2**attempt, 10.0))
+            self.queue_consumer.requeue_message(message)
+
     def handle_outcome(
         self,
         message: Message,
@@ -191,18 +209,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             metrics.MESSAGES_CONSUMED.labels(queue, raw.routing_key).inc()
             self.queue_consumer.ack_message(message)
             return result, exc_info
-        exc = exc_info[1]
-        metrics.MESSAGES_FAILED.labels(queue, raw.routing_key).inc()
-        attempt = raw.delivery_count + 1
-        if isinstance(exc, Rejected | ValidationError):
-            self.park(message, raw, describe_error(exc))
-        elif attempt >= self.delivery_limit:
-            reason = f"gave up after {attempt} attempts: {describe_error(exc)}"
-            self.park(message, raw, reason)
-        else:
-            log.warning("%s: attempt %d failed (%s); retrying", queue, attempt, describe_error(exc))
-            eventlet.sleep(min(0.2 * 2**attempt, 10.0))
-            self.queue_consumer.requeue_message(message)
+        self.retry_or_park(message, raw, exc_info[1])
         return result, exc_info
 
     def park(self, message: Message, raw: RawMessage, reason: str) -> None:
@@ -245,7 +252,92 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         self.queue_consumer.ack_message(message)
 
 
-# --- the two ways services consume ---
+@dataclass
+class _Delivery:
+    message: Message
+    raw: RawMessage
+    args: tuple[Any, ...]
+
+
+class BatchEntrypoint(MessageEntrypoint):
+    """Hands its handler up to ``batch_size`` messages at once (or what came within
+    ``linger`` seconds), so their work shares one transaction. The handler returns one outcome
+    per message in order: None when done, or the exception that message met. If the whole
+    batch fails, its messages are tried again one by one, so that a poison message is
+    parked alone and never takes its neighbours with it.
+    """
+
+    def __init__(self, *args: Any, batch_size: int = 100, linger: float = 0.005, **kwargs: Any):
+        self.batch_size = batch_size
+        self.linger = linger
+        self.prefetch = batch_size * 2
+        super().__init__(*args, **kwargs)
+
+    def setup(self) -> None:
+        self._pending: list[_Delivery] = []
+        self._flush_timer: Any = None
+        super().setup()
+
+    def handle_raw(self, message: Message) -> None:
+        raw = RawMessage.from_kombu(message)
+        try:
+            args = self.decode(raw)
+        except (Rejected, ValidationError, ValueError) as exc:
+            self.park(message, raw, describe_error(exc))
+            return
+        self._pending.append(_Delivery(message, raw, args))
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+        elif self._flush_timer is None:
+            self._flush_timer = eventlet.spawn_after(self.linger, self.flush)
+
+    def flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            self.spawn_batch(batch)
+
+    def spawn_batch(self, batch: list[_Delivery]) -> None:
+        started = time.perf_counter()
+        try:
+            self.container.spawn_worker(
+                self,
+                ([delivery.args for delivery in batch],),
+                {},
+                context_data={},
+                handle_result=partial(self.handle_batch_outcome, batch, started),
+            )
+        except ContainerBeingKilled:
+            for delivery in batch:
+                self.queue_consumer.requeue_message(delivery.message)
+
+    def handle_batch_outcome(
+        self,
+        batch: list[_Delivery],
+        started: float,
+        worker_ctx: Any,
+        result: Any = None,
+        exc_info: Any = None,
+    ) -> tuple[Any, Any]:
+        metrics.HANDLER_SECONDS.labels(self.queue.name).observe(time.perf_counter() - started)
+        if exc_info is not None and len(batch) > 1:
+            log.warning("%s: a batch of %d failed; trying each alone", self.queue.name, len(batch))
+            for delivery in batch:
+                self.spawn_batch([delivery])
+            return result, exc_info
+        outcomes = [exc_info[1]] if exc_info is not None else list(result)
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                metrics.MESSAGES_CONSUMED.labels(self.queue.name, delivery.raw.routing_key).inc()
+                self.queue_consumer.ack_message(delivery.message)
+            else:
+                self.retry_or_park(delivery.message, delivery.raw, outcome)
+        return result, exc_info
+
+
+# --- the ways services consume ---
 
 
 def _decode_event(specs: dict[str, EventSpec[Any]], raw: RawMessage) -> tuple[Any, ...]:
@@ -274,13 +366,14 @@ def on_event(*specs: EventSpec[Any]) -> Callable[[F], F]:
 def on_inbound(
     decode: Callable[[RawMessage], tuple[Any, ...]], queue_name: str = "civicflow.inbound.intake"
 ) -> Callable[[F], F]:
-    """Consume the four lines from ``civicflow.inbound``; rejects go to the public
+    """Consume the four lines from ``civicflow.inbound`` in batches (the handler takes a list
+    of decoded messages and returns an outcome per message); rejects go to the public
     ``civicflow.inbound.rejected`` queue."""
 
     def bindings(_service: str) -> list[binding]:
         return [binding(inbound_exchange, routing_key=line.routing_key) for line in LINES]
 
-    decorator = MessageEntrypoint.decorator(
+    decorator = BatchEntrypoint.decorator(
         bindings=bindings,
         decode=decode,
         queue_name=queue_name,

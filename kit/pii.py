@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from kit.settings import ConfigError, Settings

@@ -4,36 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kit.db import insert_if_absent
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 
+_submissions = Submission.__table__
+# Built once with bind parameters: the hot path of every submission reuses the compiled form.
+_EARLIER = (
+    select(_submissions.c.case_id, _submissions.c.received_at, _submissions.c.content)
+    .where(
+        _submissions.c.reporter_fingerprint == bindparam("fingerprint"),
+        _submissions.c.received_at >= bindparam("since"),
+    )
+    .order_by(_submissions.c.received_at.desc())
+    .limit(bindparam("limit"))
+)
+_CASE_ID_FOR = select(_submissions.c.case_id).where(
+    _submissions.c.source == bindparam("source"),
+    _submissions.c.external_id == bindparam("external_id"),
+)
+
 
 class SubmissionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_if_new(self, submission: Submission) -> bool:
+    def add_if_new(self, submission: dict[str, Any]) -> bool:
         """Insert unless (source, external id) is already there; True if inserted.
 
         The unique constraint decides, not a read before the write, so concurrent
         submissions of one ticket over HTTP and AMQP make exactly one case.
         """
-        values = {
-            column.key: getattr(submission, column.key) for column in Submission.__table__.columns
-        }
-        return insert_if_absent(self.session, Submission, **values)
+        return insert_if_absent(self.session, Submission, **submission)
 
     def case_id_for(self, source: str, external_id: str) -> str | None:
-        return self.session.scalar(
-            select(Submission.case_id).where(
-                Submission.source == source, Submission.external_id == external_id
-            )
-        )
+        return self.session.scalar(_CASE_ID_FOR, {"source": source, "external_id": external_id})
 
     def get(self, case_id: str) -> Submission | None:
         return self.session.get(Submission, case_id)
@@ -43,10 +53,7 @@ class SubmissionRepository:
     ) -> list[EarlierMatter]:
         """What the same citizen raised since ``since``, on any line, newest first."""
         rows = self.session.execute(
-            select(Submission.case_id, Submission.received_at, Submission.content)
-            .where(Submission.reporter_fingerprint == fingerprint, Submission.received_at >= since)
-            .order_by(Submission.received_at.desc())
-            .limit(limit)
+            _EARLIER, {"fingerprint": fingerprint, "since": since, "limit": limit}
         )
         return [EarlierMatter(row.case_id, row.received_at, row.content) for row in rows]
 

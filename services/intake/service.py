@@ -40,7 +40,7 @@ from contracts.inbound import (
 )
 from contracts.inbound import InboundPayload as Payload
 from kit.base import ServiceBase
-from kit.db import utcnow
+from kit.db import UnitOfWork, utcnow
 from kit.messaging import RawMessage, Rejected, on_event, on_inbound
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
@@ -138,13 +138,23 @@ class IntakeService(ServiceBase):
         return self._submit_http(PETITION, request)
 
     @on_inbound(decode_inbound)
-    def consume_inbound(self, line: InboundLine, payload: Payload, source_id: str) -> None:
-        source = self.config.sources.get(source_id)
-        if source is None:
-            raise Rejected(f"unknown source {source_id!r}")
-        if line.channel not in source.channels:
-            raise Rejected(f"source {source_id!r} may not submit on the {line.channel} line")
-        self._accept(line, payload, source_id, "amqp")
+    def consume_inbound(
+        self, deliveries: list[tuple[InboundLine, Payload, str]]
+    ) -> list[Exception | None]:
+        """A batch from ``civicflow.inbound``: stored in one transaction, an outcome each."""
+        outcomes: list[Exception | None] = []
+        with self.db.unit_of_work() as uow:
+            for line, payload, source_id in deliveries:
+                try:
+                    self._check_source(line, source_id)
+                except Rejected as refusal:
+                    outcomes.append(refusal)
+                    continue
+                case = domain.canonical_case(line, payload, source_id)
+                store_submission(uow, self.config, case, domain.reporter_phone(payload), "amqp")
+                outcomes.append(None)
+            uow.commit()
+        return outcomes
 
     # --- what the sources see afterwards ---
 
@@ -275,35 +285,19 @@ class IntakeService(ServiceBase):
         self, line: InboundLine, payload: Payload, source_id: str, transport: str
     ) -> tuple[str, bool]:
         """Store the submission and emit ``case.received``, once per (source, external id)."""
-        config = self.config
         case = domain.canonical_case(line, payload, source_id)
         phone = domain.reporter_phone(payload)
-        fingerprint = config.vault.fingerprint(phone) if phone else None
-        now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
-            repository = SubmissionRepository(uow.session)
-            existing = repository.case_id_for(source_id, payload.external_id)
-            if existing:
-                return existing, True
-            earlier = (
-                repository.earlier_matters(fingerprint, case.received_at - config.repeats.window)
-                if fingerprint
-                else []
-            )
-            repeats = find_repeats(case.content, case.received_at, earlier, config.repeats)
-            case = domain.assess(case, repeats, config.risk)
-            sealed = config.vault.seal(phone) if phone else None
-            for _attempt in range(3):  # a fresh case id on the rare random collision
-                case_id = domain.new_case_id(now)
-                row = submission_row(case_id, case, transport, sealed, fingerprint, now)
-                if repository.add_if_new(row):
-                    uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
-                    uow.commit()
-                    return case_id, False
-                existing = repository.case_id_for(source_id, payload.external_id)
-                if existing:
-                    return existing, True
-        raise RuntimeError("could not allocate a case id")
+            outcome = store_submission(uow, self.config, case, phone, transport)
+            uow.commit()
+        return outcome
+
+    def _check_source(self, line: InboundLine, source_id: str) -> None:
+        source = self.config.sources.get(source_id)
+        if source is None:
+            raise Rejected(f"unknown source {source_id!r}")
+        if line.channel not in source.channels:
+            raise Rejected(f"source {source_id!r} may not submit on the {line.channel} line")
 
     def _open311_source(self, api_key: str | None) -> domain.Source:
         source = self.config.sources.by_api_key(api_key)
@@ -326,6 +320,36 @@ class IntakeService(ServiceBase):
             ]
 
 
+def store_submission(
+    uow: UnitOfWork, config: IntakeConfig, case: CaseReceived, phone: str | None, transport: str
+) -> tuple[str, bool]:
+    """Link repeats, grade the risk, store, emit ``case.received``; (case id, duplicate).
+    The caller commits, so several submissions can share one transaction."""
+    now = datetime.now(UTC)
+    fingerprint = config.vault.fingerprint(phone) if phone else None
+    repository = SubmissionRepository(uow.session)
+    earlier = (
+        repository.earlier_matters(fingerprint, case.received_at - config.repeats.window)
+        if fingerprint
+        else []
+    )
+    case = domain.assess(
+        case, find_repeats(case.content, case.received_at, earlier, config.repeats), config.risk
+    )
+    sealed = config.vault.seal(phone) if phone else None
+    for _attempt in range(3):  # a fresh case id on the rare random collision
+        case_id = domain.new_case_id(now)
+        if repository.add_if_new(
+            submission_row(case_id, case, transport, sealed, fingerprint, now)
+        ):
+            uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
+            return case_id, False
+        existing = repository.case_id_for(case.source, case.external_id)
+        if existing:
+            return existing, True
+    raise RuntimeError("could not allocate a case id")
+
+
 def submission_row(
     case_id: str,
     case: CaseReceived,
@@ -333,21 +357,21 @@ def submission_row(
     sealed_phone: str | None,
     fingerprint: str | None,
     now: datetime,
-) -> Submission:
-    return Submission(
-        case_id=case_id,
-        source=case.source,
-        external_id=case.external_id,
-        channel=case.channel,
-        transport=transport,
-        case=case.model_dump(mode="json"),
-        content=case.content,
-        reporter_phone_sealed=sealed_phone,
-        reporter_fingerprint=fingerprint,
-        risk=case.risk,
-        received_at=case.received_at,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "source": case.source,
+        "external_id": case.external_id,
+        "channel": case.channel,
+        "transport": transport,
+        "case": case.model_dump(mode="json"),
+        "content": case.content,
+        "reporter_phone_sealed": sealed_phone,
+        "reporter_fingerprint": fingerprint,
+        "risk": case.risk,
+        "received_at": case.received_at,
+        "created_at": now,
+    }
 
 
 def record_event(statuses: CaseStatusRepository, event: Envelope[Any]) -> str | None:
