@@ -160,13 +160,20 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
 
     # --- delivery ---
 
-    def handle_raw(self, message: Message) -> None:
+    def decode_or_park(self, message: Message) -> tuple[RawMessage, tuple[Any, ...]] | None:
+        """The handler's arguments, or None when the message broke its contract (parked)."""
         raw = RawMessage.from_kombu(message)
         try:
-            args = self.decode(raw)
+            return raw, self.decode(raw)
         except (Rejected, ValidationError, ValueError) as exc:
             self.park(message, raw, describe_error(exc))
+            return None
+
+    def handle_raw(self, message: Message) -> None:
+        decoded = self.decode_or_park(message)
+        if decoded is None:
             return
+        raw, args = decoded
         started = time.perf_counter()
         try:
             self.container.spawn_worker(
@@ -279,13 +286,10 @@ class BatchEntrypoint(MessageEntrypoint):
         super().setup()
 
     def handle_raw(self, message: Message) -> None:
-        raw = RawMessage.from_kombu(message)
-        try:
-            args = self.decode(raw)
-        except (Rejected, ValidationError, ValueError) as exc:
-            self.park(message, raw, describe_error(exc))
+        decoded = self.decode_or_park(message)
+        if decoded is None:
             return
-        self._pending.append(_Delivery(message, raw, args))
+        self._pending.append(_Delivery(message, *decoded))
         if len(self._pending) >= self.batch_size:
             self.flush()
         elif self._flush_timer is None:
