@@ -14,6 +14,16 @@ Measured:
   ~1 KB JSON messages, a consumer with manual acks (prefetch 100) on its own connection; from
   the first publish to the last ack.
 * ``ratio``: the first over the second.
+* ``intake_http_per_s``: intake ALONE (``civicflow up intake``, a vhost and data dir of its
+  own) taking signed hotline tickets over HTTP: HTTP 202 answers over the wall time of the
+  measured batch. ``intake_http_cpu_ms_per_request``: CPU time (user + system) of the
+  ``civicflow run intake`` process in that window, per request.
+* ``intake_amqp_drain_per_s``: intake stopped, tickets published to ``civicflow.inbound``,
+  intake started again: messages over the time from the first drop of the inbound queue's
+  depth to depth 0. ``intake_amqp_rejected``: the depth of ``civicflow.inbound.rejected``
+  afterwards.
+* ``locate_*``, ``demo_import_s``: the grid figures of ``bench/grid.py``.
+* ``goals``: whether the figures meet the goals stated for them (null: the part did not run).
 """
 
 from __future__ import annotations
@@ -29,10 +39,12 @@ import math
 import os
 import platform
 import queue
+import random
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -49,6 +61,7 @@ from types import FrameType
 from typing import Any
 
 import pika
+from grid import run_grid_bench  # bench/grid.py: bench/ is first on sys.path
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
@@ -78,6 +91,43 @@ LISTENER_READY_TIMEOUT_S = 15.0
 RAW_MESSAGE_BYTES = 1024
 LOG_TAIL_LINES = 40
 MAX_ERRORS_SHOWN = 5
+
+# Intake alone, over HTTP and from civicflow.inbound.
+INTAKE = "intake"
+INBOUND_EXCHANGE = "civicflow.inbound"
+INBOUND_QUEUE = "civicflow.inbound.intake"
+INBOUND_REJECTED_QUEUE = "civicflow.inbound.rejected"
+HOTLINE_ROUTING_KEY = "hotline.ticket"
+INTAKE_COMMAND = "civicflow run intake"  # the command line of the service child of `up`
+INTAKE_PUBLISHERS = 4  # confirmed publishers (one connection each) filling the inbound queue
+QUEUE_POLL_S = 0.02
+STORED_WAIT_S = 30.0
+STORED_QUERY = "SELECT count(*) FROM submissions WHERE transport = 'amqp'"
+
+# The goals stated for the figures: (goal, figure, threshold, the figure must be at least it).
+GOALS: tuple[tuple[str, str, float, bool], ...] = (
+    ("intake_http_500", "intake_http_per_s", 500.0, True),
+    ("intake_amqp_1000", "intake_amqp_drain_per_s", 1000.0, True),
+    ("locate_20000", "locate_points_per_s", 20000.0, True),
+    ("locate_rpc_p99_10ms", "locate_rpc_p99_ms", 10.0, False),
+)
+GRID_FIELDS = (
+    "locate_points_per_s",
+    "locate_rpc_p50_ms",
+    "locate_rpc_p99_ms",
+    "locate_rpc_rate",
+    "locate_rpc_calls",
+    "demo_import_s",
+)
+PARTS = ("raw", "e2e", "intake-http", "intake-amqp", "grid")
+ONLY_CHOICES: dict[str, tuple[str, ...]] = {
+    "raw": ("raw",),
+    "e2e": ("e2e",),
+    "intake": ("intake-http", "intake-amqp"),
+    "intake-http": ("intake-http",),
+    "intake-amqp": ("intake-amqp",),
+    "grid": ("grid",),
+}
 
 # Environment the platform must not inherit: the bench measures SQLite on the dev config.
 SCRUBBED_ENV_PREFIXES = ("CIVICFLOW_SOURCE_",)
@@ -476,6 +526,29 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
 
 
 @contextlib.contextmanager
+def civicflow_up(
+    env: Mapping[str, str], log_path: Path, services: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``civicflow up [services]`` (all six when none are named) in a session of its own, its
+    output appended to ``log_path``; yields the process at once, without waiting for health.
+    Stopped on exit (SIGINT, waited for), on failure too."""
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [str(civicflow_executable()), "up", *services],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        stop_process_group(process, STOP_GRACE_S)
+
+
+@contextlib.contextmanager
 def running_platform(amqp_uri: str, data_dir: Path) -> Iterator[dict[str, int]]:
     """Migrate, load the demo county, start ``civicflow up`` and wait until every service is
     healthy; yields the ports. Stops the platform on exit, on failure too."""
@@ -485,31 +558,25 @@ def running_platform(amqp_uri: str, data_dir: Path) -> Iterator[dict[str, int]]:
     log(f"platform: data dir {data_dir}, ports {ports}")
     run_civicflow(["migrate"], env, log_path)
     run_civicflow(["demo"], env, log_path)
-    with log_path.open("ab") as out:
-        process = subprocess.Popen(
-            [str(civicflow_executable()), "up"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_until_healthy(process, ports, log_path)
-        yield ports
-    finally:
-        log("stopping the platform")
-        stop_process_group(process, STOP_GRACE_S)
+    with civicflow_up(env, log_path) as process:
+        try:
+            wait_until_healthy(process, ports, log_path)
+            yield ports
+        finally:
+            log("stopping the platform")
 
 
 def wait_until_healthy(
-    process: subprocess.Popen[bytes], ports: Mapping[str, int], log_path: Path
+    process: subprocess.Popen[bytes],
+    ports: Mapping[str, int],
+    log_path: Path,
+    what: str = "the platform",
 ) -> None:
-    """Poll every service's ``/healthz`` until all answer 200. On failure the platform is
-    stopped first, so the error carries the complete tail of its log (tracebacks included)."""
+    """Poll the ``/healthz`` of every service in ``ports`` until all answer 200. On failure
+    ``what`` is stopped first, so the error carries the complete tail of its log (tracebacks
+    included)."""
     started = time.monotonic()
-    waiting = set(SERVICES)
+    waiting = set(ports)
     while waiting:
         if process.poll() is not None:
             problem = f"civicflow up exited with {process.returncode}"
@@ -522,10 +589,10 @@ def wait_until_healthy(
             continue
         stop_process_group(process, STOP_GRACE_S)
         raise BenchError(
-            f"the platform did not come up: {problem}; still waiting for {sorted(waiting)}. "
+            f"{what} did not come up: {problem}; still waiting for {sorted(waiting)}. "
             f"Tail of {log_path}:\n{tail(log_path)}"
         )
-    log(f"platform healthy after {time.monotonic() - started:.1f}s")
+    log(f"{what} healthy after {time.monotonic() - started:.1f}s")
 
 
 # --------------------------------------------------------------------------- e2e measurement
@@ -626,12 +693,18 @@ class Accepted:
     duplicate: bool
 
 
-def ticket_body(run_id: str, seq: int) -> bytes:
-    """A hotline ticket; distinct callers and buildings, so no repeat detection merges them."""
+def ticket_no(run_id: str, seq: int) -> str:
+    """The external id of ticket ``seq`` of a run: unique across runs and parts."""
+    return f"BENCH-{run_id}-{seq:06d}"
+
+
+def ticket_body(run_id: str, seq: int, phone: str | None = None) -> bytes:
+    """A hotline ticket; distinct callers (``phone``, else one derived from ``seq``) and
+    buildings, so no repeat detection merges them."""
     ticket = {
-        "ticket_no": f"BENCH-{run_id}-{seq:06d}",
+        "ticket_no": ticket_no(run_id, seq),
         "received_at": "2026-11-21T10:00:00+08:00",
-        "caller": {"name": "王先生", "phone": f"138{seq % 100_000_000:08d}"},
+        "caller": {"name": "王先生", "phone": phone or f"138{seq % 100_000_000:08d}"},
         "content": f"{seq % 200 + 1}号楼楼下饭店油烟污染严重,请尽快处理",
         "category": HOTLINE_CATEGORY,
     }
@@ -722,6 +795,42 @@ def submit_worker(batch: SubmitBatch) -> None:
         connection.close()
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What one batch of POSTs came back with, and when it ran (perf_counter)."""
+
+    accepted: list[Accepted]
+    errors: list[str]
+    started: float
+    finished: float
+
+    @property
+    def created(self) -> int:
+        """Tickets answered 202 (a new case), not 200 (a retried POST seen before)."""
+        return sum(1 for a in self.accepted if not a.duplicate)
+
+
+def submit_all(
+    label: str, port: int, bodies: Sequence[bytes], concurrency: int, deadline: float
+) -> Submitted:
+    """POST every body to intake over ``concurrency`` keep-alive connections, until all are
+    answered or ``deadline`` (monotonic) passes; failures are collected, not raised."""
+    batch = SubmitBatch(port=port, deadline=deadline)
+    for body in bodies:
+        batch.bodies.put(body)
+    log(f"{label}: submitting {len(bodies)} tickets over {concurrency} connections")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"{label}-client") as pool:
+        futures = [pool.submit(submit_worker, batch) for _ in range(concurrency)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C, SIGTERM: let the clients finish their request and stop
+            batch.abort.set()
+            raise
+    return Submitted(batch.accepted, batch.errors, started, time.perf_counter())
+
+
 def explain_missing(console_port: int, case_ids: Sequence[str]) -> str:
     """What the console (dev user admin) says about cases whose ``case.dispatched`` never came."""
     base = f"http://127.0.0.1:{console_port}/api/v1"
@@ -780,20 +889,11 @@ def run_phase(
 ) -> PhaseResult:
     """Submit ``tickets`` over ``concurrency`` keep-alive connections, then wait for every
     ``case.dispatched``; ``timeout`` bounds the whole phase."""
-    batch = SubmitBatch(port=ports["intake"], deadline=time.monotonic() + timeout)
-    for seq in range(first_seq, first_seq + tickets):
-        batch.bodies.put(ticket_body(run_id, seq))
-    log(f"{label}: submitting {tickets} tickets over {concurrency} connections")
-    first_submit = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"{label}-client") as pool:
-        futures = [pool.submit(submit_worker, batch) for _ in range(concurrency)]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:  # Ctrl-C, SIGTERM: let the clients finish their request and stop
-            batch.abort.set()
-            raise
-    accepted, errors = batch.accepted, batch.errors
+    deadline = time.monotonic() + timeout
+    bodies = [ticket_body(run_id, seq) for seq in range(first_seq, first_seq + tickets)]
+    submitted = submit_all(label, ports["intake"], bodies, concurrency, deadline)
+    first_submit = submitted.started
+    accepted, errors = submitted.accepted, submitted.errors
     last_accept = max((a.at for a in accepted), default=first_submit)
     if errors:
         shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])
@@ -803,7 +903,7 @@ def run_phase(
         f"({tickets / max(last_accept - first_submit, 1e-9):.1f}/s); waiting for {DISPATCHED}"
     )
     case_ids = {a.case_id for a in accepted}
-    missing = listener.wait_for(case_ids, batch.deadline)
+    missing = listener.wait_for(case_ids, deadline)
     if listener.error:
         raise BenchError(f"{label}: the event listener failed: {listener.error!r}")
     if missing:
@@ -855,6 +955,391 @@ def run_e2e(
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- intake alone
+
+
+def random_mobiles(count: int) -> list[str]:
+    """``count`` distinct random 11-digit mobile numbers ``13xxxxxxxxx``."""
+    rng = random.Random(secrets.randbits(64))
+    numbers: dict[str, None] = {}  # insertion-ordered set
+    while len(numbers) < count:
+        numbers[f"13{rng.randrange(10**9):09d}"] = None
+    return list(numbers)
+
+
+def child_pid(parent: int, command: str) -> int | None:
+    """The pid of the child of ``parent`` whose command line contains ``command``, from
+    ``/proc``; None when there is no such child (or no ``/proc``)."""
+    try:
+        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile
+        # after the parenthesised command name: state, ppid, …
+        if int(stat.rpartition(")")[2].split()[1]) == parent and command in cmdline:
+            return int(entry.name)
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (all its threads), from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # fields[0] is field 3 of proc(5) (state); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def amqp_channel(amqp_uri: str) -> Iterator[BlockingChannel]:
+    """A channel on a connection of its own, closed on exit (a blocking connection must not sit
+    idle past its heartbeats, so each one is opened just before it is used)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        yield connection.channel()
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def queue_depth(channel: BlockingChannel, queue_name: str) -> int:
+    """Messages ready in ``queue_name`` (a passive declare: the queue must already exist)."""
+    try:
+        declared = channel.queue_declare(queue_name, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        raise BenchError(f"queue {queue_name!r} is not there: {exc.reply_text}") from None
+    return int(declared.method.message_count)
+
+
+def wait_for_consumer(amqp_uri: str, queue_name: str, timeout: float) -> None:
+    """Block until ``queue_name`` exists and has a consumer. ``/healthz`` answers before the
+    service's AMQP consumers are up, and a service stopped in that gap hangs in nameko's
+    shutdown; this also makes sure intake has declared its inbound queue."""
+    deadline = time.monotonic() + timeout
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        while True:
+            channel = connection.channel()
+            try:
+                declared = channel.queue_declare(queue_name, passive=True)
+                if declared.method.consumer_count:
+                    return
+                channel.close()
+            except pika.exceptions.ChannelClosedByBroker:
+                pass  # not declared yet (the broker closed that channel)
+            if time.monotonic() > deadline:
+                raise BenchError(f"no consumer on {queue_name!r} after {timeout:.0f}s")
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+@dataclass(frozen=True)
+class IntakeHttpResult:
+    """The measured batch of POSTs to intake alone."""
+
+    requests: int
+    created: int  # HTTP 202
+    failed: int
+    seconds: float
+    cpu_ms_per_request: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.created / self.seconds
+
+
+@dataclass(frozen=True)
+class IntakeAmqpResult:
+    """The inbound queue drained by intake alone."""
+
+    messages: int
+    seconds: float
+    rejected: int
+    stored: int | None
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What the intake parts measured; None for a part that did not run."""
+
+    http: IntakeHttpResult | None
+    amqp: IntakeAmqpResult | None
+
+
+def measure_intake_http(
+    process: subprocess.Popen[bytes],
+    port: int,
+    bodies: Sequence[bytes],
+    warmup: int,
+    concurrency: int,
+    timeout: float,
+) -> IntakeHttpResult:
+    """POST the first ``warmup`` bodies, then measure the rest: 202s over the batch's wall time,
+    and the CPU the ``civicflow run intake`` child of ``process`` spent meanwhile."""
+    if warmup:
+        warm = submit_all(
+            "intake warm-up", port, bodies[:warmup], concurrency, time.monotonic() + timeout
+        )
+        if warm.errors:
+            shown = "\n  ".join(warm.errors[:MAX_ERRORS_SHOWN])
+            raise BenchError(f"intake warm-up: {len(warm.errors)} submissions failed:\n  {shown}")
+    measured_bodies = bodies[warmup:]
+    pid = child_pid(process.pid, INTAKE_COMMAND)
+    if pid is None:
+        log(f"warning: no `{INTAKE_COMMAND}` child of civicflow up found: no CPU figure")
+    cpu_before = cpu_seconds(pid) if pid is not None else None
+    submitted = submit_all(
+        "intake http", port, measured_bodies, concurrency, time.monotonic() + timeout
+    )
+    cpu_after = cpu_seconds(pid) if pid is not None else None
+    seconds = submitted.finished - submitted.started
+    if submitted.errors:
+        shown = "\n  ".join(submitted.errors[:MAX_ERRORS_SHOWN])
+        log(f"intake http: {len(submitted.errors)} submissions failed, e.g.:\n  {shown}")
+    if not submitted.created:
+        raise BenchError("intake http: no ticket was answered 202")
+    cpu_ms = (
+        (cpu_after - cpu_before) * 1000.0 / len(measured_bodies)
+        if cpu_before is not None and cpu_after is not None
+        else None
+    )
+    result = IntakeHttpResult(
+        requests=len(measured_bodies),
+        created=submitted.created,
+        failed=len(submitted.errors),
+        seconds=seconds,
+        cpu_ms_per_request=cpu_ms,
+    )
+    cpu_note = f", {cpu_ms:.2f} ms CPU per request" if cpu_ms is not None else ""
+    log(
+        f"intake http: {result.created}/{result.requests} answered 202 in {seconds:.2f}s "
+        f"({result.rate:.1f}/s){cpu_note}"
+    )
+    return result
+
+
+def publish_tickets(amqp_uri: str, tickets: Sequence[tuple[str, bytes]], publishers: int) -> None:
+    """Publish (ticket_no, body) pairs to ``civicflow.inbound`` as a hotline system does:
+    persistent, confirmed, mandatory; ``publishers`` connections in parallel."""
+    params = pika.URLParameters(amqp_uri)
+
+    def publish(share: Sequence[tuple[str, bytes]]) -> None:
+        connection = pika.BlockingConnection(params)
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            for external_id, body in share:
+                properties = BasicProperties(
+                    content_type="application/json",
+                    delivery_mode=2,
+                    message_id=external_id,
+                    app_id=HOTLINE_SOURCE,
+                )
+                channel.basic_publish(
+                    INBOUND_EXCHANGE, HOTLINE_ROUTING_KEY, body, properties, mandatory=True
+                )
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    shares = [tickets[n::publishers] for n in range(publishers)]
+    with ThreadPoolExecutor(max_workers=publishers, thread_name_prefix="inbound-pub") as pool:
+        for future in [pool.submit(publish, share) for share in shares]:
+            try:
+                future.result()
+            except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
+                raise BenchError(f"publishing to {INBOUND_EXCHANGE}: {exc!r}") from None
+
+
+def stored_from_amqp(db_path: Path) -> int | None:
+    """Submissions intake stored from AMQP, read from its SQLite file (WAL: readers never block
+    the writer); None if it cannot be read."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        ) as connection:
+            row = connection.execute(STORED_QUERY).fetchone()
+    except sqlite3.Error as exc:
+        log(f"warning: cannot count intake's submissions in {db_path}: {exc}")
+        return None
+    return int(row[0])
+
+
+def measure_intake_drain(
+    amqp_uri: str,
+    env: Mapping[str, str],
+    log_path: Path,
+    db_path: Path,
+    bodies: Sequence[bytes],
+    timeout: float,
+) -> IntakeAmqpResult:
+    """With intake stopped, fill its inbound queue with ``bodies``; start intake and time the
+    queue from its first drop in depth to empty (a passive declare every 20 ms)."""
+    expected = len(bodies)
+    tickets = [(json.loads(body)["ticket_no"], body) for body in bodies]
+    with amqp_channel(amqp_uri) as channel:
+        left = queue_depth(channel, INBOUND_QUEUE)
+        rejected_before = queue_depth(channel, INBOUND_REJECTED_QUEUE)
+    if left or rejected_before:
+        raise BenchError(
+            f"{INBOUND_QUEUE} holds {left} and {INBOUND_REJECTED_QUEUE} {rejected_before} "
+            "messages before the drain"
+        )
+    log(f"intake amqp: publishing {expected} tickets to {INBOUND_EXCHANGE}")
+    started = time.perf_counter()
+    publish_tickets(amqp_uri, tickets, INTAKE_PUBLISHERS)
+    published = time.perf_counter() - started
+    with amqp_channel(amqp_uri) as channel:
+        depth = queue_depth(channel, INBOUND_QUEUE)
+        log(f"intake amqp: published and confirmed in {published:.2f}s; queue depth {depth}")
+        if depth != expected:
+            raise BenchError(f"{INBOUND_QUEUE} holds {depth} messages, not {expected}")
+        log("intake amqp: starting intake")
+        with civicflow_up(env, log_path, [INTAKE]) as process:
+            deadline = time.monotonic() + timeout
+            first_drop: float | None = None
+            next_poll = time.perf_counter()
+            while True:
+                depth = queue_depth(channel, INBOUND_QUEUE)
+                now = time.perf_counter()
+                if first_drop is None and depth < expected:
+                    first_drop = now
+                if depth == 0:
+                    break
+                if process.poll() is not None:
+                    raise BenchError(
+                        f"civicflow up exited with {process.returncode} while {depth} messages "
+                        f"were left. Tail of {log_path}:\n{tail(log_path)}"
+                    )
+                if time.monotonic() > deadline:
+                    raise BenchError(f"intake amqp: {depth}/{expected} left after {timeout:.0f}s")
+                next_poll += QUEUE_POLL_S
+                time.sleep(max(0.0, next_poll - time.perf_counter()))
+            assert first_drop is not None  # depth went from `expected` to 0
+            seconds = max(now - first_drop, QUEUE_POLL_S)
+            log(f"intake amqp: queue drained in {seconds:.2f}s ({expected / seconds:.1f}/s)")
+            # Depth 0 counts ready messages: up to a prefetch of them may still be in hand.
+            rejected = queue_depth(channel, INBOUND_REJECTED_QUEUE)
+            settle_by = time.monotonic() + STORED_WAIT_S
+            stored = stored_from_amqp(db_path)
+            while stored is not None and stored + rejected < expected:
+                if time.monotonic() > settle_by:
+                    break
+                time.sleep(0.2)
+                rejected = queue_depth(channel, INBOUND_REJECTED_QUEUE)
+                stored = stored_from_amqp(db_path)
+            log("intake amqp: stopping intake")
+    if rejected:
+        log(f"warning: {rejected} tickets were parked in {INBOUND_REJECTED_QUEUE}")
+    if stored is not None and stored + rejected != expected:
+        log(f"warning: intake stored {stored} + rejected {rejected} of {expected} messages")
+    return IntakeAmqpResult(messages=expected, seconds=seconds, rejected=rejected, stored=stored)
+
+
+def run_intake(
+    target: BrokerTarget,
+    parts: Sequence[str],
+    tickets: int,
+    warmup: int,
+    messages: int,
+    concurrency: int,
+    timeout: float,
+    keep_data: bool,
+) -> IntakeResult:
+    """Intake alone in a vhost and data dir of its own: the HTTP part (``civicflow up intake``
+    started, measured, stopped with SIGINT), then the AMQP drain on the inbound queue that run
+    declared. With only the drain asked for, intake is started once just to declare it."""
+    http_result: IntakeHttpResult | None = None
+    amqp_result: IntakeAmqpResult | None = None
+    with bench_vhost(target) as vhost:
+        amqp_uri = target.uri_for_vhost(vhost)
+        data_dir = Path(tempfile.mkdtemp(prefix="civicflow-bench-intake-"))
+        failed = True
+        try:
+            port = free_ports(1)[0]
+            env = platform_env(amqp_uri, data_dir, {INTAKE: port})
+            log_path = data_dir / "up.log"
+            log(f"intake alone: data dir {data_dir}, port {port}")
+            run_civicflow(["migrate", INTAKE], env, log_path)
+            run_id = secrets.token_hex(3)
+            http_count = warmup + tickets if "intake-http" in parts else 0
+            amqp_count = messages if "intake-amqp" in parts else 0
+            phones = random_mobiles(http_count + amqp_count)
+            with civicflow_up(env, log_path, [INTAKE]) as process:
+                try:
+                    wait_until_healthy(process, {INTAKE: port}, log_path, "intake")
+                    wait_for_consumer(amqp_uri, INBOUND_QUEUE, HEALTH_TIMEOUT_S)
+                    if http_count:
+                        bodies = [
+                            ticket_body(f"H{run_id}", seq, phones[seq]) for seq in range(http_count)
+                        ]
+                        http_result = measure_intake_http(
+                            process, port, bodies, warmup, concurrency, timeout
+                        )
+                finally:
+                    log("stopping intake")
+            if process.returncode:
+                log(f"note: civicflow up intake exited with {process.returncode}")
+            if amqp_count:
+                bodies = [
+                    ticket_body(f"A{run_id}", seq, phones[http_count + seq])
+                    for seq in range(amqp_count)
+                ]
+                amqp_result = measure_intake_drain(
+                    amqp_uri, env, log_path, data_dir / f"{INTAKE}.db", bodies, timeout
+                )
+            failed = False
+        finally:
+            if failed or keep_data:
+                log(f"intake data dir and up.log kept in {data_dir}")
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+    return IntakeResult(http=http_result, amqp=amqp_result)
+
+
+# --------------------------------------------------------------------------- grid
+
+
+def run_grid(amqp_uri: str, keep_data: bool) -> dict[str, Any]:
+    """The grid figures of ``bench/grid.py`` (its own data dir and ``civicflow run grid``, on
+    this run's vhost); its failures become :class:`BenchError`."""
+    log("grid: bench/grid.py (demo import, locate in process and over RPC)")
+    try:
+        figures = run_grid_bench(amqp_uri, keep_data=keep_data)
+    except (RuntimeError, TimeoutError) as exc:
+        raise BenchError(f"grid bench: {exc}") from exc
+    missing = [name for name in GRID_FIELDS if name not in figures]
+    invalid = [
+        name
+        for name, value in figures.items()
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
+    if missing or invalid:
+        raise BenchError(f"grid bench: figures missing {missing} or not finite {invalid}")
+    return figures
+
+
+def goals_met(result: Mapping[str, Any]) -> dict[str, bool | None]:
+    """Each goal of :data:`GOALS` against the reported figure; None when it was not measured."""
+    met: dict[str, bool | None] = {}
+    for goal, figure, threshold, at_least in GOALS:
+        value = result.get(figure)
+        if value is None:
+            met[goal] = None
+        else:
+            met[goal] = bool(value >= threshold) if at_least else bool(value < threshold)
+    return met
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -878,40 +1363,78 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="messages of the raw baseline (default 20000)",
     )
     parser.add_argument(
+        "--intake-tickets",
+        type=int,
+        default=3000,
+        help="measured tickets POSTed to intake alone (default 3000)",
+    )
+    parser.add_argument(
+        "--intake-warmup",
+        type=int,
+        default=100,
+        help="tickets POSTed to intake alone before measuring (default 100)",
+    )
+    parser.add_argument(
+        "--intake-messages",
+        type=int,
+        default=20000,
+        help="tickets published to civicflow.inbound for the drain (default 20000)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds allowed per phase (default 120)"
     )
     parser.add_argument(
         "--only",
-        choices=("raw", "e2e"),
-        help="run only the raw pika baseline, or only the e2e part",
+        choices=tuple(ONLY_CHOICES),
+        help="run only one part: the raw pika baseline, e2e, intake (both intake parts), "
+        "intake-http, intake-amqp, or grid",
     )
     parser.add_argument(
-        "--keep-data", action="store_true", help="keep the temp data dir and up.log"
+        "--keep-data", action="store_true", help="keep the temp data dirs and up.log"
     )
     args = parser.parse_args(argv)
-    for name in ("tickets", "concurrency", "raw_messages"):
+    for name in ("tickets", "concurrency", "raw_messages", "intake_tickets", "intake_messages"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.warmup < 0 or args.timeout <= 0:
-        parser.error("--warmup must be >= 0 and --timeout > 0")
+    if args.warmup < 0 or args.intake_warmup < 0 or args.timeout <= 0:
+        parser.error("--warmup and --intake-warmup must be >= 0 and --timeout > 0")
+    args.parts = ONLY_CHOICES[args.only] if args.only else PARTS
     return args
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    """Both measurements in one vhost of one broker; the result line as a dict."""
+    """Every part asked for, one after the other on one broker (intake alone in a vhost of its
+    own, the rest in the run's vhost); the result line as a dict."""
     target = BrokerTarget.from_uri(os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
+    parts: Sequence[str] = args.parts
     raw_rate: float | None = None
     e2e: PhaseResult | None = None
+    intake = IntakeResult(http=None, amqp=None)
+    grid_figures: dict[str, Any] = dict.fromkeys(GRID_FIELDS)
     with bench_vhost(target) as vhost:
         amqp_uri = target.uri_for_vhost(vhost)
-        if args.only != "e2e":  # first, while no platform process competes for the CPU
+        if "raw" in parts:  # first, while no platform process competes for the CPU
             raw_rate = run_raw_baseline(amqp_uri, args.raw_messages, args.timeout)
-        if args.only != "raw":
+        if "e2e" in parts:
             e2e = run_e2e(
                 amqp_uri, args.tickets, args.warmup, args.concurrency, args.timeout, args.keep_data
             )
+        if "intake-http" in parts or "intake-amqp" in parts:
+            intake = run_intake(
+                target,
+                parts,
+                args.intake_tickets,
+                args.intake_warmup,
+                args.intake_messages,
+                args.concurrency,
+                args.timeout,
+                args.keep_data,
+            )
+        if "grid" in parts:  # last: no other part shares the CPU with it
+            grid_figures.update(run_grid(amqp_uri, args.keep_data))
     e2e_rate = e2e.tickets / e2e.seconds if e2e else None
-    return {
+    http, amqp = intake.http, intake.amqp
+    result: dict[str, Any] = {
         "e2e_cases_per_s": round(e2e_rate, 1) if e2e_rate is not None else None,
         "e2e_latency_ms": {
             "p50": round(percentile(e2e.latencies_ms, 50), 1),
@@ -921,13 +1444,26 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         else None,
         "raw_pika_hop_msgs_per_s": round(raw_rate, 1) if raw_rate is not None else None,
         "ratio": round(e2e_rate / raw_rate, 4) if e2e_rate is not None and raw_rate else None,
+        "intake_http_per_s": round(http.rate, 1) if http else None,
+        "intake_http_cpu_ms_per_request": round(http.cpu_ms_per_request, 2)
+        if http and http.cpu_ms_per_request is not None
+        else None,
+        "intake_amqp_drain_per_s": round(amqp.rate, 1) if amqp else None,
+        "intake_amqp_rejected": amqp.rejected if amqp else None,
+        **grid_figures,
         "tickets": args.tickets if e2e else None,
-        "concurrency": args.concurrency if e2e else None,
+        "concurrency": args.concurrency if e2e or http else None,
         "raw_messages": args.raw_messages if raw_rate is not None else None,
+        "intake_http_tickets": http.requests if http else None,
+        "intake_http_failed": http.failed if http else None,
+        "intake_amqp_messages": amqp.messages if amqp else None,
+        "intake_amqp_stored": amqp.stored if amqp else None,
         "broker": target.address,
         "database": "sqlite",
         "python": platform.python_version(),
     }
+    result["goals"] = goals_met(result)
+    return result
 
 
 def raise_on_sigterm(_signum: int, _frame: FrameType | None) -> None:

@@ -146,8 +146,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         print("\ncivicflow is up:")
         for name in services:
             print(f"  {name:<12} http://127.0.0.1:{settings.ports[name]}/healthz")
-        print(f"  intake API   http://127.0.0.1:{settings.ports['intake']}/api/v1/...")
-        print(f"  console      http://127.0.0.1:{settings.ports['console']}/")
+        if "intake" in services:
+            print(f"  intake API   http://127.0.0.1:{settings.ports['intake']}/api/v1/...")
+        if "console" in services:
+            print(f"  console      http://127.0.0.1:{settings.ports['console']}/")
         print("Ctrl-C stops everything.\n", flush=True)
     elif not stopping:
         print(f"not healthy: {sorted(waiting) or 'a service exited'}", file=sys.stderr)

@@ -124,13 +124,16 @@ class CaseDispatched(EventData):
     rule: str | None = None
     channel: Channel | None = None
     risk: RiskGrade = "blue"
+    helpers: list[Assignee] = []
+    """协办 units; ``assignee`` is the lead (主办)."""
 
 
 class CaseAccepted(EventData):
-    """见: the unit signed for the case (签收)."""
+    """见: a unit signed for the case (签收): the lead, or a helper for its part."""
 
     assignee: Assignee
     by: str
+    role: Literal["lead", "assist"] = "lead"
 
 
 class CaseReturned(EventData):
@@ -170,7 +173,7 @@ class CaseReopened(EventData):
 
 
 class CaseEscalated(EventData):
-    """上报 / 格呼街应: the case moves one level up the territory."""
+    """上报 / 格呼街应: the case moves up the territory, to be dispatched at that level."""
 
     from_level: Level
     to_level: Level
@@ -178,6 +181,46 @@ class CaseEscalated(EventData):
     reason: str
     supervisors: list[str] = []
     by: str = "auto"
+
+
+class CaseExtensionRequested(EventData):
+    """延期: the lead unit asks for more time; a supervisor decides."""
+
+    until: AwareDatetime
+    reason: str
+    by: str
+
+
+class CaseExtensionDecided(EventData):
+    """The extension was approved (deadlines move) or refused (they do not)."""
+
+    approved: bool
+    until: AwareDatetime
+    deadlines: Deadlines | None = None
+    note: str = ""
+    by: str
+
+
+class CaseVerified(EventData):
+    """核查: the centre checked a conclusion; a failed check reopens the case."""
+
+    passed: bool
+    note: str = ""
+    by: str
+
+
+class CaseResolvedOnSite(EventData):
+    """就地化解: a grid worker solved it in the grid; nothing to dispatch."""
+
+    note: str
+    by: str
+
+
+class CaseMerged(EventData):
+    """A duplicate of another case, followed there."""
+
+    into: str
+    by: str
 
 
 class SlaAlert(EventData):
@@ -282,7 +325,20 @@ CASE_FEEDBACK: EventSpec[CaseFeedback] = EventSpec("case.feedback", "dispatch", 
 CASE_CONCLUDED: EventSpec[CaseConcluded] = EventSpec("case.concluded", "dispatch", CaseConcluded)
 CASE_CLOSED: EventSpec[CaseClosed] = EventSpec("case.closed", "dispatch", CaseClosed)
 CASE_REOPENED: EventSpec[CaseReopened] = EventSpec("case.reopened", "dispatch", CaseReopened)
-CASE_ESCALATED: EventSpec[CaseEscalated] = EventSpec("case.escalated", "supervision", CaseEscalated)
+CASE_ESCALATED: EventSpec[CaseEscalated] = EventSpec("case.escalated", "dispatch", CaseEscalated)
+CASE_EXTENSION_REQUESTED: EventSpec[CaseExtensionRequested] = EventSpec(
+    "case.extension_requested", "dispatch", CaseExtensionRequested, public=False
+)
+CASE_EXTENSION_DECIDED: EventSpec[CaseExtensionDecided] = EventSpec(
+    "case.extension_decided", "dispatch", CaseExtensionDecided, public=False
+)
+CASE_VERIFIED: EventSpec[CaseVerified] = EventSpec(
+    "case.verified", "dispatch", CaseVerified, public=False
+)
+CASE_RESOLVED_ON_SITE: EventSpec[CaseResolvedOnSite] = EventSpec(
+    "case.resolved_on_site", "dispatch", CaseResolvedOnSite, public=False
+)
+CASE_MERGED: EventSpec[CaseMerged] = EventSpec("case.merged", "dispatch", CaseMerged, public=False)
 SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
 SLA_OVERDUE: EventSpec[SlaOverdue] = EventSpec("sla.overdue", "supervision", SlaOverdue)
 SUPERVISION_ORDER: EventSpec[SupervisionOrder] = EventSpec(
@@ -315,6 +371,11 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         CASE_CLOSED,
         CASE_REOPENED,
         CASE_ESCALATED,
+        CASE_EXTENSION_REQUESTED,
+        CASE_EXTENSION_DECIDED,
+        CASE_VERIFIED,
+        CASE_RESOLVED_ON_SITE,
+        CASE_MERGED,
         SLA_WARNING,
         SLA_OVERDUE,
         SUPERVISION_ORDER,

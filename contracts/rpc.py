@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime
 
@@ -17,6 +17,8 @@ class TimelineEntry(Contract):
     from_status: str | None
     to_status: str
     actor: str
+    role: str | None = None
+    unit: str | None = None
     reason: str | None = None
 
 
@@ -34,8 +36,21 @@ class CaseView(Contract):
     level: Level | None
     deadlines: Deadlines | None
     suggestion: Assignee | None = None
+    alternatives: list[Assignee] = []
+    helpers: list[Assignee] = []
+    pending_extension: dict[str, str] | None = None
+    returns: int = 0
+    reopens: int = 0
+    merged_into: str | None = None
+    routing_rule: str | None = None
     routing_reason: str | None = None
+    place: list[dict[str, Any]] = []
+    """The case's chain in the territory, micro-grid → district, as grid located it."""
     received_at: AwareDatetime
+    version: int = 1
+    """Send it back as ``expected_version`` so that acting on a stale view is refused."""
+    actions: list[str] = []
+    """The lifecycle actions allowed in the case's present state."""
     timeline: list[TimelineEntry]
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar, overload
 
 import eventlet
+from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from sqlalchemy.orm import Session
@@ -100,7 +101,11 @@ class Configured(Injected[T], DependencyProvider):  # type: ignore[misc]
         return self.value
 
 
-class RpcTimeout(Exception):
+class RpcUnavailable(Exception):
+    """The called service cannot answer now: none is running, or it did not answer in time."""
+
+
+class RpcTimeout(RpcUnavailable):
     """The called service did not answer in time."""
 
 
@@ -115,14 +120,12 @@ class TimedServiceProxy:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             timer = metrics.RPC_SECONDS.labels(self._target, method).time()
-            with (
-                timer,
-                eventlet.Timeout(
-                    self._timeout,
-                    RpcTimeout(f"{self._target}.{method} gave no answer in {self._timeout}s"),
-                ),
-            ):
-                return remote(*args, **kwargs)
+            silence = RpcTimeout(f"{self._target}.{method} gave no answer in {self._timeout}s")
+            with timer, eventlet.Timeout(self._timeout, silence):
+                try:
+                    return remote(*args, **kwargs)
+                except UnknownService:
+                    raise RpcUnavailable(f"no {self._target} service is running") from None
 
         return call
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer as nameko_timer
 
-from kit.providers import RpcClient, RpcTimeout
+from kit.providers import RpcClient, RpcTimeout, RpcUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,4 +23,4 @@ def timer(interval: float) -> Callable[[F], F]:
     return cast(Callable[[F], F], nameko_timer(interval=interval))
 
 
-__all__ = ["RpcClient", "RpcTimeout", "rpc", "timer"]
+__all__ = ["RpcClient", "RpcTimeout", "RpcUnavailable", "rpc", "timer"]

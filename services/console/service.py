@@ -17,8 +17,10 @@ from kit.settings import Settings
 from kit.web import (
     BadRequest,
     Conflict,
+    HttpError,
     NotFound,
     Unauthorized,
+    Unprocessable,
     http,
     http_errors,
     json_response,
@@ -29,6 +31,12 @@ from services.console.models import TABLES
 from services.console.repository import UserRepository
 
 DEV_TOKEN_SECRET = "dev-console-token-secret"
+ACTIONS = frozenset(
+    {"dispatch", "accept", "return", "feedback", "conclude", "extend", "escalate", "verify",
+     "revisit", "resolve_on_site", "merge"}
+)  # fmt: skip
+CASE_FILTERS = ("status", "channel", "risk", "category", "level")
+CONFLICTS = frozenset({"IllegalTransition", "NotYourCase", "StaleCase", "StaleDataError"})
 
 
 def load_token_secret(settings: Settings) -> str:
@@ -64,8 +72,10 @@ class ConsoleService(ServiceBase):
     def list_cases(self, request: Request) -> Response:
         self._principal(request)
         args = request.args
+        filters = {key: args[key] for key in CASE_FILTERS if args.get(key)}
         page = self.dispatch.list_cases(
-            status=args.get("status") or None,
+            scope=None,  # every case: jurisdiction scopes narrow it per role
+            filters=filters,
             page=args.get("page", 1, type=int),
             page_size=args.get("page_size", 50, type=int),
         )
@@ -79,21 +89,39 @@ class ConsoleService(ServiceBase):
             raise NotFound(f"no case {case_id}")
         return json_response(case)
 
-    @http("POST", "/api/v1/cases/<string:case_id>/dispatch")
-    def dispatch_case(self, request: Request, case_id: str) -> Response:
-        """一键派单: an empty body takes the suggestion."""
+    @http("POST", "/api/v1/cases/dispatch")
+    def dispatch_many(self, request: Request) -> Response:
+        """Select many, one click: each case takes its suggestion."""
         principal = self._principal(request)
-        choice: dict[str, Any] = (
-            json.loads(read_json_body(request)) if request.content_length else {}
-        )
+        body = json.loads(read_json_body(request))
+        case_ids = body.get("case_ids") if isinstance(body, dict) else None
+        if not isinstance(case_ids, list) or not all(isinstance(c, str) for c in case_ids):
+            raise Unprocessable([{"loc": ["case_ids"], "msg": "a list of case ids"}])
+        actor = {"user": principal.user, "role": principal.role}
+        key = request.headers.get("Idempotency-Key")
+        return json_response(self.dispatch.dispatch_many(case_ids, actor, key))
+
+    @http("POST", "/api/v1/cases/<string:case_id>/<string:action>")
+    def act(self, request: Request, case_id: str, action: str) -> Response:
+        """A lifecycle action; ``dispatch`` with an empty body is the one click (一键派单)."""
+        principal = self._principal(request)
+        if action not in ACTIONS:
+            raise NotFound(f"no action {action!r}; actions: {sorted(ACTIONS)}")
+        params: Any = json.loads(read_json_body(request)) if request.content_length else {}
+        if not isinstance(params, dict):
+            raise Unprocessable([{"loc": [], "msg": "the body must be a JSON object"}])
+        expected = params.pop("expected_version", None)
+        actor = {
+            "user": principal.user,
+            "role": principal.role,
+            "unit": params.pop("on_behalf_of", None),
+        }
         try:
-            case = self.dispatch.dispatch_case(case_id, principal.user, choice.get("assignee"))
+            case = self.dispatch.act(
+                case_id, action, actor, params, request.headers.get("Idempotency-Key"), expected
+            )
         except RemoteError as exc:
-            if exc.exc_type == "CaseNotFound":
-                raise NotFound(f"no case {case_id}") from None
-            if exc.exc_type in ("IllegalTransition", "StaleDataError"):
-                raise Conflict(str(exc.value)) from None
-            raise
+            raise self._refusal(case_id, exc) from None
         return json_response(case)
 
     @http("GET", "/api/v1/grid/units")
@@ -106,6 +134,22 @@ class ConsoleService(ServiceBase):
             limit=args.get("limit", 100, type=int),
         )
         return json_response(units)
+
+    def _refusal(self, case_id: str, exc: RemoteError) -> HttpError:
+        """dispatch's refusal as an HTTP answer; a 409 says where the case is now."""
+        message = str(exc.value)
+        if exc.exc_type == "CaseNotFound":
+            return NotFound(f"no case {case_id}")
+        if exc.exc_type == "BadCommand":
+            field, _, problem = message.partition(": ")
+            return Unprocessable([{"loc": [field], "msg": problem or message}])
+        if exc.exc_type in CONFLICTS:
+            case = self.dispatch.get_case(case_id) or {}
+            return Conflict(
+                [{"loc": [], "msg": message, "status": case.get("status"),
+                  "allowed_actions": case.get("actions", [])}]
+            )  # fmt: skip
+        return HttpError(message)
 
     def _principal(self, request: Request) -> domain.Principal:
         header = request.headers.get("Authorization", "")

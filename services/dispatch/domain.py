@@ -1,19 +1,21 @@
-"""Routing and the case lifecycle, as plain data and functions.
+"""Routing (转) as plain data and functions: the category catalogue, keyword classification,
+and the rules of ``routing.yml`` deciding where a received case goes.
 
-Categories map to the department on duty for them (职责清单). A case whose category the source
-gave and whose duty is certain is dispatched automatically; any doubt, and any red risk,
-leaves it for one click (一键派单) with a suggestion.
+A case whose category the source gave and whose duty is certain (exactly one lead department
+on duty at the level) is dispatched automatically; any doubt, and any red risk, leaves it for
+one click (一键派单) with a suggestion and up to two alternatives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+from contracts.common import CHANNELS
 from contracts.events import Assignee, CaseReceived, Level
+from contracts.rpc import DepartmentDuty, GridUnit, Location
 from services.supervision.policy import PolicyError, parse_duration
 
 LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "district")
@@ -21,49 +23,6 @@ LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "distr
 
 class RoutingConfigError(ValueError):
     """categories.yml or departments.yml is wrong; the message names the entry and field."""
-
-
-class CaseStatus(StrEnum):
-    RECEIVED = "received"
-    PENDING_DISPATCH = "pending_dispatch"
-    DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"
-    IN_PROGRESS = "in_progress"
-    CONCLUDED = "concluded"
-    CLOSED = "closed"
-    RESOLVED_ON_SITE = "resolved_on_site"
-    MERGED = "merged"
-
-
-class IllegalTransition(Exception):
-    def __init__(self, action: str, status: CaseStatus, allowed: Iterable[str]) -> None:
-        self.action = action
-        self.status = status
-        self.allowed = sorted(allowed)
-        super().__init__(f"cannot {action} a case that is {status}; allowed: {self.allowed}")
-
-
-TRANSITIONS: dict[str, tuple[frozenset[CaseStatus], CaseStatus]] = {
-    "await_dispatch": (frozenset({CaseStatus.RECEIVED}), CaseStatus.PENDING_DISPATCH),
-    "dispatch": (
-        frozenset({CaseStatus.RECEIVED, CaseStatus.PENDING_DISPATCH}),
-        CaseStatus.DISPATCHED,
-    ),
-}
-"""action → (states it may start from, state it leads to)."""
-
-
-def allowed_actions(status: CaseStatus) -> list[str]:
-    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
-
-
-def transition(status: CaseStatus, action: str) -> CaseStatus:
-    if action not in TRANSITIONS:
-        raise IllegalTransition(action, status, allowed_actions(status))
-    sources, target = TRANSITIONS[action]
-    if status not in sources:
-        raise IllegalTransition(action, status, allowed_actions(status))
-    return target
 
 
 @dataclass(frozen=True)
@@ -85,20 +44,6 @@ class Category:
     level: Level
     resolve: timedelta
     keywords: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RoutingDecision:
-    """What routing concluded, and why, for the operator to see."""
-
-    auto: bool
-    rule: str
-    reason: str
-    category: str | None
-    level: Level
-    assignee: Assignee | None
-    alternatives: tuple[Assignee, ...] = ()
-    resolve: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -183,50 +128,309 @@ def _keyword_weights(items: Iterable[Any], where: str) -> dict[str, float]:
     return weights
 
 
-def decide(case: CaseReceived, table: RoutingTable) -> RoutingDecision:
-    """Where a newly received case goes, or why it waits for a person."""
+# --- where the case is, as grid answered ---
+
+
+@dataclass(frozen=True)
+class Place:
+    """The case's chain in the territory (micro-grid → district), or why it has none."""
+
+    chain: tuple[GridUnit, ...] = ()
+    note: str = ""
+
+    @classmethod
+    def from_location(cls, location: Location) -> Place:
+        if not location.located:
+            return cls((), f"not located: {location.reason} {location.detail}".strip())
+        return cls(tuple(location.chain), f"located by {location.by}")
+
+    def unit_at(self, level: Level) -> GridUnit | None:
+        return next((unit for unit in self.chain if unit.level == level), None)
+
+    @property
+    def street(self) -> str | None:
+        unit = self.unit_at("street")
+        return unit.code if unit else None
+
+
+# --- the rules of routing.yml ---
+
+RuleAction = Literal["wait", "resolve_on_site", "grid", "duty", "department"]
+_WHEN = {"channels", "risk", "categories", "has_category", "located", "resolved_on_site"}
+_THEN = {"wait", "resolve_on_site", "assign", "level", "department", "auto"}
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    name: str
+    action: RuleAction
+    channels: frozenset[str] = frozenset()
+    risks: frozenset[str] = frozenset()
+    categories: tuple[str, ...] = ()
+    has_category: bool | None = None
+    located: bool | None = None
+    resolved_on_site: bool | None = None
+    level: Level = "district"
+    department: str | None = None
+    auto: bool = True
+
+    def holds(self, case: CaseReceived, category: str | None, given: bool, place: Place) -> bool:
+        return (
+            (not self.channels or case.channel in self.channels)
+            and (not self.risks or case.risk in self.risks)
+            and (not self.categories or _in_categories(category, self.categories))
+            and (self.has_category is None or self.has_category == given)
+            and (self.located is None or self.located == (place.street is not None))
+            and (self.resolved_on_site is None or self.resolved_on_site == case.resolved_on_site)
+        )
+
+
+def _in_categories(category: str | None, listed: Sequence[str]) -> bool:
+    return category is not None and any(
+        category == item or category.startswith(item + ".") for item in listed
+    )
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    rules: tuple[RoutingRule, ...]
+
+    @classmethod
+    def from_config(cls, document: Mapping[str, Any], table: RoutingTable) -> RoutingRules:
+        entries = document.get("rules")
+        if not isinstance(entries, list) or not entries:
+            raise RoutingConfigError("routing.yml: rules: a non-empty list is required")
+        rules = [_rule(entry, f"routing.yml: rules[{i}]", table) for i, entry in enumerate(entries)]
+        names = [rule.name for rule in rules]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise RoutingConfigError(f"routing.yml: rules[{index}].name: {name!r} repeats")
+        return cls(tuple(rules))
+
+
+def _rule(entry: Any, where: str, table: RoutingTable) -> RoutingRule:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+        raise RoutingConfigError(f"{where}: a mapping with a name, when and then")
+    where = f"{where} ({entry['name']})"
+    when, then = entry.get("when") or {}, entry.get("then")
+    if not isinstance(when, Mapping) or not isinstance(then, Mapping):
+        raise RoutingConfigError(f"{where}: when and then must be mappings")
+    for part, allowed, given in (("when", _WHEN, when), ("then", _THEN, then)):
+        unknown = set(given) - allowed
+        if unknown:
+            raise RoutingConfigError(f"{where}.{part}: unknown field(s) {sorted(unknown)}")
+    channels = _words(when.get("channels"), f"{where}.when.channels", CHANNELS)
+    risks = _words(when.get("risk"), f"{where}.when.risk", ("red", "yellow", "blue"))
+    categories = _words(when.get("categories"), f"{where}.when.categories", None)
+    for category in categories:
+        known = category in table.categories or any(
+            code.startswith(category + ".") for code in table.categories
+        )
+        if not known:
+            raise RoutingConfigError(
+                f"{where}.when.categories: {category!r} is not in the catalogue"
+            )
+    flags = {key: _flag(when.get(key), f"{where}.when.{key}") for key in
+             ("has_category", "located", "resolved_on_site")}  # fmt: skip
+    action = _action(then, where)
+    level = then.get("level", "district")
+    if level not in ("street", "district") or (action != "duty" and "level" in then):
+        raise RoutingConfigError(f"{where}.then.level: street or district, with assign: duty only")
+    department = then.get("department")
+    if (action == "department") != (department is not None):
+        raise RoutingConfigError(f"{where}.then.department: needed with assign: department only")
+    if department is not None and department not in table.departments:
+        raise RoutingConfigError(f"{where}.then.department: {department!r} is not a department")
+    auto = then.get("auto", True)
+    if not isinstance(auto, bool):
+        raise RoutingConfigError(f"{where}.then.auto: true or false")
+    return RoutingRule(
+        name=entry["name"], action=action, channels=frozenset(channels), risks=frozenset(risks),
+        categories=tuple(categories), level=level, department=department, auto=auto, **flags,
+    )  # fmt: skip
+
+
+def _action(then: Mapping[str, Any], where: str) -> RuleAction:
+    chosen: list[RuleAction] = []
+    if then.get("wait") is True:
+        chosen.append("wait")
+    if then.get("resolve_on_site") is True:
+        chosen.append("resolve_on_site")
+    if "assign" in then:
+        if then["assign"] not in ("grid", "duty", "department"):
+            raise RoutingConfigError(f"{where}.then.assign: grid, duty or department")
+        chosen.append(then["assign"])
+    if len(chosen) != 1:
+        raise RoutingConfigError(f"{where}.then: exactly one of wait, resolve_on_site, assign")
+    return chosen[0]
+
+
+def _words(value: Any, where: str, allowed: Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise RoutingConfigError(f"{where}: must be a list")
+    if allowed is not None and not set(value) <= set(allowed):
+        raise RoutingConfigError(f"{where}: each one of {tuple(allowed)}")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise RoutingConfigError(f"{where}: true or false")
+    return value
+
+
+def extra_keywords(document: Mapping[str, Any], table: RoutingTable) -> RoutingTable:
+    """The catalogue with routing.yml's weighted keywords added to its own."""
+    extra = document.get("keywords") or {}
+    if not isinstance(extra, Mapping):
+        raise RoutingConfigError("routing.yml: keywords: a mapping of category → {word: weight}")
+    categories = dict(table.categories)
+    for code, words in extra.items():
+        where = f"routing.yml: keywords.{code}"
+        if code not in categories:
+            raise RoutingConfigError(f"{where}: not in the catalogue")
+        if not isinstance(words, Mapping):
+            raise RoutingConfigError(f"{where}: a mapping of word → weight")
+        weights = _keyword_weights([{word: weight} for word, weight in words.items()], where)
+        merged = {**categories[code].keywords, **weights}
+        categories[code] = Category(**{**categories[code].__dict__, "keywords": merged})
+    return RoutingTable(categories, table.departments)
+
+
+# --- the decision ---
+
+Decision = Literal["dispatch", "await", "resolve_on_site"]
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Where the case goes, or why it waits, and the rule that said so."""
+
+    decision: Decision
+    rule: str
+    reason: str
+    category: str | None
+    level: Level
+    assignee: Assignee | None = None
+    alternatives: tuple[Assignee, ...] = ()
+    helpers: tuple[Assignee, ...] = ()
+    resolve: timedelta | None = None
+
+
+def classify(case: CaseReceived, table: RoutingTable) -> tuple[Category | None, bool, str]:
+    """(category, given by the source?, how it was found)."""
     given = table.categories.get(case.category) if case.category else None
     if given is not None:
-        assignee = table.assignee_for(given)
-        if case.risk == "red":
-            return RoutingDecision(
-                False,
-                "risk:red",
-                "red risk waits for a person",
-                given.code,
-                given.level,
-                assignee,
-                resolve=given.resolve,
-            )
-        return RoutingDecision(
-            True,
-            f"category:{given.code}",
-            f"{given.name} → {assignee.name}",
-            given.code,
-            given.level,
-            assignee,
-            resolve=given.resolve,
-        )
+        return given, True, f"category {given.name} given by {case.source}"
     ranked = table.classify(case.content)
     if not ranked:
-        why = "unknown category " + repr(case.category) if case.category else "no category"
-        return RoutingDecision(False, "none", f"{why}: a person decides", None, "district", None)
+        unknown = f"unknown category {case.category!r}; " if case.category else ""
+        return None, False, unknown + "no keyword matched"
     best = ranked[0][0]
-    alternatives: list[Assignee] = []
-    for category, _score in ranked[1:]:
-        candidate = table.assignee_for(category)
-        if candidate.code != best.department and candidate not in alternatives:
-            alternatives.append(candidate)
-        if len(alternatives) == 2:
-            break
-    words = [w for w in best.keywords if w in case.content]
+    words = "、".join(word for word in best.keywords if word in case.content)
+    return best, False, f"keywords {words} suggest {best.name}"
+
+
+def decide(
+    case: CaseReceived,
+    place: Place,
+    duties: Mapping[Level, Sequence[DepartmentDuty]],
+    table: RoutingTable,
+    rules: RoutingRules,
+) -> RoutingDecision:
+    """Apply the rules in order; the first that holds and can name someone decides."""
+    category, given, found = classify(case, table)
+    code = category.code if category else None
+    resolve = category.resolve if category else None
+    for rule in rules.rules:
+        if not rule.holds(case, code, given, place):
+            continue
+        why = f"{rule.name}: {found}"
+        if rule.action == "resolve_on_site":
+            return RoutingDecision("resolve_on_site", rule.name, why, code, "grid")
+        if rule.action == "wait":
+            suggestion = _suggest(place, duties, table, category)
+            return RoutingDecision(
+                "await", rule.name, f"{why}; a person decides", code,
+                suggestion[0].level if suggestion else "district",
+                suggestion[1] if suggestion else None, resolve=resolve,
+            )  # fmt: skip
+        chosen = _assign(rule, place, duties, table, category)
+        if chosen is None:
+            continue
+        level, lead, alternatives, helpers, certain = chosen
+        auto = rule.auto and certain and (given or rule.action == "grid")
+        return RoutingDecision(
+            "dispatch" if auto else "await", rule.name,
+            f"{why} → {lead.name}" + ("" if auto else "; suggested, a person confirms"),
+            code, level, lead, alternatives, helpers, resolve,
+        )  # fmt: skip
+    suggestion = _suggest(place, duties, table, category)
     return RoutingDecision(
-        False,
-        f"keywords:{best.code}",
-        f"keywords {'、'.join(words)} suggest {best.name}",
-        best.code,
-        best.level,
-        table.assignee_for(best),
-        tuple(alternatives),
-        best.resolve,
+        "await", "no_rule", f"no rule decided: {found}", code,
+        suggestion[0].level if suggestion else "district",
+        suggestion[1] if suggestion else None, resolve=resolve,
+    )  # fmt: skip
+
+
+Assignment = tuple[Level, Assignee, tuple[Assignee, ...], tuple[Assignee, ...], bool]
+
+
+def _assign(
+    rule: RoutingRule,
+    place: Place,
+    duties: Mapping[Level, Sequence[DepartmentDuty]],
+    table: RoutingTable,
+    category: Category | None,
+) -> Assignment | None:
+    if rule.action == "grid":
+        grid = place.unit_at("grid")
+        if grid is None:
+            return None
+        return "grid", Assignee(kind="grid", code=grid.code, name=grid.name), (), (), True
+    if rule.action == "department":
+        department = table.departments[rule.department or ""]
+        return department.level, department.as_assignee(), (), (), True
+    if category is None:
+        return None
+    on_duty = [
+        d for d in duties.get(rule.level, ()) if rule.level == "district" or d.unit == place.street
+    ]
+    leads = _distinct(d for d in on_duty if d.role == "lead")
+    if not leads:
+        return None
+    helpers = tuple(
+        a for a in _distinct(d for d in on_duty if d.role == "assist") if a not in leads
     )
+    return rule.level, leads[0], tuple(leads[1:3]), helpers, len(leads) == 1
+
+
+def _distinct(duties: Iterable[DepartmentDuty]) -> list[Assignee]:
+    found: list[Assignee] = []
+    for duty in duties:
+        assignee = Assignee(kind="department", code=duty.department, name=duty.name)
+        if assignee not in found:
+            found.append(assignee)
+    return found
+
+
+def _suggest(
+    place: Place,
+    duties: Mapping[Level, Sequence[DepartmentDuty]],
+    table: RoutingTable,
+    category: Category | None,
+) -> tuple[Department, Assignee] | None:
+    """Whom to suggest to the person deciding: the street's lead, else the county's, else the
+    department the catalogue names."""
+    if category is None:
+        return None
+    for level in ("street", "district"):
+        for duty in duties.get(level, ()):
+            if duty.role == "lead" and (level == "district" or duty.unit == place.street):
+                department = table.departments.get(duty.department)
+                if department is not None:
+                    return department, department.as_assignee()
+    department = table.departments.get(category.department)
+    return (department, department.as_assignee()) if department else None

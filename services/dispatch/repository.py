@@ -1,11 +1,29 @@
-"""Dispatch's repository: cases with their history."""
+"""Dispatch's repository: cases with their history, found by scope and filters."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.dispatch.models import Case
+
+FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level")
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    equal: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_mapping(cls, filters: Mapping[str, Any]) -> CaseFilters:
+        unknown = set(filters) - set(FILTERABLE)
+        if unknown:
+            raise ValueError(f"cannot filter by {sorted(unknown)}; only by {FILTERABLE}")
+        return cls(tuple((k, str(v)) for k, v in filters.items() if v not in (None, "")))
 
 
 class CaseRepository:
@@ -18,19 +36,19 @@ class CaseRepository:
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id, options=[selectinload(Case.history)])
 
-    def exists(self, case_id: str) -> bool:
-        return self.session.get(Case, case_id) is not None
-
-    def page(self, status: str | None, page: int, page_size: int) -> tuple[list[Case], int]:
-        query = select(Case)
-        counter = select(func.count()).select_from(Case)
-        if status:
-            query = query.where(Case.status == status)
-            counter = counter.where(Case.status == status)
+    def page(
+        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
+    ) -> tuple[list[Case], int]:
+        query: Select[Any] = select(Case)
+        if scope is not None:
+            query = query.where(Case.assignee_code.in_(scope))
+        for column, value in filters.equal:
+            query = query.where(getattr(Case, column) == value)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = self.session.scalars(
             query.options(selectinload(Case.history))
             .order_by(Case.received_at.desc())
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
-        return list(rows), int(self.session.scalar(counter) or 0)
+        return list(rows), int(total or 0)

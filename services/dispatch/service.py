@@ -1,82 +1,148 @@
-"""Dispatch's entrypoints: route every received case; one-click dispatch and case reads."""
+"""Dispatch's entrypoints: route every received case, and carry out every lifecycle action."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.events import (
-    CASE_AWAITING_DISPATCH,
-    CASE_DISPATCHED,
     CASE_RECEIVED,
+    GRID_STAFF_CHANGED,
+    GRID_UNIT_CHANGED,
     Assignee,
-    CaseAwaitingDispatch,
-    CaseDispatched,
     CaseReceived,
     Envelope,
+    Level,
 )
-from contracts.rpc import CasePage
+from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location
 from kit.base import ServiceBase
 from kit.db import UnitOfWork
 from kit.messaging import on_event
 from kit.providers import Configured, Database
-from kit.rpc import rpc
+from kit.rpc import RpcClient, RpcUnavailable, rpc
 from kit.settings import Settings
 from services.dispatch import domain
+from services.dispatch import lifecycle as lc
+from services.dispatch.commands import ESCALATION_LADDER, BadCommand, CaseFacts, parse
 from services.dispatch.models import TABLES, Case
-from services.dispatch.repository import CaseRepository
+from services.dispatch.repository import CaseFilters, CaseRepository
 from services.supervision.policy import SlaPolicy
+
+log = logging.getLogger(__name__)
+GRID_TIMEOUT_SECONDS = 2.0
+SYSTEM = lc.Actor("auto", "system")
 
 
 class CaseNotFound(Exception):
-    pass
+    """No such case (or not one this caller may see)."""
+
+
+class StaleCase(Exception):
+    """The case changed since the caller looked at it; reload and decide again."""
 
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    routing: domain.RoutingTable
+    table: domain.RoutingTable
+    rules: domain.RoutingRules
     sla: SlaPolicy
 
 
 def load_config(settings: Settings) -> DispatchConfig:
-    routing = domain.RoutingTable.from_config(
+    routing = settings.load_yaml("routing.yml")
+    catalogue = domain.RoutingTable.from_config(
         settings.load_yaml("categories.yml"), settings.load_yaml("departments.yml")
     )
-    return DispatchConfig(routing, SlaPolicy.from_config(settings.load_yaml("sla.yml")))
+    table = domain.extra_keywords(routing, catalogue)
+    return DispatchConfig(
+        table, domain.RoutingRules.from_config(routing, table),
+        SlaPolicy.from_config(settings.load_yaml("sla.yml")),
+    )  # fmt: skip
+
+
+@dataclass
+class DutyCache:
+    """Duty-list answers of grid, kept until grid says its people or duties changed."""
+
+    entries: dict[tuple[str, str, str | None], list[DepartmentDuty]] = field(default_factory=dict)
 
 
 class DispatchService(ServiceBase):
     name = "dispatch"
     db = Database(TABLES)
     config = Configured(load_config)
+    duties = Configured(lambda _settings: DutyCache())
+    grid = RpcClient("grid", timeout=GRID_TIMEOUT_SECONDS)
 
     @on_event(CASE_RECEIVED)
     def route_case(self, event: Envelope[CaseReceived]) -> None:
-        decision = domain.decide(event.data, self.config.routing)
+        """转: locate, classify, apply the rules; dispatch when certain, else one click."""
+        if event.case_id is None:
+            return
+        received = event.data
+        place = self._locate(received)
+        category = domain.classify(received, self.config.table)[0]
+        duties = self._duties(category.code if category else None, place)
+        decision = domain.decide(received, place, duties, self.config.table, self.config.rules)
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id) or event.case_id is None:
+            if not uow.first_time(event.event_id):
                 return
-            case = new_case(event.case_id, event.data, decision, now)
+            case = new_case(event.case_id, received, decision, place, now)
             CaseRepository(uow.session).add(case)
-            if decision.auto and decision.assignee is not None:
-                self._dispatch(uow, case, decision.assignee, "auto", now)
-            else:
-                self._await_dispatch(uow, case, now)
+            self._carry_out(uow, case, self._first_command(case, decision, now), SYSTEM, now)
             uow.commit()
 
     @rpc
-    def dispatch_case(self, case_id: str, actor: str, assignee_code: str | None = None) -> Any:
-        """一键派单: with no assignee, take the suggestion; else the named department."""
+    def act(
+        self,
+        case_id: str,
+        action: str,
+        actor: dict[str, Any],
+        params: dict[str, Any] | None = None,
+        command_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> Any:
+        """Carry out one lifecycle action; the same ``command_id`` again changes nothing."""
+        who = lc.Actor(str(actor["user"]), str(actor.get("role", "staff")), actor.get("unit"))
         now = datetime.now(UTC)
+        with self.db.read() as session:
+            seen = CaseRepository(session).get(case_id)
+            if seen is None:
+                raise CaseNotFound(case_id)
+            duties_above = self._duties_above(seen) if action == "escalate" else []
         with self.db.unit_of_work() as uow:
             case = CaseRepository(uow.session).get(case_id)
             if case is None:
                 raise CaseNotFound(case_id)
-            self._dispatch(uow, case, self._chosen(case, assignee_code), actor, now)
+            if command_id and not uow.first_time(f"command:{command_id}"):
+                return case.view().model_dump(mode="json")
+            if expected_version is not None and expected_version != case.version:
+                raise StaleCase(f"{case_id} is at version {case.version}, not {expected_version}")
+            command = parse(
+                action, params or {}, case.state(), facts_of(case), self.config.table,
+                self.config.sla, now, duties_above,
+            )  # fmt: skip
+            self._carry_out(uow, case, command, who, now)
             uow.commit()
             return case.view().model_dump(mode="json")
+
+    @rpc
+    def dispatch_many(
+        self, case_ids: list[str], actor: dict[str, Any], command_id: str | None = None
+    ) -> Any:
+        """Batch one-click: each case takes its suggestion; an answer per case."""
+        answers = []
+        for case_id in case_ids:
+            try:
+                per_case = f"{command_id}:{case_id}" if command_id else None
+                view = self.act(case_id, "dispatch", actor, {}, per_case)
+                answers.append({"case_id": case_id, "ok": True, "status": view["status"]})
+            except (CaseNotFound, BadCommand, lc.LifecycleError) as refusal:
+                answers.append({"case_id": case_id, "ok": False, "error": str(refusal)})
+        return answers
 
     @rpc
     def get_case(self, case_id: str) -> Any:
@@ -85,58 +151,119 @@ class DispatchService(ServiceBase):
             return case.view().model_dump(mode="json") if case else None
 
     @rpc
-    def list_cases(self, status: str | None = None, page: int = 1, page_size: int = 50) -> Any:
+    def list_cases(
+        self,
+        scope: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> Any:
+        """Cases newest first; ``scope`` (unit codes) limits them to those units' cases."""
         page, page_size = max(page, 1), min(max(page_size, 1), 200)
+        wanted = CaseFilters.from_mapping(filters or {})
         with self.db.read() as session:
-            cases, total = CaseRepository(session).page(status, page, page_size)
+            cases, total = CaseRepository(session).page(scope, wanted, page, page_size)
             items = [case.view() for case in cases]
-        return CasePage(items=items, total=total, page=page, page_size=page_size).model_dump(
-            mode="json"
-        )
+        answer = CasePage(items=items, total=total, page=page, page_size=page_size)
+        return answer.model_dump(mode="json")
 
-    def _chosen(self, case: Case, assignee_code: str | None) -> Assignee:
-        if assignee_code is None:
-            if case.suggestion is None:
-                raise domain.IllegalTransition("dispatch without a suggestion", case.state, [])
-            return Assignee.model_validate(case.suggestion)
-        department = self.config.routing.departments.get(assignee_code)
-        if department is None:
-            raise CaseNotFound(f"no department {assignee_code!r}")
-        return department.as_assignee()
+    @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
+    def territory_changed(self, event: Envelope[Any]) -> None:
+        self.duties.entries.clear()
 
-    def _dispatch(
-        self, uow: UnitOfWork, case: Case, assignee: Assignee, actor: str, now: datetime
+    # --- the work behind the entrypoints ---
+
+    def _carry_out(
+        self, uow: UnitOfWork, case: Case, command: lc.Command, actor: lc.Actor, now: datetime
     ) -> None:
-        case.move("dispatch", actor, now, case.routing_reason)
-        resolve = timedelta(seconds=case.resolve_seconds) if case.resolve_seconds else None
-        deadlines = self.config.sla.deadlines(now, resolve)
-        case.assignee = assignee.model_dump()
-        case.deadlines = deadlines.model_dump(mode="json")
-        data = CaseDispatched(
-            assignee=assignee,
-            level=case.level or "district",
-            deadlines=deadlines,
-            dispatched_by=actor,
-            category=case.category,
-            rule=case.routing_rule,
-            channel=case.channel,
-            risk=case.risk,
-        )
-        uow.emit(CASE_DISPATCHED.new(data, case_id=case.case_id, occurred_at=now))
+        outcome = lc.handle(case.state(), command, actor, now)
+        case.apply(outcome)
+        for spec, data in outcome.facts:
+            uow.emit(spec.new(data, case_id=case.case_id, occurred_at=now))
 
-    def _await_dispatch(self, uow: UnitOfWork, case: Case, now: datetime) -> None:
-        case.move("await_dispatch", "auto", now, case.routing_reason)
-        data = CaseAwaitingDispatch(
-            reason=case.routing_reason,
-            suggestion=Assignee(**case.suggestion) if case.suggestion else None,
-            alternatives=[Assignee(**a) for a in case.alternatives],
-            risk=case.risk,
+    def _first_command(
+        self, case: Case, decision: domain.RoutingDecision, now: datetime
+    ) -> lc.Command:
+        if decision.decision == "resolve_on_site":
+            return lc.ResolveOnSite(decision.reason)
+        if decision.decision == "dispatch" and decision.assignee is not None:
+            return lc.Dispatch(
+                assignee=decision.assignee, level=decision.level,
+                deadlines=self.config.sla.deadlines(now, decision.resolve),
+                helpers=decision.helpers, rule=decision.rule, category=decision.category,
+                channel=case.channel, risk=case.risk,  # type: ignore[arg-type]
+            )  # fmt: skip
+        return lc.AwaitDispatch(
+            decision.reason,
+            decision.assignee,
+            decision.alternatives,
+            case.risk,  # type: ignore[arg-type]
         )
-        uow.emit(CASE_AWAITING_DISPATCH.new(data, case_id=case.case_id, occurred_at=now))
+
+    def _locate(self, received: CaseReceived) -> domain.Place:
+        """Ask grid where the case is; without an answer in time, route without a place."""
+        if received.grid_code:
+            query: dict[str, Any] = {"grid_code": received.grid_code}
+        elif received.location:
+            query = {"lat": received.location.lat, "lon": received.location.lon}
+        elif received.address:
+            query = {"address": received.address}
+        else:
+            return domain.Place(note="no place given")
+        try:
+            return domain.Place.from_location(Location.model_validate(self.grid.locate(**query)))
+        except RpcUnavailable as silence:
+            log.warning("routing without a place: %s", silence)
+            return domain.Place(note=f"grid unavailable: {silence}")
+
+    def _duties(
+        self, category: str | None, place: domain.Place
+    ) -> dict[Level, list[DepartmentDuty]]:
+        if category is None:
+            return {}
+        return {
+            "street": self._ask_duties(category, "street", place.street) if place.street else [],
+            "district": self._ask_duties(category, "district", None),
+        }
+
+    def _ask_duties(self, category: str, level: str, unit: str | None) -> list[DepartmentDuty]:
+        key = (category, level, unit)
+        if key not in self.duties.entries:
+            try:
+                answer = self.grid.departments_for(category, level, unit)
+            except RpcUnavailable as silence:
+                log.warning("no duty list for %s at %s: %s", category, level, silence)
+                return []
+            self.duties.entries[key] = [DepartmentDuty.model_validate(d) for d in answer]
+        return self.duties.entries[key]
+
+    def _duties_above(self, case: Case) -> list[DepartmentDuty]:
+        above = ESCALATION_LADDER.get(case.level or "district")
+        if above is None or case.category is None:
+            return []
+        street = next((u["code"] for u in case.place if u["level"] == "street"), None)
+        return self._ask_duties(case.category, above, street if above != "district" else None)
+
+
+def facts_of(case: Case) -> CaseFacts:
+    return CaseFacts(
+        case_id=case.case_id,
+        category=case.category,
+        channel=case.channel,
+        risk=case.risk,
+        rule=case.routing_rule,
+        resolve=timedelta(seconds=case.resolve_seconds) if case.resolve_seconds else None,
+        place=[GridUnit.model_validate(unit) for unit in case.place],
+        proposed_helpers=[Assignee.model_validate(h) for h in case.proposed_helpers],
+    )
 
 
 def new_case(
-    case_id: str, received: CaseReceived, decision: domain.RoutingDecision, now: datetime
+    case_id: str,
+    received: CaseReceived,
+    decision: domain.RoutingDecision,
+    place: domain.Place,
+    now: datetime,
 ) -> Case:
     return Case(
         case_id=case_id,
@@ -145,13 +272,18 @@ def new_case(
         category=decision.category,
         risk=received.risk,
         content=received.content,
-        status=domain.CaseStatus.RECEIVED,
+        status=lc.CaseStatus.RECEIVED,
         level=decision.level,
-        suggestion=decision.assignee.model_dump() if decision.assignee else None,
-        alternatives=[a.model_dump() for a in decision.alternatives],
+        helpers=[],
+        alternatives=[],
+        proposed_helpers=[h.model_dump() for h in decision.helpers],
+        verified=False,
+        returns=0,
+        reopens=0,
+        place=[unit.model_dump() for unit in place.chain],
         resolve_seconds=int(decision.resolve.total_seconds()) if decision.resolve else None,
         routing_rule=decision.rule,
-        routing_reason=decision.reason,
+        routing_reason=f"{decision.reason} ({place.note})" if place.note else decision.reason,
         received=received.model_dump(mode="json"),
         received_at=received.received_at,
         updated_at=now,

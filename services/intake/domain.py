@@ -237,9 +237,12 @@ STATUS_AFTER: dict[str, str] = {
     "case.concluded": "concluded",
     "case.closed": "closed",
     "case.reopened": "in_progress",
+    "case.escalated": "pending_dispatch",
+    "case.resolved_on_site": "resolved_on_site",
+    "case.merged": "merged",
 }
-"""Status a case is in after each lifecycle event; events not listed (escalation, warnings)
-add to the timeline without changing it."""
+"""Status a case is in after each lifecycle event; events not listed (a helper's sign-off,
+verification, extensions, warnings) add to the timeline without changing it."""
 
 MAX_CALLBACK_ATTEMPTS = 12
 

@@ -20,10 +20,14 @@ from contracts.events import (
     CASE_CONCLUDED,
     CASE_DISPATCHED,
     CASE_ESCALATED,
+    CASE_EXTENSION_DECIDED,
     CASE_FEEDBACK,
+    CASE_MERGED,
     CASE_RECEIVED,
     CASE_REOPENED,
+    CASE_RESOLVED_ON_SITE,
     CASE_RETURNED,
+    CASE_VERIFIED,
     CaseReceived,
     Envelope,
 )
@@ -74,7 +78,8 @@ AUTH_ERRORS: dict[type[Exception], type[HttpError]] = {
 }
 TRACKED = (
     CASE_AWAITING_DISPATCH, CASE_DISPATCHED, CASE_ACCEPTED, CASE_RETURNED, CASE_FEEDBACK,
-    CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_ESCALATED,
+    CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_ESCALATED, CASE_EXTENSION_DECIDED,
+    CASE_VERIFIED, CASE_RESOLVED_ON_SITE, CASE_MERGED,
 )  # fmt: skip
 CALLBACK_LEASE = timedelta(seconds=60)
 
@@ -375,8 +380,9 @@ def submission_row(
 
 
 def record_event(statuses: CaseStatusRepository, event: Envelope[Any]) -> str | None:
-    """Add the event to the case's timeline and move its status if the event is the newest
-    word on it (events may arrive out of order). The new status, or None if unchanged."""
+    """Add the event to the case's timeline; if it is the newest word on the case (events
+    may arrive out of order), move the status and keep its assignee, level and deadlines.
+    The new status, or None if the status did not change."""
     assert event.case_id is not None
     new_status = domain.STATUS_AFTER.get(event.type)
     data = event.data.model_dump(mode="json")
@@ -384,21 +390,25 @@ def record_event(statuses: CaseStatusRepository, event: Envelope[Any]) -> str | 
         case_id=event.case_id, event_id=event.event_id, at=event.occurred_at, type=event.type,
         status=new_status, note=domain.timeline_note(data),
     )  # fmt: skip
-    if not statuses.add_to_timeline(entry) or new_status is None:
-        return None
+    if not statuses.add_to_timeline(entry):
+        return None  # seen before
     current = statuses.get(event.case_id)
     if current is None:
-        current = CaseStatus(case_id=event.case_id, status=new_status, status_at=event.occurred_at)
+        if new_status is None:
+            return None
+        current = CaseStatus(case_id=event.case_id, status="received", status_at=event.occurred_at)
         statuses.put(current)
     elif current.status_at > event.occurred_at:
         return None
-    current.status, current.status_at = new_status, event.occurred_at
-    if "assignee" in data:
-        current.assignee = data["assignee"]
-    if "deadlines" in data:
-        current.deadlines = data["deadlines"]
-    if "level" in data:
-        current.level = data["level"]
+    current.status_at = event.occurred_at
+    for key in ("assignee", "level", "deadlines"):
+        if data.get(key) is not None:
+            setattr(current, key, data[key])
+    if event.type in ("case.returned", "case.escalated"):
+        current.assignee, current.deadlines = None, None
+    if new_status is None or new_status == current.status:
+        return None
+    current.status = new_status
     return new_status
 
 

@@ -111,14 +111,17 @@ def running(settings: Settings, services: Sequence[str] = SERVICES) -> Iterator[
 
 
 class EventTap:
-    """An exclusive queue on ``civicflow.events``: what a subscriber outside would see."""
+    """An exclusive queue on ``civicflow.events`` (what a subscriber outside would see), or on
+    a service's own exchange for its internal events."""
 
-    def __init__(self, amqp_uri: str, binding_key: str = "#") -> None:
+    def __init__(
+        self, amqp_uri: str, binding_key: str = "#", exchange: str = "civicflow.events"
+    ) -> None:
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
         self.channel = self.connection.channel()
-        self.channel.exchange_declare("civicflow.events", "topic", durable=True)
+        self.channel.exchange_declare(exchange, "topic", durable=True)
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue
-        self.channel.queue_bind(self.queue, "civicflow.events", binding_key)
+        self.channel.queue_bind(self.queue, exchange, binding_key)
         self.seen: list[dict[str, Any]] = []
 
     def drain(self) -> None:

@@ -41,10 +41,15 @@ from contracts.events import (
     CaseConcluded,
     CaseDispatched,
     CaseEscalated,
+    CaseExtensionDecided,
+    CaseExtensionRequested,
     CaseFeedback,
+    CaseMerged,
     CaseReceived,
     CaseReopened,
+    CaseResolvedOnSite,
     CaseReturned,
+    CaseVerified,
     Deadlines,
     EventData,
     EventSpec,
@@ -866,6 +871,15 @@ MINIMAL_DATA: dict[str, EventData] = {
         attempts=3,
         trigger_event_id="e-1",
     ),
+    "case.extension_requested": CaseExtensionRequested(
+        until=T0 + timedelta(days=10), reason="需检测", by="u-1"
+    ),
+    "case.extension_decided": CaseExtensionDecided(
+        approved=True, until=T0 + timedelta(days=10), deadlines=DEADLINES, by="sup-1"
+    ),
+    "case.verified": CaseVerified(passed=False, note="未整改到位", by="centre-1"),
+    "case.resolved_on_site": CaseResolvedOnSite(note="当场调解", by="W-7"),
+    "case.merged": CaseMerged(into="CF261121-AAAAAA", by="op-1"),
     "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
     "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
 }
@@ -899,12 +913,14 @@ def test_owned_by() -> None:
         "notification.failed",
     }
     assert {spec.type for spec in owned_by("supervision")} == {
-        "case.escalated",
         "sla.warning",
         "sla.overdue",
         "supervision.order",
     }
-    assert "case.dispatched" in {spec.type for spec in owned_by("dispatch")}
+    # the lifecycle's owner states every transition, escalation included
+    assert {"case.dispatched", "case.escalated", "case.merged"} <= {
+        spec.type for spec in owned_by("dispatch")
+    }
     assert list(owned_by("nobody")) == []
 
 

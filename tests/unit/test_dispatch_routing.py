@@ -1,0 +1,243 @@
+"""The routing rules of routing.yml, pure: which tier a case goes to, and why."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from contracts.events import Assignee, CaseReceived, Level, Reporter
+from contracts.rpc import DepartmentDuty, GridUnit
+from services.dispatch.domain import (
+    Place,
+    RoutingConfigError,
+    RoutingRules,
+    RoutingTable,
+    decide,
+    extra_keywords,
+)
+
+CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
+
+
+def load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((CONFIG / name).read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.fixture(scope="module")
+def routing_doc() -> dict[str, Any]:
+    return load("routing.yml")
+
+
+@pytest.fixture(scope="module")
+def table(routing_doc: dict[str, Any]) -> RoutingTable:
+    catalogue = RoutingTable.from_config(load("categories.yml"), load("departments.yml"))
+    return extra_keywords(routing_doc, catalogue)
+
+
+@pytest.fixture(scope="module")
+def rules(routing_doc: dict[str, Any], table: RoutingTable) -> RoutingRules:
+    return RoutingRules.from_config(routing_doc, table)
+
+
+CHAIN = (
+    GridUnit(code="3701130010010101", name="第1网格1号微网格", level="micro_grid",
+             parent="37011300100101"),
+    GridUnit(code="37011300100101", name="幸福社区第1网格", level="grid", parent="370113001001"),
+    GridUnit(code="370113001001", name="幸福社区", level="community", parent="370113001"),
+    GridUnit(code="370113001", name="城关街道", level="street", parent="370113"),
+    GridUnit(code="370113", name="示范县", level="district", parent=None),
+)  # fmt: skip
+LOCATED = Place(CHAIN, "located by point")
+NOWHERE = Place((), "no place given")
+
+
+def case(content: str = "有事反映", **fields: Any) -> CaseReceived:
+    base: dict[str, Any] = {
+        "channel": "hotline", "source": "hotline", "external_id": "T-1",
+        "reporter": Reporter(), "content": content, "received_at": datetime.now(UTC),
+    }  # fmt: skip
+    return CaseReceived(**{**base, **fields})
+
+
+def duty(
+    code: str, name: str, level: Level, role: str = "lead", unit: str | None = None
+) -> DepartmentDuty:
+    return DepartmentDuty(
+        department=code,
+        name=name,
+        level=level,
+        unit=unit,
+        category="x",
+        role=role,  # type: ignore[arg-type]
+    )
+
+
+STREET_LEAD = duty("S-001", "城关街道综治中心", "street", unit="370113001")
+HBJ = duty("D-HBJ", "市生态环境局县分局", "district")
+GAJ_ASSIST = duty("D-GAJ", "县公安局", "district", role="assist")
+
+
+def test_the_real_rules_load_in_order(rules: RoutingRules) -> None:
+    assert [rule.name for rule in rules.rules] == [
+        "red_risk_waits_for_a_person",
+        "solved_in_the_grid",
+        "small_matters_stay_in_the_grid",
+        "petitions_to_the_bureau",
+        "big_matters_stay_in_the_street",
+        "hard_matters_to_the_county",
+    ]
+
+
+def test_routing_keywords_join_the_catalogues(table: RoutingTable) -> None:
+    noise = table.categories["environment.noise"]
+    assert noise.keywords["广场舞"] == 2.0
+    assert table.classify("小区广场舞太吵")[0][0].code == "environment.noise"
+
+
+def test_a_given_category_on_duty_in_the_street_stays_in_the_street(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    decision = decide(
+        case(category="environment.noise"), LOCATED,
+        {"street": [STREET_LEAD], "district": [HBJ]}, table, rules,
+    )  # fmt: skip
+    assert decision.decision == "dispatch" and decision.level == "street"
+    assert decision.assignee == Assignee(kind="department", code="S-001", name="城关街道综治中心")
+    assert decision.rule == "big_matters_stay_in_the_street"
+    assert decision.category == "environment.noise" and "城关街道综治中心" in decision.reason
+
+
+def test_without_a_street_duty_it_goes_to_the_county_with_its_helpers(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    decision = decide(
+        case(category="environment.pollution"), LOCATED,
+        {"street": [], "district": [HBJ, GAJ_ASSIST]}, table, rules,
+    )  # fmt: skip
+    assert (decision.decision, decision.level, decision.rule) == (
+        "dispatch",
+        "district",
+        "hard_matters_to_the_county",
+    )
+    assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
+    assert [h.code for h in decision.helpers] == ["D-GAJ"]
+
+
+def test_another_streets_duty_does_not_count(table: RoutingTable, rules: RoutingRules) -> None:
+    elsewhere = duty("S-002", "东城街道综治中心", "street", unit="370113002")
+    decision = decide(
+        case(category="environment.noise"), LOCATED, {"street": [elsewhere], "district": [HBJ]},
+        table, rules,
+    )  # fmt: skip
+    assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
+
+
+def test_two_leads_make_it_a_suggestion_with_an_alternative(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    other = duty("D-CGJ", "县城市管理局", "district")
+    decision = decide(case(category="environment.pollution"), NOWHERE,
+                      {"district": [HBJ, other]}, table, rules)  # fmt: skip
+    assert decision.decision == "await"
+    assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
+    assert [a.code for a in decision.alternatives] == ["D-CGJ"]
+    assert "a person confirms" in decision.reason
+
+
+def test_a_guessed_category_is_only_suggested(table: RoutingTable, rules: RoutingRules) -> None:
+    decision = decide(case("楼下广场舞噪音太大"), LOCATED,
+                      {"street": [STREET_LEAD], "district": [HBJ]}, table, rules)  # fmt: skip
+    assert decision.decision == "await" and decision.category == "environment.noise"
+    assert decision.assignee is not None and decision.assignee.code == "S-001"
+    assert "keywords" in decision.reason and "广场舞" in decision.reason
+
+
+def test_red_risk_always_waits_but_keeps_a_suggestion(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    decision = decide(case(category="environment.noise", risk="red"), LOCATED,
+                      {"street": [STREET_LEAD], "district": [HBJ]}, table, rules)  # fmt: skip
+    assert (decision.decision, decision.rule) == ("await", "red_risk_waits_for_a_person")
+    assert decision.assignee is not None and decision.assignee.code == "S-001"
+
+
+def test_a_small_matter_reported_in_the_grid_stays_in_the_grid(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    report = case("邻居占道堆放杂物", channel="grid", category="dispute.neighbour",
+                  grid_code="37011300100101")  # fmt: skip
+    decision = decide(report, LOCATED, {"street": [STREET_LEAD], "district": []}, table, rules)
+    assert (decision.decision, decision.level) == ("dispatch", "grid")
+    assert decision.assignee == Assignee(kind="grid", code="37011300100101", name="幸福社区第1网格")
+
+
+def test_a_grid_report_solved_on_site_needs_no_dispatch(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    report = case("纠纷已调解", channel="grid", resolved_on_site=True)
+    assert decide(report, LOCATED, {}, table, rules).decision == "resolve_on_site"
+
+
+def test_petitions_go_to_the_bureau_for_a_person_to_confirm(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    decision = decide(case("讨要工资", channel="petition", category="labour.wage_arrears"),
+                      NOWHERE, {"district": []}, table, rules)  # fmt: skip
+    assert (decision.decision, decision.rule) == ("await", "petitions_to_the_bureau")
+    assert decision.assignee is not None and decision.assignee.code == "D-XFJ"
+
+
+def test_nothing_known_leaves_it_to_a_person(table: RoutingTable, rules: RoutingRules) -> None:
+    decision = decide(case("你好"), NOWHERE, {}, table, rules)
+    assert (decision.decision, decision.rule, decision.assignee) == ("await", "no_rule", None)
+    assert "no keyword matched" in decision.reason
+
+
+def test_without_a_place_the_street_tier_is_skipped(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    silent = Place((), "grid did not answer in time")
+    decision = decide(case(category="environment.noise"), silent,
+                      {"street": [STREET_LEAD], "district": [HBJ]}, table, rules)  # fmt: skip
+    assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
+
+
+def broken(routing_doc: dict[str, Any], **change: Any) -> dict[str, Any]:
+    document = copy.deepcopy(routing_doc)
+    document["rules"][1].update(change)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"when": {"colour": ["red"]}}, r"rules\[1\] \(solved_in_the_grid\)\.when: unknown field"),
+        ({"when": {"channels": ["fax"]}}, r"\.when\.channels: each one of"),
+        ({"when": {"categories": ["no.such"]}}, r"\.when\.categories: 'no.such' is not in"),
+        ({"when": {"located": "yes"}}, r"\.when\.located: true or false"),
+        ({"then": {"assign": "mayor"}}, r"\.then\.assign: grid, duty or department"),
+        ({"then": {"wait": True, "assign": "grid"}}, r"\.then: exactly one of"),
+        ({"then": {"assign": "grid", "level": "street"}}, r"\.then\.level: street or district"),
+        ({"then": {"assign": "department"}}, r"\.then\.department: needed"),
+        ({"then": {"assign": "department", "department": "D-NONE"}},
+         r"'D-NONE' is not a department"),
+        ({"then": {"assign": "duty", "auto": "sometimes"}}, r"\.then\.auto: true or false"),
+        ({"name": "red_risk_waits_for_a_person"}, r"rules\[1\]\.name: .* repeats"),
+    ],
+)  # fmt: skip
+def test_a_broken_rule_is_refused_naming_it(
+    routing_doc: dict[str, Any], table: RoutingTable, change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(RoutingConfigError, match=message):
+        RoutingRules.from_config(broken(routing_doc, **change), table)
+
+
+def test_routing_keywords_for_an_unknown_category_are_refused(table: RoutingTable) -> None:
+    with pytest.raises(RoutingConfigError, match=r"keywords\.no\.such: not in the catalogue"):
+        extra_keywords({"keywords": {"no.such": {"词": 1}}}, table)
