@@ -151,7 +151,10 @@ def _dispatch(
         helpers = [assignee_for(c, facts, table)[0] for c in listed]
     helpers = [h for h in helpers if h.code != assignee.code]
     return lc.Dispatch(
-        assignee=assignee, level=level, deadlines=sla.deadlines(now, facts.resolve),
+        assignee=assignee, level=level,
+        deadlines=sla.deadlines(
+            now, facts.resolve, channel=facts.channel, category=facts.category, risk=facts.risk
+        ),
         helpers=tuple(helpers), rule=facts.rule, category=facts.category,
         channel=facts.channel, risk=facts.risk,
     )  # fmt: skip

@@ -58,7 +58,7 @@ def load_config(settings: Settings) -> DispatchConfig:
     table = domain.extra_keywords(routing, catalogue)
     return DispatchConfig(
         table, domain.RoutingRules.from_config(routing, table),
-        SlaPolicy.from_config(settings.load_yaml("sla.yml")),
+        SlaPolicy.from_file(settings.config_dir / "sla.yml"),
     )  # fmt: skip
 
 
@@ -189,7 +189,10 @@ class DispatchService(ServiceBase):
         if decision.decision == "dispatch" and decision.assignee is not None:
             return lc.Dispatch(
                 assignee=decision.assignee, level=decision.level,
-                deadlines=self.config.sla.deadlines(now, decision.resolve),
+                deadlines=self.config.sla.deadlines(
+                    now, decision.resolve, channel=case.channel, category=case.category,
+                    risk=case.risk,
+                ),
                 helpers=decision.helpers, rule=decision.rule, category=decision.category,
                 channel=case.channel, risk=case.risk,  # type: ignore[arg-type]
             )  # fmt: skip

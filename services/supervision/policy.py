@@ -1,24 +1,82 @@
 """The SLA policy (``sla.yml``): how long a unit has to respond, feed back and resolve.
 
 Pure: dispatch reads it to stamp deadlines on every dispatch, supervision to run the clocks.
+
+Limits are ISO 8601 durations. Hour limits (PT2H, PT24H, no day part) run on the wall clock;
+limits with a day part (P5D, P1DT4H) count their days as working days on the Chinese calendar
+(see ``calendar.py``) and any remaining hours on the wall clock. PT24H and P1D therefore differ:
+the first is 24 hours, the second the same time on the next working day.
+
+Overrides refine the default per channel, category (a code, or a group for all its codes) and
+risk grade. For each limit the first override that matches and sets it wins; otherwise resolve
+falls back to the category's own limit from the catalogue, then to the default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, get_args
 
-from pydantic import TypeAdapter, ValidationError
+import yaml
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from contracts.events import Deadlines
+from contracts.common import Channel, RiskGrade
+from contracts.events import ClockKind, Deadlines
+from services.supervision.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
 
 _DURATION = TypeAdapter(timedelta)
+_AWARE = TypeAdapter(AwareDatetime)
+
+KINDS: Final[tuple[ClockKind, ...]] = ("respond", "feedback", "resolve")
+CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
+RISKS: Final[tuple[RiskGrade, ...]] = get_args(RiskGrade)
+DEFAULT_WARN_AT: Final = 0.8
+
+_TOP_FIELDS: Final = ("default", "warn_at", "calendar", "overrides")
+_WHEN_FIELDS: Final = ("channel", "category", "risk")
+_OVERRIDE_FIELDS: Final = ("when", *KINDS)
+
+# Days, hours, minutes, seconds, whole numbers only. Weeks, months and years are refused: is P1W
+# seven working days or five? Fractions of a working day have no meaning either.
+_LIMIT = re.compile(
+    r"P(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+)
+# a category code (dispute.land) or a group (dispute), as in categories.yml
+_CATEGORY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+
+PathStep = str | int
+"""A step into the document: a mapping key, or an index into a list."""
 
 
 class PolicyError(ValueError):
-    """sla.yml is wrong; the message names the field."""
+    """sla.yml is wrong; the message names the field (and, read from text, its line)."""
+
+
+class _Fault(Exception):
+    """A field at fault, by path; the public wrappers turn it into a PolicyError."""
+
+    def __init__(self, path: Sequence[PathStep], detail: str) -> None:
+        super().__init__(detail)
+        self.path = tuple(path)
+        self.detail = detail
+
+    def describe(self) -> str:
+        dotted = dotted_path(self.path)
+        return f"{dotted}: {self.detail}" if dotted else self.detail
+
+
+def dotted_path(path: Sequence[PathStep]) -> str:
+    """``("overrides", 1, "when", "risk")`` -> ``overrides[1].when.risk``."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
 
 
 def parse_duration(value: object, where: str) -> timedelta:
@@ -38,6 +96,78 @@ def parse_duration(value: object, where: str) -> timedelta:
     return duration
 
 
+class WorkingDuration(timedelta):
+    """A limit written with a day part (P5D): its whole days are working days, the rest clock time.
+
+    A ``timedelta`` so that ``Limits`` keeps its type and callers doing arithmetic keep working;
+    the subclass alone carries how the days count. It compares equal to the plain ``timedelta``
+    of the same length (``timedelta`` equality is by value); ask ``isinstance`` to tell them apart.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, duration: timedelta) -> WorkingDuration:
+        return cls(days=duration.days, seconds=duration.seconds, microseconds=duration.microseconds)
+
+    @property
+    def clock(self) -> timedelta:
+        """What is left after the working days: counted on the wall clock."""
+        return timedelta(seconds=self.seconds, microseconds=self.microseconds)
+
+    def __repr__(self) -> str:
+        return f"WorkingDuration(days={self.days}, seconds={self.seconds})"
+
+
+def parse_limit(value: object, where: str) -> timedelta:
+    """An SLA limit: a plain ``timedelta`` for clock limits, ``WorkingDuration`` with a day part.
+
+    Messages match ``parse_duration``'s so that both read the same in a log.
+    """
+    try:
+        return _read_limit(value)
+    except _Fault as fault:
+        raise PolicyError(f"{where}: {fault.detail}") from None
+
+
+# Ten years of working days: more is a typo, and counting it would stall every dispatch.
+MAX_DAYS: Final = 3650
+
+
+def _read_limit(value: object) -> timedelta:
+    not_iso = f"{value!r} is not an ISO 8601 duration like PT2H or P5D"
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, str):
+        match = _LIMIT.fullmatch(value.removeprefix("-"))
+        if match is None or not any(match.groups()):
+            if _is_iso(value):
+                not_iso += " (whole days, hours or minutes: no weeks, months, years or fractions)"
+            raise _Fault((), not_iso)
+        parts = {unit: int(amount or 0) for unit, amount in match.groupdict().items()}
+        if parts["days"] > MAX_DAYS:
+            raise _Fault((), f"{value!r} is longer than {MAX_DAYS} days")
+        duration = timedelta(**parts)
+        if value.startswith("-"):
+            duration = -duration
+        elif parts["days"]:
+            duration = WorkingDuration.of(duration)
+    else:
+        # a bare number would be read as seconds: a typo that must not pass
+        raise _Fault((), not_iso)
+    if duration <= timedelta(0):
+        raise _Fault((), "must be positive")
+    return duration
+
+
+def _is_iso(value: str) -> bool:
+    try:
+        _DURATION.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Limits:
     respond: timedelta
@@ -46,31 +176,310 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class When:
+    """An override's condition: every field given must match (and), absent fields match all."""
+
+    channel: Channel | None = None
+    category: str | None = None
+    risk: RiskGrade | None = None
+
+    def matches(
+        self, channel: str | None = None, category: str | None = None, risk: str | None = None
+    ) -> bool:
+        if self.channel is not None and channel != self.channel:
+            return False
+        if self.risk is not None and risk != self.risk:
+            return False
+        if self.category is not None:
+            # a group covers its codes: "dispute" matches "dispute.land", not "disputes.x"
+            if category is None:
+                return False
+            if category != self.category and not category.startswith(self.category + "."):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Override:
+    when: When
+    respond: timedelta | None = None
+    feedback: timedelta | None = None
+    resolve: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class WarnTimes:
+    """When each clock warns: ``warn_at`` of the way from the start to its deadline."""
+
+    respond_at: datetime
+    feedback_at: datetime
+    resolve_at: datetime
+
+
+def _either(values: Sequence[str]) -> str:
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+
+@dataclass(frozen=True)
 class SlaPolicy:
     default: Limits
     warn_at: float
+    overrides: tuple[Override, ...] = ()
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    # --- loading ---
 
     @classmethod
     def from_config(cls, document: Mapping[str, Any]) -> SlaPolicy:
+        """From an already parsed document: errors name the field, without a line."""
+        try:
+            return cls._build(document)
+        except _Fault as fault:
+            raise PolicyError(f"sla.yml: {fault.describe()}") from None
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "sla.yml") -> SlaPolicy:
+        """From the YAML text: errors name the line and the field, so a refused start says
+        where to look."""
+        root, document = _compose(text, name)
+        duplicate = _first_duplicate(root, ())
+        if duplicate is not None:
+            path, line = duplicate
+            raise PolicyError(f"{name} line {line}: {dotted_path(path)}: given twice")
+        try:
+            return cls._build(document)
+        except _Fault as fault:
+            raise PolicyError(
+                f"{name} line {_line_of(root, fault.path)}: {fault.describe()}"
+            ) from None
+
+    @classmethod
+    def from_file(cls, path: Path) -> SlaPolicy:
+        return cls.from_text(path.read_text(encoding="utf-8"), name=path.name)
+
+    @classmethod
+    def _build(cls, document: object) -> SlaPolicy:
+        if not isinstance(document, Mapping):
+            raise _Fault((), "must be a mapping with default (respond, feedback, resolve)")
+        _refuse_unknown(document, (), _TOP_FIELDS)
         default = document.get("default")
         if not isinstance(default, Mapping):
-            raise PolicyError("sla.yml: default: missing (respond, feedback, resolve)")
-        limits = Limits(
-            **{
-                kind: parse_duration(default.get(kind), f"sla.yml: default.{kind}")
-                for kind in ("respond", "feedback", "resolve")
-            }
-        )
-        warn_at = document.get("warn_at", 0.8)
-        if not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
-            raise PolicyError(f"sla.yml: warn_at: {warn_at!r} must be a fraction between 0 and 1")
-        return cls(limits, float(warn_at))
+            got = "" if default is None else f", not {default!r}"
+            raise _Fault(("default",), f"missing (respond, feedback, resolve){got}")
+        _refuse_unknown(default, ("default",), KINDS)
+        limits = Limits(*(_limit(default.get(kind), ("default", kind)) for kind in KINDS))
+        warn_at = document.get("warn_at", DEFAULT_WARN_AT)
+        # bool is an int: `warn_at: yes` must not read as 1
+        if isinstance(warn_at, bool) or not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
+            raise _Fault(("warn_at",), f"{warn_at!r} must be a fraction between 0 and 1")
+        mode = document.get("calendar", "chinese")
+        if mode not in CALENDAR_MODES:
+            raise _Fault(("calendar",), f"{mode!r} is not {_either(CALENDAR_MODES)}")
+        overrides = _overrides(document.get("overrides"))
+        calendar_mode: CalendarMode = mode
+        return cls(limits, float(warn_at), overrides, WorkingCalendar(calendar_mode))
 
-    def deadlines(self, dispatched_at: datetime, resolve: timedelta | None = None) -> Deadlines:
-        """Respond and feedback on the wall clock from dispatch; resolve by the category's
-        limit when it has one."""
+    # --- using ---
+
+    def limits_for(
+        self,
+        resolve: timedelta | None = None,
+        *,
+        channel: str | None = None,
+        category: str | None = None,
+        risk: str | None = None,
+    ) -> Limits:
+        """The limits a case gets: per limit the first matching override, else (resolve only)
+        the category's own limit, else the default.
+
+        The category's limit comes from the catalogue as a plain ``timedelta`` (dispatch parsed
+        "P15D" with ``parse_duration``), so its whole days are taken as working days: every
+        catalogue limit is written in days.
+        """
+        chosen: dict[str, timedelta] = {}
+        for override in self.overrides:
+            if override.when.matches(channel, category, risk):
+                for kind in KINDS:
+                    value = getattr(override, kind)
+                    if value is not None:
+                        chosen.setdefault(kind, value)
+        if "resolve" not in chosen and resolve is not None:
+            own = resolve
+            if resolve.days and not isinstance(resolve, WorkingDuration):
+                own = WorkingDuration.of(resolve)
+            chosen["resolve"] = own
+        return Limits(*(chosen.get(kind, getattr(self.default, kind)) for kind in KINDS))
+
+    def due(self, start: datetime, limit: timedelta) -> datetime:
+        """``start`` plus ``limit``: working days first, then clock time; in ``start``'s zone."""
+        start = _AWARE.validate_python(start)
+        if isinstance(limit, WorkingDuration) and limit.days:
+            moment = self.calendar.add_working_days(start, limit.days) + limit.clock
+        else:
+            # elapsed time, computed in UTC so that a zone with daylight saving cannot shift it
+            moment = start.astimezone(UTC) + limit
+        return moment.astimezone(start.tzinfo)
+
+    def deadlines(
+        self,
+        start: datetime,
+        resolve: timedelta | None = None,
+        *,
+        channel: str | None = None,
+        category: str | None = None,
+        risk: str | None = None,
+    ) -> Deadlines:
+        """The three deadlines from ``start`` (the dispatch), for a case of this channel,
+        category and risk; ``resolve`` is the category's own limit when it has one."""
+        limits = self.limits_for(resolve, channel=channel, category=category, risk=risk)
         return Deadlines(
-            respond_by=dispatched_at + self.default.respond,
-            feedback_by=dispatched_at + self.default.feedback,
-            resolve_by=dispatched_at + (resolve or self.default.resolve),
+            respond_by=self.due(start, limits.respond),
+            feedback_by=self.due(start, limits.feedback),
+            resolve_by=self.due(start, limits.resolve),
         )
+
+    def warn_times(self, start: datetime, deadlines: Deadlines) -> WarnTimes:
+        """Each clock warns when ``warn_at`` of its span (wall clock, start to due) has run."""
+
+        def warn(due: datetime) -> datetime:
+            return start + (due - start) * self.warn_at
+
+        return WarnTimes(
+            respond_at=warn(deadlines.respond_by),
+            feedback_at=warn(deadlines.feedback_by),
+            resolve_at=warn(deadlines.resolve_by),
+        )
+
+
+# --- validation helpers ----------------------------------------------------------------------
+
+
+def _limit(value: object, path: tuple[PathStep, ...]) -> timedelta:
+    try:
+        return _read_limit(value)
+    except _Fault as fault:
+        raise _Fault(path, fault.detail) from None
+
+
+def _refuse_unknown(
+    mapping: Mapping[Any, Any], path: tuple[PathStep, ...], known: Sequence[str]
+) -> None:
+    for key in mapping:
+        if key not in known:
+            # a misspelt field (`resolv:`) would otherwise be ignored and the default applied
+            raise _Fault((*path, str(key)), f"unknown field (expected {_either(known)})")
+
+
+def _overrides(entries: object) -> tuple[Override, ...]:
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise _Fault(("overrides",), "must be a list of {when: ..., respond/feedback/resolve}")
+    overrides = []
+    for index, entry in enumerate(entries):
+        path: tuple[PathStep, ...] = ("overrides", index)
+        if not isinstance(entry, Mapping):
+            raise _Fault(path, f"{entry!r} is not a mapping with when and a limit")
+        _refuse_unknown(entry, path, _OVERRIDE_FIELDS)
+        when = _when(entry.get("when"), (*path, "when"))
+        limits = {
+            kind: _limit(entry[kind], (*path, kind))
+            for kind in KINDS
+            if entry.get(kind) is not None
+        }
+        if not limits:
+            raise _Fault(path, f"sets no limit ({_either(KINDS)})")
+        overrides.append(Override(when, **limits))
+    return tuple(overrides)
+
+
+def _when(value: object, path: tuple[PathStep, ...]) -> When:
+    if not isinstance(value, Mapping) or not value:
+        # an override for every case would silently replace the default: say so in `default`
+        raise _Fault(path, f"missing: give at least one of {_either(_WHEN_FIELDS)}")
+    _refuse_unknown(value, path, _WHEN_FIELDS)
+    channel = value.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        raise _Fault((*path, "channel"), f"{channel!r} is not {_either(CHANNELS)}")
+    risk = value.get("risk")
+    if risk is not None and risk not in RISKS:
+        raise _Fault((*path, "risk"), f"{risk!r} is not {_either(RISKS)}")
+    category = value.get("category")
+    if category is not None and (
+        not isinstance(category, str) or not _CATEGORY.fullmatch(category)
+    ):
+        raise _Fault(
+            (*path, "category"), f"{category!r} is not a category code or group like dispute.land"
+        )
+    return When(channel=channel, category=category, risk=risk)
+
+
+# --- line numbers ------------------------------------------------------------------------------
+
+
+def _compose(text: str, name: str) -> tuple[Node | None, object]:
+    """The node tree (for line numbers) and the document built from it, in one parse."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        document = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{name}{where}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{name}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return root, document
+
+
+def locate(document_text: str, path: Sequence[PathStep]) -> int:
+    """The 1-based line of the field at ``path`` in a YAML text; when the field is missing, the
+    line of its nearest parent that exists (where it should have been given)."""
+    root = yaml.compose(document_text, Loader=yaml.SafeLoader)
+    return _line_of(root, path)
+
+
+def _line_of(root: Node | None, path: Sequence[PathStep]) -> int:
+    if root is None:
+        return 1
+    node: Node = root
+    line = node.start_mark.line + 1
+    for step in path:
+        if isinstance(node, MappingNode) and not isinstance(step, int):
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.value == step:
+                    # the key's line: where the field's name is written, even for a nested block
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _first_duplicate(
+    node: Node | None, path: tuple[PathStep, ...]
+) -> tuple[tuple[PathStep, ...], int] | None:
+    """A key given twice in one mapping: YAML keeps the last silently, hiding the first."""
+    if isinstance(node, MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value != "<<":
+                if key.value in seen:
+                    return (*path, key.value), key.start_mark.line + 1
+                seen.add(key.value)
+                found = _first_duplicate(value, (*path, key.value))
+                if found is not None:
+                    return found
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _first_duplicate(item, (*path, index))
+            if found is not None:
+                return found
+    return None

@@ -17,7 +17,7 @@ from services.supervision.repository import ClockRepository
 
 
 def load_policy(settings: Settings) -> SlaPolicy:
-    return SlaPolicy.from_config(settings.load_yaml("sla.yml"))
+    return SlaPolicy.from_file(settings.config_dir / "sla.yml")
 
 
 class SupervisionService(ServiceBase):

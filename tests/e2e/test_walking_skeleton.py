@@ -14,6 +14,7 @@ import pytest
 
 from civicflow.demo import load_demo
 from kit.settings import SERVICES
+from services.supervision.calendar import WorkingCalendar
 from tests.support.platform import EventTap, Platform, http, publisher, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -73,7 +74,8 @@ def test_a_signed_ticket_ends_dispatched_with_deadlines_and_an_sms(
     deadlines = {k: datetime.fromisoformat(v) for k, v in data["deadlines"].items()}
     assert deadlines["respond_by"] - at == timedelta(hours=2)
     assert deadlines["feedback_by"] - at == timedelta(hours=24)
-    assert deadlines["resolve_by"] - at == timedelta(days=5)
+    # P5D: five working days on the Chinese calendar (调休 included), same time of day
+    assert deadlines["resolve_by"] == WorkingCalendar().add_working_days(at, 5)
     sent = tap.wait_for("notification.sent", case_id)
     assert sent["data"]["channel"] == "sms" and sent["data"]["recipient"] == "138****0007"
     assert sent["data"]["trigger_event_id"] == dispatched["event_id"]

@@ -146,14 +146,16 @@ def test_deadlines_from_the_default_limits() -> None:
     assert deadlines == Deadlines(
         respond_by=datetime(2026, 3, 2, 11, 0, tzinfo=UTC),
         feedback_by=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
-        resolve_by=datetime(2026, 3, 7, 9, 0, tzinfo=UTC),
+        # P5D is five working days after Monday 2 March: 3, 4, 5, 6 and Monday 9 March
+        resolve_by=datetime(2026, 3, 9, 9, 0, tzinfo=UTC),
     )
 
 
 def test_deadlines_take_the_categorys_resolve_limit() -> None:
     policy = SlaPolicy.from_config(VALID)
     deadlines = policy.deadlines(T0, resolve=timedelta(days=15))
-    assert deadlines.resolve_by == T0 + timedelta(days=15)
+    # fifteen working days (no holiday in March 2026): three weeks, Monday 23 March
+    assert deadlines.resolve_by == datetime(2026, 3, 23, 9, 0, tzinfo=UTC)
     assert deadlines.respond_by == T0 + timedelta(hours=2)
     assert deadlines.feedback_by == T0 + timedelta(hours=24)
 
@@ -195,7 +197,8 @@ def test_clocks_warn_at_the_fraction() -> None:
         "respond", T0, T0 + timedelta(hours=2), T0 + timedelta(hours=1, minutes=36)
     )
     assert plans[1].warn_at == T0 + timedelta(hours=19, minutes=12)
-    assert plans[2].warn_at == T0 + timedelta(days=4)
+    # resolve is due seven calendar days later (five working days): 0.8 of those
+    assert plans[2].warn_at == T0 + timedelta(days=5, hours=14, minutes=24)
 
 
 def test_half_way_warning() -> None:
@@ -204,7 +207,7 @@ def test_half_way_warning() -> None:
     assert [plan.warn_at for plan in plans] == [
         T0 + timedelta(hours=1),
         T0 + timedelta(hours=12),
-        T0 + timedelta(days=2, hours=12),
+        T0 + timedelta(days=3, hours=12),
     ]
 
 
