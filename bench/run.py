@@ -64,6 +64,7 @@ import pika
 from grid import run_grid_bench  # bench/grid.py: bench/ is first on sys.path
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
+from routing import run_routing_bench  # bench/routing.py
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -110,6 +111,7 @@ GOALS: tuple[tuple[str, str, float, bool], ...] = (
     ("intake_amqp_1000", "intake_amqp_drain_per_s", 1000.0, True),
     ("locate_20000", "locate_points_per_s", 20000.0, True),
     ("locate_rpc_p99_10ms", "locate_rpc_p99_ms", 10.0, False),
+    ("routing_10000", "routing_decisions_per_s", 10000.0, True),
 )
 GRID_FIELDS = (
     "locate_points_per_s",
@@ -119,7 +121,7 @@ GRID_FIELDS = (
     "locate_rpc_calls",
     "demo_import_s",
 )
-PARTS = ("raw", "e2e", "intake-http", "intake-amqp", "grid")
+PARTS = ("raw", "routing", "e2e", "intake-http", "intake-amqp", "grid")
 ONLY_CHOICES: dict[str, tuple[str, ...]] = {
     "raw": ("raw",),
     "e2e": ("e2e",),
@@ -127,6 +129,7 @@ ONLY_CHOICES: dict[str, tuple[str, ...]] = {
     "intake-http": ("intake-http",),
     "intake-amqp": ("intake-amqp",),
     "grid": ("grid",),
+    "routing": ("routing",),
 }
 
 # Environment the platform must not inherit: the bench measures SQLite on the dev config.
@@ -1387,7 +1390,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         choices=tuple(ONLY_CHOICES),
         help="run only one part: the raw pika baseline, e2e, intake (both intake parts), "
-        "intake-http, intake-amqp, or grid",
+        "intake-http, intake-amqp, grid, or routing (dispatch's decision, in process)",
     )
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the temp data dirs and up.log"
@@ -1411,6 +1414,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     e2e: PhaseResult | None = None
     intake = IntakeResult(http=None, amqp=None)
     grid_figures: dict[str, Any] = dict.fromkeys(GRID_FIELDS)
+    routing: dict[str, Any] = {"routing_decisions_per_s": None}
+    if "routing" in parts:  # in process, no broker: dispatch's decision as a pure function
+        log("routing: decide() over a mix of the four lines, in process")
+        routing = run_routing_bench()
     with bench_vhost(target) as vhost:
         amqp_uri = target.uri_for_vhost(vhost)
         if "raw" in parts:  # first, while no platform process competes for the CPU
@@ -1451,6 +1458,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "intake_amqp_drain_per_s": round(amqp.rate, 1) if amqp else None,
         "intake_amqp_rejected": amqp.rejected if amqp else None,
         **grid_figures,
+        **routing,
         "tickets": args.tickets if e2e else None,
         "concurrency": args.concurrency if e2e or http else None,
         "raw_messages": args.raw_messages if raw_rate is not None else None,

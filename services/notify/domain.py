@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.events import Assignee, CaseDispatched
+from contracts.events import Assignee, CaseAwaitingDispatch, CaseDispatched
 
 SMS_SEGMENT_CHARS = 70
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
@@ -49,6 +49,17 @@ def summary(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+CENTRE = Assignee(kind="department", code="D-ZZB", name="综治中心")
+"""The centre's duty line (综治中心值班室): red risk is reported there at once."""
+
+
+def red_risk_sms(case_id: str, waiting: CaseAwaitingDispatch) -> str:
+    """The alert the centre gets the moment a red-risk case waits for a person."""
+    head = f"【综治中心】红色风险工单{case_id}待研判派单,请立即处理。"
+    room = SMS_SEGMENT_CHARS - len(head)
+    return head + (summary(waiting.reason, room) if room > 6 else "")
 
 
 def dispatch_sms(case_id: str, dispatched: CaseDispatched, content: str = "") -> str:

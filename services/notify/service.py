@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.common import mask_phone
 from contracts.events import (
+    CASE_AWAITING_DISPATCH,
     CASE_DISPATCHED,
     NOTIFICATION_SENT,
+    CaseAwaitingDispatch,
     CaseDispatched,
     Envelope,
     NotificationSent,
@@ -39,6 +42,16 @@ class NotifyService(ServiceBase):
     db = Database(TABLES)
     config = Configured(load_config)
 
+    @on_event(CASE_AWAITING_DISPATCH)
+    def alert_red_risk(self, event: Envelope[CaseAwaitingDispatch]) -> None:
+        """Red risk waits for a person, and the centre's duty line hears of it at once."""
+        recipient = self.config.directory.recipient_for(domain.CENTRE)
+        if event.data.risk != "red" or recipient is None or event.case_id is None:
+            return
+        self._deliver_sms(
+            event, event.case_id, recipient, domain.red_risk_sms(event.case_id, event.data)
+        )
+
     @on_event(CASE_DISPATCHED)
     def notify_assignee(self, event: Envelope[CaseDispatched]) -> None:
         recipient = self.config.directory.recipient_for(event.data.assignee)
@@ -48,7 +61,7 @@ class NotifyService(ServiceBase):
         self._deliver_sms(event, event.case_id, recipient, text)
 
     def _deliver_sms(
-        self, event: Envelope[CaseDispatched], case_id: str, recipient: domain.Recipient, text: str
+        self, event: Envelope[Any], case_id: str, recipient: domain.Recipient, text: str
     ) -> None:
         """Record first, then call the provider, then record the outcome and its event."""
         provider = self.config.sms

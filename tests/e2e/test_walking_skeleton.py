@@ -170,3 +170,16 @@ def test_every_service_answers_health_and_metrics(platform: Platform) -> None:
         'civicflow_http_requests_total{method="POST",route="/api/v1/hotline/tickets",status="202"}'
         in intake_metrics
     )
+
+
+def test_red_risk_waits_for_a_person_and_alerts_the_centre_at_once(
+    platform: Platform, tap: EventTap
+) -> None:
+    answer = platform.submit(TICKETS, ticket("工地欠薪半年,工人们要去堵路", "labour.wage_arrears"))
+    case_id = answer.body["case_id"]
+    assert tap.wait_for("case.received", case_id)["data"]["risk"] == "red"
+    alert = tap.wait_for("notification.sent", case_id)
+    assert alert["data"]["recipient"] == "138****0001"  # the centre's duty line
+    sms = (platform.settings.data_dir / "notify" / "sms.jsonl").read_text()
+    assert f"红色风险工单{case_id}" in sms
+    assert tap.of_type("case.dispatched", case_id) == []
