@@ -107,6 +107,22 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
             self._consumers[provider] = consumer
         return self._consumers.values()
 
+    def stop(self) -> None:
+        if self._gt is None:
+            return  # stopped before it ever started: no thread to stop, no consumer to cancel
+        super().stop()
+
+    def unregister_provider(self, provider: Any) -> None:
+        # Stopped before the consumers were up, nameko signals "last provider gone" once per
+        # provider and the second signal raises, leaving the process unable to stop. Here the
+        # signal is given once, when the last one goes.
+        if not self._consumers_ready.ready():
+            self._providers.discard(provider)
+            if not self._providers and not self._last_provider_unregistered.ready():
+                self._last_provider_unregistered.send()
+            return
+        super().unregister_provider(provider)
+
     def spawn_handler(self, provider: MessageEntrypoint, message: Message) -> None:
         self.container.spawn_managed_thread(
             partial(provider.handle_raw, message),

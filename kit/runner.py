@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 import eventlet
+import eventlet.event
 from nameko.containers import ServiceContainer
 from nameko.runners import ServiceRunner
 
@@ -42,12 +43,26 @@ def run_until_signalled(service_cls: type, settings: Settings) -> None:
     runner = ServiceRunner(container_config(settings, service_cls.name))  # type: ignore[attr-defined]
     runner.add_service(service_cls)
 
+    started = eventlet.event.Event()
+
+    def stop_once_started() -> None:
+        # nameko cannot stop a container that is still starting (its extensions assert or
+        # dereference what start has not made yet): a stop that comes early waits for start.
+        started.wait()
+        runner.stop()
+
     def shutdown(_signum: int, _frame: Any) -> None:
         # Signal handlers run outside the hub; stopping must happen in a greenlet.
-        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_n(stop_once_started)
 
     signal.signal(signal.SIGTERM, shutdown)
-    runner.start()
+    try:
+        runner.start()
+    except KeyboardInterrupt:
+        runner.kill()
+        return
+    finally:
+        started.send(True)
     waiter = eventlet.spawn(runner.wait)
     while True:
         try:
