@@ -1322,6 +1322,8 @@ def check_invariants(previous: CaseState, out: Outcome, actor: Actor, at: dateti
     assert step.actor is actor
     assert step.at == at
     assert step.action in ACTIONS or step.action == "conclude_part"
+    design_action = "conclude" if step.action == "conclude_part" else step.action
+    assert step.from_status.value in DESIGN_SOURCES[design_action]
     assert (
         step.from_status in ACTIONS["conclude" if step.action == "conclude_part" else step.action]
     )
@@ -1348,6 +1350,8 @@ def check_invariants(previous: CaseState, out: Outcome, actor: Actor, at: dateti
         assert all(h.concluded for h in state.helpers)
     if state.status is S.MERGED:
         assert state.merged_into is not None
+    if state.verified:
+        assert state.status in (S.CONCLUDED, S.CLOSED)
     pending = state.extension is not None and state.status in OPEN
     assert ("decide_extension" in allowed_actions(state)) is pending
 
@@ -1360,6 +1364,10 @@ def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outc
     match command:
         case AwaitDispatch():
             want, facts = S.PENDING_DISPATCH, ["case.awaiting_dispatch"]
+            assert (state.suggestion, state.alternatives) == (
+                command.suggestion,
+                command.alternatives,
+            )
         case Dispatch():
             want, facts = S.DISPATCHED, ["case.dispatched"]
             assert (state.assignee, state.deadlines) == (command.assignee, command.deadlines)
@@ -1439,6 +1447,55 @@ def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outc
     assert types == facts
     if isinstance(command, Revisit):
         assert state.satisfaction == command.satisfaction
+    check_fact_data(previous, command, actor, out)
+
+
+def check_fact_data(previous: CaseState, command: Command, actor: Actor, out: Outcome) -> None:
+    """What each fact says agrees with the command, the actor and the states around it."""
+    state = out.state
+    for _, data in out.facts:
+        if "by" in type(data).model_fields:
+            assert getattr(data, "by") == actor.user  # noqa: B009
+        match data:
+            case CaseDispatched():
+                assert data.dispatched_by == actor.user
+                assert (data.assignee, data.level, data.deadlines) == (
+                    state.assignee,
+                    state.level,
+                    state.deadlines,
+                )
+                assert data.helpers == [h.unit for h in state.helpers]
+            case CaseAccepted(role="lead"):
+                assert data.assignee == state.assignee
+                assert actor.unit in (None, data.assignee.code)
+            case CaseAccepted():
+                assert data.role == "assist"
+                assert data.assignee.code == actor.unit
+                assert data.assignee in [h.unit for h in state.helpers]
+            case CaseReturned():
+                assert data.assignee == previous.assignee
+                assert isinstance(command, Return)
+                assert data.reason == command.reason
+            case CaseEscalated():
+                assert isinstance(command, Escalate)
+                assert (data.from_level, data.to_level) == (previous.level, state.level)
+                assert data.supervisors == list(command.supervisors)
+                assert (data.unit, data.reason) == (command.unit, command.reason)
+            case CaseVerified():
+                assert isinstance(command, Verify)
+                assert (data.passed, data.note) == (command.passed, command.note)
+            case CaseClosed():
+                assert data.satisfaction == state.satisfaction
+            case CaseExtensionRequested():
+                assert isinstance(command, RequestExtension)
+                assert (data.until, data.reason) == (command.until, command.reason)
+            case CaseExtensionDecided():
+                assert isinstance(command, DecideExtension)
+                assert previous.extension is not None
+                assert (data.approved, data.until) == (command.approve, previous.extension.until)
+                assert data.deadlines == state.deadlines
+            case CaseMerged():
+                assert data.into == state.merged_into
 
 
 @settings(max_examples=200, deadline=None)
@@ -1455,10 +1512,15 @@ def test_random_command_sequences_keep_the_invariants(data: st.DataObject, lengt
         except IllegalTransition as error:
             assert error.status is state.status
             assert error.allowed == allowed_actions(state)
+            assert f"a case that is {state.status.value}" in str(error)
             assert state == before
             continue
         except NotYourCase:
+            # only a named unit other than the lead: a stranger, or a helper returning
             assert state.status in OPEN
+            assert state.assignee is not None
+            assert actor.unit is not None
+            assert actor.unit != state.assignee.code
             assert state == before
             continue
         assert state == before, "handle mutated its input"
@@ -1475,21 +1537,21 @@ def test_random_command_sequences_keep_the_invariants(data: st.DataObject, lengt
 @settings(max_examples=200, deadline=None)
 @given(steps=steps_st)
 def test_refusals_agree_with_the_table(steps: list[tuple[Command, Actor, int]]) -> None:
-    """A command whose action the table forbids in this status is always refused, and one the
-    table allows is refused only with a reason given (never for the status alone)."""
+    """Uniformly random commands: refused for the status alone exactly when the DESIGN's table
+    forbids the action in that status; otherwise accepted or refused with a reason given."""
     state = CaseState(status=S.RECEIVED, level="micro_grid")
     for command, actor, minutes in steps:
         action = ACTION_OF[type(command)]
         try:
             out = handle(state, command, actor, T0 + timedelta(minutes=minutes))
         except IllegalTransition as error:
-            if state.status in ACTIONS[action]:
-                assert str(error).split("; allowed now")[0] != (
-                    f"cannot {action} a case that is {state.status}"
-                )
+            for_status_alone = str(error).split("; allowed now")[0] == (
+                f"cannot {action} a case that is {state.status.value}"
+            )
+            assert for_status_alone is (state.status.value not in DESIGN_SOURCES[action])
             continue
         except NotYourCase:
             continue
-        assert state.status in ACTIONS[action]
+        assert state.status.value in DESIGN_SOURCES[action]
         assert action in allowed_actions(state)
         state = out.state
