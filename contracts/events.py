@@ -170,6 +170,8 @@ class CaseReopened(EventData):
 
     reason: str
     by: str
+    satisfaction: Literal["unsatisfied"] | None = None
+    """Set when the citizen's revisit sent it back, so satisfaction figures can count it."""
 
 
 class CaseEscalated(EventData):

@@ -148,6 +148,8 @@ def _dispatch(
         listed = params["helpers"]
         if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
             raise BadCommand("helpers: a list of department codes")
+        if len(set(listed)) != len(listed):
+            raise BadCommand("helpers: a unit is named twice")
         helpers = [assignee_for(c, facts, table)[0] for c in listed]
     helpers = [h for h in helpers if h.code != assignee.code]
     return lc.Dispatch(

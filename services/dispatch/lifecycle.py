@@ -364,6 +364,10 @@ def _dispatch(state: CaseState, c: Dispatch, actor: Actor, at: datetime) -> Outc
             allowed_actions(state),
             "the lead unit cannot also be a helper",
         )
+    if len({h.code for h in c.helpers}) != len(c.helpers):
+        raise IllegalTransition(
+            "dispatch", state.status, allowed_actions(state), "a helper is named twice"
+        )
     new = replace(
         state,
         status=S.DISPATCHED,
@@ -436,7 +440,11 @@ def _feedback(state: CaseState, c: Feedback, actor: Actor, at: datetime) -> Outc
         raise IllegalTransition(
             "feedback", state.status, allowed_actions(state), "the feedback is empty"
         )
-    _acting_unit(state, actor, "feed back on")
+    unit, helper = _acting_unit(state, actor, "feed back on")
+    if helper is not None and not helper.accepted:
+        raise IllegalTransition(
+            "feedback", state.status, allowed_actions(state), f"{unit} has not signed for its part"
+        )
     new = replace(state, status=S.IN_PROGRESS)
     return _outcome(
         state,
@@ -463,6 +471,11 @@ def _conclude(state: CaseState, c: Conclude, actor: Actor, at: datetime) -> Outc
                 allowed_actions(state),
                 f"{unit} has not signed for its part",
             )
+        if helper.concluded:
+            raise IllegalTransition(
+                "conclude", state.status, allowed_actions(state),
+                f"{unit} has reported its part already",
+            )  # fmt: skip
         new = replace(state, helpers=_with_helper(state, replace(helper, concluded=True)))
         return _outcome(state, new, "conclude_part", actor, at, c.result)
     waiting = [h.unit.name for h in state.helpers if not h.concluded]
@@ -492,6 +505,7 @@ def _reopen(
     actor: Actor,
     at: datetime,
     *extra: tuple[EventSpec[Any], EventData],
+    satisfaction: Literal["unsatisfied"] | None = None,
 ) -> Outcome:
     new = replace(
         state,
@@ -500,7 +514,10 @@ def _reopen(
         reopens=state.reopens + 1,
         helpers=tuple(replace(h, concluded=False) for h in state.helpers),
     )
-    reopened = (CASE_REOPENED, CaseReopened(reason=reason, by=actor.user))
+    reopened = (
+        CASE_REOPENED,
+        CaseReopened(reason=reason, by=actor.user, satisfaction=satisfaction),
+    )
     return _outcome(state, new, action, actor, at, reason, *extra, reopened)
 
 
@@ -519,6 +536,7 @@ def _revisit(state: CaseState, c: Revisit, actor: Actor, at: datetime) -> Outcom
             c.note or "回访不满意",
             actor,
             at,
+            satisfaction="unsatisfied",
         )
     new = replace(state, status=S.CLOSED, satisfaction=c.satisfaction)
     closed = CaseClosed(satisfaction=c.satisfaction, by=actor.user)
@@ -528,6 +546,10 @@ def _revisit(state: CaseState, c: Revisit, actor: Actor, at: datetime) -> Outcom
 
 
 def _escalate(state: CaseState, c: Escalate, actor: Actor, at: datetime) -> Outcome:
+    if not c.reason.strip():
+        raise IllegalTransition(
+            "escalate", state.status, allowed_actions(state), "a reason is required"
+        )
     if LEVELS.index(c.to_level) <= LEVELS.index(state.level):
         raise IllegalTransition(
             "escalate",

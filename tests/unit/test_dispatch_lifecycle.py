@@ -1071,7 +1071,8 @@ def test_an_unsatisfied_citizen_reopens_the_case(note: str, reason: str) -> None
     assert new.verified is False
     assert all(h.accepted and not h.concluded for h in new.helpers)
     assert out.step == Step("revisit", S.CONCLUDED, S.IN_PROGRESS, OPERATOR, AT, reason)
-    assert_facts(out, [(CASE_REOPENED, CaseReopened(reason=reason, by="op-1"))])
+    reopened = CaseReopened(reason=reason, by="op-1", satisfaction="unsatisfied")
+    assert_facts(out, [(CASE_REOPENED, reopened)])
 
 
 def test_a_reopened_case_can_be_concluded_and_closed_again() -> None:
@@ -1555,3 +1556,34 @@ def test_refusals_agree_with_the_table(steps: list[tuple[Command, Actor, int]]) 
         assert state.status.value in DESIGN_SOURCES[action]
         assert action in allowed_actions(state)
         state = out.state
+
+
+# --- refusals added after review ------------------------------------------------------------
+
+
+def test_a_helper_cannot_report_its_part_twice() -> None:
+    state = dispatched(Helper(HELPER_A, accepted=True, concluded=True), status=S.IN_PROGRESS)
+    with pytest.raises(IllegalTransition, match="has reported its part already") as refused:
+        handle(state, Conclude("又办完了"), HELPER_A_ACTOR, T0)
+    assert refused.value.status is S.IN_PROGRESS
+
+
+def test_a_helper_cannot_feed_back_before_signing_for_its_part() -> None:
+    state = dispatched(Helper(HELPER_A), status=S.ACCEPTED)
+    with pytest.raises(IllegalTransition, match="has not signed for its part"):
+        handle(state, Feedback("已到现场"), HELPER_A_ACTOR, T0)
+    signed = dispatched(Helper(HELPER_A, accepted=True), status=S.ACCEPTED)
+    assert handle(signed, Feedback("已到现场"), HELPER_A_ACTOR, T0).state.status is S.IN_PROGRESS
+
+
+def test_a_helper_named_twice_is_refused() -> None:
+    state = CaseState(status=S.PENDING_DISPATCH, level="district")
+    command = Dispatch(LEAD, "district", DEADLINES, helpers=(HELPER_A, HELPER_A))
+    with pytest.raises(IllegalTransition, match="a helper is named twice"):
+        handle(state, command, OPERATOR, T0)
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_escalation_needs_a_reason(reason: str) -> None:
+    with pytest.raises(IllegalTransition, match="a reason is required"):
+        handle(dispatched(), Escalate("street", reason), LEAD_ACTOR, T0)

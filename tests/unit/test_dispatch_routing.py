@@ -241,3 +241,16 @@ def test_a_broken_rule_is_refused_naming_it(
 def test_routing_keywords_for_an_unknown_category_are_refused(table: RoutingTable) -> None:
     with pytest.raises(RoutingConfigError, match=r"keywords\.no\.such: not in the catalogue"):
         extra_keywords({"keywords": {"no.such": {"词": 1}}}, table)
+
+
+def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTable) -> None:
+    from services.dispatch.commands import BadCommand, CaseFacts, parse
+    from services.dispatch.lifecycle import CaseState, CaseStatus
+    from services.supervision.policy import SlaPolicy
+
+    facts = CaseFacts("C-1", "environment.noise", "hotline", "blue", None, None, (), ())
+    state = CaseState(status=CaseStatus.PENDING_DISPATCH, level="district")
+    sla = SlaPolicy.from_config(load("sla.yml"))
+    body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
+    with pytest.raises(BadCommand, match="helpers: a unit is named twice"):
+        parse("dispatch", body, state, facts, table, sla, datetime.now(UTC))
