@@ -339,9 +339,11 @@ def decide(
     duties: Mapping[Level, Sequence[DepartmentDuty]],
     table: RoutingTable,
     rules: RoutingRules,
+    classified: tuple[Category | None, bool, str] | None = None,
 ) -> RoutingDecision:
-    """Apply the rules in order; the first that holds and can name someone decides."""
-    category, given, found = classify(case, table)
+    """Apply the rules in order; the first that holds and can name someone decides.
+    ``classified`` is ``classify(case, table)`` when the caller has it already."""
+    category, given, found = classified or classify(case, table)
     code = category.code if category else None
     resolve = category.resolve if category else None
     for rule in rules.rules:

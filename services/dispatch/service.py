@@ -83,9 +83,12 @@ class DispatchService(ServiceBase):
             return
         received = event.data
         place = self._locate(received)
-        category = domain.classify(received, self.config.table)[0]
+        classified = domain.classify(received, self.config.table)
+        category = classified[0]
         duties = self._duties(category.code if category else None, place)
-        decision = domain.decide(received, place, duties, self.config.table, self.config.rules)
+        decision = domain.decide(
+            received, place, duties, self.config.table, self.config.rules, classified
+        )
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
             if not uow.first_time(event.event_id):
