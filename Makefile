@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help run test test-unit test-broker bench lint format venv broker clean
+.PHONY: help run test test-unit test-browser test-faults test-broker bench lint format venv broker chromium clean
 
 help:
 	@echo "make run    set up and run the whole platform with the demo county (Ctrl-C stops it)"
@@ -25,13 +25,25 @@ venv: $(STAMP)
 broker: venv
 	@BIN=$(BIN) scripts/ensure-broker.sh
 
+chromium:
+	@scripts/ensure-chromium.sh
+
 run: venv broker
 	$(BIN)/civicflow migrate
 	$(BIN)/civicflow demo
 	$(BIN)/civicflow up
 
-test: venv broker
+# tests/ runs under eventlet; the browser tests drive Chromium with Playwright's own event loop,
+# so they run in a process of their own
+test: venv broker chromium
 	$(BIN)/pytest
+	$(BIN)/pytest browser
+
+test-faults: venv broker
+	$(BIN)/pytest tests/faults -s
+
+test-browser: venv broker chromium
+	$(BIN)/pytest browser
 
 test-unit: venv
 	$(BIN)/pytest tests/unit

@@ -23,6 +23,12 @@ Measured:
   depth to depth 0. ``intake_amqp_rejected``: the depth of ``civicflow.inbound.rejected``
   afterwards.
 * ``locate_*``, ``demo_import_s``: the grid figures of ``bench/grid.py``.
+* ``clock_scan_*``: supervision's scan of ``bench/clocks.py``: 1,000,000 open clocks, 1,000 of
+  them due; the time to find the due ones (``find_ms``, the goal: under a second), a whole tick
+  over them, the query plan and the memory, on SQLite and on PostgreSQL when it answers.
+* ``notify_*``: ``bench/notify.py``: SMS sent per second through an Aliyun-shaped provider that
+  takes 100 ms per call, by one ``civicflow run notify`` and by three (the goals: 50 a second,
+  and three instances at least 2.4 times one).
 * ``goals``: whether the figures meet the goals stated for them (null: the part did not run).
 """
 
@@ -61,7 +67,9 @@ from types import FrameType
 from typing import Any
 
 import pika
+from clocks import run_clock_scan_bench  # bench/clocks.py
 from grid import run_grid_bench  # bench/grid.py: bench/ is first on sys.path
+from notify import run_notify_bench  # bench/notify.py
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 from routing import run_routing_bench  # bench/routing.py
@@ -112,6 +120,10 @@ GOALS: tuple[tuple[str, str, float, bool], ...] = (
     ("locate_20000", "locate_points_per_s", 20000.0, True),
     ("locate_rpc_p99_10ms", "locate_rpc_p99_ms", 10.0, False),
     ("routing_10000", "routing_decisions_per_s", 10000.0, True),
+    ("clock_scan_sqlite_1s", "clock_scan_sqlite_find_ms", 1000.0, False),
+    ("clock_scan_postgresql_1s", "clock_scan_postgresql_find_ms", 1000.0, False),
+    ("notify_50", "notify_one_instance_per_s", 50.0, True),
+    ("notify_scaling_2_4", "notify_scaling", 2.4, True),
 )
 GRID_FIELDS = (
     "locate_points_per_s",
@@ -121,7 +133,7 @@ GRID_FIELDS = (
     "locate_rpc_calls",
     "demo_import_s",
 )
-PARTS = ("raw", "routing", "e2e", "intake-http", "intake-amqp", "grid")
+PARTS = ("raw", "routing", "e2e", "intake-http", "intake-amqp", "grid", "clocks", "notify")
 ONLY_CHOICES: dict[str, tuple[str, ...]] = {
     "raw": ("raw",),
     "e2e": ("e2e",),
@@ -130,6 +142,8 @@ ONLY_CHOICES: dict[str, tuple[str, ...]] = {
     "intake-amqp": ("intake-amqp",),
     "grid": ("grid",),
     "routing": ("routing",),
+    "clocks": ("clocks",),
+    "notify": ("notify",),
 }
 
 # Environment the platform must not inherit: the bench measures SQLite on the dev config.
@@ -1390,7 +1404,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         choices=tuple(ONLY_CHOICES),
         help="run only one part: the raw pika baseline, e2e, intake (both intake parts), "
-        "intake-http, intake-amqp, grid, or routing (dispatch's decision, in process)",
+        "intake-http, intake-amqp, grid, routing (dispatch's decision, in process) or clocks "
+        "(supervision's scan over a million clocks, in process) or notify",
     )
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the temp data dirs and up.log"
@@ -1403,6 +1418,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--warmup and --intake-warmup must be >= 0 and --timeout > 0")
     args.parts = ONLY_CHOICES[args.only] if args.only else PARTS
     return args
+
+
+def run_notify_on_postgres_or_sqlite(amqp_uri: str) -> dict[str, Any]:
+    """Several notify instances share one database: PostgreSQL when it answers, where they
+    write side by side; SQLite (one writer at a time) otherwise."""
+    from clocks import postgres_database
+
+    with postgres_database() as url:
+        return run_notify_bench(amqp_uri, url)
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -1418,6 +1442,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     if "routing" in parts:  # in process, no broker: dispatch's decision as a pure function
         log("routing: decide() over a mix of the four lines, in process")
         routing = run_routing_bench()
+    clocks: dict[str, Any] = {"clock_scan_sqlite_find_ms": None}
+    notify_figures: dict[str, Any] = {"notify_one_instance_per_s": None}
+    if "clocks" in parts:  # in process, no broker: supervision's scan over 1,000,000 clocks
+        log("clocks: 1,000,000 open clocks, the due ones found and scanned (SQLite, PostgreSQL)")
+        clocks = run_clock_scan_bench()
     with bench_vhost(target) as vhost:
         amqp_uri = target.uri_for_vhost(vhost)
         if "raw" in parts:  # first, while no platform process competes for the CPU
@@ -1437,8 +1466,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 args.timeout,
                 args.keep_data,
             )
-        if "grid" in parts:  # last: no other part shares the CPU with it
+        if "grid" in parts:  # no other part shares the CPU with it
             grid_figures.update(run_grid(amqp_uri, args.keep_data))
+        if "notify" in parts:
+            log("notify: a 100 ms SMS provider, one instance then three (civicflow run notify)")
+            notify_figures = run_notify_on_postgres_or_sqlite(amqp_uri)
     e2e_rate = e2e.tickets / e2e.seconds if e2e else None
     http, amqp = intake.http, intake.amqp
     result: dict[str, Any] = {
@@ -1459,6 +1491,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "intake_amqp_rejected": amqp.rejected if amqp else None,
         **grid_figures,
         **routing,
+        **clocks,
+        **notify_figures,
         "tickets": args.tickets if e2e else None,
         "concurrency": args.concurrency if e2e or http else None,
         "raw_messages": args.raw_messages if raw_rate is not None else None,

@@ -174,6 +174,101 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return exit_code
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """一单考评 of a period as CSV: per unit and department, from supervision's database."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from kit.db import Store
+    from services.supervision.assessment import AssessmentConfig, Period, to_csv
+    from services.supervision.models import TABLES
+    from services.supervision.reports import assess_period
+
+    try:
+        period = Period.parse(args.period)
+    except ValueError as bad:
+        print(f"--period: {bad}", file=sys.stderr)
+        return 2
+    config = AssessmentConfig.from_file(settings.config_dir / "assessment.yml")
+    store = Store(settings.database_url_for("supervision"), "supervision", TABLES)
+    try:
+        with store.read() as session:
+            rows = assess_period(session, period, config, datetime.now(UTC))
+    finally:
+        store.dispose()
+    text = to_csv(rows, period.label)
+    out = Path(args.out or settings.data_dir / "reports" / f"assessment-{period.label}.csv")
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # with a byte-order mark: Excel, where these reports are read, then takes it as UTF-8
+    out.write_text(text, encoding="utf-8-sig")
+    print(f"{len(rows)} units assessed for {period.label}: {out}")
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    """What is parked and why; back to work; or away."""
+    from kit import deadletters
+
+    uri = settings.amqp_uri
+    try:
+        if args.action == "list":
+            for name, count in deadletters.list_queues(uri):
+                print(f"{count:8d}  {name}")
+        elif args.action == "show":
+            for parked in deadletters.peek(uri, args.queue, args.limit):
+                print(f"{parked.message_id}  from {parked.origin} ({parked.routing_key})"
+                      f"  parked {parked.parked_at}\n    reason: {parked.reason}"
+                      f"\n    body: {parked.body[:300].decode(errors='replace')}")  # fmt: skip
+        elif args.action == "replay":
+            print(f"replayed {deadletters.replay(uri, args.queue, args.limit)} from {args.queue}")
+        else:
+            print(f"purged {deadletters.purge(uri, args.queue)} from {args.queue}")
+    except deadletters.NotADeadLetterQueue as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    """Every sealed phone number and openid sealed again under the newest key."""
+    from kit.pii import load_vault
+    from kit.rekey import rotate, stores_for
+
+    stores = stores_for(settings.database_url_for)
+    try:
+        done = rotate(stores, load_vault(settings))
+    finally:
+        for store in stores.values():
+            store.dispose()
+    for table, rotation in done.items():
+        print(f"{table}: {rotation.resealed} re-sealed, {rotation.unreadable} no key opens")
+    return 1 if any(r.unreadable for r in done.values()) else 0
+
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    """RabbitMQ's users, permissions and policies for civicflow (see deploy/rabbitmq/)."""
+    import json
+    import urllib.parse
+
+    from kit import brokeradmin
+
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(settings.amqp_uri).path[1:]) or "/"
+    if args.action == "definitions":
+        document = brokeradmin.definitions(args.vhost or vhost, with_passwords=False)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    document = brokeradmin.definitions(args.vhost or vhost, production=not settings.is_dev)
+    admin = (os.environ.get("CIVICFLOW_BROKER_ADMIN", "guest"),
+             os.environ.get("CIVICFLOW_BROKER_ADMIN_PASSWORD", "guest"))  # fmt: skip
+    brokeradmin.apply(settings.amqp_uri, document, admin)
+    print(f"{len(document['users'])} users, their permissions on {args.vhost or vhost}, "
+          f"{len(document['exchanges'])} exchanges and the policies applied")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civicflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +299,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-phones", action="store_true", help="plain phone numbers (personal data!)"
     )
     grid_export.set_defaults(handler=cmd_grid_export)
+    report = commands.add_parser("report", help="一单考评: the assessment of a period as CSV")
+    report.add_argument(
+        "--period", required=True, help="2026-11 (a month), 2026-Q4, 2026 or 2026-11-21"
+    )
+    report.add_argument(
+        "--out", help="file to write (default var/reports/assessment-PERIOD.csv; - for stdout)"
+    )
+    report.set_defaults(handler=cmd_report)
+    broker_setup = commands.add_parser("broker", help="RabbitMQ users, permissions, policies")
+    broker_actions = broker_setup.add_subparsers(dest="action", required=True)
+    for name, text in (("setup", "apply them to the broker at AMQP_URI (management API)"),
+                       ("definitions", "print the definitions (no passwords)")):  # fmt: skip
+        action = broker_actions.add_parser(name, help=text)
+        action.add_argument("--vhost", help="the vhost (default: AMQP_URI's)")
+    broker_setup.set_defaults(handler=cmd_broker)
+    keys = commands.add_parser("keys", help="the keys sealing phone numbers")
+    keys_actions = keys.add_subparsers(dest="action", required=True)
+    keys_actions.add_parser("rotate", help="seal every stored number again under the newest key")
+    keys.set_defaults(handler=cmd_keys_rotate)
+    dlq = commands.add_parser("dlq", help="dead-letter queues: list, show, replay, purge")
+    dlq_actions = dlq.add_subparsers(dest="action", required=True)
+    dlq_actions.add_parser("list", help="every dead-letter queue and its depth")
+    for name, text in (("show", "the first parked messages and why"),
+                       ("replay", "back to the queues they came from"),
+                       ("purge", "drop them all")):  # fmt: skip
+        action = dlq_actions.add_parser(name, help=text)
+        action.add_argument("queue", help="a dead-letter queue, like dispatch.route_case.dlq")
+        if name != "purge":
+            action.add_argument("--limit", type=int, default=10 if name == "show" else None)
+    dlq.set_defaults(handler=cmd_dlq)
     broker = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
     broker.set_defaults(handler=cmd_broker_check)
     return parser

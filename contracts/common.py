@@ -73,6 +73,15 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
+
+
+def mask_phones_in(text: str) -> str:
+    """Mobile numbers written into free text (``请回电13912345678``) masked like any other:
+    the content travels in events and is stored by services that hold no key."""
+    return _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
 MASKED_PHONE_PATTERN = r"^[0-9]{3}\*{4}[0-9]{4}$|^\*+$"
 MaskedPhone = Annotated[str, Field(pattern=MASKED_PHONE_PATTERN)]
 

@@ -31,6 +31,13 @@ Level = Literal["micro_grid", "grid", "community", "street", "district"]
 """Levels of the territory, 大中小微: 区 > 街镇 > 村居 > 网格 > 微网格."""
 
 ClockKind = Literal["respond", "feedback", "resolve"]
+"""The three limits of every dispatch (2 h / 24 h / the category's days)."""
+
+AlertClock = Literal["respond", "feedback", "resolve", "order"]
+"""What an SLA alert is about: one of the three limits, or a supervision order's due time."""
+
+Territory = dict[Level, str]
+"""Where a case lies, by level: ``{"grid": "G-...", "community": ..., "district": ...}``."""
 
 
 class EventData(BaseModel):
@@ -111,6 +118,8 @@ class CaseAwaitingDispatch(EventData):
     suggestion: Assignee | None = None
     alternatives: list[Assignee] = []
     risk: RiskGrade = "blue"
+    territory: Territory = {}
+    summary: str | None = None
 
 
 class CaseDispatched(EventData):
@@ -126,6 +135,10 @@ class CaseDispatched(EventData):
     risk: RiskGrade = "blue"
     helpers: list[Assignee] = []
     """协办 units; ``assignee`` is the lead (主办)."""
+    territory: Territory = {}
+    """The units the case lies in, by level, so supervisors of a subtree can follow it."""
+    summary: str | None = None
+    """The matter in a few words (its content, cut), for messages and screens."""
 
 
 class CaseAccepted(EventData):
@@ -226,10 +239,12 @@ class CaseMerged(EventData):
 
 
 class SlaAlert(EventData):
-    clock: ClockKind
+    clock: AlertClock
     due_at: AwareDatetime
     assignee: Assignee | None = None
     level: Level | None = None
+    order_id: str | None = None
+    """Set when ``clock`` is ``order``: which supervision order fell due."""
 
 
 class SlaWarning(SlaAlert):
@@ -240,13 +255,75 @@ class SlaOverdue(SlaAlert):
     """A limit has passed."""
 
 
+OrderGrade = Literal["normal", "yellow", "red"]
+"""督办 grades: a normal order, a yellow card (黄牌督办), a red card (红牌督办)."""
+
+
 class SupervisionOrder(EventData):
     """督办: a supervisor's order on a case: normal, yellow card or red card."""
 
-    grade: Literal["normal", "yellow", "red"]
+    grade: OrderGrade
     due_at: AwareDatetime
     issued_by: str
     note: str = ""
+    order_id: str | None = None
+    assignee: Assignee | None = None
+    """The unit holding the case when the order was issued: the one that must reply."""
+
+
+class SupervisionOrderReplied(EventData):
+    """The unit answered a supervision order (督办回复)."""
+
+    order_id: str
+    reply: str
+    by: str
+    on_time: bool
+
+
+class EscalationRequested(EventData):
+    """格呼街应、街呼区应: a limit is past and the ladder says the level above must take the case.
+
+    Supervision asks; dispatch, which owns the case, escalates it (and says so with
+    ``case.escalated``) unless the case has moved on meanwhile.
+    """
+
+    from_level: Level
+    to_level: Level
+    clock: ClockKind
+    due_at: AwareDatetime
+    reason: str
+
+
+class RedRiskRaised(EventData):
+    """A red-risk (红色) case came in: supervisors subscribed to red risk must know at once."""
+
+    risk: RiskGrade = "red"
+    category: str | None = None
+    territory: Territory = {}
+    assignee: Assignee | None = None
+
+
+AlertKind = Literal["warning", "overdue", "escalated", "red_risk", "order"]
+"""What a supervisor may subscribe to."""
+
+SubscriptionChannel = Literal["sms", "wechat", "amqp"]
+
+
+class AlertRecipient(Contract):
+    subscriber: str
+    channel: Literal["sms", "wechat"]
+    address_sealed: str
+    """The phone number or WeChat openid, sealed with the platform's PII key (never plain)."""
+
+
+class AlertRouted(EventData):
+    """An alert matched supervisors' subscriptions: notify tells each of them."""
+
+    alert: AlertKind
+    trigger_event_id: str
+    trigger_type: str
+    recipients: list[AlertRecipient]
+    summary: str
 
 
 class NotificationSent(EventData):
@@ -264,6 +341,14 @@ class NotificationFailed(EventData):
     error: str
     attempts: int
     trigger_event_id: str
+
+
+class RevisitAnswered(EventData):
+    """回访: the citizen answered the revisit question by SMS (1, 2 or 3)."""
+
+    satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"]
+    phone: MaskedPhone
+    reply: str
 
 
 # --- the territory ---------------------------------------------------------------------------
@@ -342,6 +427,18 @@ CASE_RESOLVED_ON_SITE: EventSpec[CaseResolvedOnSite] = EventSpec(
 )
 CASE_MERGED: EventSpec[CaseMerged] = EventSpec("case.merged", "dispatch", CaseMerged, public=False)
 SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
+SUPERVISION_ORDER_REPLIED: EventSpec[SupervisionOrderReplied] = EventSpec(
+    "supervision.order_replied", "supervision", SupervisionOrderReplied
+)
+SUPERVISION_ESCALATION_REQUESTED: EventSpec[EscalationRequested] = EventSpec(
+    "supervision.escalation_requested", "supervision", EscalationRequested, public=False
+)
+SUPERVISION_RED_RISK: EventSpec[RedRiskRaised] = EventSpec(
+    "supervision.red_risk", "supervision", RedRiskRaised
+)
+SUPERVISION_ALERT_ROUTED: EventSpec[AlertRouted] = EventSpec(
+    "supervision.alert_routed", "supervision", AlertRouted, public=False
+)
 SLA_OVERDUE: EventSpec[SlaOverdue] = EventSpec("sla.overdue", "supervision", SlaOverdue)
 SUPERVISION_ORDER: EventSpec[SupervisionOrder] = EventSpec(
     "supervision.order", "supervision", SupervisionOrder
@@ -351,6 +448,10 @@ NOTIFICATION_SENT: EventSpec[NotificationSent] = EventSpec(
 )
 NOTIFICATION_FAILED: EventSpec[NotificationFailed] = EventSpec(
     "notification.failed", "notify", NotificationFailed
+)
+
+NOTIFY_REVISIT_ANSWERED: EventSpec[RevisitAnswered] = EventSpec(
+    "notify.revisit_answered", "notify", RevisitAnswered, public=False
 )
 
 GRID_UNIT_CHANGED: EventSpec[UnitChanged] = EventSpec(
@@ -381,8 +482,13 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         SLA_WARNING,
         SLA_OVERDUE,
         SUPERVISION_ORDER,
+        SUPERVISION_ORDER_REPLIED,
+        SUPERVISION_ESCALATION_REQUESTED,
+        SUPERVISION_RED_RISK,
+        SUPERVISION_ALERT_ROUTED,
         NOTIFICATION_SENT,
         NOTIFICATION_FAILED,
+        NOTIFY_REVISIT_ANSWERED,
         GRID_UNIT_CHANGED,
         GRID_STAFF_CHANGED,
     )

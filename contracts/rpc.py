@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field, model_validator
 
-from contracts.common import Channel, Contract, MaskedPhone, RiskGrade
-from contracts.events import Assignee, Deadlines, Level
+from contracts.common import Channel, Contract, GeoPoint, MaskedPhone, Phone, RiskGrade
+from contracts.events import (
+    AlertKind,
+    Assignee,
+    Deadlines,
+    Level,
+    OrderGrade,
+    SubscriptionChannel,
+)
 
 
 class TimelineEntry(Contract):
@@ -46,6 +53,8 @@ class CaseView(Contract):
     routing_reason: str | None = None
     place: list[dict[str, Any]] = []
     """The case's chain in the territory, micro-grid → district, as grid located it."""
+    location: GeoPoint | None = None
+    """Where it was reported, when the source said (the grid map draws it)."""
     received_at: AwareDatetime
     version: int = 1
     """Send it back as ``expected_version`` so that acting on a stale view is refused."""
@@ -158,3 +167,54 @@ class CategoryEntry(Contract):
     department: str | None = None
     level: Level | None = None
     keywords: list[str] = []
+
+
+# --- supervision: orders (督办) and subscriptions ----------------------------------------------
+
+
+class OrderRequest(Contract):
+    """A supervisor's order on a case. Without ``due_at`` the grade's time from sla.yml."""
+
+    grade: OrderGrade
+    note: str = Field(default="", max_length=2000)
+    due_at: AwareDatetime | None = None
+
+
+class OrderReply(Contract):
+    reply: str = Field(min_length=1, max_length=2000)
+
+
+class SubscriptionScope(Contract):
+    """``all``; ``unit`` (a grid unit and its subtree); ``department``; ``risk`` (a grade)."""
+
+    kind: Literal["all", "unit", "department", "risk"] = "all"
+    value: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> SubscriptionScope:
+        if self.kind == "all" and self.value is not None:
+            raise ValueError("scope all takes no value")
+        if self.kind != "all" and not self.value:
+            raise ValueError(f"scope {self.kind} needs a value")
+        if self.kind == "risk" and self.value not in get_args(RiskGrade):
+            raise ValueError(f"risk {self.value!r} is not red, yellow or blue")
+        return self
+
+
+class SubscriptionRequest(Contract):
+    """What a supervisor wants to hear of, about which cases, and how."""
+
+    subscriber: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    kinds: list[AlertKind] = Field(min_length=1)
+    scope: SubscriptionScope = SubscriptionScope()
+    channels: list[SubscriptionChannel] = Field(min_length=1)
+    phone: Phone | None = None
+    wechat_openid: str | None = Field(default=None, min_length=6, max_length=64)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SubscriptionRequest:
+        if "sms" in self.channels and self.phone is None:
+            raise ValueError("channel sms needs a phone")
+        if "wechat" in self.channels and self.wechat_openid is None:
+            raise ValueError("channel wechat needs a wechat_openid")
+        return self

@@ -8,6 +8,7 @@ events they cause and the ``event_id`` it consumed in one transaction.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -309,3 +310,25 @@ class UnitOfWork:
             self._emitted = 0
             for listener in self.store.listeners:
                 listener.outbox_committed()
+
+
+@contextmanager
+def scratch_postgres(admin_url: str, prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for a test or a benchmark, dropped afterwards.
+
+    Raises what psycopg2 raises when the server cannot be reached: the caller decides whether
+    that skips or fails.
+    """
+    import psycopg2
+
+    admin = psycopg2.connect(admin_url, connect_timeout=3)
+    admin.autocommit = True
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

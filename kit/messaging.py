@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar, cast
 
+import amqp.exceptions as amqp_exceptions
 import eventlet
+import kombu.exceptions as kombu_exceptions
 from kombu.connection import Connection
 from kombu.entity import Queue, binding
 from kombu.message import Message
@@ -48,6 +50,18 @@ class Rejected(Exception):
     """The message can never be handled as it is: park it with this reason, do not retry."""
 
 
+LOST_CONNECTION = (
+    OSError,
+    amqp_exceptions.ConnectionError,
+    amqp_exceptions.RecoverableConnectionError,
+    kombu_exceptions.OperationalError,
+)
+"""What settling a message raises when the broker connection is gone."""
+
+REPLAYED_AS = "x-replayed-routing-key"
+"""Set by ``civicflow dlq replay``: the routing key the message first came with."""
+
+
 @dataclass(frozen=True)
 class RawMessage:
     """A delivery as the broker gave it, before anyone trusted its body."""
@@ -68,7 +82,8 @@ class RawMessage:
         body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
         return cls(
             body=body,
-            routing_key=message.delivery_info.get("routing_key", ""),
+            # a replayed message comes straight to its queue: it says what it was sent as
+            routing_key=headers.get(REPLAYED_AS) or message.delivery_info.get("routing_key", ""),
             exchange=message.delivery_info.get("exchange", ""),
             message_id=props.get("message_id"),
             app_id=props.get("app_id"),
@@ -176,6 +191,16 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
 
     # --- delivery ---
 
+    def settle(self, action: Callable[[Message], None], message: Message) -> None:
+        """Ack or requeue; when the connection went away meanwhile (a broker restart), the
+        broker already holds the message for redelivery, and handling it again changes nothing
+        (consumers are idempotent): a lost ack must not take the service down."""
+        try:
+            action(message)
+        except LOST_CONNECTION as lost:
+            log.warning("%s: connection lost before settling a message (%s); the broker "
+                        "delivers it again", self.queue.name, type(lost).__name__)  # fmt: skip
+
     def decode_or_park(self, message: Message) -> tuple[RawMessage, tuple[Any, ...]] | None:
         """The handler's arguments, or None when the message broke its contract (parked)."""
         raw = RawMessage.from_kombu(message)
@@ -200,7 +225,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
                 handle_result=partial(self.handle_outcome, message, raw, started),
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            self.settle(self.queue_consumer.requeue_message, message)
 
     def retry_or_park(self, message: Message, raw: RawMessage, exc: BaseException) -> None:
         """A failed attempt: park at once if the message broke its contract, or after the
@@ -215,7 +240,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         else:
             log.warning("%s: attempt %d failed (%s); retrying", queue, attempt, describe_error(exc))
             eventlet.sleep(min(0.2 * 2**attempt, 10.0))
-            self.queue_consumer.requeue_message(message)
+            self.settle(self.queue_consumer.requeue_message, message)
 
     def handle_outcome(
         self,
@@ -230,7 +255,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         metrics.HANDLER_SECONDS.labels(queue).observe(time.perf_counter() - started)
         if exc_info is None:
             metrics.MESSAGES_CONSUMED.labels(queue, raw.routing_key).inc()
-            self.queue_consumer.ack_message(message)
+            self.settle(self.queue_consumer.ack_message, message)
             return result, exc_info
         self.retry_or_park(message, raw, exc_info[1])
         return result, exc_info
@@ -266,13 +291,13 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
                 "%s: could not park a message; it goes back to the queue", self.queue.name
             )
             eventlet.sleep(1.0)
-            self.queue_consumer.requeue_message(message)
+            self.settle(self.queue_consumer.requeue_message, message)
             return
         log.warning(
             "%s: parked %s in %s: %s", self.queue.name, raw.message_id, self.dlq_name, reason
         )
         metrics.MESSAGES_PARKED.labels(self.queue.name).inc()
-        self.queue_consumer.ack_message(message)
+        self.settle(self.queue_consumer.ack_message, message)
 
 
 @dataclass
@@ -331,7 +356,7 @@ class BatchEntrypoint(MessageEntrypoint):
             )
         except ContainerBeingKilled:
             for delivery in batch:
-                self.queue_consumer.requeue_message(delivery.message)
+                self.settle(self.queue_consumer.requeue_message, delivery.message)
 
     def handle_batch_outcome(
         self,
@@ -351,7 +376,7 @@ class BatchEntrypoint(MessageEntrypoint):
         for delivery, outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
                 metrics.MESSAGES_CONSUMED.labels(self.queue.name, delivery.raw.routing_key).inc()
-                self.queue_consumer.ack_message(delivery.message)
+                self.settle(self.queue_consumer.ack_message, delivery.message)
             else:
                 self.retry_or_park(delivery.message, delivery.raw, outcome)
         return result, exc_info

@@ -46,7 +46,10 @@ class PhoneVault:
 
     def reseal(self, sealed: str) -> str:
         """Seal again under the newest key (key rotation)."""
-        token: bytes = self._fernet.rotate(sealed.encode())
+        try:
+            token: bytes = self._fernet.rotate(sealed.encode())
+        except InvalidToken:
+            raise SealBroken("no key opens this value") from None
         return token.decode()
 
     def fingerprint(self, phone: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from nameko.exceptions import RemoteError
 from nameko.rpc import rpc as nameko_rpc
+from nameko.timer import Timer
 from nameko.timer import timer as nameko_timer
 
 from kit.providers import RpcClient, RpcTimeout, RpcUnavailable
+from kit.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,4 +26,21 @@ def timer(interval: float) -> Callable[[F], F]:
     return cast(Callable[[F], F], nameko_timer(interval=interval))
 
 
-__all__ = ["RpcClient", "RpcTimeout", "RpcUnavailable", "rpc", "timer"]
+class SettingsTimer(Timer):  # type: ignore[misc]
+    """A timer whose interval is read from the settings when the container starts."""
+
+    def __init__(self, interval_of: Callable[[Settings], float], **kwargs: Any) -> None:
+        super().__init__(interval=0.0, **kwargs)
+        self.interval_of = interval_of
+
+    def setup(self) -> None:
+        self.interval = self.interval_of(self.container.config["CIVICFLOW"])
+
+
+def every(interval_of: Callable[[Settings], float]) -> Callable[[F], F]:
+    """Run a method every ``interval_of(settings)`` seconds (a setting, so tests and operators
+    can change it without touching code)."""
+    return cast(Callable[[F], F], SettingsTimer.decorator(interval_of=interval_of))
+
+
+__all__ = ["RemoteError", "RpcClient", "RpcTimeout", "RpcUnavailable", "every", "rpc", "timer"]

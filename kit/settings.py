@@ -41,6 +41,10 @@ class Settings:
     delivery_limit: int = 5
     """Attempts of one message before it is parked in its dead-letter queue."""
     rpc_timeout: float = 5.0
+    supervision_tick_seconds: float = 30.0
+    """How often supervision scans its clocks for warnings, overdue limits and escalations."""
+    notify_tick_seconds: float = 1.0
+    """How often notify looks for deliveries due again (retries, quiet hours, rate limits)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +70,10 @@ class Settings:
             max_workers=int(env.get("CIVICFLOW_MAX_WORKERS", cls.max_workers)),
             delivery_limit=int(env.get("CIVICFLOW_DELIVERY_LIMIT", cls.delivery_limit)),
             rpc_timeout=float(env.get("CIVICFLOW_RPC_TIMEOUT", cls.rpc_timeout)),
+            supervision_tick_seconds=float(
+                env.get("SUPERVISION_TICK_SECONDS", cls.supervision_tick_seconds)
+            ),
+            notify_tick_seconds=float(env.get("NOTIFY_TICK_SECONDS", cls.notify_tick_seconds)),
         )
 
     @property
@@ -105,3 +113,18 @@ class Settings:
 
     def http_address_for(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
+
+
+def secret(
+    settings: Settings, name: str, dev_value: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """A secret from the environment; outside production a marked dev value stands in, in
+    production its absence refuses the start (no secret ships in the repository)."""
+    value = (os.environ if environ is None else environ).get(name)
+    if value:
+        if not settings.is_dev and value == dev_value:
+            raise ConfigError(f"{name} holds the dev value; set a real one in production")
+        return value
+    if not settings.is_dev:
+        raise ConfigError(f"{name} is not set; production needs a real secret")
+    return dev_value

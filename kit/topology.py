@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 
 from contracts.events import PUBLIC_EXCHANGE, owned_by
@@ -58,3 +59,21 @@ def declare_publisher_topology(channel: Any, service: str) -> None:
             channel.exchange_bind(
                 destination=PUBLIC_EXCHANGE, source=f"{service}.events", routing_key=spec.type
             )
+
+
+def bind_subscriber_queue(amqp_uri: str, queue: str, routing_keys: list[str]) -> None:
+    """A subscriber's own durable queue on ``civicflow.events``, bound to what it chose.
+
+    Quorum like every queue here, so alerts wait for a subscriber that is away.
+    """
+
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        public_exchange(channel).declare()
+        declared = Queue(
+            queue, exchange=public_exchange, durable=True,
+            queue_arguments={"x-queue-type": "quorum"},
+        )(channel)  # fmt: skip
+        declared.declare()
+        for key in routing_keys:
+            declared.bind_to(exchange=PUBLIC_EXCHANGE, routing_key=key)

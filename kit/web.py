@@ -101,6 +101,9 @@ def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        # a body nested thousands deep: refused, not a crash of the worker
+        raise BadRequest("body is nested too deeply") from None
     return body
 
 
@@ -161,3 +164,11 @@ def http_errors(mapping: Mapping[type[Exception], type[HttpError]]) -> Iterator[
             if isinstance(exc, domain_error):
                 raise http_error(str(exc)) from exc
         raise
+
+
+def event_stream(request: Request, frames: Iterator[str]) -> Response:
+    """A ``text/event-stream`` answer, each frame sent as it comes: eventlet's server would
+    otherwise hold small writes back until it has 4 KiB."""
+    request.environ["eventlet.minimum_write_chunk_size"] = 0
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(frames, mimetype="text/event-stream", headers=headers)

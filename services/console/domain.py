@@ -1,4 +1,5 @@
-"""Staff identity: password hashes and signed bearer tokens, free of I/O."""
+"""Staff identity and reach: password hashes, signed bearer tokens, roles and the cases each
+may see and act on. Free of I/O."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_TTL_SECONDS = 8 * 3600
 
@@ -16,21 +20,37 @@ class AuthError(Exception):
     """Wrong credentials, or a token that is forged, malformed or expired."""
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+_HASHER = PasswordHasher()
+"""argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile)."""
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """argon2id; hashes of the first release (scrypt) are still accepted, see ``needs_rehash``."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        scheme, salt_hex, _ = stored.split("$")
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """A hash to replace at the next good login: scrypt, or argon2 with weaker parameters."""
+    return stored.startswith("scrypt$") or _HASHER.check_needs_rehash(stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    try:
+        _, salt_hex, digest_hex = stored.split("$")
         salt = bytes.fromhex(salt_hex)
     except ValueError:
         return False
-    return scheme == "scrypt" and hmac.compare_digest(
-        hash_password(password, salt).encode(), stored.encode()
-    )
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return hmac.compare_digest(digest.hex(), digest_hex)
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,7 @@ class Principal:
     user: str
     role: str
     expires: int
+    unit: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -48,8 +69,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue_token(secret: str, user: str, role: str, now: float) -> str:
-    claims = _b64(json.dumps({"u": user, "r": role, "e": int(now) + TOKEN_TTL_SECONDS}).encode())
+def issue_token(secret: str, user: str, role: str, now: float, unit: str | None = None) -> str:
+    payload = {"u": user, "r": role, "n": unit, "e": int(now) + TOKEN_TTL_SECONDS}
+    claims = _b64(json.dumps(payload).encode())
     signature = _b64(hmac.new(secret.encode(), claims.encode(), hashlib.sha256).digest())
     return f"{claims}.{signature}"
 
@@ -61,9 +83,92 @@ def read_token(secret: str, token: str, now: float) -> Principal:
         raise AuthError("invalid token")
     try:
         data = json.loads(_unb64(claims))
-        principal = Principal(str(data["u"]), str(data["r"]), int(data["e"]))
+        principal = Principal(str(data["u"]), str(data["r"]), int(data["e"]), data.get("n"))
     except (ValueError, KeyError, TypeError):
         raise AuthError("invalid token") from None
     if principal.expires < now:
         raise AuthError("token expired")
     return principal
+
+
+# --- roles and reach -------------------------------------------------------------------------
+
+Role = Literal["operator", "handler", "grid_worker", "supervisor", "admin"]
+ROLES: Final[tuple[Role, ...]] = ("operator", "handler", "grid_worker", "supervisor", "admin")
+"""话务/派单员 (the centre's operators), 部门办理人, 网格员, 督查 (supervisors), 管理员."""
+
+UNIT_ROLES: Final = frozenset({"handler", "grid_worker", "supervisor"})
+"""Roles bound to a unit: a department, a grid, a unit whose subtree they supervise."""
+
+ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
+    "operator": frozenset({"dispatch", "return", "verify", "revisit", "escalate", "merge",
+                           "resolve_on_site", "assess"}),
+    "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate"}),
+    "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
+                              "resolve_on_site"}),
+    "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe"}),
+    "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
+                        "escalate", "verify", "revisit", "resolve_on_site", "merge",
+                        "supervise", "assess", "subscribe"}),
+}  # fmt: skip
+"""What each role may do: to a case within its reach (the lifecycle decides when), and
+``assess`` (一单考评), ``subscribe`` (alerts)."""
+
+LIFECYCLE_ACTIONS: Final = frozenset({
+    "dispatch", "accept", "feedback", "conclude", "return", "extend", "escalate", "verify",
+    "revisit", "resolve_on_site", "merge",
+})  # fmt: skip
+
+
+def sees_everything(principal: Principal) -> bool:
+    return principal.role in ("operator", "admin")
+
+
+def in_reach(principal: Principal, case: dict[str, Any]) -> bool:
+    """Whether a user may see this case at all: outside their reach it does not exist (404)."""
+    if sees_everything(principal):
+        return True
+    unit = principal.unit
+    if unit is None:
+        return False
+    holders = [case.get("assignee") or {}, *case.get("helpers", [])]
+    if any(h.get("code") == unit for h in holders):
+        return True
+    places = {p.get("code") for p in case.get("place", [])}
+    return principal.role in ("grid_worker", "supervisor") and unit in places
+
+
+def may(principal: Principal, action: str) -> bool:
+    return action in ROLE_ACTIONS.get(principal.role, frozenset())
+
+
+def shown_actions(principal: Principal, case: dict[str, Any]) -> dict[str, Any]:
+    """The case as this user sees it: only the actions both the lifecycle and the role allow."""
+    allowed = [a for a in case.get("actions", []) if may(principal, a)]
+    if may(principal, "supervise"):
+        allowed.append("supervise")
+    return {**case, "actions": allowed}
+
+
+def holds(principal: Principal, case: dict[str, Any]) -> bool:
+    """The unit that must call the citizen: the lead unit holding the case."""
+    return principal.role in ("handler", "grid_worker") and (
+        (case.get("assignee") or {}).get("code") == principal.unit
+    )
+
+
+# --- login throttling ----------------------------------------------------------------------
+
+MAX_FAILURES: Final = 5
+"""Per user: five wrong passwords lock the name."""
+MAX_ADDRESS_FAILURES: Final = 20
+"""Per address: higher, since a whole office may sit behind one address."""
+FAILURE_WINDOW_SECONDS: Final = 900.0
+
+
+def locked_for(failures: int, window_start: float, now: float, limit: int = MAX_FAILURES) -> float:
+    """Seconds until another try is allowed: after ``limit`` failures within fifteen minutes,
+    the rest of those fifteen minutes."""
+    if now - window_start >= FAILURE_WINDOW_SECONDS or failures < limit:
+        return 0.0
+    return FAILURE_WINDOW_SECONDS - (now - window_start)

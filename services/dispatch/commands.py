@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.events import Assignee, Level
+from contracts.events import Assignee, Level, Territory
 from contracts.rpc import DepartmentDuty, GridUnit
 from services.dispatch import lifecycle as lc
 from services.dispatch.domain import RoutingTable
@@ -44,6 +44,11 @@ class CaseFacts:
     resolve: timedelta | None
     place: Sequence[GridUnit]
     proposed_helpers: Sequence[Assignee]
+    summary: str | None = None
+
+    @property
+    def territory(self) -> Territory:
+        return {unit.level: unit.code for unit in self.place}
 
 
 def _text(params: Mapping[str, Any], field: str, required: bool = True) -> str:
@@ -158,7 +163,7 @@ def _dispatch(
             now, facts.resolve, channel=facts.channel, category=facts.category, risk=facts.risk
         ),
         helpers=tuple(helpers), rule=facts.rule, category=facts.category,
-        channel=facts.channel, risk=facts.risk,
+        channel=facts.channel, risk=facts.risk, territory=facts.territory, summary=facts.summary,
     )  # fmt: skip
 
 

@@ -48,6 +48,7 @@ from contracts.events import (
     EventData,
     EventSpec,
     Level,
+    Territory,
 )
 
 LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "district")
@@ -144,6 +145,8 @@ class AwaitDispatch:
     suggestion: Assignee | None
     alternatives: tuple[Assignee, ...] = ()
     risk: RiskGrade = "blue"
+    territory: Territory = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ class Dispatch:
     category: str | None = None
     channel: Channel | None = None
     risk: RiskGrade = "blue"
+    territory: Territory = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -349,8 +354,9 @@ def _await(state: CaseState, c: AwaitDispatch, actor: Actor, at: datetime) -> Ou
         state, status=S.PENDING_DISPATCH, suggestion=c.suggestion, alternatives=c.alternatives
     )
     fact = CaseAwaitingDispatch(
-        reason=c.reason, suggestion=c.suggestion, alternatives=list(c.alternatives), risk=c.risk
-    )
+        reason=c.reason, suggestion=c.suggestion, alternatives=list(c.alternatives), risk=c.risk,
+        territory=c.territory, summary=c.summary,
+    )  # fmt: skip
     return _outcome(
         state, new, "await_dispatch", actor, at, c.reason, (CASE_AWAITING_DISPATCH, fact)
     )
@@ -388,6 +394,8 @@ def _dispatch(state: CaseState, c: Dispatch, actor: Actor, at: datetime) -> Outc
         channel=c.channel,
         risk=c.risk,
         helpers=list(c.helpers),
+        territory=c.territory,
+        summary=c.summary,
     )
     return _outcome(state, new, "dispatch", actor, at, c.rule, (CASE_DISPATCHED, fact))
 

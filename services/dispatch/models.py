@@ -58,6 +58,8 @@ class Case(Base):
     merged_into: Mapped[str | None] = mapped_column(String(32))
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     place: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reach_codes: Mapped[str] = mapped_column(Text, default=" ")
+    """`` G-0101 C-01 S-001 D-HBJ ``: the holder, helpers and place, for scoped lists."""
     resolve_seconds: Mapped[int | None] = mapped_column(Integer)
     routing_rule: Mapped[str] = mapped_column(String(64))
     routing_reason: Mapped[str] = mapped_column(Text)
@@ -120,6 +122,7 @@ class Case(Base):
         )
         self.verified, self.returns, self.reopens = new.verified, new.returns, new.reopens
         self.merged_into, self.satisfaction = new.merged_into, new.satisfaction
+        self.reach_codes = reach_of(self.assignee_code, self.helpers, self.place)
         self.updated_at = step.at
         self.history.append(
             HistoryEntry(
@@ -152,6 +155,7 @@ class Case(Base):
             routing_rule=self.routing_rule,
             routing_reason=self.routing_reason,
             place=self.place,
+            location=self.received.get("location"),
             received_at=self.received_at,
             version=self.version,
             actions=allowed_actions(state),
@@ -183,3 +187,12 @@ class HistoryEntry(Base):
 
 
 TABLES = kit_tables(Base.metadata)
+
+
+def reach_of(
+    assignee_code: str | None, helpers: list[dict[str, Any]], place: list[dict[str, Any]]
+) -> str:
+    """Space-delimited, with a space at each end, so ``LIKE '% S-001 %'`` finds a code."""
+    codes = [assignee_code] if assignee_code else []
+    codes += [h["unit"]["code"] for h in helpers] + [unit["code"] for unit in place]
+    return " " + " ".join(codes) + " "

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.dispatch.models import Case
@@ -41,7 +41,8 @@ class CaseRepository:
     ) -> tuple[list[Case], int]:
         query: Select[Any] = select(Case)
         if scope is not None:
-            query = query.where(Case.assignee_code.in_(scope))
+            # within reach of any of these units: holding it, helping, or where it lies
+            query = query.where(or_(false(), *(Case.reach_codes.contains(f" {c} ") for c in scope)))
         for column, value in filters.equal:
             query = query.where(getattr(Case, column) == value)
         total = self.session.scalar(select(func.count()).select_from(query.subquery()))

@@ -11,12 +11,16 @@ from contracts.events import (
     CASE_RECEIVED,
     GRID_STAFF_CHANGED,
     GRID_UNIT_CHANGED,
+    NOTIFY_REVISIT_ANSWERED,
+    SUPERVISION_ESCALATION_REQUESTED,
     Assignee,
     CaseReceived,
     Envelope,
+    EscalationRequested,
     Level,
+    RevisitAnswered,
 )
-from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location
+from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMember
 from kit.base import ServiceBase
 from kit.db import UnitOfWork
 from kit.messaging import on_event
@@ -33,6 +37,8 @@ from services.supervision.policy import SlaPolicy
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
 SYSTEM = lc.Actor("auto", "system")
+SUPERVISION = lc.Actor("supervision", "system")
+CITIZEN = lc.Actor("citizen", "citizen")
 
 
 class CaseNotFound(Exception):
@@ -161,7 +167,8 @@ class DispatchService(ServiceBase):
         page: int = 1,
         page_size: int = 50,
     ) -> Any:
-        """Cases newest first; ``scope`` (unit codes) limits them to those units' cases."""
+        """Cases newest first; ``scope`` (unit codes) limits them to the cases those units hold,
+        help with, or that lie within them."""
         page, page_size = max(page, 1), min(max(page_size, 1), 200)
         wanted = CaseFilters.from_mapping(filters or {})
         with self.db.read() as session:
@@ -169,6 +176,38 @@ class DispatchService(ServiceBase):
             items = [case.view() for case in cases]
         answer = CasePage(items=items, total=total, page=page, page_size=page_size)
         return answer.model_dump(mode="json")
+
+    @on_event(SUPERVISION_ESCALATION_REQUESTED)
+    def escalate_when_late(self, event: Envelope[EscalationRequested]) -> None:
+        """格呼街应、街呼区应: a limit is past; the level above takes the case, dispatched at
+        once when routing knows who leads there. A case that moved on meanwhile stays put."""
+        asked, now = event.data, datetime.now(UTC)
+        seen = self._case_at(event.case_id, asked.from_level)
+        if seen is None:
+            return
+        params = {"to_level": asked.to_level, "reason": asked.reason,
+                  "supervisors": self._supervisors(seen, asked.to_level)}  # fmt: skip
+        duties_above = self._duties_above(seen)
+        with self.db.unit_of_work() as uow:
+            case = CaseRepository(uow.session).get(seen.case_id)
+            if not uow.first_time(event.event_id) or case is None:
+                return
+            climbed = self._try(uow, case, "escalate", params, SUPERVISION, now, duties_above)
+            if climbed and case.suggestion is not None:
+                self._try(uow, case, "dispatch", {}, SYSTEM, now)  # dispatched_by: auto (DESIGN)
+            uow.commit()
+
+    @on_event(NOTIFY_REVISIT_ANSWERED)
+    def revisit_by_reply(self, event: Envelope[RevisitAnswered]) -> None:
+        """访: the citizen's SMS answer closes the case, or sends it back (返工)."""
+        answer, now = event.data, datetime.now(UTC)
+        params = {"satisfaction": answer.satisfaction, "note": f"短信回访:{answer.reply}"}
+        with self.db.unit_of_work() as uow:
+            case = CaseRepository(uow.session).get(event.case_id or "")
+            if not uow.first_time(event.event_id) or case is None:
+                return
+            self._try(uow, case, "revisit", params, CITIZEN, now)
+            uow.commit()
 
     @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
     def territory_changed(self, event: Envelope[Any]) -> None:
@@ -184,6 +223,50 @@ class DispatchService(ServiceBase):
         for spec, data in outcome.facts:
             uow.emit(spec.new(data, case_id=case.case_id, occurred_at=now))
 
+    def _try(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        action: str,
+        params: dict[str, Any],
+        actor: lc.Actor,
+        now: datetime,
+        duties_above: list[DepartmentDuty] | None = None,
+    ) -> bool:
+        """An automatic action: refused (the case moved on) is logged, not raised."""
+        try:
+            command = parse(
+                action, params, case.state(), facts_of(case), self.config.table, self.config.sla,
+                now, duties_above or [],
+            )  # fmt: skip
+            self._carry_out(uow, case, command, actor, now)
+        except (BadCommand, lc.LifecycleError) as refusal:
+            log.info(
+                "%s of %s by %s not carried out: %s", action, case.case_id, actor.user, refusal
+            )
+            return False
+        return True
+
+    def _case_at(self, case_id: str | None, level: Level) -> Case | None:
+        with self.db.read() as session:
+            case = CaseRepository(session).get(case_id) if case_id else None
+        if case is None or case.level != level:
+            log.info("escalation of %s from %s: the case is no longer there", case_id, level)
+            return None
+        return case
+
+    def _supervisors(self, case: Case, level: Level) -> list[str]:
+        """The supervisors (督导) of the unit the case climbs to: they are alerted."""
+        unit = facts_of(case).territory.get(level)
+        if unit is None:
+            return []
+        try:
+            staff = self.grid.staff(unit, "supervisor")
+        except RpcUnavailable as silence:
+            log.warning("escalating %s without naming supervisors: %s", case.case_id, silence)
+            return []
+        return [StaffMember.model_validate(person).person_id for person in staff]
+
     def _first_command(
         self, case: Case, decision: domain.RoutingDecision, now: datetime
     ) -> lc.Command:
@@ -198,12 +281,15 @@ class DispatchService(ServiceBase):
                 ),
                 helpers=decision.helpers, rule=decision.rule, category=decision.category,
                 channel=case.channel, risk=case.risk,  # type: ignore[arg-type]
+                territory=facts_of(case).territory, summary=summary_of(case.content),
             )  # fmt: skip
         return lc.AwaitDispatch(
             decision.reason,
             decision.assignee,
             decision.alternatives,
             case.risk,  # type: ignore[arg-type]
+            facts_of(case).territory,
+            summary_of(case.content),
         )
 
     def _locate(self, received: CaseReceived) -> domain.Place:
@@ -261,7 +347,17 @@ def facts_of(case: Case) -> CaseFacts:
         resolve=timedelta(seconds=case.resolve_seconds) if case.resolve_seconds else None,
         place=[GridUnit.model_validate(unit) for unit in case.place],
         proposed_helpers=[Assignee.model_validate(h) for h in case.proposed_helpers],
+        summary=summary_of(case.content),
     )
+
+
+SUMMARY_CHARS = 100
+
+
+def summary_of(content: str) -> str:
+    """The content in a few words, for messages and screens."""
+    flat = " ".join(content.split())
+    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
 
 
 def new_case(

@@ -285,6 +285,24 @@ class TerritoryIndex:
 
     # --- people and departments ---
 
+    def shapes(self, level: str, limit: int = 2000) -> list[dict[str, Any]]:
+        """The basic units of a level with their outlines, simplified for drawing (about 10 m):
+        ``[{code, name, level, polygons: [[[lon, lat], …], …]}]``."""
+        shaped = []
+        for unit in self.units.values():
+            if unit.level != level or unit.kind != "basic" or unit.geometry is None:
+                continue
+            outline = unit.geometry.simplify(0.0001, preserve_topology=True)
+            parts = getattr(outline, "geoms", [outline])
+            polygons = [
+                [[round(x, 6), round(y, 6)] for x, y in part.exterior.coords] for part in parts
+            ]
+            shaped.append({"code": unit.code, "name": unit.name, "level": unit.level,
+                           "polygons": polygons})  # fmt: skip
+            if len(shaped) >= limit:
+                break
+        return shaped
+
     def staff(self, code: Any, role: Any = None) -> list[StaffMember]:
         """The people of a unit, in one role or all; [] for an unknown unit or role."""
         if not isinstance(code, str):

@@ -70,6 +70,18 @@ class GridRepository:
 
     # --- read ---
 
+    def contacts(self, code: str, role: str | None) -> list[dict[str, str | None]]:
+        """The people of a unit with their numbers still sealed: for notify, which opens them
+        only to send."""
+        query = select(StaffRow).where(StaffRow.unit == code).order_by(StaffRow.person_id)
+        if role:
+            query = query.where(StaffRow.role == role)
+        return [
+            {"person_id": row.person_id, "name": row.name, "role": row.role,
+             "phone_sealed": row.phone_sealed, "phone_masked": row.phone_masked}
+            for row in self.session.scalars(query)
+        ]  # fmt: skip
+
     def load(self, vault: PhoneVault | None = None) -> Territory:
         """The stored territory; phones masked, or opened when given the vault (export)."""
         unit_rows = list(self.session.scalars(select(UnitRow).order_by(UnitRow.code)))

@@ -16,6 +16,7 @@ from kit.rpc import rpc, timer
 from services.grid.cache import REFRESH_SECONDS, new_cache
 from services.grid.index import TerritoryIndex
 from services.grid.models import TABLES
+from services.grid.repository import GridRepository
 
 
 class GridService(ServiceBase):
@@ -38,6 +39,11 @@ class GridService(ServiceBase):
         return [u.model_dump() for u in self._index().list_units(level, parent, limit, kind)]
 
     @rpc
+    def shapes(self, level: str = "grid", limit: int = 2000) -> Any:
+        """Outlines of the units of a level, for the console's map (no tile server needed)."""
+        return self._index().shapes(level, min(max(limit, 1), 5000))
+
+    @rpc
     def chain(self, code: str) -> Any:
         """The unit and its ancestors up to the district, nearest first; [] if unknown."""
         return [unit.model_dump() for unit in self._index().chain(code)]
@@ -57,6 +63,12 @@ class GridService(ServiceBase):
     def staff(self, code: str, role: str | None = None) -> Any:
         """The people of a unit (一格四员, 微网格员, supervisors), phones masked."""
         return [person.model_dump() for person in self._index().staff(code, role)]
+
+    @rpc
+    def contacts(self, code: str, role: str | None = None) -> Any:
+        """The same people with their numbers sealed, for notify to open when it sends."""
+        with self.db.read() as session:
+            return GridRepository(session).contacts(code, role)
 
     @rpc
     def departments_for(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.common import CHANNELS, Channel, mask_phone
+from contracts.common import CHANNELS, Channel, mask_phone, mask_phones_in
 from contracts.events import CaseReceived, Reporter
 from contracts.inbound import (
     GridReport,
@@ -157,10 +157,12 @@ def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -
         "channel": line.channel,
         "source": source_id,
         "external_id": payload.external_id,
-        "content": payload.content,
+        "content": mask_phones_in(payload.content),
         "received_at": payload.occurred_at,
         "category": getattr(payload, "category", None),
-        "address": getattr(payload, "address", None),
+        "address": mask_phones_in(address)
+        if (address := getattr(payload, "address", None))
+        else None,
         "location": getattr(payload, "location", None),
     }
     match payload:

@@ -48,7 +48,7 @@ from kit.db import UnitOfWork, utcnow
 from kit.messaging import RawMessage, Rejected, on_event, on_inbound
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
-from kit.rpc import timer
+from kit.rpc import rpc, timer
 from kit.settings import Settings
 from kit.web import (
     Forbidden,
@@ -160,6 +160,15 @@ class IntakeService(ServiceBase):
                 outcomes.append(None)
             uow.commit()
         return outcomes
+
+    @rpc
+    def reporter_contact(self, case_id: str) -> Any:
+        """The citizen's number, sealed, for notify's revisit (回访): it leaves intake only so."""
+        with self.db.read() as session:
+            submission = SubmissionRepository(session).get(case_id)
+            if submission is None or submission.reporter_phone_sealed is None:
+                return None
+            return {"phone_sealed": submission.reporter_phone_sealed}
 
     # --- what the sources see afterwards ---
 

@@ -1,12 +1,15 @@
-"""Notify's repository."""
+"""Notify's repository: deliveries, rate buckets, revisits, the cases notify follows."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kit.db import insert_if_absent
-from services.notify.models import Delivery
+from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
+from services.notify.rules import Bucket
 
 
 class DeliveryRepository:
@@ -26,3 +29,81 @@ class DeliveryRepository:
 
     def get(self, delivery_id: int) -> Delivery:
         return self.session.get_one(Delivery, delivery_id)
+
+    def lock(self, delivery_id: int) -> Delivery | None:
+        """The delivery, locked for this transaction: two workers never try it at once."""
+        query = (
+            select(Delivery)
+            .where(Delivery.id == delivery_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalars(query).one_or_none()
+
+    def due(self, now: datetime, stuck_before: datetime, limit: int) -> list[int]:
+        waiting = Delivery.status.in_(("pending", "retrying", "queued"))
+        query = (
+            select(Delivery.id)
+            .where(
+                or_(
+                    waiting & (Delivery.next_attempt_at <= now),
+                    (Delivery.status == "sending") & (Delivery.updated_at <= stuck_before),
+                )
+            )
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def by_provider_id(self, provider: str, message_id: str) -> Delivery | None:
+        query = select(Delivery).where(
+            Delivery.provider == provider, Delivery.provider_message_id == message_id
+        )
+        return self.session.scalars(query).first()
+
+    def of_case(self, case_id: str) -> list[Delivery]:
+        query = select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id)
+        return list(self.session.scalars(query))
+
+    def take_token(self, key: str, bucket: Bucket, now: float) -> float:
+        """Take a token from the bucket ``key`` (full when new); seconds to wait if none."""
+        locked = (
+            select(RateBucket)
+            .where(RateBucket.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        row = self.session.scalars(locked).one_or_none()
+        if row is None:  # first use: made full, then locked like any other
+            insert_if_absent(self.session, RateBucket, key=key, tokens=bucket.burst, updated=now)
+            row = self.session.scalars(locked).one()
+        tokens, wait = bucket.take(row.tokens, row.updated, now)
+        row.tokens, row.updated = tokens, max(now, row.updated)
+        return wait
+
+    # --- revisits and cases ---
+
+    def ask(self, case_id: str, fingerprint: str, at: datetime) -> None:
+        insert_if_absent(
+            self.session, Revisit, case_id=case_id, fingerprint=fingerprint, asked_at=at
+        )
+
+    def open_revisit(self, fingerprint: str) -> Revisit | None:
+        """The latest question to this number still waiting for its answer."""
+        query = (
+            select(Revisit)
+            .where(Revisit.fingerprint == fingerprint, Revisit.answered_at.is_(None))
+            .order_by(Revisit.asked_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return self.session.scalars(query).first()
+
+    def follow(self, case_id: str) -> FollowedCase:
+        insert_if_absent(
+            self.session, FollowedCase, case_id=case_id, risk="blue", summary="", territory={}
+        )
+        return self.session.get_one(FollowedCase, case_id)
+
+    def case(self, case_id: str) -> FollowedCase | None:
+        return self.session.get(FollowedCase, case_id)

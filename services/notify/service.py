@@ -1,99 +1,246 @@
-"""Notify's entrypoints: the unit a case was dispatched to gets an SMS."""
+"""Notify's entrypoints: tell whoever notify.yml names, once; try again what is due; take the
+providers' receipts and the citizens' SMS replies."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.common import mask_phone
+from werkzeug.wrappers import Request, Response
+
 from contracts.events import (
     CASE_AWAITING_DISPATCH,
+    CASE_CONCLUDED,
     CASE_DISPATCHED,
-    NOTIFICATION_SENT,
-    CaseAwaitingDispatch,
-    CaseDispatched,
+    CASE_ESCALATED,
+    NOTIFICATION_FAILED,
+    NOTIFY_REVISIT_ANSWERED,
+    SLA_OVERDUE,
+    SLA_WARNING,
+    SUPERVISION_ALERT_ROUTED,
+    SUPERVISION_ORDER,
     Envelope,
-    NotificationSent,
+    EventSpec,
+    RevisitAnswered,
 )
 from kit.base import ServiceBase
+from kit.db import UnitOfWork
 from kit.messaging import on_event
+from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
-from kit.settings import Settings
-from services.notify import domain
-from services.notify.models import TABLES
-from services.notify.providers import FileProvider, SmsProvider
+from kit.rpc import RpcClient, every
+from kit.settings import Settings, secret
+from kit.web import NotFound, Unauthorized, http, json_response, read_json_body
+from services.notify import domain, receipts
+from services.notify.directory import Directory
+from services.notify.gateways.base import Gateway
+from services.notify.models import TABLES, FollowedCase
+from services.notify.postman import Lanes, Letter, Postman
+from services.notify.providers import build_gateways
 from services.notify.repository import DeliveryRepository
+from services.notify.rules import ChannelName, NotifyRules
+
+NOTIFIED: tuple[EventSpec[Any], ...] = (
+    CASE_DISPATCHED, CASE_AWAITING_DISPATCH, SLA_WARNING, SLA_OVERDUE, CASE_ESCALATED,
+    SUPERVISION_ORDER, SUPERVISION_ALERT_ROUTED, CASE_CONCLUDED, NOTIFICATION_FAILED,
+)  # fmt: skip
+CONTACT_TIMEOUT_SECONDS = 3.0
+DEV_CALLBACK_TOKEN = "dev-notify-callback"
 
 
 @dataclass(frozen=True)
 class NotifyConfig:
-    directory: domain.ContactDirectory
-    sms: SmsProvider
+    rules: NotifyRules
+    departments: domain.ContactDirectory
+    vault: PhoneVault
+    callback_token: str
+    """Aliyun's and Tencent's callbacks are not signed: their URL carries this token."""
+    wechat_token: str
+    centre_robot: str
 
 
 def load_config(settings: Settings) -> NotifyConfig:
-    directory = domain.ContactDirectory.from_config(settings.load_yaml("departments.yml"))
-    return NotifyConfig(directory, FileProvider(settings.data_dir / "notify" / "sms.jsonl"))
+    return NotifyConfig(
+        NotifyRules.from_file(settings.config_dir / "notify.yml"),
+        domain.ContactDirectory.from_config(settings.load_yaml("departments.yml")),
+        load_vault(settings),
+        secret(settings, "CIVICFLOW_NOTIFY_CALLBACK_TOKEN", DEV_CALLBACK_TOKEN),
+        secret(settings, "CIVICFLOW_WECHAT_TOKEN", "dev-wechat-token"),
+        secret(settings, "CIVICFLOW_WECOM_CENTRE_KEY", "dev-centre-robot"),
+    )
+
+
+@dataclass(frozen=True)
+class Gateways:
+    by_channel: Mapping[ChannelName, Gateway]
+    lanes: Lanes
+
+
+def load_gateways(settings: Settings) -> Gateways:
+    rules = NotifyRules.from_file(settings.config_dir / "notify.yml")
+    return Gateways(build_gateways(rules, settings.data_dir), Lanes(rules.max_in_flight))
 
 
 class NotifyService(ServiceBase):
     name = "notify"
     db = Database(TABLES)
     config = Configured(load_config)
+    gateways = Configured(load_gateways)
+    grid = RpcClient("grid", timeout=CONTACT_TIMEOUT_SECONDS)
+    intake = RpcClient("intake", timeout=CONTACT_TIMEOUT_SECONDS)
 
-    @on_event(CASE_AWAITING_DISPATCH)
-    def alert_red_risk(self, event: Envelope[CaseAwaitingDispatch]) -> None:
-        """Red risk waits for a person, and the centre's duty line hears of it at once."""
-        recipient = self.config.directory.recipient_for(domain.CENTRE)
-        if event.data.risk != "red" or recipient is None or event.case_id is None:
-            return
-        self._deliver_sms(
-            event, event.case_id, recipient, domain.red_risk_sms(event.case_id, event.data)
-        )
-
-    @on_event(CASE_DISPATCHED)
-    def notify_assignee(self, event: Envelope[CaseDispatched]) -> None:
-        recipient = self.config.directory.recipient_for(event.data.assignee)
-        if recipient is None or event.case_id is None:
-            return
-        text = domain.dispatch_sms(event.case_id, event.data)
-        self._deliver_sms(event, event.case_id, recipient, text)
-
-    def _deliver_sms(
-        self, event: Envelope[Any], case_id: str, recipient: domain.Recipient, text: str
-    ) -> None:
-        """Record first, then call the provider, then record the outcome and its event."""
-        provider = self.config.sms
+    @on_event(*NOTIFIED)
+    def tell(self, event: Envelope[Any]) -> None:
+        """Whoever the rules name for this event hears of it, once, by their channels."""
+        now = datetime.now(UTC)
+        # a dispatch says all its texts need; later events read what notify kept of it
+        own = event.type in (CASE_DISPATCHED.type, CASE_AWAITING_DISPATCH.type)
+        letters = self._letters(event, None if own else self._case(event.case_id), now)
         with self.db.unit_of_work() as uow:
-            delivery = DeliveryRepository(uow.session).claim(
-                trigger_event_id=event.event_id,
-                case_id=case_id,
-                recipient_key=recipient.key,
-                recipient_masked=mask_phone(recipient.phone),
-                channel="sms",
-                provider=provider.name,
-                text=text,
-                status="pending",
-                attempts=0,
-                created_at=datetime.now(UTC),
-            )
-            if delivery.status == "sent":
+            if not uow.first_time(event.event_id):
                 return
-            delivery.attempts += 1
-            delivery_id = delivery.id
+            follow(uow, event)
+            postman = self.postman
+            ready = postman.record(uow, event.event_id, event.type, event.case_id, letters, now)
+            ask_revisit(uow, event, letters, now)
             uow.commit()
-        message_id = provider.send_sms(recipient.phone, text, reference=f"{delivery_id}")
+        for taken in ready:
+            postman.send(taken)
+
+    @every(lambda settings: settings.notify_tick_seconds)
+    def try_again(self) -> None:
+        """Retries, the end of quiet hours, a rate limit's wait: whatever is due now."""
+        for delivery_id in self.postman.due(datetime.now(UTC)):
+            self.postman.attempt(delivery_id)
+
+    @http("POST", "/api/v1/notify/receipts/<string:provider>")
+    def take_receipts(self, request: Request, provider: str) -> Response:
+        """Delivery reports pushed by Aliyun or Tencent (the URL carries our token)."""
+        self._check_token(request)
+        parsed = receipts.reports_of(provider, read_json_body(request))
+        self.postman.settle_receipts(provider, parsed)
+        return receipts.answer(provider)
+
+    @http("POST", "/api/v1/notify/replies/<string:provider>")
+    def take_replies(self, request: Request, provider: str) -> Response:
+        """Citizens' SMS replies (上行): an answer to the revisit question becomes a revisit."""
+        self._check_token(request)
+        for reply in receipts.replies_of(provider, read_json_body(request)):
+            self._answer(reply.phone, reply.text)
+        return receipts.answer(provider)
+
+    @http("GET", "/api/v1/notify/wechat")
+    def wechat_check(self, request: Request) -> Response:
+        """WeChat's server check: echo ``echostr`` when the signature is WeChat's."""
+        receipts.check_wechat(request, self.config.wechat_token)
+        return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+    @http("POST", "/api/v1/notify/wechat")
+    def wechat_push(self, request: Request) -> Response:
+        """Template message receipts (TEMPLATESENDJOBFINISH), signed by WeChat."""
+        receipts.check_wechat(request, self.config.wechat_token)
+        self.postman.settle_receipts("wechat", [receipts.wechat_receipt(request.get_data())])
+        return Response("success", mimetype="text/plain")
+
+    @http("GET", "/api/v1/notify/deliveries/<string:case_id>")
+    def deliveries(self, request: Request, case_id: str) -> Response:
+        """What was sent about a case, to whom (masked), and how it went."""
+        self._check_token(request)
+        with self.db.read() as session:
+            rows = DeliveryRepository(session).of_case(case_id)
+            if not rows:
+                raise NotFound(f"nothing sent about {case_id}")
+            return json_response([receipts.view_of(row) for row in rows])
+
+    # --- the work behind the entrypoints ---
+
+    @property
+    def postman(self) -> Postman:
+        return Postman(
+            self.db.store, self.config.rules, self.gateways.by_channel, self.config.vault,
+            self.gateways.lanes,
+        )  # fmt: skip
+
+    def _letters(
+        self, event: Envelope[Any], case: FollowedCase | None, now: datetime
+    ) -> list[Letter]:
+        rules, directory = self.config.rules, self._directory()
+        summary = getattr(event.data, "summary", None) or (case.summary if case else "")
+        risk = getattr(event.data, "risk", None) or (case.risk if case else "blue")
+        variables = domain.variables_of(event.type, event.case_id or "", event.data, summary or "")
+        letters = []
+        for rule in rules.rules_for(event.type, risk):
+            for contact in directory.contacts(rule.to, event, case):
+                for channel in rule.channels:
+                    address = contact.address(channel)
+                    if address is None:
+                        continue
+                    quiet = rule.to == "citizen" and risk != "red" and rules.quiet_hours.holds(now)
+                    letters.append(Letter(
+                        contact.key, address, domain.masked(address, channel), channel,
+                        rule.template, rules.render(rule.template, variables, channel), variables,
+                        self.config.vault.fingerprint(address) if channel == "sms" else None,
+                        rules.quiet_hours.end_after(now) if quiet else None,
+                    ))  # fmt: skip
+        return letters
+
+    def _directory(self) -> Directory:
+        return Directory(
+            self.config.departments, self.config.vault, self.config.centre_robot,
+            lambda unit, role: list(self.grid.contacts(unit, role)),
+            lambda case_id: self.intake.reporter_contact(case_id),
+        )  # fmt: skip
+
+    def _case(self, case_id: str | None) -> FollowedCase | None:
+        with self.db.read() as session:
+            return DeliveryRepository(session).case(case_id) if case_id else None
+
+    def _answer(self, phone: str, text: str) -> None:
+        satisfaction = domain.revisit_answer(text)
         with self.db.unit_of_work() as uow:
-            delivery = DeliveryRepository(uow.session).get(delivery_id)
-            delivery.status, delivery.provider_message_id = "sent", message_id
-            delivery.sent_at = datetime.now(UTC)
-            sent = NotificationSent(
-                channel="sms",
-                recipient=delivery.recipient_masked,
-                provider=provider.name,
-                provider_message_id=message_id,
-                trigger_event_id=event.event_id,
+            revisit = DeliveryRepository(uow.session).open_revisit(
+                self.config.vault.fingerprint(phone)
             )
-            uow.emit(NOTIFICATION_SENT.new(sent, case_id=case_id))
+            if revisit is None or satisfaction is None:
+                return  # not an answer to a question of ours: nothing to do
+            revisit.answered_at, revisit.answer = datetime.now(UTC), satisfaction
+            answered = RevisitAnswered(
+                satisfaction=satisfaction,
+                phone=domain.masked(phone, "sms"),
+                reply=text[:70],
+            )
+            uow.emit(NOTIFY_REVISIT_ANSWERED.new(answered, case_id=revisit.case_id))
             uow.commit()
+
+    def _check_token(self, request: Request) -> None:
+        if request.args.get("token") != self.config.callback_token:
+            raise Unauthorized("a valid token is required in the callback URL")
+
+
+def follow(uow: UnitOfWork, event: Envelope[Any]) -> None:
+    """Keep what later texts need of a case: its risk, summary and holder."""
+    if event.case_id is None or event.type not in (
+        CASE_DISPATCHED.type,
+        CASE_AWAITING_DISPATCH.type,
+    ):
+        return
+    case = DeliveryRepository(uow.session).follow(event.case_id)
+    data = event.data
+    case.risk = data.risk
+    case.summary = data.summary or case.summary
+    case.territory = dict(data.territory) or case.territory
+    if event.type == CASE_DISPATCHED.type:
+        case.assignee = data.assignee.model_dump()
+
+
+def ask_revisit(
+    uow: UnitOfWork, event: Envelope[Any], letters: list[Letter], now: datetime
+) -> None:
+    """A concluded case's citizen was asked the revisit question: their reply is awaited."""
+    if event.type != CASE_CONCLUDED.type or event.case_id is None:
+        return
+    for letter in letters:
+        if letter.recipient_key == "citizen" and letter.fingerprint:
+            DeliveryRepository(uow.session).ask(event.case_id, letter.fingerprint, now)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import UtcDateTime, kit_tables
@@ -14,15 +15,54 @@ class Base(DeclarativeBase):
     pass
 
 
-class Clock(Base):
+class FollowedCase(Base):
+    """What supervision knows of a case: enough to scope alerts and set new limits."""
+
+    __tablename__ = "cases"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    risk: Mapped[str] = mapped_column(String(8), default="blue")
+    territory: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    assignment_id: Mapped[str | None] = mapped_column(String(64))
+    """The assignment holding the case now (None while it waits for dispatch)."""
+    climbs: Mapped[int] = mapped_column(Integer, default=0)
+    """Escalations so far: the ladder caps the automatic ones."""
+
+
+class Assignment(Base):
+    """One dispatch of a case to one unit: what 一单考评 scores."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The ``case.dispatched`` event id."""
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    assignee_kind: Mapped[str] = mapped_column(String(16))
+    assignee_code: Mapped[str] = mapped_column(String(64), index=True)
+    assignee_name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    dispatched_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    concluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+
+
+class ClockRow(Base):
     __tablename__ = "clocks"
     __table_args__ = (
-        UniqueConstraint("case_id", "kind", "level", name="uq_clock_case_kind_level"),
+        UniqueConstraint("owner", "kind", name="uq_clock_owner_kind"),
         Index("ix_clocks_open_next_due", "state", "next_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(32), index=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    """What started it: an assignment (the dispatch's event id), an order, an escalation."""
     kind: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(16))
     assignee_code: Mapped[str] = mapped_column(String(64))
@@ -30,8 +70,85 @@ class Clock(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     warn_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    next_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    planned_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """The limit as dispatched: extensions are worked out from it again whenever a fact lands."""
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_asked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Alert(Base):
+    """One alert raised: the unique key makes each fire once, however many scanners run."""
+
+    __tablename__ = "alerts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_id: Mapped[str] = mapped_column(String(64))
+
+
+class Order(Base):
+    """督办: a supervisor's order on a case, and the unit's reply."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    grade: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    assignment_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Mark(Base):
+    """A fact about a case that may arrive before the clock it acts on (an accept before its
+    dispatch): kept, and applied when the clock opens."""
+
+    __tablename__ = "marks"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    what: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber: Mapped[str] = mapped_column(String(64), index=True)
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_value: Mapped[str | None] = mapped_column(String(64))
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    phone_sealed: Mapped[str | None] = mapped_column(Text)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    wechat_sealed: Mapped[str | None] = mapped_column(Text)
+    queue: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ScannerLease(Base):
+    """Who scans the clocks on SQLite, where one scanner runs at a time."""
+
+    __tablename__ = "scanner_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 TABLES = kit_tables(Base.metadata)

@@ -23,10 +23,13 @@ from typing import Any, Final, get_args
 
 import yaml
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from contracts.common import Channel, RiskGrade
-from contracts.events import ClockKind, Deadlines
+from contracts.events import ClockKind, Deadlines, Level, OrderGrade
+from kit.yamltext import Fault as _Fault
+from kit.yamltext import PathStep, line_of, load
+from kit.yamltext import either as _either
+from kit.yamltext import refuse_unknown as _refuse_unknown
 from services.supervision.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
 
 _DURATION = TypeAdapter(timedelta)
@@ -37,7 +40,12 @@ CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
 RISKS: Final[tuple[RiskGrade, ...]] = get_args(RiskGrade)
 DEFAULT_WARN_AT: Final = 0.8
 
-_TOP_FIELDS: Final = ("default", "warn_at", "calendar", "overrides")
+_TOP_FIELDS: Final = (
+    "default", "warn_at", "calendar", "overrides", "pause_on_extension", "escalation", "orders",
+)  # fmt: skip
+_ESCALATION_FIELDS: Final = ("clocks", "max_levels", "ladder")
+LEVELS: Final[tuple[Level, ...]] = ("micro_grid", "grid", "community", "street", "district")
+ORDER_GRADES: Final[tuple[OrderGrade, ...]] = get_args(OrderGrade)
 _WHEN_FIELDS: Final = ("channel", "category", "risk")
 _OVERRIDE_FIELDS: Final = ("when", *KINDS)
 
@@ -50,33 +58,9 @@ _LIMIT = re.compile(
 # a category code (dispute.land) or a group (dispute), as in categories.yml
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 
-PathStep = str | int
-"""A step into the document: a mapping key, or an index into a list."""
-
 
 class PolicyError(ValueError):
     """sla.yml is wrong; the message names the field (and, read from text, its line)."""
-
-
-class _Fault(Exception):
-    """A field at fault, by path; the public wrappers turn it into a PolicyError."""
-
-    def __init__(self, path: Sequence[PathStep], detail: str) -> None:
-        super().__init__(detail)
-        self.path = tuple(path)
-        self.detail = detail
-
-    def describe(self) -> str:
-        dotted = dotted_path(self.path)
-        return f"{dotted}: {self.detail}" if dotted else self.detail
-
-
-def dotted_path(path: Sequence[PathStep]) -> str:
-    """``("overrides", 1, "when", "risk")`` -> ``overrides[1].when.risk``."""
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
-    return text
 
 
 def parse_duration(value: object, where: str) -> timedelta:
@@ -216,8 +200,37 @@ class WarnTimes:
     resolve_at: datetime
 
 
-def _either(values: Sequence[str]) -> str:
-    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+@dataclass(frozen=True)
+class EscalationLadder:
+    """格呼街应、街呼区应: how long past a limit a case waits before the level above takes it.
+
+    ``after`` names the levels that climb (a level absent from it never escalates by itself);
+    ``max_levels`` caps the automatic climbs of one case, so it cannot run to the district on
+    the clock alone.
+    """
+
+    after: Mapping[Level, timedelta] = field(default_factory=dict)
+    clocks: frozenset[ClockKind] = frozenset(KINDS)
+    max_levels: int = 2
+
+    def above(self, level: Level) -> Level | None:
+        index = LEVELS.index(level)
+        return LEVELS[index + 1] if index + 1 < len(LEVELS) else None
+
+    def wait_after_due(self, level: Level, clock: str, climbs_so_far: int) -> timedelta | None:
+        """How long after the limit this clock escalates, or None if it does not."""
+        if clock not in self.clocks or climbs_so_far >= self.max_levels:
+            return None
+        if self.above(level) is None:
+            return None
+        return self.after.get(level)
+
+
+DEFAULT_ORDER_LIMITS: Final[Mapping[OrderGrade, timedelta]] = {
+    "normal": timedelta(hours=24),
+    "yellow": timedelta(hours=12),
+    "red": timedelta(hours=4),
+}
 
 
 @dataclass(frozen=True)
@@ -226,6 +239,11 @@ class SlaPolicy:
     warn_at: float
     overrides: tuple[Override, ...] = ()
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    pause_on_extension: bool = True
+    """延期: while an extension is pending the resolve clock stands still."""
+    escalation: EscalationLadder = field(default_factory=EscalationLadder)
+    orders: Mapping[OrderGrade, timedelta] = field(default_factory=lambda: DEFAULT_ORDER_LIMITS)
+    """督办: how long a unit has to answer an order of each grade, when the order gives no time."""
 
     # --- loading ---
 
@@ -241,17 +259,7 @@ class SlaPolicy:
     def from_text(cls, text: str, name: str = "sla.yml") -> SlaPolicy:
         """From the YAML text: errors name the line and the field, so a refused start says
         where to look."""
-        root, document = _compose(text, name)
-        duplicate = _first_duplicate(root, ())
-        if duplicate is not None:
-            path, line = duplicate
-            raise PolicyError(f"{name} line {line}: {dotted_path(path)}: given twice")
-        try:
-            return cls._build(document)
-        except _Fault as fault:
-            raise PolicyError(
-                f"{name} line {_line_of(root, fault.path)}: {fault.describe()}"
-            ) from None
+        return load(text, name, cls._build, PolicyError)
 
     @classmethod
     def from_file(cls, path: Path) -> SlaPolicy:
@@ -277,7 +285,13 @@ class SlaPolicy:
             raise _Fault(("calendar",), f"{mode!r} is not {_either(CALENDAR_MODES)}")
         overrides = _overrides(document.get("overrides"))
         calendar_mode: CalendarMode = mode
-        return cls(limits, float(warn_at), overrides, WorkingCalendar(calendar_mode))
+        pause = document.get("pause_on_extension", True)
+        if not isinstance(pause, bool):
+            raise _Fault(("pause_on_extension",), f"{pause!r} must be yes or no")
+        return cls(
+            limits, float(warn_at), overrides, WorkingCalendar(calendar_mode), pause,
+            _escalation(document.get("escalation")), _order_limits(document.get("orders")),
+        )  # fmt: skip
 
     # --- using ---
 
@@ -361,15 +375,6 @@ def _limit(value: object, path: tuple[PathStep, ...]) -> timedelta:
         raise _Fault(path, fault.detail) from None
 
 
-def _refuse_unknown(
-    mapping: Mapping[Any, Any], path: tuple[PathStep, ...], known: Sequence[str]
-) -> None:
-    for key in mapping:
-        if key not in known:
-            # a misspelt field (`resolv:`) would otherwise be ignored and the default applied
-            raise _Fault((*path, str(key)), f"unknown field (expected {_either(known)})")
-
-
 def _overrides(entries: object) -> tuple[Override, ...]:
     if entries is None:
         return ()
@@ -391,6 +396,43 @@ def _overrides(entries: object) -> tuple[Override, ...]:
             raise _Fault(path, f"sets no limit ({_either(KINDS)})")
         overrides.append(Override(when, **limits))
     return tuple(overrides)
+
+
+def _escalation(value: object) -> EscalationLadder:
+    if value is None:
+        return EscalationLadder()
+    path: tuple[PathStep, ...] = ("escalation",)
+    if not isinstance(value, Mapping):
+        raise _Fault(path, "must be a mapping with ladder, clocks and max_levels")
+    _refuse_unknown(value, path, _ESCALATION_FIELDS)
+    ladder = value.get("ladder") or {}
+    if not isinstance(ladder, Mapping):
+        raise _Fault((*path, "ladder"), "must map a level to how long past the limit it climbs")
+    after: dict[Level, timedelta] = {}
+    for level, wait in ladder.items():
+        if level not in LEVELS[:-1]:
+            raise _Fault((*path, "ladder", str(level)), f"is not {_either(LEVELS[:-1])}")
+        after[level] = _limit(wait, (*path, "ladder", level))
+    clocks = value.get("clocks", list(KINDS))
+    if not isinstance(clocks, list) or not clocks:
+        raise _Fault((*path, "clocks"), f"must be a list of {_either(KINDS)}")
+    for index, clock in enumerate(clocks):
+        if clock not in KINDS:
+            raise _Fault((*path, "clocks", index), f"{clock!r} is not {_either(KINDS)}")
+    levels = value.get("max_levels", 2)
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 0 <= levels <= 4:
+        raise _Fault((*path, "max_levels"), f"{levels!r} must be a whole number from 0 to 4")
+    return EscalationLadder(after, frozenset(clocks), levels)
+
+
+def _order_limits(value: object) -> Mapping[OrderGrade, timedelta]:
+    if value is None:
+        return DEFAULT_ORDER_LIMITS
+    if not isinstance(value, Mapping):
+        raise _Fault(("orders",), f"must map {_either(ORDER_GRADES)} to a time to answer")
+    _refuse_unknown(value, ("orders",), ORDER_GRADES)
+    given = {grade: _limit(value[grade], ("orders", grade)) for grade in value}
+    return {**DEFAULT_ORDER_LIMITS, **given}
 
 
 def _when(value: object, path: tuple[PathStep, ...]) -> When:
@@ -417,69 +459,8 @@ def _when(value: object, path: tuple[PathStep, ...]) -> When:
 # --- line numbers ------------------------------------------------------------------------------
 
 
-def _compose(text: str, name: str) -> tuple[Node | None, object]:
-    """The node tree (for line numbers) and the document built from it, in one parse."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        document = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{name}{where}: not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{name}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    return root, document
-
-
 def locate(document_text: str, path: Sequence[PathStep]) -> int:
     """The 1-based line of the field at ``path`` in a YAML text; when the field is missing, the
     line of its nearest parent that exists (where it should have been given)."""
     root = yaml.compose(document_text, Loader=yaml.SafeLoader)
-    return _line_of(root, path)
-
-
-def _line_of(root: Node | None, path: Sequence[PathStep]) -> int:
-    if root is None:
-        return 1
-    node: Node = root
-    line = node.start_mark.line + 1
-    for step in path:
-        if isinstance(node, MappingNode) and not isinstance(step, int):
-            for key, value in node.value:
-                if isinstance(key, ScalarNode) and key.value == step:
-                    # the key's line: where the field's name is written, even for a nested block
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                return line
-        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _first_duplicate(
-    node: Node | None, path: tuple[PathStep, ...]
-) -> tuple[tuple[PathStep, ...], int] | None:
-    """A key given twice in one mapping: YAML keeps the last silently, hiding the first."""
-    if isinstance(node, MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, ScalarNode) and key.value != "<<":
-                if key.value in seen:
-                    return (*path, key.value), key.start_mark.line + 1
-                seen.add(key.value)
-                found = _first_duplicate(value, (*path, key.value))
-                if found is not None:
-                    return found
-    elif isinstance(node, SequenceNode):
-        for index, item in enumerate(node.value):
-            found = _first_duplicate(item, (*path, index))
-            if found is not None:
-                return found
-    return None
+    return line_of(root, path)

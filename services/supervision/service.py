@@ -1,57 +1,155 @@
-"""Supervision's entrypoints: clocks opened by every dispatch."""
+"""Supervision's entrypoints: case clocks and their scan, 督办, subscriptions, 一单考评."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from contracts.events import CASE_DISPATCHED, CaseDispatched, Envelope
+from contracts.events import Envelope
+from contracts.rpc import OrderReply, OrderRequest, SubscriptionRequest
 from kit.base import ServiceBase
 from kit.messaging import on_event
+from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
-from kit.rpc import rpc
+from kit.rpc import every, rpc
 from kit.settings import Settings
-from services.supervision.domain import plan_clocks
-from services.supervision.models import TABLES, Clock
+from kit.topology import bind_subscriber_queue
+from services.supervision import orders, reports, subscriptions
+from services.supervision.assessment import AssessmentConfig, Period
+from services.supervision.board import overdue_board
+from services.supervision.handlers import FOLLOWED, ClockBook
+from services.supervision.models import TABLES
 from services.supervision.policy import SlaPolicy
-from services.supervision.repository import ClockRepository
+from services.supervision.repository import SupervisionRepository
+from services.supervision.scanner import Scanner, describe
+
+log = logging.getLogger(__name__)
 
 
-def load_policy(settings: Settings) -> SlaPolicy:
-    return SlaPolicy.from_file(settings.config_dir / "sla.yml")
+class NoSuchSubscription(Exception):
+    """No such subscription of this subscriber."""
+
+
+@dataclass(frozen=True)
+class SupervisionConfig:
+    policy: SlaPolicy
+    assessment: AssessmentConfig
+    vault: PhoneVault
+    instance: str
+    """This process's name on the SQLite scanner lease."""
+
+
+def load_config(settings: Settings) -> SupervisionConfig:
+    return SupervisionConfig(
+        SlaPolicy.from_file(settings.config_dir / "sla.yml"),
+        AssessmentConfig.from_file(settings.config_dir / "assessment.yml"),
+        load_vault(settings),
+        f"supervision-{uuid.uuid4().hex[:8]}",
+    )
 
 
 class SupervisionService(ServiceBase):
     name = "supervision"
     db = Database(TABLES)
-    policy = Configured(load_policy)
+    config = Configured(load_config)
+    settings = Configured(lambda settings: settings)
 
-    @on_event(CASE_DISPATCHED)
-    def open_clocks(self, event: Envelope[CaseDispatched]) -> None:
-        dispatched = event.data
+    @on_event(*FOLLOWED)
+    def follow_case(self, event: Envelope[Any]) -> None:
+        """Every step of a case moves its clocks: opened by dispatch, stopped by the unit."""
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id) or event.case_id is None:
+            if not uow.first_time(event.event_id):
                 return
-            clocks = ClockRepository(uow.session)
-            for plan in plan_clocks(event.occurred_at, dispatched.deadlines, self.policy.warn_at):
-                clocks.add(
-                    Clock(
-                        case_id=event.case_id,
-                        kind=plan.kind,
-                        level=dispatched.level,
-                        assignee_code=dispatched.assignee.code,
-                        state="open",
-                        started_at=plan.started_at,
-                        warn_at=plan.warn_at,
-                        due_at=plan.due_at,
-                        next_due_at=plan.warn_at,
-                    )
-                )
+            ClockBook(uow, self.config.policy).apply(event)
             uow.commit()
+
+    @every(lambda settings: settings.supervision_tick_seconds)
+    def scan(self) -> None:
+        """Warnings, overdue alerts, escalation requests: whatever has come due."""
+        now = datetime.now(UTC)
+        scanner = Scanner(self.db.store, self.config.policy, self.config.instance)
+        if scanner.may_scan(now, self.settings.supervision_tick_seconds):
+            scanner.scan(now)
+
+    # --- 督办 ---
+
+    @rpc
+    def issue_order(self, case_id: str, order: dict[str, Any], issued_by: str) -> Any:
+        request = OrderRequest.model_validate(order)
+        with self.db.unit_of_work() as uow:
+            book = ClockBook(uow, self.config.policy)
+            issued = orders.issue_order(book, case_id, request, issued_by, datetime.now(UTC))
+            uow.commit()
+            return orders.view_of(issued)
+
+    @rpc
+    def reply_to_order(self, order_id: str, reply: dict[str, Any], by: str) -> Any:
+        answer = OrderReply.model_validate(reply)
+        with self.db.unit_of_work() as uow:
+            book = ClockBook(uow, self.config.policy)
+            order = orders.reply_to_order(book, order_id, answer.reply, by, datetime.now(UTC))
+            uow.commit()
+            return orders.view_of(order)
+
+    @rpc
+    def orders_of(self, case_id: str) -> Any:
+        with self.db.read() as session:
+            return [orders.view_of(o) for o in SupervisionRepository(session).orders_of(case_id)]
 
     @rpc
     def clocks_of(self, case_id: str) -> Any:
         with self.db.read() as session:
-            return [
-                {"kind": c.kind, "level": c.level, "state": c.state, "due_at": c.due_at.isoformat()}
-                for c in ClockRepository(session).for_case(case_id)
-            ]
+            return [describe(c) for c in SupervisionRepository(session).clocks_of(case_id)]
+
+    @rpc
+    def board(self, scope: list[str] | None = None) -> Any:
+        """超时看板: late cases by the unit holding them, counted by risk; ``scope`` (unit
+        codes) keeps the units' own and those lying within them."""
+        with self.db.read() as session:
+            late = SupervisionRepository(session).late_clocks()
+            return overdue_board(late, scope)
+
+    # --- subscriptions ---
+
+    @rpc
+    def subscribe(self, request: dict[str, Any]) -> Any:
+        wanted = SubscriptionRequest.model_validate(request)
+        row = subscriptions.new_subscription(wanted, self.config.vault, datetime.now(UTC))
+        if row.queue is not None:
+            # before the row: a subscription whose queue could not be made is not kept
+            bind_subscriber_queue(
+                self.settings.amqp_uri, row.queue, subscriptions.routing_keys(wanted)
+            )
+        with self.db.unit_of_work() as uow:
+            SupervisionRepository(uow.session).add(row)
+            uow.commit()
+            return subscriptions.view_of(row)
+
+    @rpc
+    def unsubscribe(self, subscription_id: int, subscriber: str) -> None:
+        with self.db.unit_of_work() as uow:
+            repo = SupervisionRepository(uow.session)
+            row = repo.subscription(subscription_id)
+            if row is None or row.subscriber != subscriber:
+                raise NoSuchSubscription(f"{subscriber} has no subscription {subscription_id}")
+            repo.remove(row)
+            uow.commit()
+
+    @rpc
+    def subscriptions(self, subscriber: str | None = None) -> Any:
+        with self.db.read() as session:
+            rows = SupervisionRepository(session).subscriptions(subscriber)
+            return [subscriptions.view_of(row) for row in rows]
+
+    # --- 一单考评 ---
+
+    @rpc
+    def assessment(self, period: str, kind: str | None = None) -> Any:
+        """Per unit and department: on-time rates, returns, reopens, satisfaction, score."""
+        wanted = Period.parse(period)
+        with self.db.read() as session:
+            rows = reports.assess_period(session, wanted, self.config.assessment, datetime.now(UTC))
+        return [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]

@@ -19,7 +19,7 @@ from tests.support.platform import Answer, EventTap, Platform, http, running, se
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
-SERVICES = ["intake", "grid", "dispatch", "console"]
+SERVICES = ["intake", "grid", "dispatch", "supervision", "console"]
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +302,32 @@ def test_a_replayed_command_changes_nothing_and_stale_hands_lose(
     assert statuses == [200, 409]
     concluded = case_of(platform, token, case_id)
     assert [s["action"] for s in concluded["timeline"]].count("conclude") == 1
+
+
+def test_a_supervisor_issues_an_order_and_the_unit_replies(platform: Platform, token: str) -> None:
+    """督办 through the console: a yellow card on a dispatched case, its reply, the refusals."""
+    case_id = hotline(platform, "化工厂排污", category="environment.pollution")
+    case_of(platform, token, case_id, "dispatched")
+    deadline = time.monotonic() + 10
+    while (
+        order := act(
+            platform, token, case_id, "supervise", {"grade": "yellow", "note": "三日内办结"}
+        )
+    ).status == 404:
+        assert time.monotonic() < deadline  # supervision follows the case once it hears of it
+        time.sleep(0.1)  # fmt: skip
+    assert order.status == 201, order.body
+    assert (order.body["grade"], order.body["assignee"]["code"]) == ("yellow", "D-HBJ")
+    assert order.body["issued_by"] == "admin"
+    bad = act(platform, token, case_id, "supervise", {"grade": "purple"})
+    assert bad.status == 422 and "grade" in str(bad.body)
+    assert act(platform, token, "CF-NOSUCHCASE", "supervise", {"grade": "red"}).status == 404
+    path = f"/api/v1/orders/{order.body['order_id']}/reply"
+    replied = console(platform, token, "POST", path, {"reply": "已约谈企业负责人"})
+    assert replied.status == 200 and replied.body["reply"] == "已约谈企业负责人"
+    assert console(platform, token, "POST", path, {"reply": "again"}).status == 409
+    assessment = console(platform, token, "GET", "/api/v1/assessment?period=2026-11")
+    assert assessment.status == 200
+    hbj = next(row for row in assessment.body if row["assignee_code"] == "D-HBJ")
+    assert hbj["yellow_cards"] >= 1 and hbj["dispatched"] >= 1
+    assert console(platform, token, "GET", "/api/v1/assessment?period=2026-13").status == 422

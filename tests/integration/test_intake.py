@@ -163,6 +163,12 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(intake: Platform) -> No
         (400, bad(intake, b"{not json")),
         (415, bad(intake, good, **{"Content-Type": "text/plain"})),
         (413, bad(intake, b'{"content": "' + b"x" * (256 * 1024) + b'"}')),
+        (400, bad(intake, b"[" * 50_000 + b"]" * 50_000)),  # nested deep enough to crash a parser
+        (400, bad(intake, b'{"content": "\xff\xfe\xed"}')),  # not UTF-8
+        (
+            422,
+            bad(intake, json.dumps({**ticket(), "content": "\ud800"}).encode()),
+        ),  # a lone surrogate
         (
             403,
             http("POST", intake.url("intake", "/api/v1/grid/reports"), good, signed_headers(good)),

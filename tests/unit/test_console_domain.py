@@ -15,8 +15,14 @@ from services.console.domain import (
     AuthError,
     Principal,
     hash_password,
+    holds,
+    in_reach,
     issue_token,
+    locked_for,
+    may,
+    needs_rehash,
     read_token,
+    shown_actions,
     verify_password,
 )
 
@@ -39,22 +45,16 @@ def forge(claims: bytes | str, secret: str = SECRET) -> str:
 # --- passwords -----------------------------------------------------------------------------
 
 
-def test_hash_format() -> None:
-    stored = hash_password("s3cret", SALT)
-    assert re.fullmatch(r"scrypt\$[0-9a-f]{32}\$[0-9a-f]{128}", stored)
-    assert stored.split("$")[1] == SALT.hex()
+def scrypt_hash(password: str, salt: bytes = SALT) -> str:
+    """A hash as the first release stored them."""
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
 
 
-def test_hash_is_scrypt_with_the_documented_parameters() -> None:
-    digest = hashlib.scrypt(b"s3cret", salt=SALT, n=2**14, r=8, p=1)
-    assert hash_password("s3cret", SALT) == f"scrypt${SALT.hex()}${digest.hex()}"
-
-
-def test_hash_is_deterministic_with_a_salt_and_salted_without() -> None:
-    assert hash_password("pw", SALT) == hash_password("pw", SALT)
+def test_hashes_are_argon2id_and_salted() -> None:
     first, second = hash_password("pw"), hash_password("pw")
-    assert first != second
-    assert first.split("$")[1] != second.split("$")[1]
+    assert first.startswith("$argon2id$") and first != second
+    assert not needs_rehash(first)
 
 
 def test_verify_password() -> None:
@@ -65,21 +65,22 @@ def test_verify_password() -> None:
     assert verify_password("正确的密码 ", stored) is False
 
 
-def test_verify_password_with_a_fixed_salt_hash() -> None:
-    stored = hash_password("admin", SALT)
+def test_first_release_scrypt_hashes_still_verify_and_ask_to_be_replaced() -> None:
+    stored = scrypt_hash("admin")
     assert verify_password("admin", stored) is True
     assert verify_password("Admin", stored) is False
+    assert needs_rehash(stored)
 
 
 @pytest.mark.parametrize(
     "stored",
     [
         "",
-        "plain-text",
         "scrypt$00",
         "scrypt$00$11$22",
-        "md5$" + SALT.hex() + "$" + "0" * 128,
-        "bcrypt$" + hash_password("pw", SALT).split("$", 1)[1],
+        "scrypt$zz$" + "0" * 128,
+        "bcrypt$" + scrypt_hash("pw").split("$", 1)[1],
+        "$argon2id$v=19$m=65536,t=3,p=4$garbage",
     ],
 )
 def test_malformed_or_foreign_hashes_never_verify(stored: str) -> None:
@@ -87,13 +88,9 @@ def test_malformed_or_foreign_hashes_never_verify(stored: str) -> None:
 
 
 def test_tampered_digest_does_not_verify() -> None:
-    stored = hash_password("pw", SALT)
-    last = "1" if stored[-1] == "0" else "0"
+    stored = hash_password("pw")
+    last = "A" if stored[-1] != "A" else "B"
     assert verify_password("pw", stored[:-1] + last) is False
-
-
-def test_non_hex_salt_does_not_verify() -> None:
-    assert verify_password("pw", "scrypt$zz$" + "0" * 128) is False
 
 
 # --- tokens --------------------------------------------------------------------------------
@@ -114,12 +111,13 @@ def test_token_carries_unicode_user_names() -> None:
 
 
 def test_token_shape() -> None:
-    token = issue_token(SECRET, "u", "r", NOW)
+    token = issue_token(SECRET, "u", "r", NOW, "D-HBJ")
     claims, signature = token.split(".")
     assert re.fullmatch(r"[A-Za-z0-9_-]+", claims)
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", signature)  # 32 bytes, unpadded
     decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    assert decoded == {"u": "u", "r": "r", "e": int(NOW) + TOKEN_TTL_SECONDS}
+    assert decoded == {"u": "u", "r": "r", "n": "D-HBJ", "e": int(NOW) + TOKEN_TTL_SECONDS}
+    assert read_token(SECRET, token, NOW).unit == "D-HBJ"
 
 
 def test_token_is_valid_until_its_expiry_second() -> None:
@@ -220,3 +218,62 @@ def test_forged_claims_with_the_right_key_are_accepted() -> None:
 def test_non_ascii_garbage_is_refused_as_auth_error() -> None:
     with pytest.raises(AuthError):
         read_token(SECRET, "abc.é", NOW)
+
+
+# --- reach and roles -------------------------------------------------------------------------
+
+
+CASE = {
+    "case_id": "CF1", "assignee": {"kind": "department", "code": "D-HBJ", "name": "环保"},
+    "helpers": [{"kind": "department", "code": "D-ZJJ", "name": "住建"}],
+    "place": [{"code": "G-0101", "level": "grid"}, {"code": "C-01", "level": "community"},
+              {"code": "S-001", "level": "street"}],
+    "actions": ["accept", "return", "escalate"],
+}  # fmt: skip
+
+
+def who(role: str, unit: str | None = None) -> Principal:
+    return Principal("u", role, 0, unit)
+
+
+@pytest.mark.parametrize(
+    ("principal", "sees"),
+    [
+        (who("admin"), True), (who("operator"), True),
+        (who("handler", "D-HBJ"), True),  # the lead department
+        (who("handler", "D-ZJJ"), True),  # a helper
+        (who("handler", "D-GAJ"), False),  # another department
+        (who("handler", "S-001"), False),  # a handler does not see by place
+        (who("grid_worker", "G-0101"), True), (who("grid_worker", "G-0102"), False),
+        (who("supervisor", "S-001"), True), (who("supervisor", "S-002"), False),
+        (who("handler"), False),  # a unit role without a unit sees nothing
+    ],
+)  # fmt: skip
+def test_reach_is_the_department_the_grid_or_the_unit_s_subtree(
+    principal: Principal, sees: bool
+) -> None:
+    assert in_reach(principal, CASE) is sees
+
+
+def test_a_user_sees_only_the_actions_their_role_allows() -> None:
+    assert shown_actions(who("handler", "D-HBJ"), CASE)["actions"] == [
+        "accept",
+        "return",
+        "escalate",
+    ]
+    assert shown_actions(who("operator"), CASE)["actions"] == ["return", "escalate"]
+    assert shown_actions(who("supervisor", "S-001"), CASE)["actions"] == ["escalate", "supervise"]
+    assert may(who("admin"), "supervise") and not may(who("operator"), "supervise")
+    assert may(who("supervisor"), "assess") and not may(who("handler"), "assess")
+
+
+def test_only_the_lead_unit_holds_the_case() -> None:
+    assert holds(who("handler", "D-HBJ"), CASE)
+    assert not holds(who("handler", "D-ZJJ"), CASE)  # a helper does not call the citizen
+    assert not holds(who("admin"), CASE)
+
+
+def test_five_failures_lock_for_the_rest_of_fifteen_minutes() -> None:
+    assert locked_for(4, 1000.0, 1010.0) == 0.0
+    assert locked_for(5, 1000.0, 1010.0) == 890.0
+    assert locked_for(9, 1000.0, 1900.0) == 0.0  # the window is over

@@ -34,6 +34,7 @@ from contracts.events import (
     CATALOGUE,
     PUBLIC_EXCHANGE,
     PUBLIC_TYPES,
+    AlertRouted,
     Assignee,
     CaseAccepted,
     CaseAwaitingDispatch,
@@ -51,15 +52,19 @@ from contracts.events import (
     CaseReturned,
     CaseVerified,
     Deadlines,
+    EscalationRequested,
     EventData,
     EventSpec,
     NotificationFailed,
     NotificationSent,
+    RedRiskRaised,
     Reporter,
+    RevisitAnswered,
     SlaOverdue,
     SlaWarning,
     StaffChanged,
     SupervisionOrder,
+    SupervisionOrderReplied,
     UnitChanged,
     owned_by,
 )
@@ -822,6 +827,8 @@ DESIGN_PUBLIC_TYPES = (
     "notification.sent",
     "notification.failed",
 )
+# Added to the public surface since DESIGN (new routing keys only: nothing designed changed).
+ADDED_PUBLIC_TYPES = ("supervision.order_replied", "supervision.red_risk")
 ENVELOPE_KEYS = {"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -860,6 +867,23 @@ MINIMAL_DATA: dict[str, EventData] = {
     "sla.warning": SlaWarning(clock="respond", due_at=T0),
     "sla.overdue": SlaOverdue(clock="resolve", due_at=T0),
     "supervision.order": SupervisionOrder(grade="yellow", due_at=T0, issued_by="sup-1"),
+    "supervision.order_replied": SupervisionOrderReplied(
+        order_id="O-1", reply="已处理", by="h-1", on_time=True
+    ),
+    "supervision.escalation_requested": EscalationRequested(
+        from_level="grid", to_level="community", clock="respond", due_at=T0, reason="late"
+    ),
+    "supervision.red_risk": RedRiskRaised(),
+    "notify.revisit_answered": RevisitAnswered(
+        satisfaction="satisfied", phone="138****1234", reply="1"
+    ),
+    "supervision.alert_routed": AlertRouted(
+        alert="overdue",
+        trigger_event_id="e-1",
+        trigger_type="sla.overdue",
+        recipients=[],
+        summary="【已超时】",
+    ),
     "notification.sent": NotificationSent(
         channel="sms", recipient="department:D-HBJ", provider="file", trigger_event_id="e-1"
     ),
@@ -899,7 +923,7 @@ def test_catalogue_is_keyed_by_type() -> None:
 
 def test_public_types_are_exactly_the_designed_routing_keys() -> None:
     assert len(PUBLIC_TYPES) == len(set(PUBLIC_TYPES))
-    assert set(PUBLIC_TYPES) == set(DESIGN_PUBLIC_TYPES)
+    assert set(PUBLIC_TYPES) == set(DESIGN_PUBLIC_TYPES) | set(ADDED_PUBLIC_TYPES)
     assert "case.awaiting_dispatch" in CATALOGUE
     assert "case.awaiting_dispatch" not in PUBLIC_TYPES
     assert contracts.PUBLIC_TYPES == PUBLIC_TYPES
@@ -911,11 +935,16 @@ def test_owned_by() -> None:
     assert {spec.type for spec in owned_by("notify")} == {
         "notification.sent",
         "notification.failed",
+        "notify.revisit_answered",
     }
     assert {spec.type for spec in owned_by("supervision")} == {
         "sla.warning",
         "sla.overdue",
         "supervision.order",
+        "supervision.order_replied",
+        "supervision.escalation_requested",
+        "supervision.red_risk",
+        "supervision.alert_routed",
     }
     # the lifecycle's owner states every transition, escalation included
     assert {"case.dispatched", "case.escalated", "case.merged"} <= {
@@ -1158,3 +1187,59 @@ def test_address_must_be_1_to_500_characters(model: type[InboundPayload], addres
 def test_address_of_500_characters_is_accepted(model: type[InboundPayload]) -> None:
     payload = model.model_validate(example(model, address="址" * 500))
     assert getattr(payload, "address", None) == "址" * 500
+
+
+def test_numbers_written_into_free_text_are_masked() -> None:
+    from contracts.common import mask_phones_in
+
+    text = "回电13912345678或139-1234-5678,座机0571-12345678,单号213912345678"
+    assert mask_phones_in(text) == "回电139****5678或139****5678,座机0571-12345678,单号213912345678"
+
+
+# --- every contract, under random damage: valid and round-tripping, or refused cleanly ---------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def damaged(valid: dict[str, Any], draw: st.DrawFn) -> dict[str, Any]:
+    """A valid document with some fields replaced by any JSON, some dropped, one added."""
+    document = dict(valid)
+    for key in draw(st.lists(st.sampled_from(sorted(valid)), max_size=3, unique=True)):
+        if draw(st.booleans()):
+            document[key] = draw(JSON_VALUES)
+        else:
+            document.pop(key)
+    if draw(st.booleans()):
+        document[draw(st.text(min_size=1, max_size=8))] = draw(JSON_VALUES)
+    return document
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.data())
+def test_every_event_either_round_trips_or_is_refused(data: st.DataObject) -> None:
+    spec = data.draw(st.sampled_from(SPECS))
+    document = damaged(MINIMAL_DATA[spec.type].model_dump(mode="json"), data.draw)
+    try:
+        parsed = spec.data.model_validate(document)
+    except ValidationError:
+        return  # refused, with the fields named: what a consumer parks
+    envelope = spec.new(parsed, case_id="CF1", occurred_at=T0)
+    assert spec.parse(envelope.model_dump_json()) == envelope
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.data())
+def test_every_inbound_payload_either_round_trips_or_is_refused(data: st.DataObject) -> None:
+    model = data.draw(st.sampled_from(sorted(EXAMPLES, key=lambda m: m.__name__)))
+    document = damaged(EXAMPLES[model], data.draw)
+    try:
+        parsed = model.model_validate(document)
+    except ValidationError:
+        return
+    assert model.model_validate_json(parsed.model_dump_json()) == parsed

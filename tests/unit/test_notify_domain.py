@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from contracts.events import Assignee, CaseDispatched, Deadlines
 from services.notify.domain import (
-    LOCAL_TIME,
-    SMS_SEGMENT_CHARS,
     ContactDirectory,
     Recipient,
-    dispatch_sms,
-    summary,
 )
 
 FAST = settings(max_examples=150, deadline=None, database=None)
@@ -101,130 +96,3 @@ def test_directory_copies_its_input() -> None:
     directory = ContactDirectory(phones)
     phones.clear()
     assert directory.recipient_for(Assignee(kind="department", code="A", name="甲")) is not None
-
-
-# --- dispatch_sms --------------------------------------------------------------------------
-
-
-def test_sms_without_content_is_the_head_only() -> None:
-    text = dispatch_sms(CASE_ID, dispatched())
-    assert text == head()
-    assert len(text) <= SMS_SEGMENT_CHARS
-
-
-def test_sms_shows_the_respond_by_time_in_shanghai() -> None:
-    assert LOCAL_TIME.key == "Asia/Shanghai"
-    text = dispatch_sms(CASE_ID, dispatched())
-    assert "请于03-01 09:30前签收" in text
-    assert "01:30" not in text
-
-
-def test_sms_local_time_crosses_midnight() -> None:
-    text = dispatch_sms(CASE_ID, dispatched(respond_by=datetime(2026, 12, 31, 17, 5, tzinfo=UTC)))
-    assert "请于01-01 01:05前签收" in text
-
-
-def test_sms_time_is_the_same_whatever_zone_the_deadline_carries() -> None:
-    new_york = timezone(timedelta(hours=-5))
-    in_new_york = RESPOND_BY.astimezone(new_york)
-    assert dispatch_sms(CASE_ID, dispatched(respond_by=in_new_york)) == head()
-
-
-def test_short_content_is_appended_whole() -> None:
-    text = dispatch_sms(CASE_ID, dispatched(), "广场舞噪音扰民")
-    assert text == head() + "广场舞噪音扰民"
-    assert len(text) <= SMS_SEGMENT_CHARS
-
-
-def test_long_content_is_cut_to_fit_one_segment() -> None:
-    content = "楼上邻居每天深夜装修施工噪音严重影响休息" * 5
-    text = dispatch_sms(CASE_ID, dispatched(), content)
-    assert len(text) == SMS_SEGMENT_CHARS
-    assert text.startswith(head())
-    assert text.endswith("…")
-    tail = text[len(head()) : -1]
-    assert content.startswith(tail)
-    assert len(tail) == SMS_SEGMENT_CHARS - len(head()) - 1
-
-
-def test_content_that_exactly_fits_is_not_cut() -> None:
-    room = SMS_SEGMENT_CHARS - len(head())
-    content = "字" * room
-    text = dispatch_sms(CASE_ID, dispatched(), content)
-    assert text == head() + content
-    assert len(text) == SMS_SEGMENT_CHARS
-
-
-def test_content_is_dropped_when_almost_no_room_is_left() -> None:
-    name = "名" * (SMS_SEGMENT_CHARS - len(head(name="")) - 6)  # leaves exactly 6 characters
-    text = dispatch_sms(CASE_ID, dispatched(name=name), "内容内容内容内容")
-    assert text == head(name=name)
-    assert len(text) == SMS_SEGMENT_CHARS - 6
-
-
-def test_content_is_kept_with_seven_characters_of_room() -> None:
-    name = "名" * (SMS_SEGMENT_CHARS - len(head(name="")) - 7)
-    text = dispatch_sms(CASE_ID, dispatched(name=name), "内容内容内容内容")
-    assert text == head(name=name) + "内容内容内容…"
-    assert len(text) == SMS_SEGMENT_CHARS
-
-
-def test_head_longer_than_a_segment_is_still_sent_whole() -> None:
-    name = "很长的部门名称" * 10
-    text = dispatch_sms(CASE_ID, dispatched(name=name), "内容")
-    assert text == head(name=name)
-    assert "内容" not in text
-
-
-@FAST
-@given(
-    name=st.text("县区市局街道办公室委员会中心网格第一二三", min_size=1, max_size=20),
-    content=st.text(min_size=0, max_size=200),
-)
-def test_sms_fits_one_segment_whenever_the_head_does(name: str, content: str) -> None:
-    text = dispatch_sms(CASE_ID, dispatched(name=name), content)
-    expected_head = head(name=name)
-    assert text.startswith(expected_head)
-    assert len(text) <= max(SMS_SEGMENT_CHARS, len(expected_head))
-    rest = text[len(expected_head) :]
-    assert (
-        rest == ""
-        or content.startswith(rest)
-        or (rest.endswith("…") and content.startswith(rest[:-1]))
-    )
-
-
-# --- summary -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        ("", 5, ""),
-        ("abc", 5, "abc"),
-        ("abcde", 5, "abcde"),
-        ("abcdef", 5, "abcd…"),
-        ("噪音扰民严重", 3, "噪音…"),
-        ("ab", 1, "…"),
-        ("a", 1, "a"),
-    ],
-)
-def test_summary(text: str, limit: int, expected: str) -> None:
-    assert summary(text, limit) == expected
-
-
-@FAST
-@given(text=st.text(max_size=100), limit=st.integers(min_value=1, max_value=120))
-def test_summary_never_exceeds_the_limit(text: str, limit: int) -> None:
-    short = summary(text, limit)
-    assert len(short) <= limit
-    if len(text) <= limit:
-        assert short == text
-    else:
-        assert short.endswith("…")
-        assert text.startswith(short[:-1])
-        assert len(short) == limit
-
-
-def test_summary_with_no_room_is_empty() -> None:
-    assert len(summary("hello", 0)) <= 0

@@ -12,8 +12,29 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts.events import Deadlines
-from services.supervision.domain import CLOCK_KINDS, ClockPlan, plan_clocks
-from services.supervision.policy import Limits, PolicyError, SlaPolicy, parse_duration
+from services.supervision.domain import (
+    CLOCK_KINDS,
+    CaseScope,
+    Clock,
+    ClockPlan,
+    Fact,
+    PlannedClock,
+    Scope,
+    Subscription,
+    next_step,
+    plan_clocks,
+    recipients_of,
+    settle,
+    stood_still,
+    summary_of,
+)
+from services.supervision.policy import (
+    EscalationLadder,
+    Limits,
+    PolicyError,
+    SlaPolicy,
+    parse_duration,
+)
 
 FAST = settings(max_examples=100, deadline=None, database=None)
 
@@ -239,3 +260,184 @@ def test_warnings_fall_between_start_and_due(
         assert plan.started_at <= plan.warn_at <= plan.due_at
         expected = (plan.due_at - T0).total_seconds() * fraction
         assert abs((plan.warn_at - T0).total_seconds() - expected) < 1e-3
+
+
+# --- the scanner's step: warn, overdue, climb, each once -------------------------------------
+
+
+LADDER = EscalationLadder(
+    after={"grid": timedelta(hours=1), "community": timedelta(hours=2)}, max_levels=2
+)
+RESPOND = Clock(
+    kind="respond", level="grid", warn_at=T0 + timedelta(minutes=96), due_at=T0 + timedelta(hours=2)
+)
+
+
+def walk(clock: Clock, moments: list[datetime], climbs: int = 0) -> list[tuple[Any, ...]]:
+    """What each look at the clock does, following next_due_at as the scanner would."""
+    seen = []
+    for now in moments:
+        step = next_step(clock, now, LADDER, climbs)
+        seen.append((step.alert, step.escalate_to, step.next_due_at))
+        clock = step.clock
+    return seen
+
+
+def test_a_clock_warns_then_goes_overdue_then_climbs_once_each() -> None:
+    looks = [T0, T0 + timedelta(minutes=97), T0 + timedelta(hours=2), T0 + timedelta(hours=3),
+             T0 + timedelta(hours=4)]  # fmt: skip
+    assert walk(RESPOND, looks) == [
+        (None, None, T0 + timedelta(minutes=96)),  # nothing yet: look again at the warning
+        ("warning", None, T0 + timedelta(hours=2)),
+        ("overdue", None, T0 + timedelta(hours=3)),  # the ladder waits an hour at grid level
+        (None, "community", None),  # climbs, and nothing is left to look at
+        (None, None, None),
+    ]
+
+
+def test_a_clock_found_past_its_limit_is_overdue_without_a_stale_warning() -> None:
+    step = next_step(RESPOND, T0 + timedelta(hours=5), LADDER, 0)
+    assert (step.alert, step.escalate_to) == ("overdue", "community")
+    assert step.clock.warned and step.clock.overdue and step.clock.escalation_asked
+
+
+def test_the_ladder_stops_at_max_levels_and_at_levels_it_does_not_list() -> None:
+    late = T0 + timedelta(hours=9)
+    assert next_step(RESPOND, late, LADDER, climbs_so_far=2).escalate_to is None
+    street = Clock("respond", "street", T0, T0 + timedelta(hours=1))
+    assert next_step(street, late, LADDER, 0) == next_step(street, late, LADDER, 0)
+    assert next_step(street, late, LADDER, 0).escalate_to is None
+    order = Clock("order", "grid", T0, T0 + timedelta(hours=1))
+    assert next_step(order, late, LADDER, 0).escalate_to is None  # orders do not climb
+
+
+def test_a_paused_clock_gives_back_the_time_it_stood_still() -> None:
+    due = T0 + timedelta(days=3)
+    assert stood_still(due, T0, T0 + timedelta(hours=5)) == due + timedelta(hours=5)
+    assert stood_still(due, T0, T0 - timedelta(hours=1)) == due  # a clock skew adds nothing
+
+
+@FAST
+@given(st.lists(st.integers(min_value=0, max_value=600), min_size=1, max_size=12))
+def test_no_alert_fires_twice_however_the_looks_fall(minutes: list[int]) -> None:
+    looks = [T0 + timedelta(minutes=m) for m in sorted(minutes)]
+    seen = walk(RESPOND, looks)
+    alerts = [alert for alert, _, _ in seen if alert]
+    climbs = [to for _, to, _ in seen if to]
+    assert len(alerts) == len(set(alerts)) and len(climbs) <= 1
+    if looks[-1] >= RESPOND.due_at:
+        assert "overdue" in alerts
+    if looks[-1] < RESPOND.warn_at:
+        assert alerts == []
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+CASE = CaseScope(territory={"grid": "G-1", "community": "C-1", "street": "S-1"}, assignee="D-ZJJ",
+                 risk="red")  # fmt: skip
+
+
+def sub(n: int, kinds: set[str], scope: Scope, channels: set[str]) -> Subscription:
+    return Subscription(n, f"sup-{n}", frozenset(kinds), scope, frozenset(channels))  # type: ignore[arg-type]
+
+
+def test_subscriptions_reach_by_kind_scope_and_channel() -> None:
+    subscriptions = [
+        sub(1, {"overdue"}, Scope("unit", "S-1"), {"sms", "wechat"}),  # the street's subtree
+        sub(2, {"overdue"}, Scope("unit", "S-2"), {"sms"}),  # another street
+        sub(3, {"warning"}, Scope("all"), {"sms"}),  # another kind
+        sub(4, {"overdue", "order"}, Scope("department", "D-ZJJ"), {"amqp"}),  # its own queue
+        sub(5, {"overdue"}, Scope("risk", "red"), {"wechat"}),
+        sub(6, {"overdue"}, Scope("risk", "blue"), {"sms"}),
+        sub(7, {"overdue"}, Scope("department", "D-ZJJ"), {"sms"}),
+    ]
+    reached = [
+        (s.subscriber, channel) for s, channel in recipients_of(subscriptions, "overdue", CASE)
+    ]
+    assert reached == [("sup-1", "sms"), ("sup-1", "wechat"), ("sup-5", "wechat"), ("sup-7", "sms")]
+
+
+def test_a_summary_names_the_alert_and_the_case() -> None:
+    assert summary_of("overdue", "CF1", "respond") == "【已超时】CF1 respond"
+    assert summary_of("red_risk", "CF1", "") == "【红色风险】CF1"
+
+
+# --- settling an assignment from its facts -----------------------------------------------------
+
+
+H = timedelta(hours=1)
+PLANNED = [
+    PlannedClock("respond", T0, T0 + 1.6 * H, T0 + 2 * H),
+    PlannedClock("feedback", T0, T0 + 19.2 * H, T0 + 24 * H),
+    PlannedClock("resolve", T0, T0 + 96 * H, T0 + 120 * H),
+]
+
+
+def settled(facts: list[Fact], until: datetime | None = None, pause: bool = True) -> Any:
+    return settle(T0, until, facts, PLANNED, 0.8, pause)
+
+
+def test_each_limit_is_met_at_the_earliest_fact_that_meets_it() -> None:
+    result = settled([
+        Fact("concluded", T0 + 30 * H), Fact("feedback", T0 + 20 * H), Fact("accepted", T0 + 3 * H),
+    ])  # fmt: skip
+    stops = {kind: (c.state, c.stopped_at) for kind, c in result.clocks.items()}
+    assert stops == {
+        "respond": ("stopped", T0 + 3 * H),  # late: the assessment tells
+        "feedback": ("stopped", T0 + 20 * H),
+        "resolve": ("stopped", T0 + 30 * H),
+    }
+    assert result.concluded and not result.returned and result.ended_at is None
+
+
+def test_a_return_is_a_response_and_ends_the_other_limits() -> None:
+    result = settled([Fact("returned", T0 + H)])
+    assert result.returned and (result.ended_at, result.ended_by) == (T0 + H, "returned")
+    assert result.clocks["respond"].state == "stopped"
+    assert {result.clocks[k].state for k in ("feedback", "resolve")} == {"cancelled"}
+    assert result.clocks["resolve"].cancelled_at == T0 + H
+
+
+def test_facts_of_the_next_dispatch_do_not_count_for_this_one() -> None:
+    result = settled([Fact("accepted", T0 + 5 * H)], until=T0 + 4 * H)
+    assert result.clocks["respond"].state == "cancelled"
+    assert (result.ended_at, result.ended_by) == (T0 + 4 * H, "redispatched")
+    escalated = settled([Fact("escalated", T0 + 4 * H)], until=T0 + 4 * H)
+    assert escalated.ended_by == "escalated"  # the climb and its dispatch at one moment
+    # ... and the climb that brought this dispatch, at its very moment, does not end it
+    assert settled([Fact("escalated", T0)]).ended_at is None
+
+
+def test_revisits_give_the_last_satisfaction_and_a_reopen() -> None:
+    result = settled([
+        Fact("concluded", T0 + 10 * H), Fact("reopened", T0 + 11 * H, "unsatisfied"),
+        Fact("concluded", T0 + 20 * H), Fact("closed", T0 + 30 * H, "satisfied"),
+    ])  # fmt: skip
+    assert (result.reopened, result.satisfaction, result.ended_by) == (True, "satisfied", "closed")
+
+
+def test_an_extension_pauses_then_moves_or_gives_the_time_back() -> None:
+    asked = Fact("extension_asked", T0 + 10 * H)
+    paused = settled([asked]).clocks["resolve"]
+    assert (paused.state, paused.paused_at, paused.due_at) == ("paused", T0 + 10 * H, T0 + 120 * H)
+    approved = settled([asked, Fact("extension", T0 + 12 * H, resolve_by=T0 + 300 * H)])
+    moved = approved.clocks["resolve"]
+    assert (moved.state, moved.due_at) == ("open", T0 + 300 * H)
+    assert moved.warn_at == T0 + 12 * H + (288 * H) * 0.8  # warns on the extension's own span
+    refused = settled([asked, Fact("extension", T0 + 15 * H)]).clocks["resolve"]
+    assert (refused.state, refused.due_at) == ("open", T0 + 125 * H)
+    assert settled([asked], pause=False).clocks["resolve"].state == "open"
+
+
+FACTS = [
+    Fact("accepted", T0 + H), Fact("extension_asked", T0 + 2 * H), Fact("feedback", T0 + 3 * H),
+    Fact("extension", T0 + 5 * H), Fact("concluded", T0 + 50 * H),
+    Fact("reopened", T0 + 51 * H, "unsatisfied"), Fact("concluded", T0 + 60 * H),
+    Fact("closed", T0 + 70 * H, "basically_satisfied"),
+]  # fmt: skip
+
+
+@FAST
+@given(st.permutations(FACTS))
+def test_the_order_facts_arrive_in_changes_nothing(facts: list[Fact]) -> None:
+    assert settled(facts) == settled(FACTS)

@@ -388,7 +388,8 @@ INVALID = [
         "calendar: chinese",
         "calender: chinese",
         "sla.yml line 6: calender: unknown field "
-        "(expected default, warn_at, calendar or overrides)",
+        "(expected default, warn_at, calendar, overrides, pause_on_extension, escalation "
+        "or orders)",
         id="top unknown",
     ),
     pytest.param(
@@ -672,3 +673,106 @@ def test_warn_times_at_the_fraction(policy: SlaPolicy) -> None:
         warn.feedback_at,
         warn.resolve_at,
     ]
+
+
+# --- extensions, the escalation ladder, orders ---------------------------------------------
+
+LADDER_TEXT = """\
+default:
+  respond: PT2H
+  feedback: PT24H
+  resolve: P5D
+pause_on_extension: no
+escalation:
+  clocks: [respond, feedback]
+  max_levels: 1
+  ladder:
+    grid: PT30M
+    street: P1D
+orders:
+  red: PT2H
+"""
+
+
+def test_the_ladder_extension_pause_and_order_limits_are_read() -> None:
+    policy = SlaPolicy.from_text(LADDER_TEXT)
+    assert policy.pause_on_extension is False
+    ladder = policy.escalation
+    assert ladder.clocks == frozenset({"respond", "feedback"})
+    assert ladder.after == {"grid": timedelta(minutes=30), "street": days(1)}
+    assert ladder.wait_after_due("grid", "respond", 0) == timedelta(minutes=30)
+    # resolve is not on the ladder's clocks, community not among its levels, one climb only
+    assert ladder.wait_after_due("grid", "resolve", 0) is None
+    assert ladder.wait_after_due("community", "respond", 0) is None
+    assert ladder.wait_after_due("grid", "respond", 1) is None
+    assert ladder.above("grid") == "community"
+    assert ladder.above("district") is None
+    assert policy.orders == {
+        "normal": timedelta(hours=24), "yellow": timedelta(hours=12), "red": timedelta(hours=2),
+    }  # fmt: skip
+
+
+def test_a_file_without_the_new_sections_gets_their_defaults() -> None:
+    policy = SlaPolicy.from_text("default:\n  respond: PT2H\n  feedback: PT24H\n  resolve: P5D\n")
+    assert policy.pause_on_extension is True
+    assert policy.escalation.max_levels == 2
+    assert policy.escalation.after == {}
+    assert policy.orders["red"] == timedelta(hours=4)
+
+
+def test_the_shipped_policy_escalates_grids_after_an_hour() -> None:
+    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    assert policy.escalation.wait_after_due("grid", "respond", 0) == timedelta(hours=1)
+    assert policy.escalation.wait_after_due("district", "respond", 0) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "pause_on_extension: no",
+            "pause_on_extension: sometimes",
+            "sla.yml line 5: pause_on_extension: 'sometimes' must be yes or no",
+        ),
+        (
+            "    grid: PT30M",
+            "    county: PT30M",
+            "sla.yml line 10: escalation.ladder.county: "
+            "is not micro_grid, grid, community or street",
+        ),
+        (
+            "    grid: PT30M",
+            "    grid: 30",
+            "sla.yml line 10: escalation.ladder.grid: "
+            "30 is not an ISO 8601 duration like PT2H or P5D",
+        ),
+        (
+            "  max_levels: 1",
+            "  max_levels: 9",
+            "sla.yml line 8: escalation.max_levels: 9 must be a whole number from 0 to 4",
+        ),
+        (
+            "  clocks: [respond, feedback]",
+            "  clocks: [respond, order]",
+            "sla.yml line 7: escalation.clocks[1]: 'order' is not respond, feedback or resolve",
+        ),
+        (
+            "  clocks: [respond, feedback]",
+            "  clock: [respond]",
+            "sla.yml line 7: escalation.clock: "
+            "unknown field (expected clocks, max_levels or ladder)",
+        ),
+        (
+            "  red: PT2H",
+            "  purple: PT2H",
+            "sla.yml line 13: orders.purple: unknown field (expected normal, yellow or red)",
+        ),
+    ],
+    ids=["pause", "level", "wait", "max", "clock", "field", "grade"],
+)
+def test_bad_ladder_and_order_fields_are_named_with_their_line(
+    old: str, new: str, message: str
+) -> None:
+    with pytest.raises(PolicyError) as exc:
+        SlaPolicy.from_text(edit(old, new, LADDER_TEXT))
+    assert str(exc.value) == message

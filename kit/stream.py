@@ -1,0 +1,116 @@
+"""Server-sent events from ``civicflow.events``: live pages (the overdue board, the big screen)
+hear that something happened and fetch again.
+
+One exclusive, auto-deleted queue per process bound to the public exchange; each browser gets a
+bounded queue of its own (a slow one loses old notices, never blocks the others). Only the event
+type and time travel to the browser: what it may see it fetches through its scoped API, so no
+case number reaches a user outside its reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from kombu.connection import Connection
+from kombu.entity import Queue
+from kombu.messaging import Consumer
+from nameko.extensions import DependencyProvider
+
+from contracts.events import PUBLIC_EXCHANGE
+from kit.topology import public_exchange
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+BACKLOG = 100
+
+
+class Broadcast:
+    """Fans each public event out to the connected browsers."""
+
+    def __init__(self) -> None:
+        self.listeners: set[queue.Queue[str]] = set()
+
+    def publish(self, notice: dict[str, Any]) -> None:
+        frame = f"event: {notice['type']}\ndata: {json.dumps(notice)}\n\n"
+        for listener in list(self.listeners):
+            # a browser that stopped reading misses this one
+            with contextlib.suppress(queue.Full):
+                listener.put_nowait(frame)
+
+    def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[str]:
+        """The stream of one browser: events as they come, a comment line while it is quiet
+        (proxies close silent connections)."""
+        mine: queue.Queue[str] = queue.Queue(maxsize=BACKLOG)
+        self.listeners.add(mine)
+        try:
+            yield "retry: 3000\n\n"
+            while True:
+                try:
+                    yield mine.get(timeout=heartbeat)
+                except queue.Empty:
+                    yield ": still here\n\n"
+        finally:
+            self.listeners.discard(mine)
+
+
+class PublicStream(DependencyProvider):  # type: ignore[misc]
+    """The worker sees the ``Broadcast``; the container runs its consumer."""
+
+    def setup(self) -> None:
+        self.broadcast = Broadcast()
+        self.uri: str = self.container.config["AMQP_URI"]
+        self.running = True
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self._consume)
+
+    def stop(self) -> None:
+        self.running = False
+
+    def kill(self) -> None:
+        self.running = False
+
+    def get_dependency(self, worker_ctx: Any) -> Broadcast:
+        return self.broadcast
+
+    def _consume(self) -> None:
+        while self.running:
+            try:
+                self._drain()
+            except Exception as exc:  # the broker went away: try again shortly
+                log.warning("public stream interrupted: %s", exc)
+                if self.running:
+                    time.sleep(2)  # green once monkey-patched
+
+    def _drain(self) -> None:
+        listen = Queue(
+            exchange=public_exchange, routing_key="#", exclusive=True, auto_delete=True,
+            durable=False,
+        )  # fmt: skip
+        with Connection(self.uri, heartbeat=30) as connection:
+            consumer = Consumer(
+                connection, queues=[listen], on_message=self._on_message, no_ack=True
+            )
+            with consumer:
+                while self.running:
+                    try:
+                        connection.drain_events(timeout=1)
+                    except TimeoutError:
+                        connection.heartbeat_check()
+
+    def _on_message(self, message: Any) -> None:
+        try:
+            event = json.loads(message.body)
+        except ValueError:
+            return
+        self.broadcast.publish({"type": event.get("type"), "occurred_at": event.get("occurred_at")})
+
+
+__all__ = ["PUBLIC_EXCHANGE", "Broadcast", "PublicStream"]

@@ -1,0 +1,61 @@
+"""Administration: users and roles, and read-only views of the configuration and sources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from kit.settings import Settings
+from services.console import domain
+from services.console.models import User
+
+CONFIG_FILES = ("routing.yml", "sla.yml", "notify.yml", "assessment.yml", "categories.yml")
+_USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
+MIN_PASSWORD = 10
+
+
+class BadUser(ValueError):
+    """A user that cannot be made as asked; the message names the field."""
+
+
+def new_user(body: Any) -> User:
+    """A user from the admin's form, every field checked."""
+    if not isinstance(body, dict):
+        raise BadUser("the body must be a JSON object")
+    username, password = body.get("username"), body.get("password")
+    role, unit = body.get("role"), body.get("unit") or None
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+        raise BadUser("username: 3 to 32 of a-z, 0-9, _ . -")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise BadUser(f"password: at least {MIN_PASSWORD} characters")
+    if role not in domain.ROLES:
+        raise BadUser(f"role: one of {', '.join(domain.ROLES)}")
+    if role in domain.UNIT_ROLES and not isinstance(unit, str):
+        raise BadUser(f"unit: a {role} works for a unit (a department, a grid, a street…)")
+    display = body.get("display") or username
+    if not isinstance(display, str) or len(display) > 64:
+        raise BadUser("display: a name of at most 64 characters")
+    return User(
+        username=username, password_hash=domain.hash_password(password), role=role,
+        unit=unit if role in domain.UNIT_ROLES else None, dev_only=False, display=display,
+    )  # fmt: skip
+
+
+def config_files(folder: Path) -> dict[str, str]:
+    return {
+        name: (folder / name).read_text(encoding="utf-8")
+        for name in CONFIG_FILES
+        if (folder / name).is_file()
+    }
+
+
+def sources(settings: Settings) -> list[dict[str, Any]]:
+    """The registered sources, with whether a secret is set (never the secret)."""
+    document = settings.load_yaml("sources.yml").get("sources") or {}
+    return [
+        {"id": source_id, "name": entry.get("name", source_id),
+         "lines": entry.get("channels", []), "secret_set": bool(entry.get("secret")),
+         "dev_secret": str(entry.get("secret", "")).startswith("dev-")}
+        for source_id, entry in document.items()
+    ]  # fmt: skip

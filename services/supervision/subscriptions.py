@@ -1,0 +1,47 @@
+"""Supervisors' subscriptions: which alerts, about which cases, by which channels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.common import mask_phone
+from contracts.rpc import SubscriptionRequest
+from kit.pii import PhoneVault
+from services.supervision.handlers import ALERT_ROUTING_KEYS
+from services.supervision.models import SubscriptionRow
+
+QUEUE_PREFIX = "civicflow.sub."
+
+
+def queue_of(subscriber: str) -> str:
+    """The subscriber's own durable queue on ``civicflow.events``."""
+    return f"{QUEUE_PREFIX}{subscriber}"
+
+
+def routing_keys(request: SubscriptionRequest) -> list[str]:
+    return sorted({ALERT_ROUTING_KEYS[kind] for kind in request.kinds})
+
+
+def new_subscription(
+    request: SubscriptionRequest, vault: PhoneVault, now: datetime
+) -> SubscriptionRow:
+    """The row, with the phone and openid sealed: they leave supervision only sealed."""
+    return SubscriptionRow(
+        subscriber=request.subscriber, kinds=sorted(set(request.kinds)),
+        scope_kind=request.scope.kind, scope_value=request.scope.value,
+        channels=sorted(set(request.channels)),
+        phone_sealed=vault.seal(request.phone) if request.phone else None,
+        phone_masked=mask_phone(request.phone) if request.phone else None,
+        wechat_sealed=vault.seal(request.wechat_openid) if request.wechat_openid else None,
+        queue=queue_of(request.subscriber) if "amqp" in request.channels else None,
+        created_at=now,
+    )  # fmt: skip
+
+
+def view_of(row: SubscriptionRow) -> dict[str, object]:
+    return {
+        "subscription_id": row.id, "subscriber": row.subscriber, "kinds": row.kinds,
+        "scope": {"kind": row.scope_kind, "value": row.scope_value}, "channels": row.channels,
+        "phone": row.phone_masked, "wechat": bool(row.wechat_sealed), "queue": row.queue,
+        "created_at": row.created_at.isoformat(),
+    }  # fmt: skip
