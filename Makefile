@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help run test test-unit test-browser test-faults test-broker bench lint format venv broker chromium clean
+.PHONY: help run test test-unit test-browser test-faults test-broker bench lint format venv broker chromium promtool clean
 
 help:
 	@echo "make run    set up and run the whole platform with the demo county (Ctrl-C stops it)"
@@ -28,6 +28,9 @@ broker: venv
 chromium:
 	@scripts/ensure-chromium.sh
 
+promtool:
+	@scripts/ensure-promtool.sh
+
 run: venv broker
 	$(BIN)/civicflow migrate
 	$(BIN)/civicflow demo
@@ -35,7 +38,7 @@ run: venv broker
 
 # tests/ runs under eventlet; the browser tests drive Chromium with Playwright's own event loop,
 # so they run in a process of their own
-test: venv broker chromium
+test: venv broker chromium promtool
 	$(BIN)/pytest
 	$(BIN)/pytest browser
 
@@ -45,7 +48,7 @@ test-faults: venv broker
 test-browser: venv broker chromium
 	$(BIN)/pytest browser
 
-test-unit: venv
+test-unit: venv promtool
 	$(BIN)/pytest tests/unit
 
 bench: venv broker

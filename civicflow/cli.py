@@ -12,6 +12,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
 from kit.settings import SERVICES, Settings  # noqa: E402
 
@@ -88,6 +89,16 @@ def cmd_grid_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """One service; with ``--instances N``, N processes of it side by side (competing
+    consumers), instance i answering HTTP on the service's port + i × ``--port-step``."""
+    if args.instances > 1:
+        port = settings.ports[args.service]
+        return supervise(
+            [
+                Child(f"{args.service}#{i + 1}", [args.service], port + i * args.port_step)
+                for i in range(args.instances)
+            ]
+        )
     from civicflow.registry import service_class
     from kit.runner import configure_logging, run_until_signalled
 
@@ -119,13 +130,46 @@ def _healthy(port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Child:
+    """One service process: its name in messages, what ``civicflow run`` is given, its port."""
+
+    label: str
+    run_args: list[str]
+    port: int
+
+    def start(self) -> subprocess.Popen[bytes]:
+        service = self.run_args[0]
+        env = {**os.environ, f"{service.upper()}_PORT": str(self.port)}
+        return subprocess.Popen([sys.executable, "-m", "civicflow", "run", *self.run_args], env=env)
+
+
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    """Every service in its own process; Ctrl-C (or SIGTERM) stops them all cleanly."""
+    """Every service in its own process (``--scale dispatch=3`` for more of one); Ctrl-C (or
+    SIGTERM) stops them all cleanly."""
     services: Sequence[str] = args.services or SERVICES
-    children = {
-        name: subprocess.Popen([sys.executable, "-m", "civicflow", "run", name])
-        for name in services
-    }
+    scale = dict(args.scale)
+    unknown = sorted(set(scale) - set(services))
+    if unknown:
+        print(f"--scale names services not started: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    children = []
+    for name in services:
+        count = scale.get(name, 1)
+        for i in range(count):
+            label = name if count == 1 else f"{name}#{i + 1}"
+            children.append(Child(label, [name], settings.ports[name] + i * args.port_step))
+    intake = settings.ports["intake"] if "intake" in services else None
+    console = settings.ports["console"] if "console" in services else None
+    return supervise(children, intake_port=intake, console_port=console)
+
+
+def supervise(
+    children: Sequence[Child], intake_port: int | None = None, console_port: int | None = None
+) -> int:
+    """Start the processes, wait until each is healthy, and stop them all on a signal or when
+    one of them exits."""
+    running = {child.label: child.start() for child in children}
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -135,43 +179,57 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     deadline = time.monotonic() + 60
-    waiting = set(services)
+    waiting = {child.label for child in children}
+    ports = {child.label: child.port for child in children}
     while waiting and not stopping and time.monotonic() < deadline:
-        waiting = {name for name in waiting if not _healthy(settings.ports[name])}
-        if any(child.poll() is not None for child in children.values()):
+        waiting = {label for label in waiting if not _healthy(ports[label])}
+        if any(process.poll() is not None for process in running.values()):
             break
         time.sleep(0.3)
     exit_code = 0
     if not stopping and not waiting:
         print("\ncivicflow is up:")
-        for name in services:
-            print(f"  {name:<12} http://127.0.0.1:{settings.ports[name]}/healthz")
-        if "intake" in services:
-            print(f"  intake API   http://127.0.0.1:{settings.ports['intake']}/api/v1/...")
-        if "console" in services:
-            print(f"  console      http://127.0.0.1:{settings.ports['console']}/")
+        for child in children:
+            print(f"  {child.label:<14} http://127.0.0.1:{child.port}/healthz")
+        if intake_port is not None:
+            print(f"  intake API     http://127.0.0.1:{intake_port}/api/v1/...")
+        if console_port is not None:
+            print(f"  console        http://127.0.0.1:{console_port}/")
         print("Ctrl-C stops everything.\n", flush=True)
     elif not stopping:
         print(f"not healthy: {sorted(waiting) or 'a service exited'}", file=sys.stderr)
         exit_code = 1
     while not stopping and exit_code == 0:
-        dead = [name for name, child in children.items() if child.poll() is not None]
+        dead = [label for label, process in running.items() if process.poll() is not None]
         if dead:
             print(f"{', '.join(dead)} exited; stopping the rest", file=sys.stderr)
             exit_code = 1
             break
         time.sleep(0.5)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for name, child in children.items():
+    for process in running.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for label, process in running.items():
         try:
-            child.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            print(f"{name} did not stop in time; killing it", file=sys.stderr)
-            child.kill()
+            print(f"{label} did not stop in time; killing it", file=sys.stderr)
+            process.kill()
     print("civicflow stopped.")
     return exit_code
+
+
+def _scale(text: str) -> tuple[str, int]:
+    name, _, count = text.partition("=")
+    if name not in SERVICES or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=N (N ≥ 1), e.g. dispatch=3: {text!r}")
+    return name, int(count)
+
+
+def _instances(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise argparse.ArgumentTypeError(f"expected a number of instances from 1 to 32: {text!r}")
+    return int(text)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -277,11 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=cmd_migrate)
     demo = commands.add_parser("demo", help="load the demo county and dev users")
     demo.set_defaults(handler=cmd_demo)
-    run = commands.add_parser("run", help="run one service (start more for more instances)")
+    run = commands.add_parser("run", help="run one service, or N instances of it")
     run.add_argument("service", choices=SERVICES)
+    run.add_argument("--instances", type=_instances, default=1, metavar="N")
+    run.add_argument("--port-step", type=int, default=100, help="HTTP port of instance i: +i×step")
     run.set_defaults(handler=cmd_run)
     up = commands.add_parser("up", help="run every service, each in its own process")
     up.add_argument("services", nargs="*")
+    up.add_argument("--scale", type=_scale, action="append", default=[], metavar="SERVICE=N")
+    up.add_argument("--port-step", type=int, default=100, help="HTTP port of instance i: +i×step")
     up.set_defaults(handler=cmd_up)
     grid = commands.add_parser("grid", help="import or export the territory (units, people, …)")
     grid_commands = grid.add_subparsers(dest="grid_command", required=True)

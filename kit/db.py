@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from contracts.events import Envelope
+from kit import metrics
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -173,6 +174,14 @@ def _insert_ignoring_conflicts(dialect: str, table: Table) -> Any:
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+@dataclass(frozen=True)
+class OutboxBatch:
+    """Rows ``(id, event_id, type, body)`` claimed by a relay, and how to mark them sent."""
+
+    rows: list[tuple[int, str, str, str]]
+    mark_sent: Callable[[list[int]], None]
+
+
 class OutboxListener(Protocol):
     def outbox_committed(self) -> None: ...
 
@@ -209,7 +218,14 @@ class Store:
 
     # --- the outbox, for the relay ---
 
-    def unsent(self, limit: int) -> list[tuple[int, str, str, str]]:
+    @contextmanager
+    def outbox_batch(self, limit: int) -> Iterator[OutboxBatch]:
+        """The oldest unsent events, claimed for one relay until the batch is marked.
+
+        On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED`` for as long as the batch
+        lives, so the relays of several instances share the outbox without publishing a row
+        twice. SQLite has one relay per database file (``OutboxRelay`` holds a file lock).
+        """
         outbox = self.tables.outbox
         query = (
             select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.body)
@@ -217,10 +233,21 @@ class Store:
             .order_by(outbox.c.id)
             .limit(limit)
         )
-        with self.read() as session:
-            return [(row.id, row.event_id, row.type, row.body) for row in session.execute(query)]
+        if self.is_sqlite:
+            with self.read() as session:
+                rows = [tuple(row) for row in session.execute(query)]
+            yield OutboxBatch(rows, self._mark_sent)
+            return
+        with Session(self.engine) as session:
+            rows = [tuple(row) for row in session.execute(query.with_for_update(skip_locked=True))]
 
-    def mark_sent(self, ids: list[int]) -> None:
+            def mark(ids: list[int]) -> None:
+                session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow()))
+
+            yield OutboxBatch(rows, mark)
+            session.commit()
+
+    def _mark_sent(self, ids: list[int]) -> None:
         outbox = self.tables.outbox
         with self.unit_of_work() as uow:
             uow.session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow()))
@@ -255,7 +282,7 @@ class UnitOfWork:
     def __init__(self, store: Store, consumer: str) -> None:
         self.store = store
         self.consumer = consumer
-        self._emitted = 0
+        self._emitted: list[Envelope[Any]] = []
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -302,14 +329,15 @@ class UnitOfWork:
                 "created_at": utcnow(),
             },
         )
-        self._emitted += 1
+        self._emitted.append(envelope)
 
     def commit(self) -> None:
         self.session.commit()
         if self._emitted:
-            self._emitted = 0
+            emitted, self._emitted = self._emitted, []
             for listener in self.store.listeners:
                 listener.outbox_committed()
+            metrics.observe_committed(emitted)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from kombu.entity import Queue, binding
 from kombu.message import Message
 from kombu.pools import producers
 from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer, QueueConsumer
 from pydantic import ValidationError
 
@@ -145,6 +146,53 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
         )
 
 
+class QueueGauges(SharedExtension):  # type: ignore[misc]
+    """Depth and consumers of this service's work queues and dead-letter queues, as metrics.
+
+    Asked of the broker (a passive declare) every few seconds, so an operator sees a backlog or
+    a parked message from the service's own ``/metrics`` without the management plugin.
+    """
+
+    interval = 5.0
+
+    def __init__(self) -> None:
+        self.queues: dict[str, bool] = {}  # name → is a dead-letter queue
+        self._stopping = False
+
+    def watch(self, queue: str, dead_letter_queue: str) -> None:
+        self.queues[queue] = False
+        self.queues[dead_letter_queue] = True
+
+    def start(self) -> None:
+        self._stopping = False
+        self.container.spawn_managed_thread(self.run, identifier="QueueGauges.run")
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def kill(self) -> None:
+        self._stopping = True
+
+    def run(self) -> None:
+        while not self._stopping:
+            try:
+                self.read_once()
+            except Exception as exc:  # the broker is away: the gauges keep their last value
+                log.debug("queue gauges: %r", exc)
+            eventlet.sleep(self.interval)
+
+    def read_once(self) -> None:
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as connection:
+            channel = connection.default_channel
+            for name, parked in list(self.queues.items()):
+                _, ready, consumers = channel.queue_declare(queue=name, passive=True)
+                if parked:
+                    metrics.DEAD_LETTER_MESSAGES.labels(name).set(ready)
+                else:
+                    metrics.QUEUE_MESSAGES.labels(name).set(ready)
+                    metrics.QUEUE_CONSUMERS.labels(name).set(consumers)
+
+
 class MessageEntrypoint(Consumer):  # type: ignore[misc]
     """A durable quorum work queue with its own dead-letter queue.
 
@@ -153,6 +201,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
     """
 
     queue_consumer = RawQueueConsumer()
+    gauges = QueueGauges()
 
     def __init__(
         self,
@@ -187,6 +236,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             dead_letter_queue(self.dlq_name)(channel).declare()
             for item in self.queue.bindings:
                 item.exchange(channel).declare()
+        self.gauges.watch(name, self.dlq_name)
         super().setup()
 
     # --- delivery ---
@@ -296,7 +346,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         log.warning(
             "%s: parked %s in %s: %s", self.queue.name, raw.message_id, self.dlq_name, reason
         )
-        metrics.MESSAGES_PARKED.labels(self.queue.name).inc()
+        metrics.MESSAGES_PARKED.labels(self.queue.name, raw.routing_key).inc()
         self.settle(self.queue_consumer.ack_message, message)
 
 
@@ -404,6 +454,20 @@ def on_event(*specs: EventSpec[Any]) -> Callable[[F], F]:
 
     decorator = MessageEntrypoint.decorator(
         bindings=bindings, decode=partial(_decode_event, by_type)
+    )
+    return cast(Callable[[F], F], decorator)
+
+
+def on_event_batch(*specs: EventSpec[Any], batch_size: int = 100) -> Callable[[F], F]:
+    """Like ``on_event``, for work that is cheap per event and dear per transaction (a
+    counter): the method receives a list of ``(Envelope,)`` and returns one outcome each."""
+    by_type: dict[str, EventSpec[Any]] = {spec.type: spec for spec in specs}
+
+    def bindings(_service: str) -> list[binding]:
+        return [binding(service_exchange(spec.source), routing_key=spec.type) for spec in specs]
+
+    decorator = BatchEntrypoint.decorator(
+        bindings=bindings, decode=partial(_decode_event, by_type), batch_size=batch_size
     )
     return cast(Callable[[F], F], decorator)
 

@@ -5,6 +5,10 @@ Labels never carry case ids or phone numbers: only queues, event types, routes a
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     Counter,
@@ -13,6 +17,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+
+log = logging.getLogger(__name__)
 
 disable_created_metrics()
 
@@ -23,7 +29,7 @@ MESSAGES_FAILED = Counter(
     "civicflow_messages_failed_total", "Handler attempts that raised", ["queue", "type"]
 )
 MESSAGES_PARKED = Counter(
-    "civicflow_messages_parked_total", "Messages parked in a dead-letter queue", ["queue"]
+    "civicflow_messages_parked_total", "Messages parked in a dead-letter queue", ["queue", "type"]
 )
 HANDLER_SECONDS = Histogram(
     "civicflow_handler_duration_seconds",
@@ -52,6 +58,44 @@ HTTP_SECONDS = Histogram(
 RPC_SECONDS = Histogram(
     "civicflow_rpc_client_duration_seconds", "Time of an outgoing RPC call", ["target", "method"]
 )
+
+
+QUEUE_MESSAGES = Gauge(
+    "civicflow_queue_messages", "Messages ready in a queue this service consumes", ["queue"]
+)
+QUEUE_CONSUMERS = Gauge(
+    "civicflow_queue_consumers", "Consumers attached to a queue this service consumes", ["queue"]
+)
+DEAD_LETTER_MESSAGES = Gauge(
+    "civicflow_dead_letter_messages", "Messages parked in this service's dead-letter queue",
+    ["queue"],
+)  # fmt: skip
+
+Meter = Callable[[Any], None]
+"""Counts one committed event's data in the domain's own metrics."""
+
+_meters: dict[str, Meter] = {}
+
+
+def meter(event_type: str) -> Callable[[Meter], Meter]:
+    """Register a domain meter for one event type; it runs once the event is committed."""
+
+    def register(function: Meter) -> Meter:
+        _meters[event_type] = function
+        return function
+
+    return register
+
+
+def observe_committed(envelopes: Iterable[Any]) -> None:
+    for envelope in envelopes:
+        counting = _meters.get(envelope.type)
+        if counting is None:
+            continue
+        try:
+            counting(envelope.data)
+        except Exception:  # a meter must never undo or fail the work it counts
+            log.exception("meter of %s failed", envelope.type)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -7,9 +7,12 @@ message). Whatever is not confirmed stays unsent and goes again: consumers are i
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import amqp
@@ -26,6 +29,7 @@ class OutboxRelay:
     batch_size = 500
     idle_poll_seconds = 0.5
     confirm_timeout = 10.0
+    standby_poll_seconds = 2.0
 
     def __init__(self, store: Store, amqp_uri: str, service: str) -> None:
         self.store = store
@@ -35,6 +39,7 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stopping = False
         self.connected = False
+        self.standing_by = False
         store.listeners.append(self)
 
     def outbox_committed(self) -> None:
@@ -45,6 +50,27 @@ class OutboxRelay:
         self._wake.set()
 
     def run(self) -> None:
+        lock = FileLock.beside(self.store.url, "relay") if self.store.is_sqlite else None
+        if lock is not None and not lock.acquire():
+            log.info(
+                "outbox of %s: another instance relays it (SQLite has one relay per database);"
+                " standing by", self.service,
+            )  # fmt: skip
+            self.standing_by = True
+            while not self._stopping and not lock.acquire():
+                self._wake.wait(self.standby_poll_seconds)
+                self._wake.clear()
+            self.standing_by = False
+            if self._stopping:
+                return
+            log.info("outbox of %s: the relay is ours now", self.service)
+        try:
+            self._relay()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _relay(self) -> None:
         backoff = 0.5
         while not self._stopping:
             try:
@@ -80,14 +106,14 @@ class OutboxRelay:
                 next_gauge = time.monotonic() + 5.0
 
     def relay_batch(self, connection: Connection, channel: Any) -> int:
-        rows = self.store.unsent(self.batch_size)
-        if not rows:
-            return 0
-        confirmed = self._publish_confirmed(connection, channel, rows)
-        if confirmed:
-            self.store.mark_sent(confirmed)
-            metrics.OUTBOX_RELAYED.labels(self.service).inc(len(confirmed))
-        return len(rows)
+        with self.store.outbox_batch(self.batch_size) as batch:
+            if not batch.rows:
+                return 0
+            confirmed = self._publish_confirmed(connection, channel, batch.rows)
+            if confirmed:
+                batch.mark_sent(confirmed)
+        metrics.OUTBOX_RELAYED.labels(self.service).inc(len(confirmed))
+        return len(batch.rows)
 
     def _publish_confirmed(
         self, connection: Connection, channel: Any, rows: list[tuple[int, str, str, str]]
@@ -128,6 +154,38 @@ class OutboxRelay:
             channel.events["basic_nack"].discard(on_nack)
         by_tag = dict(zip(tags, (row[0] for row in rows), strict=True))
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
+
+
+class FileLock:
+    """An exclusive ``flock`` on a file: one holder across processes, given up when the holder
+    dies, even by ``kill -9``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def beside(cls, sqlite_url: str, role: str) -> FileLock:
+        database = Path(sqlite_url.split(":///", 1)[1])
+        return cls(database.with_name(f"{database.name}.{role}.lock"))
+
+    def acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 def _next_tag(channel: Any) -> int:

@@ -57,6 +57,8 @@ class WorkerDatabase:
             database = "ok"
         except Exception as exc:
             database = f"error: {type(exc).__name__}"
+        if self.relay.standing_by:  # a second instance on SQLite: the first one relays
+            return {"database": database, "outbox_relay": "standby"}
         return {"database": database, "broker": "ok" if self.relay.connected else "down"}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from contracts.events import (
     Envelope,
 )
 from kit.base import ServiceBase
-from kit.messaging import on_event
+from kit.messaging import on_event_batch
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import RemoteError, RpcClient
@@ -261,15 +262,19 @@ class ConsoleService(ServiceBase):
         self._principal(request, request.args.get("token"))
         return event_stream(request, self.stream.frames())
 
-    @on_event(CASE_RECEIVED, CASE_DISPATCHED, SLA_OVERDUE, CASE_ESCALATED, CASE_CLOSED)
-    def count_for_the_screen(self, event: Envelope[Any]) -> None:
+    @on_event_batch(CASE_RECEIVED, CASE_DISPATCHED, SLA_OVERDUE, CASE_ESCALATED, CASE_CLOSED)
+    def count_for_the_screen(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
+        """The big screen's counts of the day; a burst is counted in one transaction."""
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id):
-                return
-            users, day = UserRepository(uow.session), today(event.occurred_at)
-            for metric in metrics_of(event):
-                users.count(day, metric)
+            tally: Counter[tuple[str, str]] = Counter()
+            for (event,) in batch:
+                if uow.first_time(event.event_id):
+                    tally.update((today(event.occurred_at), m) for m in metrics_of(event))
+            users = UserRepository(uow.session)
+            for (day, metric), by in sorted(tally.items()):
+                users.count(day, metric, by)
             uow.commit()
+        return [None] * len(batch)
 
     # --- subscriptions ---
 

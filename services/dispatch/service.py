@@ -27,6 +27,7 @@ from kit.messaging import on_event
 from kit.providers import Configured, Database
 from kit.rpc import RpcClient, RpcUnavailable, rpc
 from kit.settings import Settings
+from services import metering  # noqa: F401  (registers the domain's meters)
 from services.dispatch import domain
 from services.dispatch import lifecycle as lc
 from services.dispatch.commands import ESCALATION_LADDER, BadCommand, CaseFacts, parse

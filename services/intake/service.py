@@ -60,6 +60,7 @@ from kit.web import (
     json_response,
     read_json_body,
 )
+from services import metering  # noqa: F401  (registers the domain's meters)
 from services.intake import domain, open311
 from services.intake.callbacks import deliver
 from services.intake.models import TABLES, CaseStatus, Submission, TimelineEntry

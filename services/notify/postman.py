@@ -28,7 +28,7 @@ from kit.db import Store
 from kit.pii import PhoneVault
 from services.notify.gateways.base import Gateway, GatewayError, Message, Receipt
 from services.notify.models import Delivery
-from services.notify.repository import DeliveryRepository
+from services.notify.repository import DeliveryRepository, Due
 from services.notify.rules import ChannelName, NotifyRules, sms_segments
 
 log = logging.getLogger(__name__)
@@ -105,24 +105,41 @@ class Postman:
             )  # fmt: skip
             if delivery.status == "pending" and letter.hold_until is None:
                 taken = self._take_in(repo, delivery, now)
-                if taken is not None:
+                if isinstance(taken, Try):
                     ready.append(taken)
             elif delivery.status == "pending":
                 delivery.status = "queued"
         return ready
 
-    def attempt(self, delivery_id: int, now: datetime | None = None) -> None:
-        """One try of a delivery that is due; nothing if another worker has it."""
+    def attempt(self, delivery_id: int, now: datetime | None = None) -> str:
+        """One try of a delivery that is due (nothing if another worker has it); the rate
+        limit's bucket that held it back, or "" if it went or was not due."""
         now = now or datetime.now(UTC)
         with self.store.unit_of_work("postman") as uow:
             repo = DeliveryRepository(uow.session)
             delivery = repo.lock(delivery_id)
             if delivery is None or not _due(delivery, now):
-                return
+                return ""
             taken = self._take_in(repo, delivery, now)
             uow.commit()
-        if taken is not None:
+        if isinstance(taken, Try):
             self.send(taken)
+            return ""
+        return taken
+
+    def try_due(self, now: datetime) -> int:
+        """Try what is due; once a bucket holds one delivery back, the others that need the
+        same bucket wait for the next round instead of each asking it again. How many went."""
+        held: set[str] = set()
+        tried = 0
+        for due in self.due(now):
+            if {self._provider_key(due.provider), self._recipient_key(due.recipient_key)} & held:
+                continue
+            holder = self.attempt(due.id)
+            if holder:
+                held.add(holder)
+            tried += 1
+        return tried
 
     def send(self, taken: Try) -> None:
         """The call to the provider (a lane of this process's few), then its outcome."""
@@ -134,7 +151,7 @@ class Postman:
         else:
             self._sent(taken.delivery_id, message_id, datetime.now(UTC))
 
-    def due(self, now: datetime, limit: int = 200) -> list[int]:
+    def due(self, now: datetime, limit: int = 200) -> list[Due]:
         with self.store.read() as session:
             return DeliveryRepository(session).due(now, now - STUCK, limit)
 
@@ -156,13 +173,20 @@ class Postman:
 
     # --- the steps of a try ---
 
-    def _take_in(self, repo: DeliveryRepository, delivery: Delivery, now: datetime) -> Try | None:
-        """Mark the delivery ``sending`` if the rate limits let it go now, else queue it."""
+    def _take_in(self, repo: DeliveryRepository, delivery: Delivery, now: datetime) -> Try | str:
+        """Mark the delivery ``sending`` if the rate limits let it go now, else queue it and
+        name the bucket that holds it back."""
         gateway = self.gateways[delivery.channel]  # type: ignore[index]
-        wait = self._wait(repo, gateway.name, delivery.recipient_key, time.time())
+        wait, holder = repo.take_tokens(
+            [
+                (self._provider_key(gateway.name), self.rules.provider_limit),
+                (self._recipient_key(delivery.recipient_key), self.rules.recipient_limit),
+            ],
+            time.time(),
+        )
         if wait > 0:
             delivery.status, delivery.next_attempt_at = "queued", now + timedelta(seconds=wait)
-            return None
+            return holder
         delivery.status, delivery.updated_at = "sending", now
         delivery.attempts += 1
         message = Message(
@@ -172,13 +196,13 @@ class Postman:
         )  # fmt: skip
         return Try(delivery.id, gateway, message)
 
-    def _wait(self, repo: DeliveryRepository, provider: str, recipient: str, now: float) -> float:
-        """Seconds until both the provider's and the recipient's buckets give a token."""
-        waits = [
-            repo.take_token(f"provider:{provider}", self.rules.provider_limit, now),
-            repo.take_token(f"recipient:{recipient}", self.rules.recipient_limit, now),
-        ]
-        return max(waits)
+    @staticmethod
+    def _provider_key(provider: str) -> str:
+        return f"provider:{provider}"
+
+    @staticmethod
+    def _recipient_key(recipient: str) -> str:
+        return f"recipient:{recipient}"
 
     def _sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         with self.store.unit_of_work("postman") as uow:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -10,6 +12,14 @@ from sqlalchemy.orm import Session
 from kit.db import insert_if_absent
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
+
+
+class Due(NamedTuple):
+    """A delivery whose next try is due, with the buckets it will need."""
+
+    id: int
+    provider: str
+    recipient_key: str
 
 
 class DeliveryRepository:
@@ -40,10 +50,10 @@ class DeliveryRepository:
         )
         return self.session.scalars(query).one_or_none()
 
-    def due(self, now: datetime, stuck_before: datetime, limit: int) -> list[int]:
+    def due(self, now: datetime, stuck_before: datetime, limit: int) -> list[Due]:
         waiting = Delivery.status.in_(("pending", "retrying", "queued"))
         query = (
-            select(Delivery.id)
+            select(Delivery.id, Delivery.provider, Delivery.recipient_key)
             .where(
                 or_(
                     waiting & (Delivery.next_attempt_at <= now),
@@ -53,7 +63,7 @@ class DeliveryRepository:
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
+        return [Due(*row) for row in self.session.execute(query)]
 
     def by_provider_id(self, provider: str, message_id: str) -> Delivery | None:
         query = select(Delivery).where(
@@ -65,8 +75,26 @@ class DeliveryRepository:
         query = select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id)
         return list(self.session.scalars(query))
 
-    def take_token(self, key: str, bucket: Bucket, now: float) -> float:
-        """Take a token from the bucket ``key`` (full when new); seconds to wait if none."""
+    def take_tokens(self, buckets: Sequence[tuple[str, Bucket]], now: float) -> tuple[float, str]:
+        """One token from each bucket (each full when new), or none at all: the seconds to
+        wait and the bucket that holds it back (0 and "" when the tokens were taken).
+
+        All or nothing, so a provider's account is not spent on a message its recipient's
+        limit holds back. Rows are locked in the order given: always provider, then recipient.
+        """
+        rows = [self._bucket(key, bucket, now) for key, bucket in buckets]
+        takes = [
+            bucket.take(row.tokens, row.updated, now)
+            for row, (_, bucket) in zip(rows, buckets, strict=True)
+        ]
+        wait, holder = max((w, key) for (_, w), (key, _) in zip(takes, buckets, strict=True))
+        for row, (tokens, bucket_wait) in zip(rows, takes, strict=True):
+            if wait > 0 and bucket_wait == 0:
+                tokens += 1.0  # another bucket holds the message back: this one's token stays
+            row.tokens, row.updated = tokens, max(now, row.updated)
+        return (wait, holder) if wait > 0 else (0.0, "")
+
+    def _bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
         locked = (
             select(RateBucket)
             .where(RateBucket.key == key)
@@ -77,9 +105,7 @@ class DeliveryRepository:
         if row is None:  # first use: made full, then locked like any other
             insert_if_absent(self.session, RateBucket, key=key, tokens=bucket.burst, updated=now)
             row = self.session.scalars(locked).one()
-        tokens, wait = bucket.take(row.tokens, row.updated, now)
-        row.tokens, row.updated = tokens, max(now, row.updated)
-        return wait
+        return row
 
     # --- revisits and cases ---
 

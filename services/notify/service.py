@@ -33,6 +33,7 @@ from kit.providers import Configured, Database
 from kit.rpc import RpcClient, every
 from kit.settings import Settings, secret
 from kit.web import NotFound, Unauthorized, http, json_response, read_json_body
+from services import metering  # noqa: F401  (registers the domain's meters)
 from services.notify import domain, receipts
 from services.notify.directory import Directory
 from services.notify.gateways.base import Gateway
@@ -112,8 +113,7 @@ class NotifyService(ServiceBase):
     @every(lambda settings: settings.notify_tick_seconds)
     def try_again(self) -> None:
         """Retries, the end of quiet hours, a rate limit's wait: whatever is due now."""
-        for delivery_id in self.postman.due(datetime.now(UTC)):
-            self.postman.attempt(delivery_id)
+        self.postman.try_due(datetime.now(UTC))
 
     @http("POST", "/api/v1/notify/receipts/<string:provider>")
     def take_receipts(self, request: Request, provider: str) -> Response:

@@ -17,6 +17,7 @@ from kit.providers import Configured, Database
 from kit.rpc import every, rpc
 from kit.settings import Settings
 from kit.topology import bind_subscriber_queue
+from services import metering  # noqa: F401  (registers the domain's meters)
 from services.supervision import orders, reports, subscriptions
 from services.supervision.assessment import AssessmentConfig, Period
 from services.supervision.board import overdue_board

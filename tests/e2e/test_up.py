@@ -103,3 +103,57 @@ def test_a_service_told_to_stop_while_starting_still_stops(
     # importing, before anything had started, and the default action ended it
     assert service.returncode in (0, -signal.SIGTERM), output.decode(errors="replace")
     assert b"re-send() an already-triggered event" not in output
+
+
+def test_run_instances_starts_n_processes_on_their_own_ports(
+    vhost_uri: str, tmp_path: Path
+) -> None:
+    base = free_port()
+    env = {
+        **os.environ,
+        "AMQP_URI": vhost_uri,
+        "CIVICFLOW_DATA_DIR": str(tmp_path),
+        "CIVICFLOW_CONFIG_DIR": str(CONFIG_DIR),
+        "DISPATCH_PORT": str(base),
+    }
+    env.pop("DATABASE_URL", None)
+    cli = [sys.executable, "-m", "civicflow"]
+    subprocess.run(
+        [*cli, "migrate", "dispatch"], env=env, cwd=REPO, check=True, capture_output=True
+    )
+    log = (tmp_path / "run.log").open("w")
+    step = 7
+    run = subprocess.Popen(
+        [*cli, "run", "dispatch", "--instances", "3", "--port-step", str(step)], env=env,
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while "civicflow is up" not in (tmp_path / "run.log").read_text():
+            assert run.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, "the instances did not come up"
+            time.sleep(0.2)
+        checks = [
+            http("GET", f"http://127.0.0.1:{base + i * step}/healthz").body["checks"]
+            for i in range(3)
+        ]
+        # one relay per SQLite database: two of the three stand by
+        assert sorted(c.get("outbox_relay", "running") for c in checks) == [
+            "running", "standby", "standby",
+        ]  # fmt: skip
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(timeout=40)
+        log.close()
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert "dispatch#3" in output and "civicflow stopped." in output
+    assert "Traceback" not in output
+
+
+def test_run_refuses_a_nonsense_number_of_instances(tmp_path: Path) -> None:
+    cli = [sys.executable, "-m", "civicflow"]
+    refused = subprocess.run(
+        [*cli, "run", "dispatch", "--instances", "0"], cwd=REPO, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "from 1 to 32" in refused.stderr

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from typing import Any
 
 import pika
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
 from tests.support.broker import temporary_vhost
@@ -47,24 +49,37 @@ class Platform:
     data: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, service: str) -> None:
-        log = (self.data / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
-            [str(CIVICFLOW), "run", service], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+    def start(self, service: str, instance: int = 1) -> None:
+        """Start a service; instance 2, 3… of it answer HTTP on a port of their own."""
+        name = service if instance == 1 else f"{service}#{instance}"
+        env = dict(self.env)
+        if instance > 1:
+            env[f"{service.upper()}_PORT"] = self.env.setdefault(
+                f"{service.upper()}_PORT_{instance}", str(free_port())
+            )
+        log = (self.data / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [str(CIVICFLOW), "run", service], env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        self.wait_healthy(service)
+        self.wait_healthy(service, instance)
 
     def kill(self, service: str) -> None:
         process = self.processes.pop(service)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def wait_healthy(self, service: str, timeout: float = 40) -> None:
-        url = f"http://127.0.0.1:{self.env[f'{service.upper()}_PORT']}/healthz"
+    def service_urls(self, service: str) -> list[str]:
+        ports = [v for k, v in self.env.items() if k.startswith(f"{service.upper()}_PORT")]
+        return [f"http://127.0.0.1:{port}" for port in ports]
+
+    def wait_healthy(self, service: str, instance: int = 1, timeout: float = 40) -> None:
+        key = f"{service.upper()}_PORT" + ("" if instance == 1 else f"_{instance}")
+        url = f"http://127.0.0.1:{self.env[key]}/healthz"
+        name = service if instance == 1 else f"{service}#{instance}"
         deadline = time.monotonic() + timeout
         while not (_port_open(url) and http("GET", url).status == 200):
-            assert time.monotonic() < deadline, (self.data / f"{service}.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, (self.data / f"{name}.log").read_text()[-2000:]
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -139,7 +154,7 @@ class Ledger:
 def stream(platform: Platform, ledger: Ledger) -> None:
     """Tickets over HTTP and grid reports over AMQP, mixed, at a steady rate; each sent again
     until accepted, with the same id."""
-    intake = f"http://127.0.0.1:{platform.env['INTAKE_PORT']}"
+    intakes = platform.service_urls("intake")
     publisher = _Publisher(platform.env["AMQP_URI"])
     grid = _first_grid(platform)
     for n in range(TICKETS + REPORTS):
@@ -163,6 +178,7 @@ def stream(platform: Platform, ledger: Ledger) -> None:
             body = json.dumps(ticket).encode()
             while True:
                 try:
+                    intake = intakes[n % len(intakes)]  # a load balancer in front of them all
                     answer = http(
                         "POST", f"{intake}/api/v1/hotline/tickets", body, signed_headers(body)
                     )
@@ -280,6 +296,46 @@ def test_kill_9_mid_stream_loses_nothing_and_repeats_nothing(
     assert figures["routed"] == figures["submitted"]
     assert figures["duplicate_dispatches"] == 0 and figures["duplicate_clocks"] == 0
     assert figures["duplicate_sms"] == 0
+
+
+def test_two_instances_of_every_service_yield_one_effect_per_case(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Competing consumers everywhere; on SQLite the outbox relays and the clock scanner are
+    singletons: the second instance of each stands by (and says so) instead of running twice."""
+    for service in SERVICES:
+        platform.start(service, instance=2)
+    ledger = Ledger()
+    stream(platform, ledger)
+    figures = settle(platform, ledger)
+    with capsys.disabled():
+        print(f"\nledger, two instances of every service: {json.dumps(figures)}")
+    assert platform.dead() == []
+    assert figures["lost"] == 0 and figures["stored"] == figures["submitted"] == TICKETS + REPORTS
+    assert figures["duplicate_cases"] == 0 and figures["routed"] == figures["submitted"]
+    assert figures["duplicate_dispatches"] == 0 and figures["duplicate_clocks"] == 0
+    assert figures["duplicate_sms"] == 0
+    for service in ("intake", "dispatch", "supervision", "notify"):  # both took a share
+        shares = [consumed(url) for url in platform.service_urls(service)]
+        assert len(shares) == 2 and min(shares) > 0, (service, shares)
+    for service in SERVICES:  # on SQLite one relay per database: the other instance waits
+        relays = [
+            http("GET", f"{url}/healthz").body["checks"].get("outbox_relay", "running")
+            for url in platform.service_urls(service)
+        ]
+        assert sorted(relays) == ["running", "standby"], (service, relays)
+
+
+def consumed(url: str) -> float:
+    """Messages an instance handled, from its own ``/metrics``."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "civicflow_messages_consumed_total"
+    )
 
 
 POISON = {

@@ -108,6 +108,61 @@ def test_relay_publishes_with_confirms_and_marks_sent(store: Store, vhost_uri: s
         tap.close()
 
 
+def test_two_relays_share_one_outbox_and_publish_each_event_once(
+    store: Store, vhost_uri: str
+) -> None:
+    """Two instances of a service: on PostgreSQL both relay, claiming rows with SKIP LOCKED;
+    on SQLite one holds the relay's file lock and the other stands by until it goes."""
+    tap = EventTap(vhost_uri)
+    relays = [OutboxRelay(store, vhost_uri, "intake") for _ in range(2)]
+    for relay in relays:
+        relay.batch_size = 7  # many small batches, so the two really interleave
+    workers = [threading.Thread(target=relay.run, daemon=True) for relay in relays]
+    for worker in workers:
+        worker.start()
+    try:
+        first = [received(case_id=f"CF261121-{i:06d}") for i in range(300)]
+        for chunk in range(0, 300, 30):
+            with store.unit_of_work("probe.test") as uow:
+                for envelope in first[chunk : chunk + 30]:
+                    uow.emit(envelope)
+                uow.commit()
+        wait_for_events(tap, 300)
+        standing_by = [relay.standing_by for relay in relays]
+        assert standing_by == ([False, True] if store.is_sqlite else [False, False]) or (
+            store.is_sqlite and standing_by == [True, False]
+        )
+        if store.is_sqlite:  # the relay that holds the lock goes: the other takes over
+            holder = standing_by.index(False)
+            relays[holder].stop()
+            workers[holder].join(5)
+        second = [received(case_id=f"CF261122-{i:06d}") for i in range(20)]
+        with store.unit_of_work("probe.test") as uow:
+            for envelope in second:
+                uow.emit(envelope)
+            uow.commit()
+        got = wait_for_events(tap, 320)
+        assert sorted(got) == sorted(e.event_id for e in first + second)  # each exactly once
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(r["sent_at"] is None for r in outbox_rows(store)):
+            time.sleep(0.05)
+        assert all(row["sent_at"] is not None for row in outbox_rows(store))
+    finally:
+        for relay in relays:
+            relay.stop()
+        for worker in workers:
+            worker.join(5)
+        tap.close()
+
+
+def wait_for_events(tap: EventTap, count: int, timeout: float = 15.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(tap.of_type("case.received")) < count:
+        time.sleep(0.05)
+    time.sleep(0.3)  # a duplicate would arrive right behind
+    return [e["event_id"] for e in tap.of_type("case.received")]
+
+
 def test_relay_keeps_events_until_the_broker_answers(store: Store, tmp_path: Path) -> None:
     relay = OutboxRelay(store, "amqp://guest:guest@127.0.0.1:1/", "intake")
     worker = threading.Thread(target=relay.run, daemon=True)

@@ -218,7 +218,7 @@ def test_a_permanent_error_stops_at_once_and_the_last_transient_one_gives_up(
     assert [(r["template"], r["status"]) for r in told] == [("delivery_failed", "sent")] * 2
 
 
-UNSETTLED = {"pending", "queued", "retrying"}
+UNSETTLED = {"pending", "queued", "retrying", "sending"}
 
 
 def deliveries(
