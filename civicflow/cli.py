@@ -108,10 +108,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_broker_check(args: argparse.Namespace, settings: Settings) -> int:
-    from kombu.connection import Connection
+    from kit.amqp import connection as amqp_connection
 
     try:
-        with Connection(settings.amqp_uri, connect_timeout=3) as connection:
+        with amqp_connection(settings.amqp_uri, settings.amqp_tls, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
     except Exception as exc:
         print(
@@ -270,20 +270,22 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     """What is parked and why; back to work; or away."""
     from kit import deadletters
 
-    uri = settings.amqp_uri
+    uri, tls = settings.amqp_uri, settings.amqp_tls
     try:
         if args.action == "list":
             for name, count in deadletters.list_queues(uri):
                 print(f"{count:8d}  {name}")
         elif args.action == "show":
-            for parked in deadletters.peek(uri, args.queue, args.limit):
+            for parked in deadletters.peek(uri, args.queue, args.limit, tls):
                 print(f"{parked.message_id}  from {parked.origin} ({parked.routing_key})"
                       f"  parked {parked.parked_at}\n    reason: {parked.reason}"
                       f"\n    body: {parked.body[:300].decode(errors='replace')}")  # fmt: skip
         elif args.action == "replay":
-            print(f"replayed {deadletters.replay(uri, args.queue, args.limit)} from {args.queue}")
+            print(
+                f"replayed {deadletters.replay(uri, args.queue, args.limit, tls)} from {args.queue}"
+            )
         else:
-            print(f"purged {deadletters.purge(uri, args.queue)} from {args.queue}")
+            print(f"purged {deadletters.purge(uri, args.queue, tls)} from {args.queue}")
     except deadletters.NotADeadLetterQueue as refused:
         print(refused, file=sys.stderr)
         return 2

@@ -23,6 +23,8 @@ from typing import Any
 import amqp
 
 from contracts.inbound import INBOUND_REJECTED_QUEUE
+from kit.amqp import AmqpTls
+from kit.amqp import connection as amqp_connection
 from kit.messaging import REPLAYED_AS
 from kit.topology import DLQ_SUFFIX
 
@@ -106,22 +108,14 @@ def list_queues(uri: str) -> list[tuple[str, int]]:
 
 
 @contextmanager
-def channel_to(uri: str, confirm: bool = False) -> Iterator[Any]:
-    """A channel; with ``confirm``, each publish returns once the broker has taken it."""
-    parts = urllib.parse.urlsplit(uri)
-    connection = amqp.Connection(
-        host=f"{parts.hostname}:{parts.port or 5672}",
-        userid=urllib.parse.unquote(parts.username or "guest"),
-        password=urllib.parse.unquote(parts.password or "guest"),
-        virtual_host=urllib.parse.unquote(parts.path[1:]) or "/",
-        connect_timeout=10,
-        confirm_publish=confirm,
-    )
-    connection.connect()
-    try:
+def channel_to(uri: str, confirm: bool = False, tls: AmqpTls | None = None) -> Iterator[Any]:
+    """A py-amqp channel (over TLS for ``amqps://``); with ``confirm``, each publish returns
+    once the broker has taken it. One attempt: an operator's command fails at once."""
+    with amqp_connection(
+        uri, tls, connect_timeout=10, transport_options={"confirm_publish": confirm}
+    ) as connection:
+        connection.ensure_connection(max_retries=0, reraise_as_library_errors=False)
         yield connection.channel()
-    finally:
-        connection.close()
 
 
 def _checked(queue: str) -> str:
@@ -130,10 +124,10 @@ def _checked(queue: str) -> str:
     return queue
 
 
-def peek(uri: str, queue: str, limit: int = 10) -> list[Parked]:
+def peek(uri: str, queue: str, limit: int = 10, tls: AmqpTls | None = None) -> list[Parked]:
     """The first messages of a dead-letter queue, left where they are."""
     found = []
-    with channel_to(uri) as channel:
+    with channel_to(uri, tls=tls) as channel:
         for _ in range(limit):
             message = channel.basic_get(_checked(queue), no_ack=False)
             if message is None:
@@ -147,11 +141,11 @@ def peek(uri: str, queue: str, limit: int = 10) -> list[Parked]:
     return found
 
 
-def replay(uri: str, queue: str, limit: int | None = None) -> int:
+def replay(uri: str, queue: str, limit: int | None = None, tls: AmqpTls | None = None) -> int:
     """Back to the queues they came from; how many went. Only what is parked now: a message
     that fails again is parked again behind them, not replayed in a loop."""
     moved = 0
-    with channel_to(uri, confirm=True) as channel:
+    with channel_to(uri, confirm=True, tls=tls) as channel:
         _, parked_now, _ = channel.queue_declare(_checked(queue), passive=True)
         limit = parked_now if limit is None else min(limit, parked_now)
         while moved < limit:
@@ -169,7 +163,7 @@ def replay(uri: str, queue: str, limit: int | None = None) -> int:
     return moved
 
 
-def purge(uri: str, queue: str) -> int:
-    with channel_to(uri) as channel:
+def purge(uri: str, queue: str, tls: AmqpTls | None = None) -> int:
+    with channel_to(uri, tls=tls) as channel:
         purged: int = channel.queue_purge(_checked(queue))
         return purged

@@ -21,7 +21,6 @@ from typing import Any, TypeVar, cast
 import amqp.exceptions as amqp_exceptions
 import eventlet
 import kombu.exceptions as kombu_exceptions
-from kombu.connection import Connection
 from kombu.entity import Queue, binding
 from kombu.message import Message
 from kombu.pools import producers
@@ -33,6 +32,7 @@ from pydantic import ValidationError
 from contracts.events import CATALOGUE, EventSpec
 from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES, REJECT_REASON_HEADER
 from kit import metrics
+from kit.amqp import config_connection
 from kit.topology import (
     DLQ_SUFFIX,
     dead_letter_exchange,
@@ -182,7 +182,7 @@ class QueueGauges(SharedExtension):  # type: ignore[misc]
             eventlet.sleep(self.interval)
 
     def read_once(self) -> None:
-        with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as connection:
+        with config_connection(self.container.config, connect_timeout=5) as connection:
             channel = connection.default_channel
             for name, parked in list(self.queues.items()):
                 _, ready, consumers = channel.queue_declare(queue=name, passive=True)
@@ -230,7 +230,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             durable=True,
             queue_arguments=work_queue_arguments(self.dlq_name, self.delivery_limit + 1),
         )
-        with Connection(self.amqp_uri) as connection:
+        with config_connection(self.container.config) as connection:
             channel = connection.default_channel
             dead_letter_exchange(channel).declare()
             dead_letter_queue(self.dlq_name)(channel).declare()
@@ -321,7 +321,9 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             "x-parked-at": datetime.now(UTC).isoformat(),
         }
         try:
-            connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+            connection = config_connection(
+                self.container.config, transport_options={"confirm_publish": True}
+            )
             with producers[connection].acquire(block=True, timeout=10) as producer:
                 producer.publish(
                     raw.body,

@@ -19,6 +19,8 @@ import amqp
 from kombu.connection import Connection
 
 from kit import metrics
+from kit.amqp import AmqpTls
+from kit.amqp import connection as amqp_connection
 from kit.db import Store
 from kit.topology import declare_publisher_topology
 
@@ -31,9 +33,12 @@ class OutboxRelay:
     confirm_timeout = 10.0
     standby_poll_seconds = 2.0
 
-    def __init__(self, store: Store, amqp_uri: str, service: str) -> None:
+    def __init__(
+        self, store: Store, amqp_uri: str, service: str, tls: AmqpTls | None = None
+    ) -> None:
         self.store = store
         self.amqp_uri = amqp_uri
+        self.tls = tls
         self.service = service
         self.exchange = f"{service}.events"
         self._wake = threading.Event()
@@ -74,7 +79,7 @@ class OutboxRelay:
         backoff = 0.5
         while not self._stopping:
             try:
-                with Connection(self.amqp_uri, heartbeat=30) as connection:
+                with amqp_connection(self.amqp_uri, self.tls, heartbeat=30) as connection:
                     connection.ensure_connection(max_retries=1)
                     channel = connection.channel()
                     declare_publisher_topology(channel, self.service)

@@ -72,7 +72,9 @@ class Database(Injected["WorkerDatabase"], DependencyProvider):  # type: ignore[
         settings = self.container.config["CIVICFLOW"]
         service = self.container.service_name
         self.store = Store(settings.database_url_for(service), service, self.tables)
-        self.relay = OutboxRelay(self.store, self.container.config["AMQP_URI"], service)
+        self.relay = OutboxRelay(
+            self.store, self.container.config["AMQP_URI"], service, settings.amqp_tls
+        )
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")

@@ -12,11 +12,12 @@ import eventlet.event
 from nameko.containers import ServiceContainer
 from nameko.runners import ServiceRunner
 
+from kit.amqp import nameko_config
 from kit.settings import Settings
 
 
 def container_config(settings: Settings, service: str) -> dict[str, Any]:
-    return {
+    config: dict[str, Any] = {
         "AMQP_URI": settings.amqp_uri,
         "WEB_SERVER_ADDRESS": settings.http_address_for(service),
         "max_workers": settings.max_workers,
@@ -25,6 +26,10 @@ def container_config(settings: Settings, service: str) -> dict[str, Any]:
         "HEARTBEAT": 30,
         "CIVICFLOW": settings,
     }
+    ssl = nameko_config(settings.amqp_uri, settings.amqp_tls)
+    if ssl is not None:  # amqps://: nameko hands it to kombu as ssl= for all its connections
+        config["AMQP_SSL"] = ssl
+    return config
 
 
 def configure_logging(level: str = "INFO") -> None:

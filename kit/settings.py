@@ -6,9 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from kit.amqp import AmqpTls
 
 
 class ConfigError(Exception):
@@ -30,6 +33,9 @@ DEFAULT_PORTS: dict[str, int] = {
 @dataclass(frozen=True)
 class Settings:
     amqp_uri: str = "amqp://guest:guest@localhost:5672/"
+    amqp_tls: AmqpTls | None = None
+    """TLS to the broker when ``amqp_uri`` is ``amqps://`` (``AMQP_SSL_*``, see docs/tls.md);
+    None: the defaults, verifying the broker against the system's CAs."""
     database_url: str | None = None
     data_dir: Path = Path("var")
     config_dir: Path = Path("deploy/config")
@@ -48,7 +54,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        from kit.amqp import AmqpTls, check_uri  # kit.amqp imports ConfigError from here
+
         env = os.environ if environ is None else environ
+        amqp_uri = env.get("AMQP_URI", cls.amqp_uri)
+        amqp_tls = AmqpTls.from_env(env)
+        check_uri(amqp_uri, amqp_tls)
         ports = {
             name: int(env.get(f"{name.upper()}_PORT", default))
             for name, default in DEFAULT_PORTS.items()
@@ -59,7 +70,8 @@ class Settings:
             if env.get(f"{name.upper()}_DATABASE_URL")
         }
         return cls(
-            amqp_uri=env.get("AMQP_URI", cls.amqp_uri),
+            amqp_uri=amqp_uri,
+            amqp_tls=amqp_tls,
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("CIVICFLOW_DATA_DIR", "var")),
             config_dir=Path(env.get("CIVICFLOW_CONFIG_DIR", "deploy/config")),

@@ -17,12 +17,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.messaging import Consumer
 from nameko.extensions import DependencyProvider
 
 from contracts.events import PUBLIC_EXCHANGE
+from kit.amqp import AmqpTls
+from kit.amqp import connection as amqp_connection
 from kit.topology import public_exchange
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class PublicStream(DependencyProvider):  # type: ignore[misc]
     def setup(self) -> None:
         self.broadcast = Broadcast()
         self.uri: str = self.container.config["AMQP_URI"]
+        settings = self.container.config.get("CIVICFLOW")
+        self.tls: AmqpTls | None = settings.amqp_tls if settings is not None else None
         self.running = True
 
     def start(self) -> None:
@@ -94,7 +97,7 @@ class PublicStream(DependencyProvider):  # type: ignore[misc]
             exchange=public_exchange, routing_key="#", exclusive=True, auto_delete=True,
             durable=False,
         )  # fmt: skip
-        with Connection(self.uri, heartbeat=30) as connection:
+        with amqp_connection(self.uri, self.tls, heartbeat=30) as connection:
             consumer = Consumer(
                 connection, queues=[listen], on_message=self._on_message, no_ack=True
             )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 
 from contracts.events import PUBLIC_EXCHANGE, owned_by
 from contracts.inbound import INBOUND_EXCHANGE
+from kit.amqp import AmqpTls
+from kit.amqp import connection as amqp_connection
 
 DEAD_LETTER_EXCHANGE = "civicflow.dlx"
 DLQ_SUFFIX = ".dlq"
@@ -61,13 +62,15 @@ def declare_publisher_topology(channel: Any, service: str) -> None:
             )
 
 
-def bind_subscriber_queue(amqp_uri: str, queue: str, routing_keys: list[str]) -> None:
+def bind_subscriber_queue(
+    amqp_uri: str, queue: str, routing_keys: list[str], tls: AmqpTls | None = None
+) -> None:
     """A subscriber's own durable queue on ``civicflow.events``, bound to what it chose.
 
     Quorum like every queue here, so alerts wait for a subscriber that is away.
     """
 
-    with Connection(amqp_uri, connect_timeout=5) as connection:
+    with amqp_connection(amqp_uri, tls, connect_timeout=5) as connection:
         channel = connection.channel()
         public_exchange(channel).declare()
         declared = Queue(

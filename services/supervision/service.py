@@ -122,7 +122,10 @@ class SupervisionService(ServiceBase):
         if row.queue is not None:
             # before the row: a subscription whose queue could not be made is not kept
             bind_subscriber_queue(
-                self.settings.amqp_uri, row.queue, subscriptions.routing_keys(wanted)
+                self.settings.amqp_uri,
+                row.queue,
+                subscriptions.routing_keys(wanted),
+                self.settings.amqp_tls,
             )
         with self.db.unit_of_work() as uow:
             SupervisionRepository(uow.session).add(row)
