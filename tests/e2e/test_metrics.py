@@ -61,7 +61,7 @@ def consumers(found: Samples) -> set[str]:
     }
 
 
-def until(check: Any, timeout: float = 15.0) -> Any:
+def until(check: Any, timeout: float = 40.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
