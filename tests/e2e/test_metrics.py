@@ -86,8 +86,8 @@ def test_a_flow_shows_in_every_service_s_metrics(platform: Platform) -> None:
     )
     assert answer.status == 202, answer.body
     case_id = answer.body["case_id"]
-    tap.wait_for("case.dispatched", case_id)
-    tap.wait_for("notification.sent", case_id)
+    tap.wait_for("case.dispatched", case_id, timeout=30)
+    tap.wait_for("notification.sent", case_id, timeout=30)
     tap.close()
 
     # In process the six services share one registry: the deltas are this flow's own.
