@@ -11,6 +11,7 @@ Nothing is acked before it is either handled or parked.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -157,29 +158,28 @@ class QueueGauges(SharedExtension):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.queues: dict[str, bool] = {}  # name → is a dead-letter queue
-        self._stopping = False
+        self._stopped = threading.Event()
 
     def watch(self, queue: str, dead_letter_queue: str) -> None:
         self.queues[queue] = False
         self.queues[dead_letter_queue] = True
 
     def start(self) -> None:
-        self._stopping = False
+        self._stopped.clear()
         self.container.spawn_managed_thread(self.run, identifier="QueueGauges.run")
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stopped.set()  # wakes the loop at once, so stopping never waits out an interval
 
-    def kill(self) -> None:
-        self._stopping = True
+    kill = stop
 
     def run(self) -> None:
-        while not self._stopping:
+        while not self._stopped.is_set():
             try:
                 self.read_once()
             except Exception as exc:  # the broker is away: the gauges keep their last value
                 log.debug("queue gauges: %r", exc)
-            eventlet.sleep(self.interval)
+            self._stopped.wait(self.interval)
 
     def read_once(self) -> None:
         with config_connection(self.container.config, connect_timeout=5) as connection:
