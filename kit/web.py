@@ -107,6 +107,14 @@ def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return body
 
 
+def read_json_object(request: Request) -> dict[str, Any]:
+    """A JSON body that must be an object (``[]``, ``1`` or ``null`` are refused with 422)."""
+    document = json.loads(read_json_body(request))
+    if not isinstance(document, dict):
+        raise Unprocessable([{"loc": [], "msg": "the body must be a JSON object"}])
+    return document
+
+
 class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
     """nameko's ``http`` entrypoint, answering JSON and counting what it answers."""
 

@@ -43,6 +43,7 @@ from kit.web import (
     http_errors,
     json_response,
     read_json_body,
+    read_json_object,
 )
 from services.console import admin, domain
 from services.console.models import TABLES
@@ -79,7 +80,7 @@ class ConsoleService(ServiceBase):
     @http("POST", "/api/v1/auth/login")
     def login(self, request: Request) -> Response:
         """A bearer token; five wrong tries in fifteen minutes lock the user and the address."""
-        credentials = json.loads(read_json_body(request))
+        credentials = read_json_object(request)
         username, password = credentials.get("username"), credentials.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise Unprocessable(
@@ -186,11 +187,15 @@ class ConsoleService(ServiceBase):
             raise NotFound(f"no action {action!r}")
         self._case(principal, case_id)
         self._must(principal, action)
-        params: Any = json.loads(read_json_body(request)) if request.content_length else {}
-        if not isinstance(params, dict):
-            raise Unprocessable([{"loc": [], "msg": "the body must be a JSON object"}])
+        params = read_json_object(request) if request.content_length else {}
         expected = params.pop("expected_version", None)
-        actor = actor_of(principal, params.pop("on_behalf_of", None))
+        on_behalf_of = params.pop("on_behalf_of", None)
+        if on_behalf_of is not None and not (
+            isinstance(on_behalf_of, str) and 0 < len(on_behalf_of) <= 64
+        ):
+            wrong = {"loc": ["on_behalf_of"], "msg": "a unit code, 1 to 64 characters"}
+            raise Unprocessable([wrong])
+        actor = actor_of(principal, on_behalf_of)
         key = request.headers.get("Idempotency-Key")
         with self._refusals(case_id):
             case = self.dispatch.act(case_id, action, actor, params, key, expected)
@@ -287,9 +292,7 @@ class ConsoleService(ServiceBase):
     def subscribe(self, request: Request) -> Response:
         principal = self._principal(request)
         self._must(principal, "subscribe")
-        wanted = json.loads(read_json_body(request))
-        if not isinstance(wanted, dict):
-            raise Unprocessable([{"loc": [], "msg": "the body must be a JSON object"}])
+        wanted = read_json_object(request)
         with self._refusals("subscription"):
             made = self.supervision.subscribe({**wanted, "subscriber": principal.user})
         return json_response(made, status=201)
@@ -481,7 +484,10 @@ def screen_of(day: str, counts: dict[str, int]) -> dict[str, Any]:
 
 def static_file(path: str) -> Response:
     """A file of the UI; nothing outside its folder."""
-    target = (STATIC / path).resolve()
+    try:
+        target = (STATIC / path).resolve()
+    except (ValueError, OSError):  # a NUL byte in the path
+        raise NotFound(f"no file {path}") from None
     if not target.is_file() or STATIC not in target.parents:
         raise NotFound(f"no file {path}")
     kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"

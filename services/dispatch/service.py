@@ -38,6 +38,8 @@ from services.supervision.policy import SlaPolicy
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
 SYSTEM = lc.Actor("auto", "system")
+MAX_PAGE = 1_000_000
+"""Deeper than any real list; a larger page number would overflow the database's integer."""
 SUPERVISION = lc.Actor("supervision", "system")
 CITIZEN = lc.Actor("citizen", "citizen")
 
@@ -170,7 +172,7 @@ class DispatchService(ServiceBase):
     ) -> Any:
         """Cases newest first; ``scope`` (unit codes) limits them to the cases those units hold,
         help with, or that lie within them."""
-        page, page_size = max(page, 1), min(max(page_size, 1), 200)
+        page, page_size = min(max(page, 1), MAX_PAGE), min(max(page_size, 1), 200)
         wanted = CaseFilters.from_mapping(filters or {})
         with self.db.read() as session:
             cases, total = CaseRepository(session).page(scope, wanted, page, page_size)

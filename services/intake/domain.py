@@ -8,8 +8,10 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from contracts.common import CHANNELS, Channel, mask_phone, mask_phones_in
 from contracts.events import CaseReceived, Reporter
@@ -151,8 +153,42 @@ def new_case_id(now: datetime, token: int | None = None) -> str:
     return f"CF{now:%y%m%d}-{chars}"
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+OCCURRED_FIELD: dict[type[InboundPayload], str] = {
+    HotlineTicket: "received_at",
+    GridReport: "reported_at",
+    OpinionItem: "published_at",
+    Petition: "filed_at",
+}
+
+
+def check_occurred_at(payload: InboundPayload) -> None:
+    """The time a matter came in must be a real moment, from 1900 up to 2200 in UTC.
+
+    A time at the calendar's edge with an offset (``0001-01-01T00:00:00+01:00``) passes the
+    contract but cannot even be converted to UTC: refused here as the contract error it is
+    (422 over HTTP, parked from AMQP), it cannot crash the repeat check or the store."""
+    moment = payload.occurred_at
+    try:
+        good = EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:
+        good = False
+    if not good:
+        field = OCCURRED_FIELD.get(type(payload), "occurred_at")
+        problem = PydanticCustomError(
+            "datetime_out_of_range", "must lie from 1900 up to 2200 (UTC)"
+        )
+        raise ValidationError.from_exception_data(
+            type(payload).__name__,
+            [InitErrorDetails(type=problem, loc=(field,), input=moment.isoformat())],
+        )
+
+
 def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -> CaseReceived:
-    """One canonical case from whichever line it came on; phones only masked."""
+    """One canonical case from whichever line it came on; phones only masked. A time out of
+    range raises pydantic's ``ValidationError``, as the contract would have."""
+    check_occurred_at(payload)
     common: dict[str, Any] = {
         "channel": line.channel,
         "source": source_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -171,7 +171,10 @@ def parse_query(args: Mapping[str, str]) -> RequestQuery:
             raise Open311Error(400, f"{name}: not an ISO 8601 date-time") from None
         if value.tzinfo is None:
             raise Open311Error(400, f"{name}: give the time zone")
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC time
+            raise Open311Error(400, f"{name}: out of range") from None
 
     statuses = listed("status")
     if not set(statuses) <= {"open", "closed"}:

@@ -1,8 +1,14 @@
 """The OpenAPI 3.1 document of intake's HTTP API, generated from the contracts so it cannot
-drift from what the service validates and answers."""
+drift from what the service validates and answers.
+
+Request bodies are the contracts' own JSON schemas; what pydantic validates in code rather
+than in the schema (a phone number's form, text cleaned of control characters before its
+length is checked, a time that must exist in UTC) is added here or said in a description,
+so that a client, or a fuzzer, that keeps to the document gets its matter accepted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -20,6 +26,151 @@ ERRORS = {
     "422": "schema errors, every field listed",
     "503": "temporarily unable to store; retry",
 }
+PHONE_PATTERN = r"^(?:\+86|0086)?(?:1[3-9][0-9]{9}|0[0-9]{9,11})$"
+PHONE_NOTE = (
+    "A mainland mobile (1[3-9] and 9 digits) or landline (0 and 9 to 11 digits) number; "
+    "spaces, dashes, parentheses and full-width digits are tolerated and removed."
+)
+TEXT_NOTE = (
+    "Cleaned before it is measured: NFKC-normalised, control and zero-width characters "
+    "removed, trimmed."
+)
+OCCURRED_NOTE = "ISO 8601 with a zone, from 1900 up to 2200 (UTC)."
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+CASE_ID = {
+    "type": "string",
+    "pattern": "^[^/]+$",
+    "description": "a case number intake gave, such as CF261121-7K3QX9",
+}
+OPEN311_ERRORS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "additionalProperties": False,
+    },
+}
+OPEN311_SERVICE = {
+    "type": "object",
+    "required": ["service_code", "service_name", "description", "metadata", "type", "keywords",
+                 "group"],
+    "properties": {
+        "service_code": {"type": "string"}, "service_name": {"type": "string"},
+        "description": {"type": "string"}, "metadata": {"type": "boolean"},
+        "type": {"enum": ["realtime", "batch", "blackbox"]}, "keywords": {"type": "string"},
+        "group": {"type": "string"},
+    },
+    "additionalProperties": False,
+}  # fmt: skip
+NULLABLE_TEXT = {"type": ["string", "null"]}
+OPEN311_REQUEST = {
+    "type": "object",
+    "required": ["service_request_id", "status", "requested_datetime", "updated_datetime"],
+    "properties": {
+        "service_request_id": {"type": "string"}, "status": {"enum": ["open", "closed"]},
+        "status_notes": NULLABLE_TEXT, "service_name": NULLABLE_TEXT,
+        "service_code": NULLABLE_TEXT, "description": NULLABLE_TEXT,
+        "agency_responsible": NULLABLE_TEXT, "service_notice": NULLABLE_TEXT,
+        "requested_datetime": {"type": "string", "format": "date-time"},
+        "updated_datetime": {"type": "string", "format": "date-time"},
+        "expected_datetime": NULLABLE_TEXT, "address": NULLABLE_TEXT,
+        "address_id": NULLABLE_TEXT, "zipcode": NULLABLE_TEXT,
+        "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]},
+        "media_url": NULLABLE_TEXT,
+    },
+    "additionalProperties": False,
+}  # fmt: skip
+OPEN311_POSTED = {
+    "type": "object",
+    "required": ["service_request_id", "service_notice", "account_id"],
+    "properties": {
+        "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
+        "account_id": {"type": "null"},
+    },
+    "additionalProperties": False,
+}  # fmt: skip
+OPEN311_FORM = {
+    "type": "object",
+    "required": ["api_key", "service_code", "phone", "description"],
+    "description": "A location is required: lat and long, or address_string. The caller's "
+    "phone and the description are required here, as a 12345 ticket needs them; the names "
+    "joined are at most 200 characters.",
+    "properties": {
+        "api_key": {"type": "string", "description": "the source's Open311 key"},
+        "service_code": {"type": "string", "description": "a code of services.json"},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "long": {"type": "number", "minimum": -180, "maximum": 180},
+        "address_string": {"type": "string", "minLength": 1, "maxLength": 500},
+        "first_name": {"type": "string", "maxLength": 99},
+        "last_name": {"type": "string", "maxLength": 100},
+        "phone": {"type": "string", "pattern": PHONE_PATTERN, "description": PHONE_NOTE},
+        "description": {"type": "string", "minLength": 1, "maxLength": 4000,
+                        "description": TEXT_NOTE},
+    },
+}  # fmt: skip
+HEALTH = {
+    "type": "object",
+    "required": ["status", "service", "checks"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "service": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+UNROUTED = (
+    "; a URL that no route matches (a slash or a line break within a segment) gets the web "
+    "server's plain HTML page"
+)
+
+
+def unrouted(paths: dict[str, Any]) -> None:
+    """Where a path has parameters, its 404 may also be the web server's own page."""
+    for template, item in paths.items():
+        if "{" not in template:
+            continue
+        for operation in item.values():
+            answer = operation["responses"].setdefault("404", {"description": "not found"})
+            answer["description"] += UNROUTED
+            answer.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
+
+
+def _subschemas(schema: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(schema, dict):
+        yield schema
+        for value in schema.values():
+            yield from _subschemas(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _subschemas(item)
+
+
+def _strings(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The string branches of a property (``str``, or ``str | None`` as ``anyOf``)."""
+    for branch in [schema, *schema.get("anyOf", [])]:
+        if branch.get("type") == "string":
+            yield branch
+
+
+def precise(schemas: dict[str, Any]) -> None:
+    """Say in the schemas what the contracts check in code: phones, cleaned text, times."""
+    for schema in _subschemas(schemas):
+        for name, prop in (schema.get("properties") or {}).items():
+            for text in _strings(prop):
+                if name == "phone":
+                    text.update(pattern=PHONE_PATTERN, description=PHONE_NOTE)
+                elif text.get("format") == "date-time":
+                    text["description"] = OCCURRED_NOTE
+                elif "minLength" in text and "pattern" not in text:
+                    text.update(pattern=r"\S", description=TEXT_NOTE)
 
 
 @cache
@@ -32,27 +183,48 @@ def document() -> dict[str, Any]:
         schemas[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    def answer(description: str, model: type[BaseModel] | None = None) -> dict[str, Any]:
+    def answer(
+        description: str,
+        model: type[BaseModel] | None = None,
+        schema: dict[str, Any] | None = None,
+        media: str = "application/json",
+        headers: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"description": description}
         if model is not None:
-            body["content"] = {"application/json": {"schema": ref(model)}}
+            schema = ref(model)
+        if schema is not None:
+            body["content"] = {media: {"schema": schema}}
+        if headers:
+            body["headers"] = headers
         return body
 
     errors = {code: answer(text, Errors) for code, text in ERRORS.items()}
+    errors["503"]["headers"] = RETRY_AFTER
+    status_link = {
+        "get_case": {
+            "operationId": "get_case",
+            "parameters": {"case_id": "$response.body#/case_id"},
+            "description": "the case as the source sees it afterwards",
+        }
+    }
     paths: dict[str, Any] = {}
     for line in LINES:
+        accepted = answer("received as a new case", Accepted)
+        again = answer("already received: the same case", Accepted)
         paths[line.path] = {
             "post": {
                 "operationId": f"submit_{line.channel}",
                 "summary": f"Hand over a matter on the {line.channel} line",
+                "tags": ["lines"],
                 "security": SIGNED,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": ref(line.model)}},
                 },
                 "responses": {
-                    "202": answer("received as a new case", Accepted),
-                    "200": answer("already received: the same case", Accepted),
+                    "202": {**accepted, "links": status_link},
+                    "200": {**again, "links": status_link},
                     **errors,
                 },
             }
@@ -62,42 +234,156 @@ def document() -> dict[str, Any]:
             "operationId": "get_case",
             "summary": "A source's own case: status, assignee, deadlines, timeline",
             "description": "Signed like a submission, over an empty body.",
+            "tags": ["lines"],
             "security": SIGNED,
-            "parameters": [
-                {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
+            "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": CASE_ID}],
             "responses": {
                 "200": answer("the case", SourceCaseView),
                 "401": errors["401"],
                 "404": answer("no such case of this source", Errors),
+                "503": errors["503"],
             },
         }
     }
-    paths["/healthz"] = {"get": {"operationId": "healthz", "responses": {"200": answer("ok")}}}
-    paths["/metrics"] = {
-        "get": {"operationId": "metrics", "responses": {"200": answer("Prometheus text format")}}
+    paths.update(open311_paths(answer, errors["503"]))
+    paths["/healthz"] = {
+        "get": {
+            "operationId": "healthz",
+            "tags": ["operations"],
+            "responses": {
+                "200": answer("ok", schema=HEALTH),
+                "503": answer("degraded: the database does not answer", schema=HEALTH),
+            },
+        }
     }
+    paths["/metrics"] = {
+        "get": {
+            "operationId": "metrics",
+            "tags": ["operations"],
+            "responses": {
+                "200": answer("Prometheus text", schema={"type": "string"}, media="text/plain")
+            },
+        }
+    }
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "tags": ["operations"],
+            "responses": {"200": answer("this document", schema={"type": "object"})},
+        }
+    }
+    precise(schemas)
+    unrouted(paths)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "civicflow intake",
             "version": "1.0.0",
             "description": "Where the four lines (12345 hotline, grid, public opinion, "
-            "petition) hand their matters over. Open311 GeoReport v2 is served under "
-            "/open311/v2/ as its own specification describes.",
+            "petition) hand their matters over; and Open311 GeoReport v2 under /open311/v2/, "
+            "its answers and errors shaped as that specification says.",
         },
+        "tags": [
+            {"name": "lines", "description": "the four lines, signed per source"},
+            {"name": "open311", "description": "Open311 GeoReport v2, keyed per source"},
+            {"name": "operations", "description": "health, metrics, this document"},
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
                 "source": {"type": "apiKey", "in": "header", "name": "X-Source"},
-                "timestamp": {"type": "apiKey", "in": "header", "name": "X-Timestamp"},
+                "timestamp": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Timestamp",
+                    "description": "unix seconds, at most 300 s from intake's clock",
+                },
                 "signature": {
                     "type": "apiKey",
                     "in": "header",
                     "name": "X-Signature",
                     "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
                 },
+                "open311_key": {"type": "apiKey", "in": "query", "name": "api_key"},
             },
         },
     }
+
+
+def open311_paths(
+    answer: Callable[..., dict[str, Any]], unavailable: dict[str, Any]
+) -> dict[str, Any]:
+    """``/open311/v2/``: errors are Open311's ``[{"code", "description"}]``."""
+
+    def refused(description: str) -> dict[str, Any]:
+        return answer(description, schema=OPEN311_ERRORS)
+
+    def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "description": description,
+                "schema": schema or {"type": "string"}}  # fmt: skip
+
+    keyed: list[dict[str, list[str]]] = [{"open311_key": []}]
+    wrong_key = refused("invalid api_key, or a key that may not submit")
+    moment = {"type": "string", "format": "date-time"}
+    return {
+        "/open311/v2/services.json": {"get": {
+            "operationId": "open311_services", "tags": ["open311"],
+            "summary": "the services offered: one per category",
+            "responses": {"200": answer("services", schema={"type": "array",
+                                                             "items": OPEN311_SERVICE})}}},
+        "/open311/v2/services/{service_code}.json": {"get": {
+            "operationId": "open311_service", "tags": ["open311"],
+            "summary": "a service's definition: no extra attributes are asked for",
+            "parameters": [{"name": "service_code", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[^/]+$"}}],
+            "responses": {
+                "200": answer("definition", schema={
+                    "type": "object", "required": ["service_code", "attributes"],
+                    "properties": {"service_code": {"type": "string"},
+                                   "attributes": {"type": "array", "maxItems": 0}},
+                    "additionalProperties": False}),
+                "404": refused("service_code is not offered")}}},
+        "/open311/v2/requests.json": {
+            "post": {
+                "operationId": "open311_post_request", "tags": ["open311"],
+                "summary": "file a service request: it enters as a 12345 hotline ticket",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "description": "the same key again answers the same request",
+                                "schema": {"type": "string", "pattern": r"^[\w.:/-]{1,59}$"}}],
+                "requestBody": {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": OPEN311_FORM}}},
+                "responses": {
+                    "200": answer("the request made", schema={"type": "array",
+                                                               "items": OPEN311_POSTED}),
+                    "400": refused("a field is missing or wrong"),
+                    "403": wrong_key, "404": refused("service_code is not offered"),
+                    "503": unavailable}},
+            "get": {
+                "operationId": "open311_requests", "tags": ["open311"],
+                "summary": "this source's service requests",
+                "security": keyed,
+                "parameters": [
+                    query("service_request_id", "comma-separated ids"),
+                    query("service_code", "comma-separated codes"),
+                    query("start_date", "ISO 8601 with a zone", moment),
+                    query("end_date", "ISO 8601 with a zone", moment),
+                    query("status", "open, closed, or both comma-separated",
+                          {"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"})],
+                "responses": {
+                    "200": answer("requests", schema={"type": "array",
+                                                      "items": OPEN311_REQUEST}),
+                    "400": refused("a filter is wrong"), "403": wrong_key,
+                    "503": unavailable}}},
+        "/open311/v2/requests/{service_request_id}.json": {"get": {
+            "operationId": "open311_request", "tags": ["open311"],
+            "summary": "one of this source's service requests",
+            "security": keyed,
+            "parameters": [{"name": "service_request_id", "in": "path", "required": True,
+                            "schema": CASE_ID}],
+            "responses": {
+                "200": answer("the request", schema={"type": "array", "items": OPEN311_REQUEST,
+                                                     "minItems": 1, "maxItems": 1}),
+                "403": wrong_key, "404": refused("no such request of this source"),
+                "503": unavailable}}},
+    }  # fmt: skip

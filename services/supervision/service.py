@@ -136,7 +136,8 @@ class SupervisionService(ServiceBase):
     def unsubscribe(self, subscription_id: int, subscriber: str) -> None:
         with self.db.unit_of_work() as uow:
             repo = SupervisionRepository(uow.session)
-            row = repo.subscription(subscription_id)
+            # an id past the database's 64-bit integers names no row (and must not crash)
+            row = repo.subscription(subscription_id) if 0 <= subscription_id < 2**63 else None
             if row is None or row.subscriber != subscriber:
                 raise NoSuchSubscription(f"{subscriber} has no subscription {subscription_id}")
             repo.remove(row)

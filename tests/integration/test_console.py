@@ -278,3 +278,26 @@ def test_the_event_stream_tells_types_and_no_case_numbers(
         lines = [stream.readline() for _ in range(4)]
     received = b"".join(lines)
     assert b"event: sla.overdue" in received and b"CF-SECRET" not in received
+
+
+def test_bodies_and_paths_that_once_crashed_are_refused_cleanly(
+    platform: Platform, tokens: dict[str, str], cases: dict[str, str]
+) -> None:
+    """Found by schemathesis (tests/integration/test_openapi_fuzz.py): each was a 500."""
+    for body in (b"[]", b"1", b"null"):
+        answer = http("POST", platform.url("console", "/api/v1/auth/login"), body,
+                      {"Content-Type": "application/json"})  # fmt: skip
+        assert answer.status == 422 and answer.body["errors"][0]["msg"].endswith("JSON object")
+    assert http("GET", platform.url("console", "/static/%00")).status == 404
+    county = cases["county"]
+    before = api(platform, tokens["admin"], "GET", f"/api/v1/cases/{county}").body
+    for wrong in (7, "", "X" * 65):
+        refused = api(platform, tokens["admin"], "POST", f"/api/v1/cases/{county}/feedback",
+                      {"note": "已处理", "on_behalf_of": wrong})  # fmt: skip
+        assert refused.status == 422 and refused.body["errors"][0]["loc"] == ["on_behalf_of"]
+    after = api(platform, tokens["admin"], "GET", f"/api/v1/cases/{county}").body
+    assert after["timeline"] == before["timeline"]  # nothing was written
+    deep = api(platform, tokens["admin"], "GET", "/api/v1/cases?page=99999999999999999999")
+    assert deep.status == 200 and deep.body["items"] == []
+    gone = api(platform, tokens["street"], "DELETE", f"/api/v1/subscriptions/{2**70}")
+    assert gone.status == 404

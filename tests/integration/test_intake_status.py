@@ -248,7 +248,10 @@ def test_the_openapi_document_describes_the_live_server(platform: Platform) -> N
             "petitioners": [{"name": "赵某"}], "content": "宅基地纠纷",
         }),
     }  # fmt: skip
-    posts = {path for path, item in document["paths"].items() if "post" in item}
+    posts = {
+        path for path, item in document["paths"].items()
+        if "post" in item and path.startswith("/api/")  # Open311's own POST is documented too
+    }  # fmt: skip
     assert posts == set(samples)
     for path, (source, payload) in samples.items():
         operation = document["paths"][path]["post"]
