@@ -7,7 +7,9 @@ events they cause and the ``event_id`` it consumed in one transaction.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlalchemyTimeoutError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -112,11 +116,23 @@ def green_driver(url: str) -> str:
     return url
 
 
-def make_engine(url: str, schema: str | None = None, *, immediate: bool = True) -> Engine:
+DEFAULT_POOL_SIZE = 5
+
+
+def make_engine(
+    url: str,
+    schema: str | None = None,
+    *,
+    immediate: bool = True,
+    pool_size: int = DEFAULT_POOL_SIZE,
+) -> Engine:
     """An engine tuned for its backend.
 
     SQLite: WAL, and ``BEGIN IMMEDIATE`` for writers so two writers never deadlock upgrading
-    a read lock. PostgreSQL: the service's own schema on the search path.
+    a read lock. PostgreSQL: the service's own schema on the search path, and a pool of
+    ``pool_size`` connections (as many again in overflow): every process of every service
+    draws on one server's ``max_connections``, and a process's work is short transactions
+    that queue well for a connection.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -131,27 +147,76 @@ def make_engine(url: str, schema: str | None = None, *, immediate: bool = True) 
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             for pragma in (
+                f"busy_timeout={SQLITE_BUSY_SLICE_MS}",
                 "journal_mode=WAL",
                 "synchronous=NORMAL",
                 "foreign_keys=ON",
-                "busy_timeout=30000",
             ):
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if immediate:
+                begin_when_unlocked(connection)
+            else:
+                connection.exec_driver_sql("BEGIN")
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     return create_engine(
         green_driver(url),
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+
+
+SQLITE_BUSY_SLICE_MS = 20
+"""How long SQLite itself may wait for a lock. Its busy handler sleeps in C, holding the
+eventlet hub (and with it every heartbeat and every other greenlet), so it only gets a slice;
+the rest of the wait is ours, green."""
+SQLITE_LOCK_PATIENCE_SECONDS = 30.0
+
+
+def begin_when_unlocked(connection: Any) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another process's write lock in green sleeps so that
+    the service keeps its broker connection, its heartbeats and its HTTP answers meanwhile."""
+    deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_SECONDS
+    pause = 0.01
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # green once monkey-patched: the hub runs on
+        pause = min(pause * 2, 0.25)
+
+
+_SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or was held by someone else: a passing state of the
+    store, not a fault of the message or the request that met it.
+
+    On PostgreSQL every ``OperationalError`` is one (a lost or refused connection, an
+    administrator's shutdown, a deadlock victim); SQL mistakes raise other classes. SQLite
+    raises ``OperationalError`` for its mistakes too (``no such table``), so only its lock
+    and file errors count.
+    """
+    if isinstance(exc, DisconnectionError | SqlalchemyTimeoutError):
+        return True  # the pool could not hand out a live connection
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_PASSING)
+    return True
 
 
 def insert_if_absent(session: Session, table: Table | type[Any], **values: Any) -> bool:
@@ -189,12 +254,14 @@ class OutboxListener(Protocol):
 class Store:
     """A service's database: where units of work and reads begin."""
 
-    def __init__(self, url: str, service: str, tables: KitTables) -> None:
+    def __init__(
+        self, url: str, service: str, tables: KitTables, *, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> None:
         self.url = url
         self.service = service
         self.tables = tables
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = make_engine(url, service)
+        self.engine = make_engine(url, service, pool_size=pool_size)
         self.read_engine = (
             make_engine(url, service, immediate=False) if self.is_sqlite else self.engine
         )

@@ -34,6 +34,7 @@ from contracts.events import CATALOGUE, EventSpec
 from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES, REJECT_REASON_HEADER
 from kit import metrics
 from kit.amqp import config_connection
+from kit.db import store_unavailable
 from kit.topology import (
     DLQ_SUFFIX,
     dead_letter_exchange,
@@ -59,6 +60,9 @@ LOST_CONNECTION = (
     kombu_exceptions.OperationalError,
 )
 """What settling a message raises when the broker connection is gone."""
+
+STORE_PATIENCE_SECONDS = 900.0
+"""How long a message is held, retried in place, while its service's database is unavailable."""
 
 REPLAYED_AS = "x-replayed-routing-key"
 """Set by ``civicflow dlq replay``: the routing key the message first came with."""
@@ -237,6 +241,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             for item in self.queue.bindings:
                 item.exchange(channel).declare()
         self.gauges.watch(name, self.dlq_name)
+        self._held: dict[int, float] = {}
         super().setup()
 
     # --- delivery ---
@@ -245,6 +250,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         """Ack or requeue; when the connection went away meanwhile (a broker restart), the
         broker already holds the message for redelivery, and handling it again changes nothing
         (consumers are idempotent): a lost ack must not take the service down."""
+        self._held.pop(message.delivery_tag, None)
         try:
             action(message)
         except LOST_CONNECTION as lost:
@@ -282,6 +288,8 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         last attempt; otherwise back off and put it back."""
         queue = self.queue.name
         metrics.MESSAGES_FAILED.labels(queue, raw.routing_key).inc()
+        if store_unavailable(exc) and self.hold_until_stored(message, exc):
+            return
         attempt = raw.delivery_count + 1
         if isinstance(exc, Rejected | ValidationError):
             self.park(message, raw, describe_error(exc))
@@ -291,6 +299,24 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             log.warning("%s: attempt %d failed (%s); retrying", queue, attempt, describe_error(exc))
             eventlet.sleep(min(0.2 * 2**attempt, 10.0))
             self.settle(self.queue_consumer.requeue_message, message)
+
+    def hold_until_stored(self, message: Message, exc: BaseException) -> bool:
+        """While the database is down or locked, keep the message (unacked) and try it again
+        here, without spending one of its attempts: an outage is not the message's fault and
+        must not turn healthy messages into dead letters. The broker takes an unacked message
+        back from a consumer after its ``consumer_timeout`` (30 min by default); well before
+        that, the hold ends and the attempt counts as usual (False)."""
+        tag = message.delivery_tag
+        held_since = self._held.setdefault(tag, time.monotonic())
+        waited = time.monotonic() - held_since
+        if waited > STORE_PATIENCE_SECONDS:
+            del self._held[tag]
+            return False
+        log.warning("%s: the database is unavailable (%s); holding the message %.0fs so far",
+                    self.queue.name, describe_error(exc), waited)  # fmt: skip
+        eventlet.sleep(min(0.25 + waited / 4, 5.0))
+        self.handle_raw(message)
+        return True
 
     def handle_outcome(
         self,

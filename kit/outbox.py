@@ -7,6 +7,7 @@ message). Whatever is not confirmed stays unsent and goes again: consumers are i
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -34,9 +35,16 @@ class OutboxRelay:
     standby_poll_seconds = 2.0
 
     def __init__(
-        self, store: Store, amqp_uri: str, service: str, tls: AmqpTls | None = None
+        self,
+        store: Store,
+        amqp_uri: str,
+        service: str,
+        tls: AmqpTls | None = None,
+        *,
+        heartbeat: float = 30.0,
     ) -> None:
         self.store = store
+        self.heartbeat = heartbeat
         self.amqp_uri = amqp_uri
         self.tls = tls
         self.service = service
@@ -79,7 +87,9 @@ class OutboxRelay:
         backoff = 0.5
         while not self._stopping:
             try:
-                with amqp_connection(self.amqp_uri, self.tls, heartbeat=30) as connection:
+                with amqp_connection(
+                    self.amqp_uri, self.tls, heartbeat=self.heartbeat
+                ) as connection:
                     connection.ensure_connection(max_retries=1)
                     channel = connection.channel()
                     declare_publisher_topology(channel, self.service)
@@ -103,7 +113,7 @@ class OutboxRelay:
             self._wake.clear()
             while not self._stopping and self.relay_batch(connection, channel) == self.batch_size:
                 pass
-            connection.heartbeat_check()
+            keep_alive(connection)
             if time.monotonic() >= next_gauge:
                 count, age = self.store.outbox_backlog()
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
@@ -159,6 +169,15 @@ class OutboxRelay:
             channel.events["basic_nack"].discard(on_nack)
         by_tag = dict(zip(tags, (row[0] for row in rows), strict=True))
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
+
+
+def keep_alive(connection: Connection) -> None:
+    """Send our heartbeat when due and read what the broker sent. An idle publisher never
+    reads its socket otherwise, so the broker's heartbeats pile up unread and the client
+    gives its own healthy connection up for dead ("Too many heartbeats missed")."""
+    with contextlib.suppress(TimeoutError):
+        connection.drain_events(timeout=0)
+    connection.heartbeat_check()
 
 
 class FileLock:

@@ -71,10 +71,14 @@ class Database(Injected["WorkerDatabase"], DependencyProvider):  # type: ignore[
     def setup(self) -> None:
         settings = self.container.config["CIVICFLOW"]
         service = self.container.service_name
-        self.store = Store(settings.database_url_for(service), service, self.tables)
+        self.store = Store(
+            settings.database_url_for(service), service, self.tables,
+            pool_size=settings.database_pool_size,
+        )  # fmt: skip
         self.relay = OutboxRelay(
-            self.store, self.container.config["AMQP_URI"], service, settings.amqp_tls
-        )
+            self.store, self.container.config["AMQP_URI"], service, settings.amqp_tls,
+            heartbeat=settings.amqp_heartbeat,
+        )  # fmt: skip
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")

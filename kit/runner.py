@@ -23,7 +23,7 @@ def container_config(settings: Settings, service: str) -> dict[str, Any]:
         "max_workers": settings.max_workers,
         "parent_calls_tracked": 4,
         "serializer": "json",
-        "HEARTBEAT": 30,
+        "HEARTBEAT": settings.amqp_heartbeat,
         "CIVICFLOW": settings,
     }
     ssl = nameko_config(settings.amqp_uri, settings.amqp_tls)

@@ -44,9 +44,15 @@ class Settings:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     database_urls: Mapping[str, str] = field(default_factory=dict)
     max_workers: int = 32
+    database_pool_size: int = 5
+    """PostgreSQL connections each process keeps (and as many again at a peak). Six services
+    with three instances each stay within the server's default 100 this way."""
     delivery_limit: int = 5
     """Attempts of one message before it is parked in its dead-letter queue."""
     rpc_timeout: float = 5.0
+    amqp_heartbeat: float = 30.0
+    """Seconds between AMQP heartbeats on every connection; the broker drops a peer that
+    misses two, so a handler must never hold the hub for longer than that."""
     supervision_tick_seconds: float = 30.0
     """How often supervision scans its clocks for warnings, overdue limits and escalations."""
     notify_tick_seconds: float = 1.0
@@ -80,8 +86,10 @@ class Settings:
             ports=ports,
             database_urls=urls,
             max_workers=int(env.get("CIVICFLOW_MAX_WORKERS", cls.max_workers)),
+            database_pool_size=int(env.get("CIVICFLOW_DB_POOL_SIZE", cls.database_pool_size)),
             delivery_limit=int(env.get("CIVICFLOW_DELIVERY_LIMIT", cls.delivery_limit)),
             rpc_timeout=float(env.get("CIVICFLOW_RPC_TIMEOUT", cls.rpc_timeout)),
+            amqp_heartbeat=heartbeat_from(env),
             supervision_tick_seconds=float(
                 env.get("SUPERVISION_TICK_SECONDS", cls.supervision_tick_seconds)
             ),
@@ -125,6 +133,26 @@ class Settings:
 
     def http_address_for(self, service: str) -> str:
         return f"{self.http_host}:{self.ports[service]}"
+
+
+MIN_HEARTBEAT_SECONDS = 5.0
+
+
+def heartbeat_from(env: Mapping[str, str]) -> float:
+    """``CIVICFLOW_AMQP_HEARTBEAT``: at least 5 s. kombu's consumer loop checks heartbeats
+    only after a second without a frame, and below 5 s the broker's own heartbeats (every
+    half interval) keep that second from ever passing: the client would fall silent and be
+    dropped."""
+    raw = env.get("CIVICFLOW_AMQP_HEARTBEAT", str(Settings.amqp_heartbeat))
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(f"CIVICFLOW_AMQP_HEARTBEAT={raw!r}: not a number of seconds") from None
+    if seconds < MIN_HEARTBEAT_SECONDS:
+        raise ConfigError(
+            f"CIVICFLOW_AMQP_HEARTBEAT={raw!r}: at least {MIN_HEARTBEAT_SECONDS:.0f} seconds"
+        )
+    return seconds
 
 
 def secret(

@@ -69,6 +69,7 @@ class PublicStream(DependencyProvider):  # type: ignore[misc]
         self.uri: str = self.container.config["AMQP_URI"]
         settings = self.container.config.get("CIVICFLOW")
         self.tls: AmqpTls | None = settings.amqp_tls if settings is not None else None
+        self.heartbeat: float = settings.amqp_heartbeat if settings is not None else 30.0
         self.running = True
 
     def start(self) -> None:
@@ -97,7 +98,7 @@ class PublicStream(DependencyProvider):  # type: ignore[misc]
             exchange=public_exchange, routing_key="#", exclusive=True, auto_delete=True,
             durable=False,
         )  # fmt: skip
-        with amqp_connection(self.uri, self.tls, heartbeat=30) as connection:
+        with amqp_connection(self.uri, self.tls, heartbeat=self.heartbeat) as connection:
             consumer = Consumer(
                 connection, queues=[listen], on_message=self._on_message, no_ack=True
             )

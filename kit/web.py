@@ -9,17 +9,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
+from nameko.exceptions import RemoteError
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from kit import metrics
+from kit.providers import RpcUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+RETRY_AFTER_SECONDS = 2
 
 
 class HttpError(Exception):
@@ -87,6 +91,24 @@ def json_response(
     return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
+def errors_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"errors": [{"loc": [], "msg": message}]}, status, headers)
+
+
+def http_exception_response(exc: HTTPException, message: str | None = None) -> Response:
+    """werkzeug's own refusal in the error shape, keeping the headers it needs (a 405's
+    ``Allow``) but not its HTML."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return errors_response(message or exc.description or exc.name, exc.code or 500, headers)
+
+
+def unavailable(message: str) -> Response:
+    """A 503 that tells the client when to try again: the failure is expected to pass."""
+    return errors_response(message, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body of a JSON request, refused early when too large or not JSON."""
     if request.content_length is not None and request.content_length > limit:
@@ -115,8 +137,45 @@ def read_json_object(request: Request) -> dict[str, Any]:
     return document
 
 
+class JsonWsgiApp(WsgiApp):  # type: ignore[misc]
+    """nameko's WSGI app, except that a URL no entrypoint serves (werkzeug's routing refuses
+    it before any entrypoint runs) is answered in the error shape too, not as an HTML page."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # shallow, as nameko has it: nothing may read the body before the entrypoint does
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except HTTPException as exc:
+            if exc.code is None or exc.code < 400:  # a redirect (a missing trailing slash)
+                return exc(environ, start_response)
+            answer = http_exception_response(exc, unrouted_message(exc, request))
+            return answer(environ, start_response)
+        request.path_values = values  # type: ignore[attr-defined]  # where nameko reads them
+        return provider.handle_request(request)(environ, start_response)
+
+
+def unrouted_message(exc: HTTPException, request: Request) -> str:
+    if isinstance(exc, MethodNotAllowed):
+        return f"{request.method} is not allowed on {request.path}"
+    if exc.code == 404:
+        return f"nothing at {request.path}"
+    return exc.description or exc.name
+
+
+class JsonWebServer(WebServer):  # type: ignore[misc]
+    """nameko's web server with ``JsonWsgiApp``; shared by every ``JsonHttp`` entrypoint of
+    a container, as nameko's own is by its ``http`` entrypoints."""
+
+    def get_wsgi_app(self) -> JsonWsgiApp:
+        return JsonWsgiApp(self)
+
+
 class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
     """nameko's ``http`` entrypoint, answering JSON and counting what it answers."""
+
+    server = JsonWebServer()
 
     def __init__(self, method: str, url: str, **kwargs: Any) -> None:
         kwargs.setdefault("expected_exceptions", (HttpError, ValidationError))
@@ -140,18 +199,22 @@ class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
         if isinstance(exc, ValidationError):
             return json_response({"errors": validation_errors(exc)}, 422)
         if isinstance(exc, HTTPException):
-            code = exc.code or 500
-            return json_response({"errors": [{"loc": [], "msg": exc.description}]}, code)
+            return http_exception_response(exc)
         if isinstance(exc, OperationalError):
             # The store is unavailable or locked: say so honestly so the client retries.
             log.warning("database unavailable: %s", exc)
-            return json_response(
-                {"errors": [{"loc": [], "msg": "temporarily unable to store; retry"}]},
-                503,
-                {"Retry-After": "2"},
-            )
+            return unavailable("temporarily unable to store; retry")
+        if isinstance(exc, RpcUnavailable):
+            # Another service is down or slow: not this request's fault, and likely to pass.
+            log.warning("%s %s: %s", self.method, self.url, exc)
+            return unavailable("another service is not answering; retry")
+        if isinstance(exc, RemoteError):
+            # Another service crashed on the call: its message may hold its internals (SQL,
+            # paths), so the client learns only that the failure is behind this service.
+            log.error("remote error in %s %s", self.method, self.url, exc_info=exc)
+            return errors_response("a service behind this one failed", 502)
         log.exception("unhandled error in %s %s", self.method, self.url, exc_info=exc)
-        return json_response({"errors": [{"loc": [], "msg": "internal error"}]}, 500)
+        return errors_response("internal error", 500)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -172,3 +174,63 @@ def locked_for(failures: int, window_start: float, now: float, limit: int = MAX_
     if now - window_start >= FAILURE_WINDOW_SECONDS or failures < limit:
         return 0.0
     return FAILURE_WINDOW_SECONDS - (now - window_start)
+
+
+# --- who is asking, behind a proxy ---------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """``CIVICFLOW_TRUSTED_PROXIES``: addresses or networks, comma-separated. A wrong entry
+    is refused rather than skipped: a proxy silently not trusted would throttle everyone
+    behind it as one address."""
+    networks: list[Network] = []
+    wrong: list[str] = []
+    for entry in (part.strip() for part in setting.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            wrong.append(entry)
+    if wrong:
+        raise ValueError(f"not an IP address or network: {', '.join(map(repr, wrong))}")
+    return tuple(networks)
+
+
+def _address(text: str) -> Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
+
+
+def _trusted(address: Address, networks: Sequence[Network]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(
+    peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]
+) -> str | None:
+    """The address a request comes from. ``X-Forwarded-For`` counts only when the peer is a
+    trusted proxy, since anyone else can write anything there; then it is read from the right
+    (each proxy appends the address it saw), past the trusted proxies, to the first address
+    that is not one of them. Entries that are not addresses are skipped."""
+    direct = _address(peer) if peer else None
+    if direct is None or not _trusted(direct, trusted):
+        return str(direct) if direct is not None else peer
+    chain = [part for header in forwarded_for for part in header.split(",")]
+    last_seen: Address = direct
+    for entry in reversed(chain):
+        address = _address(entry)
+        if address is None:
+            continue
+        if not _trusted(address, trusted):
+            return str(address)
+        last_seen = address
+    # every hop is trusted: the request began inside, at the leftmost of them
+    return str(last_seen)

@@ -339,16 +339,15 @@ HEALTH = {
 
 
 UNROUTED = (
-    "; a URL that no route matches (a slash or a line break within a segment, an id that is "
-    "not a whole number) gets the web server's plain HTML page"
+    "; also a URL that no route matches (a slash or a line break within a segment, an id "
+    "that is not a whole number)"
 )
 
 
 def unrouted(answer: dict[str, Any] | None) -> dict[str, Any]:
-    """A 404 that may also be the web server's own page, before any handler is reached."""
-    answer = copy.deepcopy(answer) if answer else {"description": "not found", "content": {}}
+    """A 404 that may also come from the routing, before any handler is reached."""
+    answer = copy.deepcopy(answer) if answer else _error("not found")
     answer["description"] += UNROUTED
-    answer.setdefault("content", {})["text/html"] = {"schema": TEXT}
     return answer
 
 
@@ -367,14 +366,28 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
 
 
 UNAUTHORIZED = _error("no token, or a forged or expired one")
-UNAVAILABLE = _error("temporarily unable to store; retry", RETRY_AFTER)
+UNAVAILABLE = _error(
+    "temporarily unable to store, or another service is not answering; retry", RETRY_AFTER
+)
+REMOTE_FAILURES = {
+    "502": _error("another service failed on the call (logged; its message is not passed on)"),
+    "503": UNAVAILABLE,
+}
+CALLS_OTHERS = (
+    "/api/v1/cases",
+    "/api/v1/orders/",
+    "/api/v1/board",
+    "/api/v1/assessment",
+    "/api/v1/grid/",
+    "/api/v1/subscriptions",
+)
+"""Paths whose handlers call another service: each may answer 502 or 503 for it."""
 BODY_ERRORS = {
     "400": _error("the body is not JSON"),
     "413": _error("body over 256 KiB"),
     "415": _error("Content-Type is not application/json"),
 }
 REMOTE_ERRORS = {
-    "400": _error("the body is not JSON, or a refusal the console cannot name"),
     "404": _error("no such case within your reach"),
     "409": _error("not now: the case's status and the actions it allows"),
     "422": _error("a field is missing or wrong"),
@@ -515,7 +528,6 @@ def document() -> dict[str, Any]:
             "200": _json("figures", SCREEN), "503": UNAVAILABLE}, tag="supervision")},
         "/api/v1/assessment": {"get": _op("一单考评: a row per unit", {
             "200": _json("rows", {"type": "array", "items": ASSESSMENT_ROW}),
-            "400": _error("a refusal the console cannot name"),
             "403": _error("not for your role"),
             "422": _error("period: a year, quarter, month or day")},
             params=[_query("period", {"type": "string",
@@ -589,6 +601,10 @@ def document() -> dict[str, Any]:
                 **refusals},
             action_body(action), params=case_id, operation_id=f"act_{action}",
             body_required=bool(ACTION_FIELDS[action][1]))}  # fmt: skip
+    for template, item in paths.items():
+        if template.startswith(CALLS_OTHERS):
+            for operation in item.values():
+                operation["responses"].update(REMOTE_FAILURES)
     return {
         "openapi": "3.1.0",
         "info": {"title": "civicflow console", "version": "1",

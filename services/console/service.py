@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,9 @@ from kit.messaging import on_event_batch
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import RemoteError, RpcClient
-from kit.settings import Settings, secret
+from kit.settings import ConfigError, Settings, secret
 from kit.stream import PublicStream
 from kit.web import (
-    BadRequest,
     Conflict,
     Forbidden,
     HttpError,
@@ -63,10 +63,22 @@ def load_token_secret(settings: Settings) -> str:
     return secret(settings, "CIVICFLOW_CONSOLE_SECRET", DEV_TOKEN_SECRET)
 
 
+def load_trusted_proxies(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> tuple[domain.Network, ...]:
+    """``CIVICFLOW_TRUSTED_PROXIES``: the proxies whose ``X-Forwarded-For`` is believed."""
+    setting = (os.environ if environ is None else environ).get("CIVICFLOW_TRUSTED_PROXIES", "")
+    try:
+        return domain.trusted_networks(setting)
+    except ValueError as exc:
+        raise ConfigError(f"CIVICFLOW_TRUSTED_PROXIES: {exc}") from None
+
+
 class ConsoleService(ServiceBase):
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)
+    trusted_proxies = Configured(load_trusted_proxies)
     settings = Configured(lambda settings: settings)
     vault: PhoneVault = Configured(load_vault)
     stream = PublicStream()
@@ -86,7 +98,7 @@ class ConsoleService(ServiceBase):
             raise Unprocessable(
                 [{"loc": ["username"], "msg": "username and password are required"}]
             )
-        keys = (f"user:{username}", f"addr:{request.remote_addr}")
+        keys = (f"user:{username}", f"addr:{self._client(request)}")
         with self.db.unit_of_work() as uow:
             users = UserRepository(uow.session)
             wait = max(
@@ -151,7 +163,7 @@ class ConsoleService(ServiceBase):
         phone = self.vault.open(found["phone_sealed"])
         with self.db.unit_of_work() as uow:
             UserRepository(uow.session).saw_phone(
-                principal.user, case_id, request.remote_addr or "-", datetime.now(UTC)
+                principal.user, case_id, self._client(request) or "-", datetime.now(UTC)
             )
             uow.commit()
         return json_response({"phone": phone})
@@ -366,6 +378,10 @@ class ConsoleService(ServiceBase):
 
     # --- the work behind the entrypoints ---
 
+    def _client(self, request: Request) -> str | None:
+        forwarded = request.headers.getlist("X-Forwarded-For")
+        return domain.client_address(request.remote_addr, forwarded, self.trusted_proxies)
+
     def _principal(self, request: Request, token: str | None = None) -> domain.Principal:
         if token is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -435,7 +451,9 @@ def refusals(console: ConsoleService, subject: str) -> Iterator[None]:
                 [{"loc": [], "msg": message, "status": case.get("status"),
                   "allowed_actions": case.get("actions", [])}]
             ) from None  # fmt: skip
-        raise BadRequest(message) from None
+        # Any other failure is the remote service's, not the client's: the kit answers 502
+        # and logs it, without passing its message (which may hold internals) to the client.
+        raise
 
 
 def me_of(user: Any) -> dict[str, Any]:

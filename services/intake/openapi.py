@@ -8,6 +8,7 @@ so that a client, or a fuzzer, that keeps to the document gets its matter accept
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -126,21 +127,22 @@ HEALTH = {
 }
 
 
-UNROUTED = (
-    "; a URL that no route matches (a slash or a line break within a segment) gets the web "
-    "server's plain HTML page"
-)
+UNROUTED = "; also a URL that no route matches (a slash or a line break within a segment)"
 
 
-def unrouted(paths: dict[str, Any]) -> None:
-    """Where a path has parameters, its 404 may also be the web server's own page."""
+def unrouted(paths: dict[str, Any], not_found: dict[str, Any]) -> None:
+    """Where a path has parameters, its 404 may also come from the routing, before any
+    handler is reached: in the kit's error shape, even under Open311's own."""
+    routed = not_found["content"]["application/json"]
     for template, item in paths.items():
         if "{" not in template:
             continue
         for operation in item.values():
-            answer = operation["responses"].setdefault("404", {"description": "not found"})
+            answer = operation["responses"].setdefault("404", copy.deepcopy(not_found))
             answer["description"] += UNROUTED
-            answer.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
+            media = answer["content"]["application/json"]
+            if media["schema"] != routed["schema"]:
+                media["schema"] = {"anyOf": [media["schema"], routed["schema"]]}
 
 
 def _subschemas(schema: Any) -> Iterator[dict[str, Any]]:
@@ -273,7 +275,7 @@ def document() -> dict[str, Any]:
         }
     }
     precise(schemas)
-    unrouted(paths)
+    unrouted(paths, answer("not found", Errors))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -45,7 +45,7 @@ from contracts.inbound import (
 from contracts.inbound import InboundPayload as Payload
 from kit.base import ServiceBase
 from kit.db import UnitOfWork, utcnow
-from kit.messaging import RawMessage, Rejected, on_event, on_inbound
+from kit.messaging import RawMessage, Rejected, on_event_batch, on_inbound
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import rpc, timer
@@ -184,23 +184,28 @@ class IntakeService(ServiceBase):
             answer = case_answer(submission, statuses.get(case_id), statuses.timeline(case_id))
         return json_response(answer)
 
-    @on_event(*TRACKED)
-    def track_case(self, event: Envelope[Any]) -> None:
-        """Keep the sources' view of their cases, and owe them a callback when it changes."""
+    @on_event_batch(*TRACKED)
+    def track_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
+        """Keep the sources' view of their cases, and owe them a callback when it changes; a
+        burst is kept in one transaction, in the order it came."""
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id) or event.case_id is None:
-                return
-            submission = SubmissionRepository(uow.session).get(event.case_id)
-            if submission is None:
-                return  # not a case that came in here
-            changed = record_event(CaseStatusRepository(uow.session), event)
-            source = self.config.sources.get(submission.source)
-            if changed and source is not None and source.callback_url:
-                body = callback_body(submission, event, changed)
-                CallbackRepository(uow.session).enqueue(
-                    source.id, submission.case_id, event.event_id, body, utcnow()
-                )
+            for (event,) in batch:
+                if uow.first_time(event.event_id) and event.case_id is not None:
+                    self._track(uow, event)
             uow.commit()
+        return [None] * len(batch)
+
+    def _track(self, uow: UnitOfWork, event: Envelope[Any]) -> None:
+        submission = SubmissionRepository(uow.session).get(event.case_id or "")
+        if submission is None:
+            return  # not a case that came in here
+        changed = record_event(CaseStatusRepository(uow.session), event)
+        source = self.config.sources.get(submission.source)
+        if changed and source is not None and source.callback_url:
+            body = callback_body(submission, event, changed)
+            CallbackRepository(uow.session).enqueue(
+                source.id, submission.case_id, event.event_id, body, utcnow()
+            )
 
     @timer(interval=1.0)
     def deliver_callbacks(self) -> None:

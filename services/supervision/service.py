@@ -11,7 +11,7 @@ from typing import Any
 from contracts.events import Envelope
 from contracts.rpc import OrderReply, OrderRequest, SubscriptionRequest
 from kit.base import ServiceBase
-from kit.messaging import on_event
+from kit.messaging import on_event_batch
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import every, rpc
@@ -58,14 +58,17 @@ class SupervisionService(ServiceBase):
     config = Configured(load_config)
     settings = Configured(lambda settings: settings)
 
-    @on_event(*FOLLOWED)
-    def follow_case(self, event: Envelope[Any]) -> None:
-        """Every step of a case moves its clocks: opened by dispatch, stopped by the unit."""
+    @on_event_batch(*FOLLOWED)
+    def follow_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
+        """Every step of a case moves its clocks: opened by dispatch, stopped by the unit. A
+        burst moves them in one transaction, in the order it came."""
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id):
-                return
-            ClockBook(uow, self.config.policy).apply(event)
+            book = ClockBook(uow, self.config.policy)
+            for (event,) in batch:
+                if uow.first_time(event.event_id):
+                    book.apply(event)
             uow.commit()
+        return [None] * len(batch)
 
     @every(lambda settings: settings.supervision_tick_seconds)
     def scan(self) -> None:

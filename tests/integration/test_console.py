@@ -253,6 +253,17 @@ def test_the_openapi_document_is_valid(platform: Platform) -> None:
     assert "/api/v1/cases/{case_id}/{action}" in document["paths"]
 
 
+def test_every_service_answers_unrouted_urls_in_the_error_shape(platform: Platform) -> None:
+    """Refused by the routing, before any handler: JSON all the same, never an HTML page."""
+    for service in SERVICES:
+        missing = http("GET", platform.url(service, "/no/such/thing"))
+        assert (missing.status, missing.headers["Content-Type"]) == (404, "application/json")
+        assert missing.body == {"errors": [{"loc": [], "msg": "nothing at /no/such/thing"}]}
+        wrong = http("POST", platform.url(service, "/healthz"), b"{}")
+        assert (wrong.status, wrong.headers["Allow"]) == (405, "GET, HEAD"), service
+        assert wrong.body == {"errors": [{"loc": [], "msg": "POST is not allowed on /healthz"}]}
+
+
 def test_the_event_stream_tells_types_and_no_case_numbers(
     platform: Platform, tokens: dict[str, str]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pika
 import pytest
 from sqlalchemy import MetaData, func, select
+from sqlalchemy.exc import OperationalError
 
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
 from kit.base import ServiceBase
@@ -177,6 +179,12 @@ def test_relay_keeps_events_until_the_broker_answers(store: Store, tmp_path: Pat
 # --- consuming: a probe service whose handler fails on demand ---
 
 ATTEMPTS: list[str] = []
+OUTAGE = threading.Event()
+"""Set: the probe's database is down (its handler meets what SQLAlchemy raises then)."""
+
+
+def database_down() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
 
 
 class ProbeService(ServiceBase):
@@ -190,6 +198,10 @@ class ProbeService(ServiceBase):
             raise Rejected("this case can never be handled")
         if event.data.content == "flaky":
             raise ConnectionError("the database went away")
+        if event.data.content == "outage" and OUTAGE.is_set():
+            raise database_down()
+        if event.data.content == "sql mistake":
+            raise OperationalError("SELECT x", {}, sqlite3.OperationalError("no such table: x"))
         with self.db.unit_of_work() as uow:
             if uow.first_time(event.event_id):
                 uow.commit()
@@ -202,6 +214,7 @@ def probe(vhost_uri: str, tmp_path: Path) -> Iterator[Store]:
     store = Store(settings.database_url_for("probe"), "probe", PROBE_TABLES)
     PROBE_METADATA.create_all(store.engine)
     ATTEMPTS.clear()
+    OUTAGE.clear()
     services = InProcess([ProbeService], settings).start()
     yield store
     services.kill()
@@ -267,7 +280,7 @@ def test_a_handled_event_is_recorded_once_even_when_redelivered(
     while time.monotonic() < deadline and len(ATTEMPTS) < 2:
         time.sleep(0.05)
     assert ATTEMPTS == ["fine", "fine"]
-    assert processed_count(probe) == 1
+    assert processed_count(probe) == 1, ATTEMPTS
 
 
 def test_a_contract_breaking_message_is_parked_at_once_with_its_reason(
@@ -303,3 +316,31 @@ def test_a_failing_handler_is_retried_then_parked_after_the_delivery_limit(
     assert ATTEMPTS == ["flaky"] * 3  # delivery_limit of the test settings
     assert "gave up after 3 attempts" in headers["x-reject-reason"]
     assert "ConnectionError" in headers["x-reject-reason"]
+
+
+def test_a_message_is_held_not_parked_while_the_database_is_down(
+    probe: Store, vhost_uri: str
+) -> None:
+    """An outage longer than the delivery limit's backoff: the message keeps its attempts,
+    waits, and is handled once the database answers again."""
+    OUTAGE.set()
+    publish_event(vhost_uri, received("outage"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(ATTEMPTS) < 5:  # past the limit of 3
+        time.sleep(0.05)
+    OUTAGE.clear()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and processed_count(probe) == 0:
+        time.sleep(0.05)
+    assert processed_count(probe) == 1, ATTEMPTS
+    assert len(ATTEMPTS) >= 5, ATTEMPTS
+    assert parked(vhost_uri, "probe.handle.dlq", timeout=0.5) == []
+
+
+def test_an_sql_mistake_is_not_an_outage_and_is_parked_after_the_limit(
+    probe: Store, vhost_uri: str
+) -> None:
+    publish_event(vhost_uri, received("sql mistake"))
+    [(headers, _body)] = parked(vhost_uri, "probe.handle.dlq", timeout=20)
+    assert ATTEMPTS == ["sql mistake"] * 3
+    assert "no such table" in headers["x-reject-reason"]

@@ -1,6 +1,6 @@
 """Intake and the console answer as their OpenAPI documents say, whatever schemathesis sends:
 no 5xx, every status, Content-Type, header and body as documented, and no crash behind the
-API either (a remote service failing while the console answers 400).
+API either (a remote service failing, which the console answers 502).
 
 One platform on the real broker (a scratch vhost) and SQLite. Intake is fuzzed with valid
 signatures of a source registered for the run on all four lines (a hook signs each body) and

@@ -6,8 +6,8 @@ answering), configured by a ``schemathesis.toml`` written for the run, and its J
 read back. Generation is deterministic, one worker, bounded examples: the same inputs each run.
 
 Besides what schemathesis checks on each answer, ``CrashLog`` collects what no answer shows:
-a worker's unexpected exception anywhere in the platform (a remote crash the console answers
-as a 400, a consumer choking on what the fuzz put in)."""
+a worker's unexpected exception anywhere in the platform (a remote crash behind the console's
+502, a consumer choking on what the fuzz put in)."""
 
 from __future__ import annotations
 

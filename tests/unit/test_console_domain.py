@@ -1,4 +1,5 @@
-"""Console's pure rules: password hashes and signed bearer tokens."""
+"""Console's pure rules: password hashes, signed bearer tokens, reach, the login throttle and
+the client's address behind a proxy."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import re
 
 import pytest
 
+from kit.settings import ConfigError, Settings
 from services.console.domain import (
     TOKEN_TTL_SECONDS,
     AuthError,
     Principal,
+    client_address,
     hash_password,
     holds,
     in_reach,
@@ -23,8 +26,10 @@ from services.console.domain import (
     needs_rehash,
     read_token,
     shown_actions,
+    trusted_networks,
     verify_password,
 )
+from services.console.service import load_trusted_proxies
 
 SECRET = "console-test-secret"
 NOW = 1_772_330_400.75
@@ -277,3 +282,59 @@ def test_five_failures_lock_for_the_rest_of_fifteen_minutes() -> None:
     assert locked_for(4, 1000.0, 1010.0) == 0.0
     assert locked_for(5, 1000.0, 1010.0) == 890.0
     assert locked_for(9, 1000.0, 1900.0) == 0.0  # the window is over
+
+
+# --- the client behind a proxy -------------------------------------------------------------
+
+PROXIES = trusted_networks("10.0.0.0/8, 192.0.2.1,2001:db8::/32")
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert [str(n) for n in PROXIES] == ["10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32"]
+    assert trusted_networks("") == trusted_networks(" , ") == ()
+
+
+def test_a_wrong_trusted_proxy_stops_the_console_naming_it() -> None:
+    with pytest.raises(ValueError, match=re.escape("'proxy.local', '10.0.0.0/33'")):
+        trusted_networks("10.0.0.1, proxy.local, 10.0.0.0/33")
+    environ = {"CIVICFLOW_TRUSTED_PROXIES": "10.0.0.1,nonsense"}
+    with pytest.raises(ConfigError, match=r"CIVICFLOW_TRUSTED_PROXIES: .*'nonsense'"):
+        load_trusted_proxies(Settings(), environ)
+    assert load_trusted_proxies(Settings(), {}) == ()
+
+
+def test_a_forged_header_from_an_untrusted_peer_is_ignored() -> None:
+    assert client_address("203.0.113.5", ["198.51.100.1"], PROXIES) == "203.0.113.5"
+    assert client_address("203.0.113.5", ["198.51.100.1"], ()) == "203.0.113.5"
+
+
+def test_behind_a_trusted_proxy_the_client_is_the_rightmost_untrusted_address() -> None:
+    assert client_address("10.0.0.2", ["203.0.113.5"], PROXIES) == "203.0.113.5"
+    # the client wrote the left part itself; the proxies appended what they saw
+    forged = ["198.51.100.1, 203.0.113.5, 10.1.2.3", "192.0.2.1"]
+    assert client_address("10.0.0.2", forged, PROXIES) == "203.0.113.5"
+    assert client_address("10.0.0.2", ["2001:db8::1, 2001:DB8:0:0::aa, 198.51.100.9"],
+                          PROXIES) == "198.51.100.9"  # fmt: skip
+    assert client_address("2001:db8::7", ["2400:cb00::0001"], PROXIES) == "2400:cb00::1"
+
+
+def test_entries_that_are_not_addresses_are_skipped() -> None:
+    for header in (
+        "203.0.113.5, unknown",
+        "203.0.113.5,,",
+        "203.0.113.5, 203.0.113.5:8080",
+        "203.0.113.5, <script>, 10.0.0.9",
+        "203.0.113.5, 999.1.1.1",
+    ):
+        assert client_address("10.0.0.2", [header], PROXIES) == "203.0.113.5", header
+    assert client_address("10.0.0.2", ["garbage"], PROXIES) == "10.0.0.2"
+    assert client_address("10.0.0.2", [], PROXIES) == "10.0.0.2"
+
+
+def test_when_every_hop_is_trusted_the_leftmost_is_the_client() -> None:
+    assert client_address("10.0.0.2", ["10.9.9.9, 10.0.0.3"], PROXIES) == "10.9.9.9"
+
+
+def test_an_ipv4_peer_seen_through_ipv6_is_the_same_address() -> None:
+    assert client_address("::ffff:10.0.0.2", ["203.0.113.5"], PROXIES) == "203.0.113.5"
+    assert client_address("::ffff:203.0.113.5", [], PROXIES) == "203.0.113.5"

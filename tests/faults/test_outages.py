@@ -1,0 +1,282 @@
+"""The database gone, a handler held up far longer than a heartbeat, and a burst of 20,000
+cases: each while the flow runs, each counted with the ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pika
+import psycopg2
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from contracts.inbound import GRID, HOTLINE, INBOUND_EXCHANGE, OPINION, PETITION
+from tests.faults.harness import (
+    SERVICES,
+    Ledger,
+    Platform,
+    count,
+    first_grid,
+    running_platform,
+    settle,
+    stream,
+)
+from tests.support.broker import management_get
+from tests.support.databases import temporary_postgres
+
+pytestmark = [pytest.mark.broker, pytest.mark.faults]
+
+
+# --- the database unavailable --------------------------------------------------------------
+
+
+@pytest.fixture
+def platform_on_postgres(tmp_path: Path) -> Iterator[Platform]:
+    with temporary_postgres() as url, running_platform(tmp_path, DATABASE_URL=url) as running:
+        yield running
+
+
+class Outage:
+    """PostgreSQL refusing one database: new connections turned away, the open ones cut."""
+
+    def __init__(self, url: str) -> None:
+        self.name = url.rsplit("/", 1)[1]
+        self.admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+        self.admin.autocommit = True
+
+    def begin(self) -> None:
+        with self.admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS false')
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (self.name,),
+            )
+
+    def end(self) -> None:
+        with self.admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS true')
+        self.admin.close()
+
+
+def test_postgresql_unavailable_mid_stream_loses_nothing(
+    platform_on_postgres: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every service's database gone for six seconds: intake answers 503 (never 500, never a
+    202 it cannot keep), handlers hold their messages until it is back, nothing is parked."""
+    platform = platform_on_postgres
+    ledger = Ledger()
+    sender = threading.Thread(target=stream, args=(platform, ledger))
+    sender.start()
+    time.sleep(2.0)
+    outage = Outage(platform.env["DATABASE_URL"])
+    outage.begin()
+    time.sleep(6.0)
+    outage.end()
+    sender.join(timeout=180)
+    figures = settle(platform, ledger, timeout=150)
+    parked = parked_messages(platform)
+    with capsys.disabled():
+        print(f"\nledger, PostgreSQL down 6 s: {json.dumps(figures)} "
+              f"intake answered {dict(ledger.answers)} parked {parked}")  # fmt: skip
+    assert platform.dead() == []
+    assert ledger.answers[503] > 0, ledger.answers  # the outage was met, and said so
+    assert set(ledger.answers) <= {200, 202, 503}, ledger.answers
+    assert figures["lost"] == 0 and figures["stored"] == figures["submitted"]
+    assert figures["routed"] == figures["submitted"]
+    assert figures["duplicate_cases"] == figures["duplicate_dispatches"] == 0
+    assert figures["duplicate_clocks"] == figures["duplicate_sms"] == 0
+    assert parked == 0
+
+
+def parked_messages(platform: Platform) -> int:
+    """Messages in every dead-letter queue of the vhost."""
+    vhost = platform.env["AMQP_URI"].rsplit("/", 1)[1]
+    queues = management_get(platform.env["AMQP_URI"], f"queues/{vhost}")
+    return sum(
+        int(queue.get("messages", 0))
+        for queue in queues
+        if queue["name"].endswith(".dlq") or queue["name"] == "civicflow.inbound.rejected"
+    )
+
+
+# --- heartbeats ----------------------------------------------------------------------------
+
+HEARTBEAT = 5  # seconds, the shortest the settings take; the broker drops a peer after two
+
+
+@pytest.fixture
+def platform_with_short_heartbeats(tmp_path: Path) -> Iterator[Platform]:
+    with running_platform(tmp_path, CIVICFLOW_AMQP_HEARTBEAT=str(HEARTBEAT)) as running:
+        yield running
+
+
+def long_lived_connections(uri: str, older_than: float) -> set[str]:
+    """The vhost's connections opened more than ``older_than`` seconds ago (the queue gauges'
+    connections come and go every few seconds; the consumers' and relays' stay)."""
+    vhost = uri.rsplit("/", 1)[1]
+    now_ms = time.time() * 1000
+    return {
+        connection["name"]
+        for connection in management_get(uri, f"vhosts/{vhost}/connections")
+        if now_ms - connection["connected_at"] > older_than * 1000
+    }
+
+
+def test_a_handler_held_up_for_many_heartbeats_keeps_its_connection(
+    platform_with_short_heartbeats: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dispatch's and supervision's handlers wait twenty seconds (four heartbeat intervals) for
+    a lock another process holds on their databases. The wait is green, so the hub goes on
+    beating: not one connection of any service is dropped, and the flow resumes after."""
+    platform = platform_with_short_heartbeats
+    ledger = Ledger()
+    sender = threading.Thread(target=stream, args=(platform, ledger))
+    sender.start()
+    time.sleep(3.0)
+    before = long_lived_connections(platform.env["AMQP_URI"], older_than=2.5)
+    locks = []
+    for service in ("dispatch", "supervision"):
+        lock = sqlite3.connect(platform.data / "var" / f"{service}.db", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        locks.append(lock)
+    time.sleep(4 * HEARTBEAT)
+    for lock in locks:
+        lock.execute("COMMIT")
+        lock.close()
+    sender.join(timeout=180)
+    figures = settle(platform, ledger, timeout=150)
+    after = long_lived_connections(platform.env["AMQP_URI"], older_than=0)
+    logs = {service: (platform.data / f"{service}.log").read_text() for service in SERVICES}
+    with capsys.disabled():
+        kept = f"{len(before & after)}/{len(before)}"
+        print(f"\nledger, handlers held {4 * HEARTBEAT} s with {HEARTBEAT} s heartbeats: "
+              f"{json.dumps(figures)}; connections kept {kept}")  # fmt: skip
+    assert len(before) >= len(SERVICES)  # every service's consumer at least
+    assert before <= after, sorted(before - after)
+    for service, log in logs.items():
+        assert "heartbeat" not in log.lower(), (service, log[-2000:])
+    assert platform.dead() == []
+    assert figures["lost"] == 0 and figures["routed"] == figures["submitted"]
+    assert figures["duplicate_cases"] == figures["duplicate_dispatches"] == 0
+
+
+# --- a burst -------------------------------------------------------------------------------
+
+BURST = int(os.environ.get("CIVICFLOW_FAULTS_BURST", "20000"))
+RSS_LIMIT_MB = 250.0
+
+
+def burst_messages(grid: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(routing key, source, external id, body): the four lines in turn, distinct callers."""
+    for n in range(BURST):
+        when = "2026-11-21T10:00:00+08:00"
+        line = n % 4
+        if line == 0:
+            ticket_no = f"B-T-{n:06d}"
+            yield HOTLINE.routing_key, "hotline", ticket_no, {
+                "ticket_no": ticket_no, "received_at": when, "caller": {"phone": f"137{n:08d}"},
+                "content": f"{n % 200 + 1}号楼楼下饭店油烟污染严重",
+                "category": "environment.pollution",
+            }  # fmt: skip
+        elif line == 1:
+            report_id = f"B-R-{n:06d}"
+            yield GRID.routing_key, "gridapp", report_id, {
+                "report_id": report_id, "reported_at": when, "grid_code": grid,
+                "reporter_id": "W-1", "content": f"{n % 200 + 1}号楼邻里因占道堆放杂物争吵",
+                "category": "dispute.neighbour",
+            }  # fmt: skip
+        elif line == 2:
+            item_id = f"B-O-{n:06d}"
+            yield OPINION.routing_key, "opinion", item_id, {
+                "item_id": item_id, "platform": "weibo", "published_at": when,
+                "url": f"https://weibo.example/{item_id}", "heat": 10,
+                "content": f"网友反映{n % 200 + 1}号楼附近广场舞噪音扰民",
+            }  # fmt: skip
+        else:
+            petition_no = f"B-P-{n:06d}"
+            yield PETITION.routing_key, "petition", petition_no, {
+                "petition_no": petition_no, "form": "letter", "filed_at": when,
+                "petitioners": [{"name": "李女士", "phone": f"136{n:08d}"}],
+                "content": f"反映{n % 200 + 1}号楼电梯长期故障", "category": "property.management",
+            }  # fmt: skip
+
+
+def publish_burst(platform: Platform, ledger: Ledger) -> None:
+    """All of it at once, each publish confirmed by the broker before it counts as handed
+    over."""
+    connection = pika.BlockingConnection(pika.URLParameters(platform.env["AMQP_URI"]))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for routing_key, source, external_id, body in burst_messages(first_grid(platform)):
+        channel.basic_publish(
+            INBOUND_EXCHANGE, routing_key, json.dumps(body, ensure_ascii=False).encode(),
+            pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                 app_id=source, message_id=external_id),
+            mandatory=True,
+        )  # fmt: skip
+        ledger.submitted.add(external_id)
+    connection.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def queue_depths(url: str) -> dict[str, float]:
+    """``civicflow_queue_messages`` by queue, from a service's own ``/metrics``."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return {
+        sample.labels["queue"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "civicflow_queue_messages"
+    }
+
+
+def test_a_burst_of_20000_cases_drains_without_loss_in_bounded_memory(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = Ledger()
+    started = time.monotonic()
+    publish_burst(platform, ledger)
+    published = time.monotonic() - started
+    peak_rss = dict.fromkeys(SERVICES, 0.0)
+    deepest: dict[str, float] = {}
+    deadline = time.monotonic() + 1500
+    while True:
+        for service in SERVICES:
+            peak_rss[service] = max(peak_rss[service], rss_mb(platform.processes[service].pid))
+            for queue, depth in queue_depths(platform.service_urls(service)[0]).items():
+                deepest[queue] = max(deepest.get(queue, 0.0), depth)
+        figures = count(platform, ledger)
+        if figures["routed"] == BURST or time.monotonic() > deadline:
+            break
+        time.sleep(2.0)
+    drained = time.monotonic() - started
+    figures = settle(platform, ledger, timeout=30)
+    with capsys.disabled():
+        print(f"\nledger, burst of {BURST}: {json.dumps(figures)}; published in {published:.0f} s, "
+              f"routed in {drained:.0f} s ({BURST / drained:.0f} cases/s); "
+              f"peak RSS MB {json.dumps({k: round(v) for k, v in peak_rss.items()})}; "
+              f"deepest queues {json.dumps(deepest)}")  # fmt: skip
+    assert platform.dead() == []
+    assert figures["submitted"] == BURST
+    assert figures["lost"] == 0 and figures["stored"] == BURST
+    assert figures["routed"] == BURST
+    assert figures["duplicate_cases"] == figures["duplicate_dispatches"] == 0
+    assert figures["duplicate_clocks"] == figures["duplicate_sms"] == 0
+    assert max(peak_rss.values()) < RSS_LIMIT_MB, peak_rss
+    # the backlog was there to see in the metrics while it lasted
+    assert max(deepest.values()) >= BURST / 10, deepest
