@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# py-spy and matplotlib, for make bench only
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+$(BENCH_STAMP): $(STAMP)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@rm -f $(VENV)/.bench-* && touch $@
+
 broker: venv
 	@BIN=$(BIN) scripts/ensure-broker.sh
 
@@ -51,8 +57,9 @@ test-browser: venv broker chromium
 test-unit: venv promtool
 	$(BIN)/pytest tests/unit
 
-bench: venv broker
+bench: venv broker $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/plot.py bench/results/latest.json
 
 lint: venv
 	$(BIN)/ruff check .

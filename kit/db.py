@@ -387,18 +387,25 @@ class UnitOfWork:
 
     def emit(self, envelope: Envelope[Any]) -> None:
         """Queue an event in the outbox; it leaves only if this unit of work commits."""
-        self.session.execute(
-            self.store.outbox_insert,
-            {
-                "event_id": envelope.event_id,
-                "type": envelope.type,
-                "body": envelope.model_dump_json(),
-                "created_at": utcnow(),
-            },
-        )
         self._emitted.append(envelope)
 
     def commit(self) -> None:
+        if self._emitted:
+            # one multi-row INSERT at the end instead of a statement per event; the rows
+            # still go in, or not, with the rest of the transaction
+            now = utcnow()
+            self.session.execute(
+                self.store.outbox_insert,
+                [
+                    {
+                        "event_id": envelope.event_id,
+                        "type": envelope.type,
+                        "body": envelope.model_dump_json(),
+                        "created_at": now,
+                    }
+                    for envelope in self._emitted
+                ],
+            )
         self.session.commit()
         if self._emitted:
             emitted, self._emitted = self._emitted, []

@@ -3,6 +3,12 @@ psycogreen so PostgreSQL waits yield to other greenlets instead of blocking the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
 _patched = False
 
 
@@ -23,3 +29,11 @@ def patch() -> None:
     else:
         patch_psycopg()
     _patched = True
+
+
+def concurrently(function: Callable[[T], R], items: Iterable[T], width: int = 8) -> list[R]:
+    """``function`` over ``items``, up to ``width`` at a time in green threads, results in
+    order: calls that mostly wait (another service's answer) overlap instead of queueing."""
+    import eventlet
+
+    return list(eventlet.GreenPool(width).imap(function, items))

@@ -23,7 +23,8 @@ from contracts.events import (
 from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMember
 from kit.base import ServiceBase
 from kit.db import UnitOfWork
-from kit.messaging import on_event
+from kit.green import concurrently
+from kit.messaging import on_event, on_event_batch
 from kit.providers import Configured, Database
 from kit.rpc import RpcClient, RpcUnavailable, rpc
 from kit.settings import Settings
@@ -37,6 +38,7 @@ from services.supervision.policy import SlaPolicy
 
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
+GRID_CALLS_AT_ONCE = 8
 SYSTEM = lc.Actor("auto", "system")
 MAX_PAGE = 1_000_000
 """Deeper than any real list; a larger page number would overflow the database's integer."""
@@ -85,11 +87,26 @@ class DispatchService(ServiceBase):
     duties = Configured(lambda _settings: DutyCache())
     grid = RpcClient("grid", timeout=GRID_TIMEOUT_SECONDS)
 
-    @on_event(CASE_RECEIVED)
-    def route_case(self, event: Envelope[CaseReceived]) -> None:
-        """转: locate, classify, apply the rules; dispatch when certain, else one click."""
-        if event.case_id is None:
-            return
+    @on_event_batch(CASE_RECEIVED)
+    def route_case(self, batch: list[tuple[Envelope[CaseReceived]]]) -> list[None]:
+        """转: locate, classify, apply the rules; dispatch when certain, else one click. A
+        burst is routed together: grid is asked about its places side by side, and the cases
+        go in in one transaction."""
+        events = [event for (event,) in batch if event.case_id is not None]
+        decisions = concurrently(self._decide, events, width=GRID_CALLS_AT_ONCE)
+        now = datetime.now(UTC)
+        with self.db.unit_of_work() as uow:
+            cases = CaseRepository(uow.session)
+            for event, (decision, place) in zip(events, decisions, strict=True):
+                if uow.first_time(event.event_id):
+                    case = new_case(event.case_id or "", event.data, decision, place, now)
+                    cases.add(case)
+                    command = self._first_command(case, decision, now)
+                    self._carry_out(uow, case, command, SYSTEM, now)
+            uow.commit()
+        return [None] * len(batch)
+
+    def _decide(self, event: Envelope[CaseReceived]) -> tuple[domain.RoutingDecision, domain.Place]:
         received = event.data
         place = self._locate(received)
         classified = domain.classify(received, self.config.table)
@@ -98,14 +115,7 @@ class DispatchService(ServiceBase):
         decision = domain.decide(
             received, place, duties, self.config.table, self.config.rules, classified
         )
-        now = datetime.now(UTC)
-        with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id):
-                return
-            case = new_case(event.case_id, received, decision, place, now)
-            CaseRepository(uow.session).add(case)
-            self._carry_out(uow, case, self._first_command(case, decision, now), SYSTEM, now)
-            uow.commit()
+        return decision, place
 
     @rpc
     def act(

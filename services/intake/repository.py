@@ -33,6 +33,7 @@ _CASE_ID_FOR = select(_submissions.c.case_id).where(
 class SubmissionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._loaded: dict[str, Submission] = {}
 
     def add_if_new(self, submission: dict[str, Any]) -> bool:
         """Insert unless (source, external id) is already there; True if inserted.
@@ -46,7 +47,13 @@ class SubmissionRepository:
         return self.session.scalar(_CASE_ID_FOR, {"source": source, "external_id": external_id})
 
     def get(self, case_id: str) -> Submission | None:
-        return self.session.get(Submission, case_id)
+        return self._loaded.get(case_id) or self.session.get(Submission, case_id)
+
+    def load(self, case_ids: Sequence[str]) -> None:
+        """Read these at once: ``get`` then finds them without asking the database again (the
+        session's identity map holds rows only weakly, so the repository keeps them)."""
+        query = select(Submission).where(Submission.case_id.in_(case_ids))
+        self._loaded = {row.case_id: row for row in self.session.scalars(query)}
 
     def earlier_matters(
         self, fingerprint: str, since: datetime, limit: int = 50
@@ -82,9 +89,15 @@ class CaseStatusRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._loaded: dict[str, CaseStatus] = {}
 
     def get(self, case_id: str) -> CaseStatus | None:
-        return self.session.get(CaseStatus, case_id)
+        return self._loaded.get(case_id) or self.session.get(CaseStatus, case_id)
+
+    def load(self, case_ids: Sequence[str]) -> None:
+        """As ``SubmissionRepository.load``."""
+        query = select(CaseStatus).where(CaseStatus.case_id.in_(case_ids))
+        self._loaded = {row.case_id: row for row in self.session.scalars(query)}
 
     def add_to_timeline(self, entry: TimelineEntry) -> bool:
         """False if this event is on the timeline already."""
@@ -105,6 +118,7 @@ class CaseStatusRepository:
 
     def put(self, status: CaseStatus) -> None:
         self.session.add(status)
+        self._loaded[status.case_id] = status
 
 
 class CallbackRepository:

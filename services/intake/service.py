@@ -188,18 +188,36 @@ class IntakeService(ServiceBase):
     def track_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
         """Keep the sources' view of their cases, and owe them a callback when it changes; a
         burst is kept in one transaction, in the order it came."""
+        case_ids = sorted({event.case_id for (event,) in batch if event.case_id is not None})
         with self.db.unit_of_work() as uow:
+            submissions, statuses = self._tracking(uow, case_ids)
             for (event,) in batch:
                 if uow.first_time(event.event_id) and event.case_id is not None:
-                    self._track(uow, event)
+                    self._track(uow, submissions, statuses, event)
             uow.commit()
         return [None] * len(batch)
 
-    def _track(self, uow: UnitOfWork, event: Envelope[Any]) -> None:
-        submission = SubmissionRepository(uow.session).get(event.case_id or "")
+    @staticmethod
+    def _tracking(
+        uow: UnitOfWork, case_ids: list[str]
+    ) -> tuple[SubmissionRepository, CaseStatusRepository]:
+        """The batch's submissions and statuses, read in two queries rather than two a case."""
+        submissions, statuses = SubmissionRepository(uow.session), CaseStatusRepository(uow.session)
+        submissions.load(case_ids)
+        statuses.load(case_ids)
+        return submissions, statuses
+
+    def _track(
+        self,
+        uow: UnitOfWork,
+        submissions: SubmissionRepository,
+        statuses: CaseStatusRepository,
+        event: Envelope[Any],
+    ) -> None:
+        submission = submissions.get(event.case_id or "")
         if submission is None:
             return  # not a case that came in here
-        changed = record_event(CaseStatusRepository(uow.session), event)
+        changed = record_event(statuses, event)
         source = self.config.sources.get(submission.source)
         if changed and source is not None and source.callback_url:
             body = callback_body(submission, event, changed)

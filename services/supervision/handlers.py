@@ -77,6 +77,9 @@ class ClockBook:
     uow: UnitOfWork
     policy: SlaPolicy
     _subscriptions: dict[int, SubscriptionRow] | None = field(default=None, init=False)
+    _followed: dict[str, FollowedCase] = field(default_factory=dict, init=False)
+    _first_sight: str | None = field(default=None, init=False)
+    """The case whose row the event being applied created: nothing else is known of it."""
 
     @property
     def repo(self) -> SupervisionRepository:
@@ -85,8 +88,17 @@ class ClockBook:
     def apply(self, event: Envelope[Any]) -> None:
         handler = HANDLERS.get(event.type)
         if handler is not None and event.case_id is not None:
-            self.repo.follow(event.case_id)  # lock the case: its events one at a time
+            self._first_sight = None
+            if event.case_id not in self._followed:
+                # lock the case, its events one at a time; locked, it stays ours until commit
+                case, created = self.repo.follow(event.case_id)
+                self._followed[event.case_id] = case
+                self._first_sight = event.case_id if created else None
             handler(self, event.case_id, event)
+
+    def case(self, case_id: str) -> FollowedCase:
+        """The case's row, locked by ``apply`` in this unit of work."""
+        return self._followed[case_id]
 
     # --- 转: a dispatch starts three clocks ---
 
@@ -95,15 +107,25 @@ class ClockBook:
         case = self._follow(case_id, fact.channel, fact.category, fact.risk, fact.territory)
         assignment = assignment_of(case_id, event)
         repo.add(assignment)
-        for plan in domain.plan_clocks(at, fact.deadlines, self.policy.warn_at):
-            repo.add(new_clock(case_id, event.event_id, plan, fact.level, fact.assignee.code))
-        self._cancel_loose(case_id, at)
-        repo.flush()
-        previous = repo.assignment_at(case_id, at, before=True)
-        for held in (previous, assignment):
-            if held is not None:
-                self._settle(held)
-        self._holder(case)
+        clocks = [
+            new_clock(case_id, event.event_id, plan, fact.level, fact.assignee.code)
+            for plan in domain.plan_clocks(at, fact.deadlines, self.policy.warn_at)
+        ]
+        for clock in clocks:
+            repo.add(clock)
+        if self._first_sight == case_id:
+            # the case's first event: no other clock, assignment or mark of it exists to
+            # cancel or settle against (the common case, so it asks the database nothing)
+            self._write_settled(assignment, None, [], clocks)
+            case.assignment_id = assignment.id
+        else:
+            self._cancel_loose(case_id, at)
+            repo.flush()
+            previous = repo.assignment_at(case_id, at, before=True)
+            for held in (previous, assignment):
+                if held is not None:
+                    self._settle(held)
+            self._holder(case)
         if fact.risk == "red":
             self._red_risk(case, event, fact.assignee)
 
@@ -146,7 +168,7 @@ class ClockBook:
         held = self._fact(case_id, event, "reopened", {"satisfaction": event.data.satisfaction})
         if held is None:
             return
-        case = self.repo.follow(case_id)
+        case = self.case(case_id)
         due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).resolve)
         plan = domain.ClockPlan("resolve", at, due, domain.warn_point(at, due, self.warn))
         owner = f"{REWORK}{event.event_id}"
@@ -167,7 +189,7 @@ class ClockBook:
         unless its dispatch (which brings clocks of its own) came first."""
         fact, at, repo = event.data, event.occurred_at, self.repo
         self._fact(case_id, event, "escalated")
-        case = repo.follow(case_id)
+        case = self.case(case_id)
         case.climbs += 1
         if not any(c.level == fact.to_level for c in repo.clocks_of(case_id)):
             due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).respond)
@@ -187,14 +209,23 @@ class ClockBook:
         held = self.repo.assignment_at(case_id, event.occurred_at)
         if held is not None:
             self._settle(held)
-        self._holder(self.repo.follow(case_id))
+        self._holder(self.case(case_id))
         return held
 
     def _settle(self, assignment: Assignment) -> None:
         repo = self.repo
         until = repo.next_dispatch(assignment)
         marks = repo.marks_between(assignment.case_id, assignment.dispatched_at, until)
-        clocks = [c for c in repo.clocks_owned_by([assignment.id]) if c.kind in CLOCK_KINDS]
+        self._write_settled(assignment, until, marks, repo.clocks_owned_by([assignment.id]))
+
+    def _write_settled(
+        self,
+        assignment: Assignment,
+        until: datetime | None,
+        marks: list[Mark],
+        owned: list[ClockRow],
+    ) -> None:
+        clocks = [c for c in owned if c.kind in CLOCK_KINDS]
         settled = domain.settle(
             assignment.dispatched_at, until, [fact_of(m) for m in marks],
             [planned(c, self.warn) for c in clocks], self.warn, self.policy.pause_on_extension,
@@ -276,7 +307,7 @@ class ClockBook:
         risk: str,
         territory: dict[Any, str],
     ) -> FollowedCase:
-        case = self.repo.follow(case_id)
+        case = self.case(case_id)
         case.channel = channel or case.channel
         case.category = category or case.category
         case.risk = risk

@@ -33,7 +33,7 @@ class SupervisionRepository:
     def case(self, case_id: str) -> FollowedCase | None:
         return self.session.get(FollowedCase, case_id)
 
-    def follow(self, case_id: str) -> FollowedCase:
+    def follow(self, case_id: str) -> tuple[FollowedCase, bool]:
         """The case's row, created on first sight and locked for this transaction.
 
         Two events of one case handled at once (two instances, or two workers of one) would
@@ -41,7 +41,7 @@ class SupervisionRepository:
         the dispatch that opens it finds no accept. The lock makes the second wait for the
         first, then see all it wrote. (SQLite writes one transaction at a time anyway.)
         """
-        insert_if_absent(
+        created = insert_if_absent(
             self.session, FollowedCase, case_id=case_id, risk="blue", territory={}, climbs=0
         )
         query = (
@@ -50,7 +50,7 @@ class SupervisionRepository:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        return self.session.scalars(query).one()
+        return self.session.scalars(query).one(), created
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))
