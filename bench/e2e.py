@@ -114,6 +114,7 @@ class CaseSeen:
     outcome: str | None = None
     outcome_arrival: float = 0.0  # perf_counter
     outcome_wall: float = 0.0  # time.time()
+    outcome_occurred: float = 0.0  # time.time() scale: when dispatch decided (its occurred_at)
 
 
 class RoutingListener(threading.Thread):
@@ -127,7 +128,8 @@ class RoutingListener(threading.Thread):
         self.error: BaseException | None = None
         self.case_of: dict[tuple[str, str], str] = {}  # (source, external id) -> case id
         self.cases: dict[str, CaseSeen] = {}
-        self.early: dict[str, tuple[str, float, float]] = {}  # an outcome before its received
+        # an outcome heard before its case.received
+        self.early: dict[str, tuple[str, float, float, float]] = {}
         self.duplicates = 0
         self.malformed = 0
         self._stop_requested = threading.Event()
@@ -167,10 +169,10 @@ class RoutingListener(threading.Thread):
             event = json.loads(body)
             case_id = str(event["case_id"])
             event_type = str(event["type"])
+            occurred = datetime.fromisoformat(event["occurred_at"]).timestamp()
             if event_type == RECEIVED:
                 data = event["data"]
                 key = (str(data["source"]), str(data["external_id"]))
-                occurred = datetime.fromisoformat(event["occurred_at"]).timestamp()
                 channel = str(data["channel"])
         except (ValueError, KeyError, TypeError):
             self.malformed += 1
@@ -183,15 +185,17 @@ class RoutingListener(threading.Thread):
                 self.case_of[key] = case_id
                 seen = self.cases[case_id] = CaseSeen(case_id, channel, occurred)
                 if case_id in self.early:
-                    seen.outcome, seen.outcome_arrival, seen.outcome_wall = self.early.pop(case_id)
+                    (seen.outcome, seen.outcome_arrival, seen.outcome_wall,
+                     seen.outcome_occurred) = self.early.pop(case_id)  # fmt: skip
             elif event_type in OUTCOMES:
                 outcome = OUTCOMES[event_type][1]
                 seen_or_none = self.cases.get(case_id)
                 if seen_or_none is None:
-                    self.early.setdefault(case_id, (outcome, arrival, wall))
+                    self.early.setdefault(case_id, (outcome, arrival, wall, occurred))
                 elif seen_or_none.outcome is None:
                     seen_or_none.outcome = outcome
                     seen_or_none.outcome_arrival, seen_or_none.outcome_wall = arrival, wall
+                    seen_or_none.outcome_occurred = occurred
                 else:
                     self.duplicates += 1
             self._changed.notify_all()
@@ -518,6 +522,8 @@ class Latency:
     cases: int
     received_to_routed_ms: list[float]
     send_lag_ms: list[float]  # how late each submission left after its due time
+    received_to_decided_ms: list[float]  # up to dispatch's decision (its event's occurred_at)
+    means_ms: dict[str, dict[str, float]]  # handlers, RPC calls, HTTP requests in the phase
 
     def figures(self) -> dict[str, Any]:
         latency = quantiles(self.received_to_routed_ms, (50, 95, 99))
@@ -530,7 +536,55 @@ class Latency:
             "latency_cases": self.cases,
             "latency_seconds": round(self.seconds, 1),
             "latency_send_lag_p99_ms": quantiles(self.send_lag_ms)["p99"],
+            # where the time goes: intake's store → dispatch's decision, then the decision's
+            # commit, outbox relay and broker to the listener
+            "latency_received_to_decided_ms": quantiles(self.received_to_decided_ms, (50, 99)),
+            "latency_phase_means_ms": self.means_ms,
         }
+
+
+TIMED = ("civicflow_handler_duration_seconds", "civicflow_rpc_client_duration_seconds",
+         "civicflow_http_request_duration_seconds")  # fmt: skip
+
+
+def timings(platform: Platform) -> dict[str, tuple[float, float]]:
+    """(sum, count) of every histogram series of every instance, keyed by
+    ``service metric{labels}``: read before and after a phase, their difference is the phase's
+    mean time per handler batch, RPC call and HTTP request."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, list[float]] = {}
+    for label, port in platform.ports.items():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            if family.name not in {name.removesuffix("_seconds") for name in TIMED} | set(TIMED):
+                continue
+            for sample in family.samples:
+                if not sample.name.endswith(("_sum", "_count")):
+                    continue
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                key = f"{label} {family.name}{{{labels}}}"
+                pair = found.setdefault(key, [0.0, 0.0])
+                pair[0 if sample.name.endswith("_sum") else 1] += sample.value
+    return {key: (pair[0], pair[1]) for key, pair in found.items()}
+
+
+def mean_ms_between(
+    before: Mapping[str, tuple[float, float]], after: Mapping[str, tuple[float, float]]
+) -> dict[str, dict[str, float]]:
+    """What happened between two ``timings``: per series, how often and the mean in ms."""
+    means = {}
+    for key, (total, count) in after.items():
+        earlier_total, earlier_count = before.get(key, (0.0, 0.0))
+        if count > earlier_count:
+            calls = count - earlier_count
+            mean = (total - earlier_total) / calls * 1000.0
+            means[key] = {"n": calls, "mean_ms": round(mean, 2)}
+    return means
 
 
 def measure_latency(
@@ -542,15 +596,20 @@ def measure_latency(
 ) -> Latency:
     """The submissions at a steady ``rate`` (open loop), each case timed from its
     ``case.received``'s ``occurred_at`` to the arrival of its routing outcome."""
+    before = timings(platform)
     phase = submit_and_route(
         "latency", platform, listener, submissions, LATENCY_SENDERS, timeout, rate
     )
+    means = mean_ms_between(before, timings(platform))
     starts = sorted(r.sent.started for r in phase.routed)
     achieved = (len(starts) - 1) / (starts[-1] - starts[0]) if len(starts) > 1 else 0.0
     latencies = [(r.case.outcome_wall - r.case.received_at) * 1000.0 for r in phase.routed]
     lags = [(r.sent.started - r.sent.due) * 1000.0 for r in phase.routed]
+    decided = [(r.case.outcome_occurred - r.case.received_at) * 1000.0 for r in phase.routed]
     seconds = starts[-1] - starts[0]
-    result = Latency(rate, achieved, phase.rate, seconds, phase.cases, latencies, lags)
+    result = Latency(
+        rate, achieved, phase.rate, seconds, phase.cases, latencies, lags, decided, means
+    )
     shown = quantiles(latencies, (50, 95, 99))
     log(f"latency at {rate:g}/s (achieved {achieved:.1f}/s): received -> routed {shown} ms")
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from contracts.events import (
 )
 from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMember
 from kit.base import ServiceBase
+from kit.cache import KeptAnswers
 from kit.db import UnitOfWork
 from kit.green import concurrently
 from kit.messaging import on_event, on_event_batch
@@ -39,6 +40,9 @@ from services.supervision.policy import SlaPolicy
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
 GRID_CALLS_AT_ONCE = 8
+KEEP_DUTIES_SECONDS = 60.0
+"""Duty lists are kept until grid says its duties changed, and this long at most."""
+DutyQuestion = tuple[str, str, str | None]  # category, level, unit
 SYSTEM = lc.Actor("auto", "system")
 MAX_PAGE = 1_000_000
 """Deeper than any real list; a larger page number would overflow the database's integer."""
@@ -73,18 +77,13 @@ def load_config(settings: Settings) -> DispatchConfig:
     )  # fmt: skip
 
 
-@dataclass
-class DutyCache:
-    """Duty-list answers of grid, kept until grid says its people or duties changed."""
-
-    entries: dict[tuple[str, str, str | None], list[DepartmentDuty]] = field(default_factory=dict)
-
-
 class DispatchService(ServiceBase):
     name = "dispatch"
     db = Database(TABLES)
     config = Configured(load_config)
-    duties = Configured(lambda _settings: DutyCache())
+    duties = Configured(
+        lambda _settings: KeptAnswers[DutyQuestion, list[DepartmentDuty]](KEEP_DUTIES_SECONDS)
+    )
     grid = RpcClient("grid", timeout=GRID_TIMEOUT_SECONDS)
 
     @on_event_batch(CASE_RECEIVED)
@@ -224,7 +223,7 @@ class DispatchService(ServiceBase):
 
     @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
     def territory_changed(self, event: Envelope[Any]) -> None:
-        self.duties.entries.clear()
+        self.duties.clear()
 
     # --- the work behind the entrypoints ---
 
@@ -332,15 +331,15 @@ class DispatchService(ServiceBase):
         }
 
     def _ask_duties(self, category: str, level: str, unit: str | None) -> list[DepartmentDuty]:
-        key = (category, level, unit)
-        if key not in self.duties.entries:
-            try:
-                answer = self.grid.departments_for(category, level, unit)
-            except RpcUnavailable as silence:
-                log.warning("no duty list for %s at %s: %s", category, level, silence)
-                return []
-            self.duties.entries[key] = [DepartmentDuty.model_validate(d) for d in answer]
-        return self.duties.entries[key]
+        def ask() -> list[DepartmentDuty]:
+            answer = self.grid.departments_for(category, level, unit)
+            return [DepartmentDuty.model_validate(d) for d in answer]
+
+        try:
+            return self.duties.get((category, level, unit), ask)
+        except RpcUnavailable as silence:
+            log.warning("no duty list for %s at %s: %s", category, level, silence)
+            return []
 
     def _duties_above(self, case: Case) -> list[DepartmentDuty]:
         above = ESCALATION_LADDER.get(case.level or "district")

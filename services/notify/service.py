@@ -15,6 +15,8 @@ from contracts.events import (
     CASE_CONCLUDED,
     CASE_DISPATCHED,
     CASE_ESCALATED,
+    GRID_STAFF_CHANGED,
+    GRID_UNIT_CHANGED,
     NOTIFICATION_FAILED,
     NOTIFY_REVISIT_ANSWERED,
     SLA_OVERDUE,
@@ -26,6 +28,7 @@ from contracts.events import (
     RevisitAnswered,
 )
 from kit.base import ServiceBase
+from kit.cache import KeptAnswers
 from kit.db import UnitOfWork
 from kit.messaging import on_event
 from kit.pii import PhoneVault, load_vault
@@ -48,6 +51,8 @@ NOTIFIED: tuple[EventSpec[Any], ...] = (
     SUPERVISION_ORDER, SUPERVISION_ALERT_ROUTED, CASE_CONCLUDED, NOTIFICATION_FAILED,
 )  # fmt: skip
 CONTACT_TIMEOUT_SECONDS = 3.0
+KEEP_STAFF_SECONDS = 60.0
+"""Grid's people are kept until grid says they changed, and this long at most."""
 DEV_CALLBACK_TOKEN = "dev-notify-callback"
 
 
@@ -91,6 +96,9 @@ class NotifyService(ServiceBase):
     gateways = Configured(load_gateways)
     grid = RpcClient("grid", timeout=CONTACT_TIMEOUT_SECONDS)
     intake = RpcClient("intake", timeout=CONTACT_TIMEOUT_SECONDS)
+    staff = Configured(
+        lambda _settings: KeptAnswers[tuple[str, str], list[dict[str, Any]]](KEEP_STAFF_SECONDS)
+    )
 
     @on_event(*NOTIFIED)
     def tell(self, event: Envelope[Any]) -> None:
@@ -109,6 +117,11 @@ class NotifyService(ServiceBase):
             uow.commit()
         for taken in ready:
             postman.send(taken)
+
+    @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
+    def territory_changed(self, event: Envelope[Any]) -> None:
+        """Grid's people changed: ask grid again for whoever is texted next."""
+        self.staff.clear()
 
     @every(lambda settings: settings.notify_tick_seconds)
     def try_again(self) -> None:
@@ -189,7 +202,9 @@ class NotifyService(ServiceBase):
     def _directory(self) -> Directory:
         return Directory(
             self.config.departments, self.config.vault, self.config.centre_robot,
-            lambda unit, role: list(self.grid.contacts(unit, role)),
+            lambda unit, role: self.staff.get(
+                (unit, role), lambda: list(self.grid.contacts(unit, role))
+            ),
             lambda case_id: self.intake.reporter_contact(case_id),
         )  # fmt: skip
 
