@@ -1,0 +1,82 @@
+"""A case's first dispatch takes a short way (nothing is known of the case yet, so nothing is
+asked of the database): it must come out exactly as the long way does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.events import CASE_DISPATCHED, Assignee, CaseDispatched, Deadlines, Envelope
+from kit.db import Store
+from services.supervision.handlers import ClockBook
+from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
+from services.supervision.policy import SlaPolicy
+from services.supervision.repository import SupervisionRepository
+from tests.support.platform import CONFIG_DIR
+
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning, working hours
+GRID = Assignee(kind="grid", code="G-0101", name="城关一网格")
+CLOCK_FIELDS = ("kind", "level", "assignee_code", "state", "started_at", "warn_at", "due_at",
+                "planned_due_at", "next_due_at", "stopped_at", "cancelled_at", "paused_at",
+                "warned", "overdue", "escalation_asked")  # fmt: skip
+ASSIGNMENT_FIELDS = ("assignee_kind", "assignee_code", "level", "dispatched_at", "ended_at",
+                     "ended_by", "returned", "concluded", "reopened", "satisfaction")  # fmt: skip
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url, "supervision", TABLES)
+    if store.dialect == "postgresql":
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql('CREATE SCHEMA IF NOT EXISTS "supervision"')
+    Base.metadata.create_all(store.engine)
+    yield store
+    store.dispose()
+
+
+def dispatched(case_id: str, risk: str) -> Envelope[CaseDispatched]:
+    deadlines = Deadlines(
+        respond_by=AT + timedelta(hours=2),
+        feedback_by=AT + timedelta(hours=24),
+        resolve_by=AT + timedelta(days=5),
+    )
+    data = CaseDispatched(
+        assignee=GRID, level="grid", deadlines=deadlines, dispatched_by="auto",
+        category="dispute.neighbour", channel="grid", risk=risk,  # type: ignore[arg-type]
+        territory={"grid": "G-0101", "street": "S-01"},
+    )  # fmt: skip
+    return CASE_DISPATCHED.new(data, case_id=case_id, occurred_at=AT)
+
+
+def outcome(store: Store, case_id: str) -> dict[str, Any]:
+    with store.read() as session:
+        case = session.get(FollowedCase, case_id)
+        assert case is not None
+        [assignment] = session.query(Assignment).filter_by(case_id=case_id).all()
+        clocks = session.query(ClockRow).filter_by(case_id=case_id).order_by(ClockRow.kind).all()
+        return {
+            "case": (case.channel, case.category, case.risk, case.territory, case.climbs),
+            "holder_is_the_dispatch": case.assignment_id == assignment.id,
+            "assignment": {name: getattr(assignment, name) for name in ASSIGNMENT_FIELDS},
+            "clocks": [{name: getattr(c, name) for name in CLOCK_FIELDS} for c in clocks],
+        }
+
+
+@pytest.mark.parametrize("risk", ["blue", "red"])
+def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, risk: str) -> None:
+    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    with store.unit_of_work("test") as uow:  # the long way: the case's row exists already
+        SupervisionRepository(uow.session).follow("CF-LONG")
+        uow.commit()
+    for case_id in ("CF-SHORT", "CF-LONG"):
+        with store.unit_of_work("test") as uow:
+            ClockBook(uow, policy).apply(dispatched(case_id, risk))
+            uow.commit()
+    short, long = outcome(store, "CF-SHORT"), outcome(store, "CF-LONG")
+    assert short == long
+    assert short["holder_is_the_dispatch"]
+    assert [c["kind"] for c in short["clocks"]] == ["feedback", "resolve", "respond"]
+    assert all(c["state"] == "open" for c in short["clocks"])
