@@ -96,7 +96,8 @@ class OutboxRelay:
                     channel.confirm_select()
                     self.connected = True
                     backoff = 0.5
-                    self._pump(connection, channel)
+                    with Heartbeats(connection, self.heartbeat / 4) as beats:
+                        self._pump(connection, channel, beats)
             except Exception as exc:  # the broker or the database went away: retry, lose nothing
                 if self._stopping:
                     break
@@ -106,26 +107,31 @@ class OutboxRelay:
             finally:
                 self.connected = False
 
-    def _pump(self, connection: Connection, channel: Any) -> None:
+    def _pump(self, connection: Connection, channel: Any, beats: Heartbeats) -> None:
         next_gauge = 0.0
         while not self._stopping:
             self._wake.wait(self.idle_poll_seconds)
             self._wake.clear()
-            while not self._stopping and self.relay_batch(connection, channel) == self.batch_size:
+            while (
+                not self._stopping
+                and self.relay_batch(connection, channel, beats) == self.batch_size
+            ):
                 pass
-            keep_alive(connection)
+            with beats.using:
+                keep_alive(connection)
             if time.monotonic() >= next_gauge:
                 count, age = self.store.outbox_backlog()
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
                 metrics.OUTBOX_AGE.labels(self.service).set(age)
                 next_gauge = time.monotonic() + 5.0
 
-    def relay_batch(self, connection: Connection, channel: Any) -> int:
+    def relay_batch(self, connection: Connection, channel: Any, beats: Heartbeats) -> int:
         with self.store.outbox_batch(self.batch_size) as batch:
             if not batch.rows:
                 return 0
-            confirmed = self._publish_confirmed(connection, channel, batch.rows)
-            if confirmed:
+            with beats.using:
+                confirmed = self._publish_confirmed(connection, channel, batch.rows)
+            if confirmed:  # may wait long for a database lock: the heartbeats go on meanwhile
                 batch.mark_sent(confirmed)
         metrics.OUTBOX_RELAYED.labels(self.service).inc(len(confirmed))
         return len(batch.rows)
@@ -178,6 +184,36 @@ def keep_alive(connection: Connection) -> None:
     with contextlib.suppress(TimeoutError):
         connection.drain_events(timeout=0)
     connection.heartbeat_check()
+
+
+class Heartbeats:
+    """A connection's heartbeats kept going while its owner is busy elsewhere (waiting for a
+    database lock, say): the owner holds ``using`` whenever it talks on the connection, and a
+    green thread beside it sends and reads heartbeats in between. Without it a relay waiting
+    longer than two heartbeats to mark a batch sent would be dropped by the broker."""
+
+    def __init__(self, connection: Connection, interval: float) -> None:
+        self.connection = connection
+        self.interval = interval
+        self.using = threading.Lock()  # green once monkey-patched
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeats", daemon=True)
+
+    def __enter__(self) -> Heartbeats:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=self.interval + 1.0)
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.interval):
+            with self.using:
+                try:
+                    keep_alive(self.connection)
+                except Exception:  # the connection is gone: its owner finds out when it next
+                    return  # uses it, and connects again
 
 
 class FileLock:

@@ -119,14 +119,16 @@ def platform_with_short_heartbeats(tmp_path: Path) -> Iterator[Platform]:
 
 
 def long_lived_connections(uri: str, older_than: float) -> set[str]:
-    """The vhost's connections opened more than ``older_than`` seconds ago (the queue gauges'
-    connections come and go every few seconds; the consumers' and relays' stay)."""
+    """The services' connections (py-amqp's, not the test's own pika publisher, which closes
+    when its stream ends) opened more than ``older_than`` seconds ago: the queue gauges'
+    connections come and go every few seconds; the consumers' and relays' stay."""
     vhost = uri.rsplit("/", 1)[1]
     now_ms = time.time() * 1000
     return {
         connection["name"]
         for connection in management_get(uri, f"vhosts/{vhost}/connections")
         if now_ms - connection["connected_at"] > older_than * 1000
+        and connection.get("client_properties", {}).get("product") == "py-amqp"
     }
 
 

@@ -11,8 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import pika
 import pytest
+from nameko.rpc import Responder
+from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.exc import OperationalError
 
@@ -22,6 +25,7 @@ from kit.db import Store, kit_tables
 from kit.messaging import Rejected, on_event
 from kit.outbox import OutboxRelay
 from kit.providers import Database
+from kit.rpc import rpc
 from kit.runner import InProcess
 from tests.support.broker import management_get
 from tests.support.platform import EventTap, settings_for_test
@@ -344,3 +348,43 @@ def test_an_sql_mistake_is_not_an_outage_and_is_parked_after_the_limit(
     [(headers, _body)] = parked(vhost_uri, "probe.handle.dlq", timeout=20)
     assert ATTEMPTS == ["sql mistake"] * 3
     assert "no such table" in headers["x-reject-reason"]
+
+
+# --- RPC: a reply that cannot go does not take the service down ---
+
+
+class AnsweringService(ServiceBase):
+    name = "answering"
+
+    @rpc
+    def echo(self, text: str) -> str:
+        return text
+
+
+def test_an_rpc_reply_lost_to_the_broker_leaves_the_service_running(
+    vhost_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker goes away while a method runs: its reply cannot be published. nameko would
+    let that kill the container; ours logs it and answers the next call."""
+    settings = settings_for_test(vhost_uri, tmp_path)
+    settings.ports["answering"] = 0  # type: ignore[index]
+    services = InProcess([AnsweringService], settings).start()
+    real_send = Responder.send_response
+    lost: list[str] = []
+
+    def send_once_lost(self: Responder, result: Any, exc_info: Any) -> Any:
+        if not lost:
+            lost.append(result)
+            raise kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")
+        return real_send(self, result, exc_info)
+
+    monkeypatch.setattr(Responder, "send_response", send_once_lost)
+    try:
+        with ClusterRpcProxy({"AMQP_URI": vhost_uri}, timeout=10) as cluster:
+            # the first reply is lost; the request, never acked, comes again and is answered
+            assert cluster.answering.echo("first") == "first"
+            assert cluster.answering.echo("second") == "second"
+        assert lost == ["first"]
+        assert all(not container._died.ready() for container in services.containers)
+    finally:
+        services.kill()
