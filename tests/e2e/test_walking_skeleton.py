@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -110,12 +111,10 @@ def test_an_uncertain_case_waits_for_one_click(platform: Platform, tap: EventTap
     headers = login(platform)
     case_url = platform.url("console", f"/api/v1/cases/{case_id}")
     tap.wait_for("case.received", case_id)
-    pending: Any = None
-    for _ in range(100):
-        pending = http("GET", case_url, headers=headers)
-        if pending.status == 200:
-            break
-        tap.wait_for("case.received", case_id, timeout=0.1)
+    deadline = time.monotonic() + 30  # dispatch routes it, and its event reaches the console
+    while (pending := http("GET", case_url, headers=headers)).status != 200:
+        assert time.monotonic() < deadline, pending.body
+        time.sleep(0.05)
     assert pending.body["status"] == "pending_dispatch"
     assert pending.body["suggestion"]["code"] == "D-HBJ"
     assert "噪音" in pending.body["routing_reason"]
