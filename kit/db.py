@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -231,6 +231,23 @@ def insert_if_absent(session: Session, table: Table | type[Any], **values: Any) 
     return bool(session.execute(stmt, values).rowcount)  # type: ignore[attr-defined]
 
 
+def insert_all_if_absent(
+    session: Session, table: Table | type[Any], rows: Sequence[dict[str, Any]], key: str
+) -> set[Any]:
+    """``insert_if_absent`` for many rows in one statement; the ``key`` of those that went in.
+
+    Rows go in in the order given: callers sort them so that writers racing on the same keys
+    (PostgreSQL) wait for each other in one order and cannot deadlock.
+    """
+    if not rows:
+        return set()
+    core_table: Table = table.__table__ if hasattr(table, "__table__") else table
+    stmt = _insert_ignoring_conflicts(session.get_bind().dialect.name, core_table)
+    with session.no_autoflush:  # the rows stand alone; pending ORM objects wait for commit
+        inserted = session.execute(stmt.values(list(rows)).returning(core_table.c[key]))
+        return set(inserted.scalars())
+
+
 @cache
 def _insert_ignoring_conflicts(dialect: str, table: Table) -> Any:
     # Built once, values bound per call: SQLAlchemy's compiled cache then hits every time
@@ -343,6 +360,17 @@ class Store:
         self.read_engine.dispose()
 
 
+class FirstTimes(set[str]):
+    """Event ids a consumer sees for the first time, as ``UnitOfWork.first_times`` found them."""
+
+    def take(self, event_id: str) -> bool:
+        """True the first time it is asked of a new id, False after and for seen ids."""
+        if event_id in self:
+            self.discard(event_id)
+            return True
+        return False
+
+
 class UnitOfWork:
     """One transaction: business rows, the events they cause, and the event consumed."""
 
@@ -377,13 +405,27 @@ class UnitOfWork:
         An INSERT that ignores conflicts, not a read then a write: two instances racing on
         the same redelivered event cannot both pass.
         """
-        return insert_if_absent(
-            self.session,
-            self.store.tables.processed_events,
-            consumer=self.consumer,
-            event_id=event_id,
-            processed_at=utcnow(),
-        )
+        # no autoflush: the row is independent of the ORM objects pending in the session,
+        # which then go in together at commit rather than one flush per event
+        with self.session.no_autoflush:
+            return insert_if_absent(
+                self.session,
+                self.store.tables.processed_events,
+                consumer=self.consumer,
+                event_id=event_id,
+                processed_at=utcnow(),
+            )
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        """``first_time`` for a whole batch in one statement: the ids this consumer had not
+        handled yet, each to be taken once (a redelivered event may come twice in a batch)."""
+        now = utcnow()
+        rows = [
+            {"consumer": self.consumer, "event_id": event_id, "processed_at": now}
+            for event_id in sorted(set(event_ids))
+        ]
+        processed = self.store.tables.processed_events
+        return FirstTimes(insert_all_if_absent(self.session, processed, rows, "event_id"))
 
     def emit(self, envelope: Envelope[Any]) -> None:
         """Queue an event in the outbox; it leaves only if this unit of work commits."""

@@ -284,8 +284,9 @@ class ConsoleService(ServiceBase):
         """The big screen's counts of the day; a burst is counted in one transaction."""
         with self.db.unit_of_work() as uow:
             tally: Counter[tuple[str, str]] = Counter()
+            fresh = uow.first_times(event.event_id for (event,) in batch)
             for (event,) in batch:
-                if uow.first_time(event.event_id):
+                if fresh.take(event.event_id):
                     tally.update((today(event.occurred_at), m) for m in metrics_of(event))
             users = UserRepository(uow.session)
             for (day, metric), by in sorted(tally.items()):

@@ -96,8 +96,9 @@ class DispatchService(ServiceBase):
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
             cases = CaseRepository(uow.session)
+            fresh = uow.first_times(event.event_id for event in events)
             for event, (decision, place) in zip(events, decisions, strict=True):
-                if uow.first_time(event.event_id):
+                if fresh.take(event.event_id):
                     case = new_case(event.case_id or "", event.data, decision, place, now)
                     cases.add(case)
                     command = self._first_command(case, decision, now)

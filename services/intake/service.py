@@ -191,8 +191,9 @@ class IntakeService(ServiceBase):
         case_ids = sorted({event.case_id for (event,) in batch if event.case_id is not None})
         with self.db.unit_of_work() as uow:
             submissions, statuses = self._tracking(uow, case_ids)
+            fresh = uow.first_times(event.event_id for (event,) in batch)
             for (event,) in batch:
-                if uow.first_time(event.event_id) and event.case_id is not None:
+                if fresh.take(event.event_id) and event.case_id is not None:
                     self._track(uow, submissions, statuses, event)
             uow.commit()
         return [None] * len(batch)

@@ -8,7 +8,7 @@ it has not seen yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,16 +80,29 @@ class ClockBook:
     _followed: dict[str, FollowedCase] = field(default_factory=dict, init=False)
     _first_sight: str | None = field(default=None, init=False)
     """The case whose row the event being applied created: nothing else is known of it."""
+    _unseen: set[str] = field(default_factory=set, init=False)
+    """Cases ``follow_all`` created whose first event has not been applied yet."""
 
     @property
     def repo(self) -> SupervisionRepository:
         return SupervisionRepository(self.uow.session)
 
+    def follow_all(self, events: Iterable[Envelope[Any]]) -> None:
+        """Lock the cases of a batch's events at once, before ``apply`` takes them in turn:
+        two statements for the batch instead of two for each case."""
+        case_ids = [e.case_id for e in events if e.case_id is not None and e.type in HANDLERS]
+        followed, created = self.repo.follow_all(i for i in case_ids if i not in self._followed)
+        self._followed.update(followed)
+        self._unseen |= created
+
     def apply(self, event: Envelope[Any]) -> None:
         handler = HANDLERS.get(event.type)
         if handler is not None and event.case_id is not None:
             self._first_sight = None
-            if event.case_id not in self._followed:
+            if event.case_id in self._unseen:
+                self._unseen.discard(event.case_id)
+                self._first_sight = event.case_id
+            elif event.case_id not in self._followed:
                 # lock the case, its events one at a time; locked, it stays ours until commit
                 case, created = self.repo.follow(event.case_id)
                 self._followed[event.case_id] = case

@@ -64,9 +64,11 @@ class SupervisionService(ServiceBase):
         burst moves them in one transaction, in the order it came."""
         with self.db.unit_of_work() as uow:
             book = ClockBook(uow, self.config.policy)
-            for (event,) in batch:
-                if uow.first_time(event.event_id):
-                    book.apply(event)
+            fresh = uow.first_times(event.event_id for (event,) in batch)
+            events = [event for (event,) in batch if fresh.take(event.event_id)]
+            book.follow_all(events)
+            for event in events:
+                book.apply(event)
             uow.commit()
         return [None] * len(batch)
 

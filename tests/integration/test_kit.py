@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import pytest
 from nameko.rpc import Responder
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData, func, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
@@ -85,6 +86,34 @@ def test_first_time_is_true_once_per_consumer(store: Store) -> None:
     with store.read() as session:
         count = session.scalar(select(func.count()).select_from(store.tables.processed_events))
     assert count == 2
+
+
+def test_first_times_takes_each_new_id_once_in_one_statement(store: Store) -> None:
+    with store.unit_of_work("a.h") as uow:
+        assert uow.first_time("seen-before") is True
+        uow.commit()
+    statements: list[str] = []
+    with store.unit_of_work("a.h") as uow:
+        bind = uow.session.get_bind()
+        sqlalchemy_event.listen(bind, "before_cursor_execute", _record(statements))
+        fresh = uow.first_times(["new-1", "seen-before", "new-2", "new-1"])
+        # a redelivery in the same batch: the id is taken by its first occurrence only
+        taken = [fresh.take(i) for i in ("new-1", "seen-before", "new-2", "new-1")]
+        uow.commit()
+    assert taken == [True, False, True, False]
+    assert len([s for s in statements if "processed_events" in s]) == 1
+    with store.unit_of_work("a.h") as uow:
+        assert not uow.first_times(["new-1", "new-2", "seen-before"])
+        assert uow.first_times([]) == set()
+    with store.unit_of_work("b.h") as uow:  # another consumer has seen none of them
+        assert uow.first_times(["new-1", "seen-before"]) == {"new-1", "seen-before"}
+
+
+def _record(statements: list[str]) -> Callable[..., None]:
+    def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    return before_cursor_execute
 
 
 def test_relay_publishes_with_confirms_and_marks_sent(store: Store, vhost_uri: str) -> None:

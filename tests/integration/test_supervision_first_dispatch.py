@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from contracts.events import CASE_DISPATCHED, Assignee, CaseDispatched, Deadlines, Envelope
+from contracts.events import (
+    CASE_ACCEPTED,
+    CASE_DISPATCHED,
+    Assignee,
+    CaseAccepted,
+    CaseDispatched,
+    Deadlines,
+    Envelope,
+)
 from kit.db import Store
 from services.supervision.handlers import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
@@ -80,3 +88,58 @@ def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, 
     assert short["holder_is_the_dispatch"]
     assert [c["kind"] for c in short["clocks"]] == ["feedback", "resolve", "respond"]
     assert all(c["state"] == "open" for c in short["clocks"])
+
+
+def accepted(case_id: str, minutes: int) -> Envelope[CaseAccepted]:
+    data = CaseAccepted(assignee=GRID, by="grid-worker-1")
+    return CASE_ACCEPTED.new(data, case_id=case_id, occurred_at=AT + timedelta(minutes=minutes))
+
+
+def redispatched(case_id: str, minutes: int) -> Envelope[CaseDispatched]:
+    """Sent back and dispatched again, red, later that morning: the first dispatch ends."""
+    event = dispatched(case_id, "red")
+    return event.model_copy(update={"occurred_at": AT + timedelta(minutes=minutes)})
+
+
+def history(store: Store, case_id: str) -> dict[str, Any]:
+    with store.read() as session:
+        case = session.get(FollowedCase, case_id)
+        assert case is not None
+        assignments = session.query(Assignment).filter_by(case_id=case_id).all()
+        clocks = session.query(ClockRow).filter_by(case_id=case_id).all()
+        return {
+            "case": (case.channel, case.category, case.risk, case.territory, case.climbs),
+            "assignments": sorted(tuple(getattr(a, n) for n in ASSIGNMENT_FIELDS[:5])
+                                  for a in assignments),
+            "clocks": sorted(tuple(str(getattr(c, n)) for n in CLOCK_FIELDS) for c in clocks),
+        }  # fmt: skip
+
+
+def test_a_batch_locked_at_once_comes_out_as_its_events_one_by_one(store: Store) -> None:
+    """``follow_all`` locks a batch's cases up front; the first event of each new case takes
+    the short way, its later events and known cases the long way, as one by one would."""
+    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    for prefix in ("ONE", "ALL"):  # a case known before the batch, dispatched once already
+        with store.unit_of_work("test") as uow:
+            ClockBook(uow, policy).apply(dispatched(f"{prefix}-KNOWN", "blue"))
+            uow.commit()
+    stories = {
+        prefix: [dispatched(f"{prefix}-NEW", "blue"), redispatched(f"{prefix}-KNOWN", 30),
+                 accepted(f"{prefix}-NEW", 10), redispatched(f"{prefix}-NEW", 40)]
+        for prefix in ("ONE", "ALL")
+    }  # fmt: skip
+    for event in stories["ONE"]:
+        with store.unit_of_work("test") as uow:
+            ClockBook(uow, policy).apply(event)
+            uow.commit()
+    with store.unit_of_work("test") as uow:
+        book = ClockBook(uow, policy)
+        book.follow_all(stories["ALL"])
+        for event in stories["ALL"]:
+            book.apply(event)
+        uow.commit()
+    for case in ("NEW", "KNOWN"):
+        one_by_one, at_once = history(store, f"ONE-{case}"), history(store, f"ALL-{case}")
+        assert one_by_one == at_once
+        ended = [a for a in at_once["assignments"] if a[4] is not None]
+        assert len(ended) == 1  # the second dispatch ended the first
