@@ -328,18 +328,23 @@ def healthy(port: int) -> bool:
         return False
 
 
-def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGINT to ``civicflow up`` (it stops its children); SIGKILL to its whole group after
-    ``grace`` seconds."""
+def stop_process_group(
+    process: subprocess.Popen[bytes],
+    grace: float,
+    stop_signal: signal.Signals = signal.SIGINT,
+    label: str = "civicflow up",
+) -> None:
+    """``stop_signal`` to the process (SIGINT makes ``civicflow up`` stop its children,
+    SIGTERM a lone service); SIGKILL to its whole group after ``grace`` seconds."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
         try:
             process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            log(f"civicflow up did not stop in {grace:.0f}s: killing its process group")
-    # The group id is up's own pid (start_new_session): this reaches only processes we started,
-    # including any service child that outlived it.
+            log(f"{label} did not stop in {grace:.0f}s: killing its process group")
+    # The group id is the process's own pid (start_new_session): this reaches only processes
+    # we started, including any child that outlived it.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):

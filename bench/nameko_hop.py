@@ -45,6 +45,7 @@ from harness import (
     BenchError,
     free_ports,
     log,
+    stop_process_group,
     tail,
     wait_for_consumer,
 )
@@ -116,21 +117,6 @@ def publish_confirmed(amqp_uri: str, exchange: str, routing_key: str, bodies: li
             connection.close()
 
 
-def stop_service(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the kit's runner stops gracefully), SIGKILL to its group after the grace."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            log(f"hop service {process.pid} did not stop in {STOP_GRACE_S:.0f}s: killing it")
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # its own session: only what we started
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def hop_service(
     kind: str, amqp_uri: str, data_dir: Path, marks: Sequence[int]
@@ -161,7 +147,7 @@ def hop_service(
     try:
         yield process, result_path
     finally:
-        stop_service(process)
+        stop_process_group(process, STOP_GRACE_S, signal.SIGTERM, f"hop service {process.pid}")
 
 
 def wait_for_mark(

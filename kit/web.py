@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 RETRY_AFTER_SECONDS = 2
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+"""The ``Retry-After`` every 503 and 429 of ours carries, as OpenAPI documents it."""
 
 
 class HttpError(Exception):

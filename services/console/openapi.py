@@ -21,6 +21,7 @@ from contracts.rpc import (
     OrderRequest,
     SubscriptionRequest,
 )
+from kit.web import RETRY_AFTER_HEADER
 from services.console import admin, domain
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -33,13 +34,6 @@ REQUIRED_TEXT = {"type": "string", "pattern": r"\S", "description": "not blank"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 MOMENT = {"type": "string", "format": "date-time"}
 LEVELS = ["micro_grid", "grid", "community", "street", "district"]
-RETRY_AFTER = {
-    "Retry-After": {
-        "description": "seconds to wait",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    }
-}
 ERROR_ITEM = {
     "type": "object",
     "required": ["loc", "msg"],
@@ -367,7 +361,7 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
 
 UNAUTHORIZED = _error("no token, or a forged or expired one")
 UNAVAILABLE = _error(
-    "temporarily unable to store, or another service is not answering; retry", RETRY_AFTER
+    "temporarily unable to store, or another service is not answering; retry", RETRY_AFTER_HEADER
 )
 REMOTE_FAILURES = {
     "502": _error("another service failed on the call (logged; its message is not passed on)"),
@@ -478,7 +472,7 @@ def document() -> dict[str, Any]:
             "200": _json("the token and who you are", {"$ref": "#/components/schemas/Token"}),
             "401": _error("wrong username or password"),
             "422": _error("username or password missing, or not text"),
-            "429": _error("too many failed logins", RETRY_AFTER),
+            "429": _error("too many failed logins", RETRY_AFTER_HEADER),
             "503": UNAVAILABLE}, {"$ref": "#/components/schemas/Login"}, secured=False,
             tag="who", operation_id="login")},
         "/api/v1/me": {"get": _op("who you are", {"200": _json("user", me),

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.inbound import LINES, Accepted, Errors, SourceCaseView
+from kit.web import RETRY_AFTER_HEADER
 
 SIGNED: list[dict[str, list[str]]] = [{"source": [], "timestamp": [], "signature": []}]
 ERRORS = {
@@ -37,13 +38,6 @@ TEXT_NOTE = (
     "removed, trimmed."
 )
 OCCURRED_NOTE = "ISO 8601 with a zone, from 1900 up to 2200 (UTC)."
-RETRY_AFTER = {
-    "Retry-After": {
-        "description": "seconds to wait before trying again",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    }
-}
 CASE_ID = {
     "type": "string",
     "pattern": "^[^/]+$",
@@ -202,7 +196,7 @@ def document() -> dict[str, Any]:
         return body
 
     errors = {code: answer(text, Errors) for code, text in ERRORS.items()}
-    errors["503"]["headers"] = RETRY_AFTER
+    errors["503"]["headers"] = RETRY_AFTER_HEADER
     status_link = {
         "get_case": {
             "operationId": "get_case",
