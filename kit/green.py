@@ -4,7 +4,7 @@ psycogreen so PostgreSQL waits yield to other greenlets instead of blocking the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,3 +37,14 @@ def concurrently(function: Callable[[T], R], items: Iterable[T], width: int = 8)
     import eventlet
 
     return list(eventlet.GreenPool(width).imap(function, items))
+
+
+def off_the_hub(function: Callable[..., R], *args: Any) -> R:
+    """``function(*args)`` in a real thread, the calling greenlet waiting green: for a call
+    that blocks in the kernel (``fsync``), which would otherwise stop every greenlet of the
+    process, heartbeats included, until it returns."""
+    if not _patched:
+        return function(*args)
+    from eventlet import tpool
+
+    return tpool.execute(function, *args)  # type: ignore[no-any-return]

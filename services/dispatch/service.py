@@ -40,6 +40,8 @@ from services.supervision.policy import SlaPolicy
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
 GRID_CALLS_AT_ONCE = 8
+"""Duty lists asked of grid side by side while a burst is routed (most come from the cache)."""
+NOWHERE = domain.Place(note="no place given")
 KEEP_DUTIES_SECONDS = 60.0
 """Duty lists are kept until grid says its duties changed, and this long at most."""
 DutyQuestion = tuple[str, str, str | None]  # category, level, unit
@@ -92,7 +94,8 @@ class DispatchService(ServiceBase):
         burst is routed together: grid is asked about its places side by side, and the cases
         go in in one transaction."""
         events = [event for (event,) in batch if event.case_id is not None]
-        decisions = concurrently(self._decide, events, width=GRID_CALLS_AT_ONCE)
+        located = zip(events, self._locate_all([event.data for event in events]), strict=True)
+        decisions = concurrently(self._decide, located, width=GRID_CALLS_AT_ONCE)
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
             cases = CaseRepository(uow.session)
@@ -106,9 +109,11 @@ class DispatchService(ServiceBase):
             uow.commit()
         return [None] * len(batch)
 
-    def _decide(self, event: Envelope[CaseReceived]) -> tuple[domain.RoutingDecision, domain.Place]:
+    def _decide(
+        self, located: tuple[Envelope[CaseReceived], domain.Place]
+    ) -> tuple[domain.RoutingDecision, domain.Place]:
+        event, place = located
         received = event.data
-        place = self._locate(received)
         classified = domain.classify(received, self.config.table)
         category = classified[0]
         duties = self._duties(category.code if category else None, place)
@@ -305,21 +310,23 @@ class DispatchService(ServiceBase):
             summary_of(case.content),
         )
 
-    def _locate(self, received: CaseReceived) -> domain.Place:
-        """Ask grid where the case is; without an answer in time, route without a place."""
-        if received.grid_code:
-            query: dict[str, Any] = {"grid_code": received.grid_code}
-        elif received.location:
-            query = {"lat": received.location.lat, "lon": received.location.lon}
-        elif received.address:
-            query = {"address": received.address}
-        else:
-            return domain.Place(note="no place given")
+    def _locate_all(self, received: list[CaseReceived]) -> list[domain.Place]:
+        """Ask grid where the cases are, all in one call; without an answer in time, they are
+        routed without a place."""
+        queries = [place_query(case) for case in received]
+        asked = [query for query in queries if query is not None]
         try:
-            return domain.Place.from_location(Location.model_validate(self.grid.locate(**query)))
+            answers = iter(self.grid.locate_all(asked) if asked else [])
         except RpcUnavailable as silence:
-            log.warning("routing without a place: %s", silence)
-            return domain.Place(note=f"grid unavailable: {silence}")
+            log.warning("routing %d cases without a place: %s", len(asked), silence)
+            unknown = domain.Place(note=f"grid unavailable: {silence}")
+            return [unknown if q is not None else NOWHERE for q in queries]
+        return [
+            domain.Place.from_location(Location.model_validate(next(answers)))
+            if query is not None
+            else NOWHERE
+            for query in queries
+        ]
 
     def _duties(
         self, category: str | None, place: domain.Place
@@ -365,6 +372,18 @@ def facts_of(case: Case) -> CaseFacts:
 
 
 SUMMARY_CHARS = 100
+
+
+def place_query(received: CaseReceived) -> dict[str, Any] | None:
+    """What grid is asked to locate a case by: its grid code, its point or its address, the
+    first of these it has; None when it gave no place."""
+    if received.grid_code:
+        return {"grid_code": received.grid_code}
+    if received.location:
+        return {"lat": received.location.lat, "lon": received.location.lon}
+    if received.address:
+        return {"address": received.address}
+    return None
 
 
 def summary_of(content: str) -> str:

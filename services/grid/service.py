@@ -60,6 +60,16 @@ class GridService(ServiceBase):
         return self._index().locate(lat, lon, grid_code, address).model_dump(mode="json")
 
     @rpc
+    def locate_all(self, places: list[dict[str, Any]]) -> Any:
+        """``locate`` for many places in one call, answers in the same order: dispatch routes
+        a burst of cases with one round trip instead of one a case."""
+        index, wanted = self._index(), ("lat", "lon", "grid_code", "address")
+        return [
+            index.locate(*(place.get(key) for key in wanted)).model_dump(mode="json")
+            for place in places
+        ]
+
+    @rpc
     def staff(self, code: str, role: str | None = None) -> Any:
         """The people of a unit (一格四员, 微网格员, supervisors), phones masked."""
         return [person.model_dump() for person in self._index().staff(code, role)]

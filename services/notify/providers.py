@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kit.green import off_the_hub
 from kit.settings import ConfigError
 from services.notify.gateways import aliyun_sms, tencent_sms, wechat_template, wecom_robot
 from services.notify.gateways.aliyun_sms import AliyunSmsConfig, AliyunSmsGateway
@@ -53,12 +54,16 @@ class FileGateway:
             },
             ensure_ascii=False,
         )  # fmt: skip
+        with self._lock:
+            off_the_hub(self._append, line)
+        return message_id
+
+    def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as out:
+        with self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
-        return message_id
 
 
 def build_gateways(

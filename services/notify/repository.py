@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -133,3 +133,8 @@ class DeliveryRepository:
 
     def case(self, case_id: str) -> FollowedCase | None:
         return self.session.get(FollowedCase, case_id)
+
+    def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
+        wanted = list(set(case_ids))
+        query = select(FollowedCase).where(FollowedCase.case_id.in_(wanted))
+        return {case.case_id: case for case in self.session.scalars(query)} if wanted else {}

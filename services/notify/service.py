@@ -30,7 +30,8 @@ from contracts.events import (
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
 from kit.db import UnitOfWork
-from kit.messaging import on_event
+from kit.green import concurrently
+from kit.messaging import on_event, on_event_batch
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import RpcClient, every
@@ -41,7 +42,7 @@ from services.notify import domain, receipts
 from services.notify.directory import Directory
 from services.notify.gateways.base import Gateway
 from services.notify.models import TABLES, FollowedCase
-from services.notify.postman import Lanes, Letter, Postman
+from services.notify.postman import Lanes, Letter, Postman, Try
 from services.notify.providers import build_gateways
 from services.notify.repository import DeliveryRepository
 from services.notify.rules import ChannelName, NotifyRules
@@ -100,23 +101,24 @@ class NotifyService(ServiceBase):
         lambda _settings: KeptAnswers[tuple[str, str], list[dict[str, Any]]](KEEP_STAFF_SECONDS)
     )
 
-    @on_event(*NOTIFIED)
-    def tell(self, event: Envelope[Any]) -> None:
-        """Whoever the rules name for this event hears of it, once, by their channels."""
-        now = datetime.now(UTC)
-        # a dispatch says all its texts need; later events read what notify kept of it
-        own = event.type in (CASE_DISPATCHED.type, CASE_AWAITING_DISPATCH.type)
-        letters = self._letters(event, None if own else self._case(event.case_id), now)
+    @on_event_batch(*NOTIFIED)
+    def tell(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
+        """Whoever the rules name for this event hears of it, once, by their channels. A burst
+        is written in one transaction, in the order it came; its texts go once it commits."""
+        now, events = datetime.now(UTC), [event for (event,) in batch]
+        letters = self._letters_of(events, now)
+        postman, ready = self.postman, list[Try]()
         with self.db.unit_of_work() as uow:
-            if not uow.first_time(event.event_id):
-                return
-            follow(uow, event)
-            postman = self.postman
-            ready = postman.record(uow, event.event_id, event.type, event.case_id, letters, now)
-            ask_revisit(uow, event, letters, now)
+            fresh = uow.first_times(event.event_id for event in events)
+            for event, theirs in zip(events, letters, strict=True):
+                if fresh.take(event.event_id):
+                    follow(uow, event)
+                    ready += postman.record(uow, event.event_id, event.type, event.case_id,
+                                            theirs, now)  # fmt: skip
+                    ask_revisit(uow, event, theirs, now)
             uow.commit()
-        for taken in ready:
-            postman.send(taken)
+        concurrently(postman.send, ready, width=self.config.rules.max_in_flight)
+        return [None] * len(batch)
 
     @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
     def territory_changed(self, event: Envelope[Any]) -> None:
@@ -208,9 +210,24 @@ class NotifyService(ServiceBase):
             lambda case_id: self.intake.reporter_contact(case_id),
         )  # fmt: skip
 
-    def _case(self, case_id: str | None) -> FollowedCase | None:
+    def _letters_of(self, events: list[Envelope[Any]], now: datetime) -> list[list[Letter]]:
+        """Each event's letters. A dispatch says all its texts need; later events read what
+        notify kept of the case (read once for the burst), or what a dispatch earlier in the
+        same burst says of it."""
         with self.db.read() as session:
-            return DeliveryRepository(session).case(case_id) if case_id else None
+            kept = DeliveryRepository(session).cases(
+                {e.case_id for e in events if e.case_id and e.type not in OWN_WORD}
+            )
+        letters = []
+        for event in events:
+            if event.type in OWN_WORD:
+                letters.append(self._letters(event, None, now))
+                if event.case_id is not None:
+                    kept[event.case_id] = keep(kept.get(event.case_id) or unknown(event.case_id),
+                                               event)  # fmt: skip
+            else:
+                letters.append(self._letters(event, kept.get(event.case_id or ""), now))
+        return letters
 
     def _answer(self, phone: str, text: str) -> None:
         satisfaction = domain.revisit_answer(text)
@@ -234,20 +251,30 @@ class NotifyService(ServiceBase):
             raise Unauthorized("a valid token is required in the callback URL")
 
 
+OWN_WORD = (CASE_DISPATCHED.type, CASE_AWAITING_DISPATCH.type)
+"""Events that say all their texts need of the case, and what later texts will need of it."""
+
+
 def follow(uow: UnitOfWork, event: Envelope[Any]) -> None:
     """Keep what later texts need of a case: its risk, summary and holder."""
-    if event.case_id is None or event.type not in (
-        CASE_DISPATCHED.type,
-        CASE_AWAITING_DISPATCH.type,
-    ):
-        return
-    case = DeliveryRepository(uow.session).follow(event.case_id)
+    if event.case_id is not None and event.type in OWN_WORD:
+        keep(DeliveryRepository(uow.session).follow(event.case_id), event)
+
+
+def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:
+    """``case`` as a dispatch (or a wait for one) leaves it."""
     data = event.data
     case.risk = data.risk
     case.summary = data.summary or case.summary
     case.territory = dict(data.territory) or case.territory
     if event.type == CASE_DISPATCHED.type:
         case.assignee = data.assignee.model_dump()
+    return case
+
+
+def unknown(case_id: str) -> FollowedCase:
+    """A case notify has kept nothing of yet, as ``DeliveryRepository.follow`` starts it."""
+    return FollowedCase(case_id=case_id, risk="blue", summary="", assignee=None, territory={})
 
 
 def ask_revisit(

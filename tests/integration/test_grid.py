@@ -123,6 +123,24 @@ def test_rpc_answers(grid: tuple[Platform, Store], rpc: Any) -> None:
 
 
 @pytest.mark.broker
+def test_locate_all_answers_each_place_as_locate_does(
+    grid: tuple[Platform, Store], rpc: Any
+) -> None:
+    places: list[dict[str, Any]] = [
+        {"grid_code": GRID},
+        {"address": "城关街道新华社区第1网格2号微网格"},
+        {"lat": 39.9, "lon": 116.4},
+        {"grid_code": "999999"},
+        {},
+    ]
+    assert rpc.locate_all(places) == [rpc.locate(**place) for place in places]
+    assert [answer["located"] for answer in rpc.locate_all(places)] == [
+        True, True, False, False, False
+    ]  # fmt: skip
+    assert rpc.locate_all([]) == []
+
+
+@pytest.mark.broker
 def test_not_found_is_an_answer_never_an_error(grid: tuple[Platform, Store], rpc: Any) -> None:
     outside = rpc.locate(lat=39.9, lon=116.4)
     assert (outside["located"], outside["reason"]) == (False, "outside")

@@ -26,10 +26,12 @@ from civicflow.registry import service_class
 from contracts.events import (
     CASE_AWAITING_DISPATCH,
     CASE_DISPATCHED,
+    SLA_WARNING,
     Assignee,
     CaseAwaitingDispatch,
     CaseDispatched,
     Deadlines,
+    SlaWarning,
 )
 from kit.runner import InProcess
 from kit.settings import Settings
@@ -47,6 +49,7 @@ TEMPLATE_CODES = {
     "case_dispatched": "SMS_1001",
     "red_risk": "SMS_1002",
     "delivery_failed": "SMS_1003",
+    "sla_warning": "SMS_1004",
 }
 
 
@@ -216,6 +219,27 @@ def test_a_permanent_error_stops_at_once_and_the_last_transient_one_gives_up(
     # and the centre's group hears of each failure (notify.yml: notification.failed → centre)
     told = [r for r in records if r["channel"] == "wecom"]
     assert [(r["template"], r["status"]) for r in told] == [("delivery_failed", "sent")] * 2
+
+
+def test_a_warning_in_the_same_burst_as_its_dispatch_reaches_the_holder(
+    vhost_uri: str, aliyun: FakeAliyunSms, notify: Any, stand_in: StandIn
+) -> None:
+    """The warning names nobody: notify finds the holder in what it kept of the dispatch. Both
+    wait in the queue while notify is down, so they come in one batch, where the dispatch is
+    not yet written when the warning's letters are worked out."""
+    case_id, supervision = new_case(), StandIn(vhost_uri, "supervision")
+    with notify():
+        pass  # declares notify's queues, which keep what comes while it is down
+    dispatched(stand_in, case_id, summary="夜间施工噪音扰民")
+    due = datetime.now(UTC) + timedelta(hours=1)
+    supervision.emit(SLA_WARNING, SlaWarning(clock="respond", due_at=due), case_id, due)
+    supervision.close()
+    with notify() as settings:
+        texts = sent_to(aliyun, HBJ_PHONE, 2)
+        records = deliveries(settings, case_id)
+    assert sorted(json.loads(r.params["TemplateParam"])["case_no"] for r in texts) == [case_id] * 2
+    assert sorted(r["template"] for r in records) == ["case_dispatched", "sla_warning"]
+    assert {r["status"] for r in records} == {"sent"}
 
 
 UNSETTLED = {"pending", "queued", "retrying", "sending"}

@@ -12,6 +12,7 @@ import yaml
 
 from contracts.events import Assignee, CaseReceived, Level, Reporter
 from contracts.rpc import DepartmentDuty, GridUnit
+from kit.providers import RpcTimeout
 from services.dispatch.domain import (
     Place,
     RoutingConfigError,
@@ -20,6 +21,7 @@ from services.dispatch.domain import (
     decide,
     extra_keywords,
 )
+from services.dispatch.service import DispatchService
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
 
@@ -254,3 +256,52 @@ def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTabl
     body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
     with pytest.raises(BadCommand, match="helpers: a unit is named twice"):
         parse("dispatch", body, state, facts, table, sla, datetime.now(UTC))
+
+
+class FakeGrid:
+    """grid's ``locate_all`` as dispatch sees it: the places asked, or silence."""
+
+    def __init__(self, answers: list[dict[str, Any]] | None) -> None:
+        self.answers, self.asked = answers, list[list[dict[str, Any]]]()
+
+    def locate_all(self, places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.asked.append(places)
+        if self.answers is None:
+            raise RpcTimeout("grid.locate_all gave no answer in 2.0s")
+        return self.answers[: len(places)]
+
+
+def router(grid: FakeGrid) -> DispatchService:
+    service = DispatchService.__new__(DispatchService)  # no container: only grid is needed
+    service.grid = grid  # type: ignore[assignment]
+    return service
+
+
+UNLOCATED = {"located": False, "reason": "outside", "detail": "", "chain": [], "exclusive": []}
+PLACELESS_BURST = [
+    case(grid_code="3701130010010102"),
+    case(),  # no place given: grid is not asked about it
+    case(location={"lat": 36.6, "lon": 117.0}),
+    case(address="城关街道新华社区"),
+]
+
+
+def test_a_burst_is_located_in_one_call_and_placeless_cases_are_not_asked() -> None:
+    reasons = ("unknown_code", "outside", "no_match")
+    grid = FakeGrid([{**UNLOCATED, "reason": reason} for reason in reasons])
+    places = router(grid)._locate_all(PLACELESS_BURST)
+    assert grid.asked == [[{"grid_code": "3701130010010102"}, {"lat": 36.6, "lon": 117.0},
+                           {"address": "城关街道新华社区"}]]  # fmt: skip
+    assert [place.note for place in places] == [
+        "not located: unknown_code", "no place given", "not located: outside",
+        "not located: no_match",
+    ]  # fmt: skip
+
+
+def test_a_silent_grid_routes_the_burst_without_places() -> None:
+    places = router(FakeGrid(None))._locate_all(PLACELESS_BURST)
+    assert [place.chain for place in places] == [()] * 4
+    assert [place.note.split(":")[0] for place in places] == [
+        "grid unavailable", "no place given", "grid unavailable", "grid unavailable"
+    ]  # fmt: skip
+    assert router(FakeGrid(None))._locate_all([case()]) == [NOWHERE]  # nothing asked at all
