@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     Column,
@@ -173,6 +173,9 @@ def make_engine(
     )
 
 
+GROUP_LIMIT = 100
+"""Works in one group commit at most."""
+R = TypeVar("R")
 SQLITE_BUSY_SLICE_MS = 20
 """How long SQLite itself may wait for a lock. Its busy handler sleeps in C, holding the
 eventlet hub (and with it every heartbeat and every other greenlet), so it only gets a slice;
@@ -285,6 +288,7 @@ class Store:
         # SQLite allows one writer; a green lock queues our own greenlets instead of letting
         # one block the whole hub in sqlite's busy wait while the holder cannot run.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._groups: dict[str, GroupCommit] = {}
         self.listeners: list[OutboxListener] = []
         self.outbox_insert = insert(tables.outbox)
 
@@ -294,6 +298,14 @@ class Store:
 
     def unit_of_work(self, consumer: str = "") -> UnitOfWork:
         return UnitOfWork(self, consumer)
+
+    def together(self, work: Callable[[UnitOfWork], R], consumer: str = "") -> R:
+        """``work`` in a unit of work shared with whatever work arrives with it (group
+        commit): see ``GroupCommit``."""
+        group = self._groups.get(consumer)
+        if group is None:
+            group = self._groups[consumer] = GroupCommit(self, consumer)
+        return group.run(work)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -358,6 +370,81 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+class _Work(Generic[R]):
+    """One caller's work waiting for a group, and what came of it."""
+
+    def __init__(self, work: Callable[[UnitOfWork], R]) -> None:
+        self.work = work
+        self.settled = threading.Event()
+        self.result: R | None = None
+        self.error: BaseException | None = None
+
+    def settle(self, result: R | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.settled.set()
+
+    def outcome(self) -> R:
+        if self.error is not None:
+            raise self.error
+        return cast(R, self.result)
+
+
+class GroupCommit:
+    """Work that arrives together shares one transaction and one commit (group commit).
+
+    The first caller leads: it lets the others that are ready add their work, runs the group
+    in one unit of work, commits, and hands each caller its own result; work that came
+    meanwhile gets a green thread to lead its group. Each work fails alone: when the group's
+    transaction fails for one work's error, every work is tried again in a transaction of its
+    own. When the store itself is unavailable, every work of the group gets that error at once.
+    """
+
+    def __init__(self, store: Store, consumer: str, limit: int = GROUP_LIMIT) -> None:
+        self.store, self.consumer, self.limit = store, consumer, limit
+        self._waiting: list[_Work[Any]] = []
+        self._leading = False
+
+    def run(self, work: Callable[[UnitOfWork], R]) -> R:
+        mine = _Work(work)
+        self._waiting.append(mine)
+        if not self._leading:
+            self._leading = True
+            self._lead()
+        mine.settled.wait()  # green: until the group that holds our work is settled
+        return mine.outcome()
+
+    def _lead(self) -> None:
+        try:
+            time.sleep(0)  # green: callers already under way join this group
+            group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+            self._commit(group)
+        finally:
+            if self._waiting:  # who came meanwhile gets a leader of its own, not our caller
+                threading.Thread(target=self._lead, daemon=True).start()
+            else:
+                self._leading = False
+
+    def _commit(self, group: list[_Work[Any]]) -> None:
+        try:
+            with self.store.unit_of_work(self.consumer) as uow:
+                results = [item.work(uow) for item in group]
+                uow.commit()
+        except Exception as exc:
+            if len(group) == 1 or store_unavailable(exc):
+                for item in group:
+                    item.settle(error=exc)
+            else:
+                for item in group:
+                    self._commit([item])
+        except BaseException as exc:  # the leader was killed: nobody may wait for ever
+            for item in group:
+                item.settle(error=exc)
+            raise
+        else:
+            for item, result in zip(group, results, strict=True):
+                item.settle(result)
 
 
 class FirstTimes(set[str]):

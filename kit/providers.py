@@ -20,6 +20,7 @@ from kit.outbox import OutboxRelay
 from kit.settings import Settings
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Injected(Generic[T]):
@@ -47,6 +48,11 @@ class WorkerDatabase:
 
     def unit_of_work(self) -> UnitOfWork:
         return self.store.unit_of_work(self.consumer)
+
+    def together(self, work: Callable[[UnitOfWork], R]) -> R:
+        """``work`` in a unit of work it shares with the work of other workers that arrives at
+        the same moment (one commit for a burst of HTTP requests); ``work`` must not commit."""
+        return self.store.together(work, self.consumer)
 
     def read(self) -> AbstractContextManager[Session]:
         return self.store.read()

@@ -91,8 +91,8 @@ class DispatchService(ServiceBase):
     @on_event_batch(CASE_RECEIVED)
     def route_case(self, batch: list[tuple[Envelope[CaseReceived]]]) -> list[None]:
         """转: locate, classify, apply the rules; dispatch when certain, else one click. A
-        burst is routed together: grid is asked about its places side by side, and the cases
-        go in in one transaction."""
+        burst is routed together: grid is asked about all its places in one call, and the
+        cases go in in one transaction."""
         events = [event for (event,) in batch if event.case_id is not None]
         located = zip(events, self._locate_all([event.data for event in events]), strict=True)
         decisions = concurrently(self._decide, located, width=GRID_CALLS_AT_ONCE)

@@ -326,10 +326,9 @@ class IntakeService(ServiceBase):
         """Store the submission and emit ``case.received``, once per (source, external id)."""
         case = domain.canonical_case(line, payload, source_id)
         phone = domain.reporter_phone(payload)
-        with self.db.unit_of_work() as uow:
-            outcome = store_submission(uow, self.config, case, phone, transport)
-            uow.commit()
-        return outcome
+        return self.db.together(
+            lambda uow: store_submission(uow, self.config, case, phone, transport)
+        )
 
     def _check_source(self, line: InboundLine, source_id: str) -> None:
         source = self.config.sources.get(source_id)
