@@ -30,6 +30,7 @@ from kit.providers import Database
 from kit.rpc import rpc
 from kit.runner import InProcess
 from tests.support.broker import management_get
+from tests.support.databases import store_with_tables
 from tests.support.platform import EventTap, settings_for_test
 
 pytestmark = pytest.mark.broker
@@ -52,13 +53,8 @@ def received(content: str = "噪音扰民", case_id: str = "CF261121-AAAAAA") ->
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url, "probe", PROBE_TABLES)
-    if store.dialect == "postgresql":
-        with store.engine.begin() as connection:
-            connection.exec_driver_sql('CREATE SCHEMA IF NOT EXISTS "probe"')
-    PROBE_METADATA.create_all(store.engine)
-    yield store
-    store.dispose()
+    with store_with_tables(database_url, "probe", PROBE_TABLES, PROBE_METADATA) as store:
+        yield store
 
 
 def outbox_rows(store: Store) -> list[dict[str, Any]]:

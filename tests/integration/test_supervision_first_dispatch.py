@@ -23,6 +23,7 @@ from services.supervision.handlers import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
 from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
+from tests.support.databases import store_with_tables
 from tests.support.platform import CONFIG_DIR
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning, working hours
@@ -36,13 +37,8 @@ ASSIGNMENT_FIELDS = ("assignee_kind", "assignee_code", "level", "dispatched_at",
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url, "supervision", TABLES)
-    if store.dialect == "postgresql":
-        with store.engine.begin() as connection:
-            connection.exec_driver_sql('CREATE SCHEMA IF NOT EXISTS "supervision"')
-    Base.metadata.create_all(store.engine)
-    yield store
-    store.dispose()
+    with store_with_tables(database_url, "supervision", TABLES, Base.metadata) as store:
+        yield store
 
 
 def dispatched(case_id: str, risk: str) -> Envelope[CaseDispatched]:

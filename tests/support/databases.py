@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import MetaData
 
-from kit.db import scratch_postgres
+from kit.db import KitTables, Store, scratch_postgres
 
 ADMIN_URL = os.environ.get(
     "CIVICFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,3 +27,20 @@ def temporary_postgres() -> Iterator[str]:
         yield url
     finally:
         scratch.__exit__(None, None, None)
+
+
+@contextmanager
+def store_with_tables(
+    url: str, service: str, tables: KitTables, metadata: MetaData
+) -> Iterator[Store]:
+    """A service's ``Store`` on ``url`` with ``metadata``'s tables made (in the service's own
+    schema on PostgreSQL), disposed of afterwards."""
+    store = Store(url, service, tables)
+    if store.dialect == "postgresql":
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
+    metadata.create_all(store.engine)
+    try:
+        yield store
+    finally:
+        store.dispose()
