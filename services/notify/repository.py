@@ -131,9 +131,6 @@ class DeliveryRepository:
         )
         return self.session.get_one(FollowedCase, case_id)
 
-    def case(self, case_id: str) -> FollowedCase | None:
-        return self.session.get(FollowedCase, case_id)
-
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))
         query = select(FollowedCase).where(FollowedCase.case_id.in_(wanted))
