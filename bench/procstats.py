@@ -164,7 +164,7 @@ class Profiler:
                 continue
             output = self.directory / f"{service}.txt"
             command = [
-                py_spy, "record", "--nonblocking", "-f", "raw", "-r", str(PY_SPY_RATE),
+                py_spy, "record", "--nonblocking", "--gil", "-f", "raw", "-r", str(PY_SPY_RATE),
                 "-d", str(max(1, round(seconds))), "-p", str(service_pids[0]), "-o", str(output),
             ]  # fmt: skip
             log_file = (self.directory / f"{service}.py-spy.log").open("wb")

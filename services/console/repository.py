@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent
 from services.console.models import DailyCount, LoginFailures, PhoneView, User
+
+
+@cache
+def _add_to_count(dialect: str) -> Any:
+    table = cast(Table, DailyCount.__table__)
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.metric],
+        set_={"count": table.c.count + upsert.excluded["count"]},
+    )
 
 
 class UserRepository:
@@ -56,10 +69,16 @@ class UserRepository:
         query = select(PhoneView).where(PhoneView.case_id == case_id).order_by(PhoneView.id)
         return list(self.session.scalars(query))
 
-    def count(self, day: str, metric: str, by: int = 1) -> None:
-        insert_if_absent(self.session, DailyCount, day=day, metric=metric, count=0)
-        row = self.session.get_one(DailyCount, (day, metric))
-        row.count += by
+    def count(self, tally: Mapping[tuple[str, str], int]) -> None:
+        """Add each ``(day, metric)``'s number to its count, in one statement: an upsert, so
+        two instances counting the same day add up instead of overwriting each other."""
+        if not tally:
+            return
+        rows = [
+            {"day": day, "metric": metric, "count": by}
+            for (day, metric), by in sorted(tally.items())  # one lock order for every writer
+        ]
+        self.session.execute(_add_to_count(self.session.get_bind().dialect.name), rows)
 
     def counts(self, day: str) -> dict[str, int]:
         query = select(DailyCount).where(DailyCount.day == day)

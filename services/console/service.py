@@ -288,9 +288,7 @@ class ConsoleService(ServiceBase):
             for (event,) in batch:
                 if fresh.take(event.event_id):
                     tally.update((today(event.occurred_at), m) for m in metrics_of(event))
-            users = UserRepository(uow.session)
-            for (day, metric), by in sorted(tally.items()):
-                users.count(day, metric, by)
+            UserRepository(uow.session).count(tally)
             uow.commit()
         return [None] * len(batch)
 

@@ -33,7 +33,7 @@ _CASE_ID_FOR = select(_submissions.c.case_id).where(
 class SubmissionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._loaded: dict[str, Submission] = {}
+        self._loaded: dict[str, Submission | None] = {}
 
     def add_if_new(self, submission: dict[str, Any]) -> bool:
         """Insert unless (source, external id) is already there; True if inserted.
@@ -47,13 +47,17 @@ class SubmissionRepository:
         return self.session.scalar(_CASE_ID_FOR, {"source": source, "external_id": external_id})
 
     def get(self, case_id: str) -> Submission | None:
-        return self._loaded.get(case_id) or self.session.get(Submission, case_id)
+        if case_id in self._loaded:
+            return self._loaded[case_id]
+        return self.session.get(Submission, case_id)
 
     def load(self, case_ids: Sequence[str]) -> None:
-        """Read these at once: ``get`` then finds them without asking the database again (the
-        session's identity map holds rows only weakly, so the repository keeps them)."""
+        """Read these at once: ``get`` then finds them, or knows they are not there, without
+        asking the database again (the session's identity map holds rows only weakly, so the
+        repository keeps them)."""
         query = select(Submission).where(Submission.case_id.in_(case_ids))
-        self._loaded = {row.case_id: row for row in self.session.scalars(query)}
+        self._loaded = dict.fromkeys(case_ids)
+        self._loaded.update((row.case_id, row) for row in self.session.scalars(query))
 
     def earlier_matters(
         self, fingerprint: str, since: datetime, limit: int = 50
@@ -89,15 +93,18 @@ class CaseStatusRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._loaded: dict[str, CaseStatus] = {}
+        self._loaded: dict[str, CaseStatus | None] = {}
 
     def get(self, case_id: str) -> CaseStatus | None:
-        return self._loaded.get(case_id) or self.session.get(CaseStatus, case_id)
+        if case_id in self._loaded:
+            return self._loaded[case_id]
+        return self.session.get(CaseStatus, case_id)
 
     def load(self, case_ids: Sequence[str]) -> None:
-        """As ``SubmissionRepository.load``."""
+        """As ``SubmissionRepository.load``: a case with no status yet is known to have none."""
         query = select(CaseStatus).where(CaseStatus.case_id.in_(case_ids))
-        self._loaded = {row.case_id: row for row in self.session.scalars(query)}
+        self._loaded = dict.fromkeys(case_ids)
+        self._loaded.update((row.case_id, row) for row in self.session.scalars(query))
 
     def add_to_timeline(self, entry: TimelineEntry) -> bool:
         """False if this event is on the timeline already."""

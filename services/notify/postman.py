@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.events import (
     NOTIFICATION_FAILED,
@@ -67,6 +67,15 @@ class Lanes:
         return self._lanes[provider]
 
 
+class Trigger(NamedTuple):
+    """An event that names people to tell, and their letters."""
+
+    event_id: str
+    type: str
+    case_id: str | None
+    letters: Sequence[Letter]
+
+
 @dataclass(frozen=True)
 class Try:
     """A delivery marked ``sending``: what to send, by which gateway."""
@@ -84,25 +93,14 @@ class Postman:
     vault: PhoneVault
     lanes: Lanes
 
-    def record(
-        self, uow: Any, trigger_id: str, trigger_type: str, case_id: str | None,
-        letters: Sequence[Letter], now: datetime,
-    ) -> list[Try]:  # fmt: skip
+    def record(self, uow: Any, triggers: Sequence[Trigger], now: datetime) -> list[Try]:
         """Write a delivery per letter (once: the same event again writes nothing new) and take
         the first try of those that may go now, in the caller's transaction: send them once it
         has committed."""
         repo, ready = DeliveryRepository(uow.session), []
-        for letter in letters:
-            delivery = repo.claim(
-                trigger_event_id=trigger_id, case_id=case_id, recipient_key=letter.recipient_key,
-                recipient_masked=letter.masked, channel=letter.channel,
-                provider=self.gateways[letter.channel].name, text=letter.text, status="pending",
-                attempts=0, created_at=now, trigger_type=trigger_type, template=letter.template,
-                address_sealed=self.vault.seal(letter.address),
-                recipient_fingerprint=letter.fingerprint, segments=_segments(letter),
-                next_attempt_at=letter.hold_until or now, updated_at=now,
-                params=dict(letter.params),
-            )  # fmt: skip
+        letters = [(trigger, letter) for trigger in triggers for letter in trigger.letters]
+        deliveries = repo.claim([self._delivery(t, letter, now) for t, letter in letters])
+        for (_trigger, letter), delivery in zip(letters, deliveries, strict=True):
             if delivery.status == "pending" and letter.hold_until is None:
                 taken = self._take_in(repo, delivery, now)
                 if isinstance(taken, Try):
@@ -110,6 +108,17 @@ class Postman:
             elif delivery.status == "pending":
                 delivery.status = "queued"
         return ready
+
+    def _delivery(self, trigger: Trigger, letter: Letter, now: datetime) -> dict[str, Any]:
+        return dict(
+            trigger_event_id=trigger.event_id, case_id=trigger.case_id,
+            recipient_key=letter.recipient_key, recipient_masked=letter.masked,
+            channel=letter.channel, provider=self.gateways[letter.channel].name, text=letter.text,
+            status="pending", attempts=0, created_at=now, trigger_type=trigger.type,
+            template=letter.template, address_sealed=self.vault.seal(letter.address),
+            recipient_fingerprint=letter.fingerprint, segments=_segments(letter),
+            next_attempt_at=letter.hold_until or now, updated_at=now, params=dict(letter.params),
+        )  # fmt: skip
 
     def attempt(self, delivery_id: int, now: datetime | None = None) -> str:
         """One try of a delivery that is due (nothing if another worker has it); the rate

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent
+from kit.db import insert_all_if_absent, insert_if_absent
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
 
@@ -22,20 +22,29 @@ class Due(NamedTuple):
     recipient_key: str
 
 
+def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, str, str]:
+    """What a delivery is unique by: (event, recipient, channel)."""
+    if isinstance(delivery, Delivery):
+        return delivery.trigger_event_id, delivery.recipient_key, delivery.channel
+    return delivery["trigger_event_id"], delivery["recipient_key"], delivery["channel"]
+
+
 class DeliveryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, **values: object) -> Delivery:
-        """The delivery record for (event, recipient, channel), created if absent."""
-        insert_if_absent(self.session, Delivery, **values)
-        return self.session.scalars(
-            select(Delivery).where(
-                Delivery.trigger_event_id == values["trigger_event_id"],
-                Delivery.recipient_key == values["recipient_key"],
-                Delivery.channel == values["channel"],
-            )
-        ).one()
+    def claim(self, deliveries: Sequence[dict[str, Any]]) -> list[Delivery]:
+        """The delivery records for these (event, recipient, channel), created where absent,
+        in the order given: one INSERT and one SELECT for a whole burst."""
+        if not deliveries:
+            return []
+        once = sorted(deliveries, key=_once)  # racing instances lock rows in one order
+        insert_all_if_absent(self.session, Delivery, once, "id")
+        query = select(Delivery).where(
+            Delivery.trigger_event_id.in_({row["trigger_event_id"] for row in deliveries})
+        )
+        found = {_once(row): row for row in self.session.scalars(query)}
+        return [found[_once(row)] for row in deliveries]
 
     def get(self, delivery_id: int) -> Delivery:
         return self.session.get_one(Delivery, delivery_id)
@@ -95,6 +104,14 @@ class DeliveryRepository:
         return (wait, holder) if wait > 0 else (0.0, "")
 
     def _bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
+        """The bucket's row, locked until the transaction ends; asked of the database once a
+        transaction (a burst takes many tokens from the same few buckets)."""
+        held: dict[str, RateBucket] = self.session.info.setdefault("rate_buckets", {})
+        if key not in held:
+            held[key] = self._lock_bucket(key, bucket, now)
+        return held[key]
+
+    def _lock_bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
         locked = (
             select(RateBucket)
             .where(RateBucket.key == key)
@@ -125,11 +142,18 @@ class DeliveryRepository:
         )
         return self.session.scalars(query).first()
 
-    def follow(self, case_id: str) -> FollowedCase:
-        insert_if_absent(
-            self.session, FollowedCase, case_id=case_id, risk="blue", summary="", territory={}
-        )
-        return self.session.get_one(FollowedCase, case_id)
+    def follow(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
+        """These cases' rows, made where notify has kept nothing yet: one INSERT and one
+        SELECT for a burst."""
+        wanted = sorted(set(case_ids))
+        if not wanted:
+            return {}
+        insert_all_if_absent(
+            self.session, FollowedCase,
+            [{"case_id": c, "risk": "blue", "summary": "", "territory": {}} for c in wanted],
+            "case_id",
+        )  # fmt: skip
+        return self.cases(wanted)
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))

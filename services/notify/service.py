@@ -3,7 +3,7 @@ providers' receipts and the citizens' SMS replies."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +42,7 @@ from services.notify import domain, receipts
 from services.notify.directory import Directory
 from services.notify.gateways.base import Gateway
 from services.notify.models import TABLES, FollowedCase
-from services.notify.postman import Lanes, Letter, Postman, Try
+from services.notify.postman import Lanes, Letter, Postman, Trigger
 from services.notify.providers import build_gateways
 from services.notify.repository import DeliveryRepository
 from services.notify.rules import ChannelName, NotifyRules
@@ -107,15 +107,17 @@ class NotifyService(ServiceBase):
         is written in one transaction, in the order it came; its texts go once it commits."""
         now, events = datetime.now(UTC), [event for (event,) in batch]
         letters = self._letters_of(events, now)
-        postman, ready = self.postman, list[Try]()
+        postman = self.postman
         with self.db.unit_of_work() as uow:
             fresh = uow.first_times(event.event_id for event in events)
-            for event, theirs in zip(events, letters, strict=True):
-                if fresh.take(event.event_id):
-                    follow(uow, event)
-                    ready += postman.record(uow, event.event_id, event.type, event.case_id,
-                                            theirs, now)  # fmt: skip
-                    ask_revisit(uow, event, theirs, now)
+            firsts = [(e, theirs) for e, theirs in zip(events, letters, strict=True)
+                      if fresh.take(e.event_id)]  # fmt: skip
+            follow(uow, [event for event, _ in firsts])
+            ready = postman.record(
+                uow, [Trigger(e.event_id, e.type, e.case_id, theirs) for e, theirs in firsts], now
+            )
+            for event, theirs in firsts:
+                ask_revisit(uow, event, theirs, now)
             uow.commit()
         concurrently(postman.send, ready, width=self.config.rules.max_in_flight)
         return [None] * len(batch)
@@ -255,10 +257,13 @@ OWN_WORD = (CASE_DISPATCHED.type, CASE_AWAITING_DISPATCH.type)
 """Events that say all their texts need of the case, and what later texts will need of it."""
 
 
-def follow(uow: UnitOfWork, event: Envelope[Any]) -> None:
-    """Keep what later texts need of a case: its risk, summary and holder."""
-    if event.case_id is not None and event.type in OWN_WORD:
-        keep(DeliveryRepository(uow.session).follow(event.case_id), event)
+def follow(uow: UnitOfWork, events: Sequence[Envelope[Any]]) -> None:
+    """Keep what later texts need of each case: its risk, summary and holder, as the events
+    leave them in the order they came."""
+    own = [e for e in events if e.case_id is not None and e.type in OWN_WORD]
+    cases = DeliveryRepository(uow.session).follow(e.case_id for e in own if e.case_id)
+    for event in own:
+        keep(cases[event.case_id or ""], event)
 
 
 def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:

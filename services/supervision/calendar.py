@@ -36,13 +36,16 @@ class WorkingCalendar:
     predictable rule to the official arrangement.
     """
 
-    __slots__ = ("_mode", "_warned")
+    __slots__ = ("_days", "_mode", "_warned")
 
     def __init__(self, mode: CalendarMode = "chinese") -> None:
         if mode not in CALENDAR_MODES:
             raise ValueError(f"calendar mode {mode!r} is not one of {', '.join(CALENDAR_MODES)}")
         self._mode: CalendarMode = mode
         self._warned: set[int] = set()
+        # every deadline walks the same few weeks: chinesecalendar validates and looks each
+        # day up again, which was the largest share of dispatch's routing
+        self._days: dict[date, bool] = {}
 
     @property
     def mode(self) -> CalendarMode:
@@ -57,6 +60,12 @@ class WorkingCalendar:
         if isinstance(day, datetime):
             # a datetime's date is its own zone's; callers wanting Beijing days convert first
             day = day.date()
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         if self._mode == "chinese":
             try:
                 return bool(chinese_calendar.is_workday(day))
