@@ -36,7 +36,6 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -326,6 +325,34 @@ class OutboxBatch:
     mark_sent: Callable[[list[int]], None]
 
 
+@dataclass(frozen=True)
+class OutboxSql:
+    """The relay's two statements for one dialect, written out once."""
+
+    unsent: str
+    update: str
+    marker: str
+    sent_at: Callable[[Any], Any] | None
+
+    @staticmethod
+    @lru_cache(maxsize=8)
+    def of(dialect: Dialect, outbox: Table) -> OutboxSql:
+        quote = dialect.identifier_preparer
+        table = quote.format_table(outbox)
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        return OutboxSql(
+            unsent=f"SELECT id, event_id, type, body FROM {table} "
+            f"WHERE sent_at IS NULL ORDER BY id LIMIT {marker}",
+            update=f"UPDATE {table} SET sent_at = {marker} WHERE id IN ",
+            marker=marker,
+            sent_at=outbox.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect),
+        )
+
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> tuple[str, tuple[Any, ...]]:
+        sent_at = self.sent_at(now) if self.sent_at is not None else now
+        return self.update + "(" + ", ".join([self.marker] * len(ids)) + ")", (sent_at, *ids)
+
+
 class OutboxListener(Protocol):
     def outbox_committed(self) -> None: ...
 
@@ -380,32 +407,29 @@ class Store:
         On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED`` for as long as the batch
         lives, so the relays of several instances share the outbox without publishing a row
         twice. SQLite has one relay per database file (``OutboxRelay`` holds a file lock).
+        The relay runs for every commit that emitted something, so its statements are written
+        out once (``OutboxSql``) rather than built and compiled by SQLAlchemy each round.
         """
-        outbox = self.tables.outbox
-        query = (
-            select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.body)
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
+        sql = OutboxSql.of(self.engine.dialect, self.tables.outbox)
         if self.is_sqlite:
-            with self.read() as session:
-                rows = [tuple(row) for row in session.execute(query)]
+            with self.read_engine.connect() as connection:
+                rows = [tuple(row) for row in connection.exec_driver_sql(sql.unsent, (limit,))]
+                connection.rollback()
             yield OutboxBatch(rows, self._mark_sent)
             return
-        with Session(self.engine) as session:
-            rows = [tuple(row) for row in session.execute(query.with_for_update(skip_locked=True))]
+        with self.engine.connect() as connection, connection.begin():
+            unsent = sql.unsent + " FOR UPDATE SKIP LOCKED"
+            rows = [tuple(row) for row in connection.exec_driver_sql(unsent, (limit,))]
 
             def mark(ids: list[int]) -> None:
-                session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow()))
+                connection.exec_driver_sql(*sql.mark_sent(ids, utcnow()))
 
             yield OutboxBatch(rows, mark)
-            session.commit()
 
     def _mark_sent(self, ids: list[int]) -> None:
-        outbox = self.tables.outbox
+        sql = OutboxSql.of(self.engine.dialect, self.tables.outbox)
         with self.unit_of_work() as uow:
-            uow.session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow()))
+            uow.session.connection().exec_driver_sql(*sql.mark_sent(ids, utcnow()))
             uow.session.commit()
 
     def outbox_backlog(self) -> tuple[int, float]:

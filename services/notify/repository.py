@@ -118,10 +118,13 @@ class DeliveryRepository:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        row = self.session.scalars(locked).one_or_none()
-        if row is None:  # first use: made full, then locked like any other
-            insert_if_absent(self.session, RateBucket, key=key, tokens=bucket.burst, updated=now)
-            row = self.session.scalars(locked).one()
+        with self.session.no_autoflush:  # the bucket stands alone: the burst's rows wait
+            row = self.session.scalars(locked).one_or_none()
+            if row is None:  # first use: made full, then locked like any other
+                insert_if_absent(
+                    self.session, RateBucket, key=key, tokens=bucket.burst, updated=now
+                )
+                row = self.session.scalars(locked).one()
         return row
 
     # --- revisits and cases ---
