@@ -385,6 +385,13 @@ class _Delivery:
     args: tuple[Any, ...]
 
 
+LINGER_SECONDS = 0.02
+"""How long a batch waits for company after its first message. Every batch pays a transaction,
+a commit and a wake of the outbox relay whatever its size, so under load the wait buys more
+than it costs: at 5 ms the four lines mixed went through at 255 cases a second, at 20 ms at
+280–309; at 50 cases a second the wait adds its 20 ms once to ``received → dispatched``."""
+
+
 class BatchEntrypoint(MessageEntrypoint):
     """Hands its handler up to ``batch_size`` messages at once (or what came within
     ``linger`` seconds), so their work shares one transaction. The handler returns one outcome
@@ -393,7 +400,9 @@ class BatchEntrypoint(MessageEntrypoint):
     parked alone and never takes its neighbours with it.
     """
 
-    def __init__(self, *args: Any, batch_size: int = 100, linger: float = 0.005, **kwargs: Any):
+    def __init__(
+        self, *args: Any, batch_size: int = 100, linger: float = LINGER_SECONDS, **kwargs: Any
+    ):
         self.batch_size = batch_size
         self.linger = linger
         self.prefetch = batch_size * 2
