@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from kombu.entity import Queue
@@ -54,7 +54,7 @@ class Broadcast:
             with contextlib.suppress(queue.Full):
                 listener.put_nowait(frame)
 
-    def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[str]:
+    def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> Generator[str, None, None]:
         """The stream of one browser: events as they come, a comment line while it is quiet
         (proxies close silent connections)."""
         mine: queue.Queue[str] = queue.Queue(maxsize=BACKLOG)

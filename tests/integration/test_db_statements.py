@@ -1,0 +1,174 @@
+"""The kit's hand-written statements against SQLite and PostgreSQL: they must store exactly what
+SQLAlchemy's own statements store, since both kinds of rows are read back the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select, text
+
+from kit.db import (
+    Store,
+    UtcDateTime,
+    insert_all_if_absent,
+    insert_if_absent,
+    kit_tables,
+)
+from services.console.models import TABLES as CONSOLE_TABLES
+from services.console.models import Base as ConsoleBase
+from services.console.repository import UserRepository
+from tests.support.databases import store_with_tables
+
+METADATA = MetaData()
+TABLES = kit_tables(METADATA)
+NOTES = Table(
+    "notes",
+    METADATA,
+    Column("key", String(32), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("body", JSON),
+    Column("tries", Integer, default=0),  # a default only SQLAlchemy fills
+)
+BEIJING = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    with store_with_tables(database_url, "statements", TABLES, METADATA) as store:
+        yield store
+
+
+def stored(store: Store, key: str) -> tuple[Any, ...]:
+    """The row as the database keeps it, read with SQL of our own (no type processing)."""
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT key, CAST(at AS TEXT), CAST(body AS TEXT) FROM notes WHERE key = :k"),
+            {"k": key},
+        ).one()
+    return tuple(row)
+
+
+@pytest.mark.parametrize("microsecond", [1234, 0])
+def test_a_row_claimed_by_the_kit_is_stored_as_sqlalchemy_stores_it(
+    store: Store, microsecond: int
+) -> None:
+    at = datetime(2026, 12, 6, 18, 30, 0, microsecond, tzinfo=BEIJING)
+    body = {"地址": "人民路 1 号", "n": [1, 2.5, None]}
+    with store.unit_of_work() as uow:
+        assert insert_if_absent(uow.session, NOTES, key="ours", at=at, body=body, tries=0)
+        uow.session.execute(insert(NOTES), {"key": "theirs", "at": at, "body": body, "tries": 0})
+        uow.session.commit()
+    assert stored(store, "ours")[1:] == stored(store, "theirs")[1:]
+    with store.read() as session:
+        rows = {row.key: row for row in session.execute(select(NOTES))}
+    assert rows["ours"].at == rows["theirs"].at == at
+    assert rows["ours"].at.tzinfo is not None and rows["ours"].body == body
+
+
+def test_insert_if_absent_says_whether_the_row_went_in(store: Store) -> None:
+    at = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        assert insert_if_absent(uow.session, NOTES, key="k", at=at, body=None, tries=1) is True
+        assert insert_if_absent(uow.session, NOTES, key="k", at=at, body=[], tries=2) is False
+        uow.session.commit()
+    with store.read() as session:
+        assert session.execute(select(NOTES.c.tries)).scalars().all() == [1]
+
+
+def test_insert_all_if_absent_returns_the_keys_that_went_in(store: Store) -> None:
+    at = datetime.now(UTC)
+
+    def rows(*keys: str) -> list[dict[str, Any]]:
+        return [{"key": key, "at": at, "body": {"k": key}, "tries": 0} for key in keys]
+
+    with store.unit_of_work() as uow:
+        assert insert_all_if_absent(uow.session, NOTES, rows("a", "b"), "key") == {"a", "b"}
+        # one seen before, one new, and the new one twice in the same statement
+        assert insert_all_if_absent(uow.session, NOTES, rows("b", "c", "c"), "key") == {"c"}
+        assert insert_all_if_absent(uow.session, NOTES, [], "key") == set()
+        uow.session.commit()
+    with store.read() as session:
+        assert session.execute(select(NOTES.c.key).order_by(NOTES.c.key)).scalars().all() == [
+            "a",
+            "b",
+            "c",
+        ]
+
+
+def test_a_column_left_to_its_default_goes_through_sqlalchemy(store: Store) -> None:
+    at = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        assert insert_if_absent(uow.session, NOTES, key="one", at=at, body=None)
+        went_in = insert_all_if_absent(
+            uow.session, NOTES, [{"key": "two", "at": at, "body": None}], "key"
+        )
+        uow.session.commit()
+    assert went_in == {"two"}
+    with store.read() as session:
+        assert session.execute(select(NOTES.c.tries)).scalars().all() == [0, 0]
+
+
+def test_the_idempotency_ledger_takes_aware_times_of_any_zone(store: Store) -> None:
+    """``processed_at`` comes from ``utcnow``; a zone other than UTC is kept as the same
+    instant, and a naive time is refused rather than guessed."""
+    with store.unit_of_work("c") as uow:
+        assert uow.first_time("e-1")
+        assert uow.first_times(["e-1", "e-2"]) == {"e-2"}
+        uow.session.commit()
+    with (
+        store.unit_of_work() as uow,
+        pytest.raises(Exception, match="naive datetime refused"),
+    ):
+        insert_if_absent(
+            uow.session, NOTES, key="naive", at=datetime(2026, 1, 1), body=None, tries=0
+        )
+
+
+def test_the_outbox_relays_statements_claim_in_order_and_mark_sent(store: Store) -> None:
+    outbox = store.tables.outbox
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        uow.session.execute(
+            insert(outbox),
+            [
+                {"event_id": f"e-{n}", "type": "case.received", "body": "{}", "created_at": now}
+                for n in range(5)
+            ],
+        )
+        uow.session.commit()
+    with store.outbox_batch(3) as batch:
+        assert [row[1] for row in batch.rows] == ["e-0", "e-1", "e-2"]
+        batch.mark_sent([batch.rows[0][0], batch.rows[2][0]])
+    with store.outbox_batch(10) as batch:
+        assert [row[1] for row in batch.rows] == ["e-1", "e-3", "e-4"]
+    with store.read() as session:
+        sent = session.execute(
+            select(outbox.c.event_id, outbox.c.sent_at).where(outbox.c.sent_at.is_not(None))
+        ).all()
+    assert sorted(event_id for event_id, _ in sent) == ["e-0", "e-2"]
+    assert all(abs((sent_at - now).total_seconds()) < 60 for _, sent_at in sent)
+    assert store.outbox_backlog()[0] == 3
+
+
+@pytest.fixture
+def console_store(database_url: str) -> Iterator[Store]:
+    with store_with_tables(database_url, "console", CONSOLE_TABLES, ConsoleBase.metadata) as store:
+        yield store
+
+
+def test_the_screens_counts_add_up_across_transactions(console_store: Store) -> None:
+    with console_store.unit_of_work() as uow:
+        UserRepository(uow.session).count({("2026-12-06", "received.hotline"): 2})
+        uow.session.commit()
+    with console_store.unit_of_work() as uow:
+        UserRepository(uow.session).count(
+            {("2026-12-06", "received.hotline"): 3, ("2026-12-06", "dispatched"): 1}
+        )
+        UserRepository(uow.session).count({})
+        uow.session.commit()
+    with console_store.read() as session:
+        counts = UserRepository(session).counts("2026-12-06")
+    assert counts == {"received.hotline": 5, "dispatched": 1}
