@@ -6,12 +6,13 @@ before and after the phase; a service with several instances counts them all. Me
 peak resident set (``VmHWM``) of each process when the phase ends; a service's figure is its
 largest instance.
 
-Profiles: ``py-spy record --nonblocking -f raw -r 100 -d SECONDS -p PID -o DIR/SERVICE.txt``
-on the first instance of each service, stopped with SIGINT when the phase ends (py-spy then
-writes what it sampled). The summary ranks the functions of our own code (frames in ``kit/``,
-``services/`` and ``contracts/``) by inclusive share: the part of the samples in which that
-function was on the stack (py-spy leaves idle samples out, so the share is of the time the
-process was busy).
+Profiles: ``py-spy record --nonblocking --gil -f raw -r 100 -d SECONDS -p PID -o
+DIR/SERVICE.txt`` on the first instance of each service, stopped with SIGINT when the phase
+ends (py-spy then writes what it sampled). ``--gil`` keeps only the samples of the thread that
+holds the GIL, so a service waiting on a socket, a lock or the disk adds nothing: the shares
+are of the CPU spent in Python. The summary ranks the functions of our own code (frames in
+``kit/``, ``services/`` and ``contracts/``) by inclusive share: the part of the samples in
+which that function was on the stack.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 class OutboxRelay:
     batch_size = 500
+    gather_seconds = 0.01
+    """After a wake, how long the relay lets other commits add their events to its round: each
+    round is a read, a confirmed publish and a write, whatever it carries."""
     idle_poll_seconds = 0.5
     confirm_timeout = 10.0
     standby_poll_seconds = 2.0
@@ -110,7 +113,8 @@ class OutboxRelay:
     def _pump(self, connection: Connection, channel: Any, beats: Heartbeats) -> None:
         next_gauge = 0.0
         while not self._stopping:
-            self._wake.wait(self.idle_poll_seconds)
+            if self._wake.wait(self.idle_poll_seconds) and self.gather_seconds:
+                time.sleep(self.gather_seconds)  # green: the commits meanwhile join this round
             self._wake.clear()
             while (
                 not self._stopping

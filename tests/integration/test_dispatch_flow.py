@@ -9,8 +9,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -326,7 +328,8 @@ def test_a_supervisor_issues_an_order_and_the_unit_replies(platform: Platform, t
     replied = console(platform, token, "POST", path, {"reply": "已约谈企业负责人"})
     assert replied.status == 200 and replied.body["reply"] == "已约谈企业负责人"
     assert console(platform, token, "POST", path, {"reply": "again"}).status == 409
-    assessment = console(platform, token, "GET", "/api/v1/assessment?period=2026-11")
+    this_month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # of the dispatch
+    assessment = console(platform, token, "GET", f"/api/v1/assessment?period={this_month}")
     assert assessment.status == 200
     hbj = next(row for row in assessment.body if row["assignee_code"] == "D-HBJ")
     assert hbj["yellow_cards"] >= 1 and hbj["dispatched"] >= 1
