@@ -112,9 +112,19 @@ def describe_error(exc: BaseException) -> str:
 
 
 class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
-    """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it."""
+    """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it,
+    and acking a handled batch at once where it can (``ack_all``)."""
+
+    def setup(self) -> None:
+        super().setup()
+        # The deliveries of the current channel not yet settled, in the order they came (the
+        # broker numbers them 1, 2, 3… per channel), each marked once it is handled.
+        self._unsettled: dict[int, bool] = {}
+        self._unsettled_channel: Any = None
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        # a new channel (a reconnection): the old one's delivery tags mean nothing on it
+        self._unsettled, self._unsettled_channel = {}, channel
         # One channel carries every consumer, so one prefetch: large enough for the
         # largest batch any entrypoint here asks for.
         prefetch = max([self.prefetch_count, *(getattr(p, "prefetch", 0) for p in self._providers)])
@@ -144,7 +154,47 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
             return
         super().unregister_provider(provider)
 
+    def ack_message(self, message: Message) -> None:
+        self._forget(message)
+        super().ack_message(message)
+
+    def requeue_message(self, message: Message) -> None:
+        self._forget(message)
+        super().requeue_message(message)
+
+    def ack_all(self, messages: Sequence[Message]) -> None:
+        """Ack these handled messages: the ones that, with every delivery before them on the
+        channel, are settled go in one ``basic.ack`` with ``multiple`` (one settlement for the
+        broker's quorum queue instead of one per message); any after a delivery still in
+        hand (a held or a slower message) are acked one by one, never with it."""
+        current = [m for m in messages if self._current(m) and m.delivery_tag in self._unsettled]
+        for message in current:
+            self._unsettled[message.delivery_tag] = True
+        highest = None
+        for tag, handled in self._unsettled.items():  # in the order delivered
+            if not handled:
+                break
+            highest = tag
+        if highest is not None:
+            for tag in [tag for tag in self._unsettled if tag <= highest]:
+                del self._unsettled[tag]
+        singles = [m for m in messages if highest is None or m not in current
+                   or m.delivery_tag > highest]  # fmt: skip
+        if highest is not None and self._unsettled_channel.connection:
+            self._unsettled_channel.basic_ack(highest, multiple=True)
+        for message in singles:
+            self.ack_message(message)
+
+    def _current(self, message: Message) -> bool:
+        return message.channel is self._unsettled_channel
+
+    def _forget(self, message: Message) -> None:
+        if self._current(message):
+            self._unsettled.pop(message.delivery_tag, None)
+
     def spawn_handler(self, provider: MessageEntrypoint, message: Message) -> None:
+        if self._current(message):
+            self._unsettled[message.delivery_tag] = False
         self.container.spawn_managed_thread(
             partial(provider.handle_raw, message),
             identifier=f"{type(provider).__name__}.handle_raw[{provider.queue.name}]",
@@ -256,6 +306,17 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         except LOST_CONNECTION as lost:
             log.warning("%s: connection lost before settling a message (%s); the broker "
                         "delivers it again", self.queue.name, type(lost).__name__)  # fmt: skip
+
+    def settle_all(self, messages: Sequence[Message]) -> None:
+        """``settle`` with an ack for each of these, sent together where the channel allows."""
+        for message in messages:
+            self._held.pop(message.delivery_tag, None)
+        try:
+            self.queue_consumer.ack_all(messages)
+        except LOST_CONNECTION as lost:
+            log.warning("%s: connection lost before settling %d messages (%s); the broker "
+                        "delivers them again", self.queue.name, len(messages),
+                        type(lost).__name__)  # fmt: skip
 
     def decode_or_park(self, message: Message) -> tuple[RawMessage, tuple[Any, ...]] | None:
         """The handler's arguments, or None when the message broke its contract (parked)."""
@@ -460,12 +521,14 @@ class BatchEntrypoint(MessageEntrypoint):
                 self.spawn_batch([delivery])
             return result, exc_info
         outcomes = [exc_info[1]] if exc_info is not None else list(result)
+        handled = []
         for delivery, outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
                 metrics.MESSAGES_CONSUMED.labels(self.queue.name, delivery.raw.routing_key).inc()
-                self.settle(self.queue_consumer.ack_message, delivery.message)
+                handled.append(delivery.message)
             else:
                 self.retry_or_park(delivery.message, delivery.raw, outcome)
+        self.settle_all(handled)
         return result, exc_info
 
 
