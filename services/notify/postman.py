@@ -215,10 +215,7 @@ class Postman:
 
     def _sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         with self.store.unit_of_work("postman") as uow:
-            delivery = DeliveryRepository(uow.session).get(delivery_id)
-            delivery.status, delivery.provider_message_id = "sent", message_id
-            delivery.sent_at = delivery.updated_at = now
-            delivery.next_attempt_at, delivery.last_error = None, None
+            delivery = DeliveryRepository(uow.session).mark_sent(delivery_id, message_id, now)
             sent = NotificationSent(
                 channel=delivery.channel, recipient=delivery.recipient_masked,
                 provider=delivery.provider, provider_message_id=message_id,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kit.db import insert_all_if_absent, insert_if_absent
@@ -20,6 +20,28 @@ class Due(NamedTuple):
     id: int
     provider: str
     recipient_key: str
+
+
+class Sent(NamedTuple):
+    """What ``notification.sent`` says of a delivery marked sent."""
+
+    channel: str
+    recipient_masked: str
+    provider: str
+    trigger_event_id: str
+    case_id: str | None
+
+
+_deliveries = cast(Table, Delivery.__table__)
+_MARK_SENT = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("delivery"))
+    .values(
+        status="sent", provider_message_id=bindparam("message"), sent_at=bindparam("at"),
+        updated_at=bindparam("at"), next_attempt_at=None, last_error=None,
+    )
+    .returning(*(_deliveries.c[name] for name in Sent._fields))
+)  # fmt: skip
 
 
 def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, str, str]:
@@ -45,6 +67,13 @@ class DeliveryRepository:
         )
         found = {_once(row): row for row in self.session.scalars(query)}
         return [found[_once(row)] for row in deliveries]
+
+    def mark_sent(self, delivery_id: int, message_id: str, at: datetime) -> Sent:
+        """The provider took it: one UPDATE … RETURNING, not a read and a write."""
+        row = self.session.execute(
+            _MARK_SENT, {"delivery": delivery_id, "message": message_id, "at": at}
+        ).one()
+        return Sent(*row)
 
     def get(self, delivery_id: int) -> Delivery:
         return self.session.get_one(Delivery, delivery_id)
