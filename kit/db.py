@@ -294,8 +294,7 @@ def _ignoring_conflicts(
     if any(column.default is not None and column.key not in columns for column in table.columns):
         return None
     quote = dialect.identifier_preparer
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    row = "(" + ", ".join([marker] * len(columns)) + ")"
+    row = "(" + ", ".join([_marker(dialect)] * len(columns)) + ")"
     text = (
         f"INSERT INTO {quote.format_table(table)} "
         f"({', '.join(quote.format_column(table.c[column]) for column in columns)}) "
@@ -303,18 +302,31 @@ def _ignoring_conflicts(
     )
     if returning is not None:
         text += f" RETURNING {quote.format_column(table.c[returning])}"
-    processors = tuple(
-        table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns
-    )
+    processors = tuple(_bind_processor(table.c[column], dialect) for column in columns)
     return _RenderedInsert(text, columns, processors)
+
+
+def _marker(dialect: Dialect) -> str:
+    """The DB-API's positional parameter: ``?`` for sqlite3, ``%s`` for psycopg2."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy itself does to a value of this column before the driver sees it (the
+    dialect's own type: SQLite's datetime text, JSON's serialising, our UTC decorator)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @cache
 def _insert_ignoring_conflicts(dialect: str, table: Table) -> Any:
     # Built once, values bound per call: SQLAlchemy's compiled cache then hits every time
     # instead of keying a fresh ``.values(...)`` statement per row.
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing()
+    return dialect_insert(dialect, table).on_conflict_do_nothing()
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The dialect's own ``INSERT`` (PostgreSQL's or SQLite's), the one with ``ON CONFLICT``."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 @dataclass(frozen=True)
@@ -337,15 +349,14 @@ class OutboxSql:
     @staticmethod
     @lru_cache(maxsize=8)
     def of(dialect: Dialect, outbox: Table) -> OutboxSql:
-        quote = dialect.identifier_preparer
-        table = quote.format_table(outbox)
-        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        table = dialect.identifier_preparer.format_table(outbox)
+        marker = _marker(dialect)
         return OutboxSql(
             unsent=f"SELECT id, event_id, type, body FROM {table} "
             f"WHERE sent_at IS NULL ORDER BY id LIMIT {marker}",
             update=f"UPDATE {table} SET sent_at = {marker} WHERE id IN ",
             marker=marker,
-            sent_at=outbox.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect),
+            sent_at=_bind_processor(outbox.c.sent_at, dialect),
         )
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> tuple[str, tuple[Any, ...]]:

@@ -175,12 +175,11 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
             if not handled:
                 break
             highest = tag
-        if highest is not None:
-            for tag in [tag for tag in self._unsettled if tag <= highest]:
-                del self._unsettled[tag]
-        singles = [m for m in messages if highest is None or m not in current
-                   or m.delivery_tag > highest]  # fmt: skip
-        if highest is not None and self._unsettled_channel.connection:
+        covered = {tag for tag in self._unsettled if highest is not None and tag <= highest}
+        for tag in covered:
+            del self._unsettled[tag]
+        singles = [m for m in messages if not (self._current(m) and m.delivery_tag in covered)]
+        if covered and self._unsettled_channel.connection:
             self._unsettled_channel.basic_ack(highest, multiple=True)
         for message in singles:
             self.ack_message(message)

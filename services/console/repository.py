@@ -8,16 +8,16 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kit.db import dialect_insert
 from services.console.models import DailyCount, LoginFailures, PhoneView, User
 
 
 @cache
 def _add_to_count(dialect: str) -> Any:
     table = cast(Table, DailyCount.__table__)
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    upsert = dialect_insert(dialect, table)
     return upsert.on_conflict_do_update(
         index_elements=[table.c.day, table.c.metric],
         set_={"count": table.c.count + upsert.excluded["count"]},
