@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import signal
 from typing import Any
@@ -68,6 +69,7 @@ def run_until_signalled(service_cls: type, settings: Settings) -> None:
         return
     finally:
         started.send(True)
+    freeze_what_started()
     waiter = eventlet.spawn(runner.wait)
     while True:
         try:
@@ -83,6 +85,16 @@ def run_until_signalled(service_cls: type, settings: Settings) -> None:
                 runner.kill()
         else:
             break
+
+
+def freeze_what_started() -> None:
+    """Keep the collector off what a started service holds for the rest of its life: the
+    modules, classes, compiled statements and models. Each full collection walked all of it
+    again, 0.1–0.3 s at a time, several times a minute under load (a tenth of the
+    services' CPU in the end-to-end bench); frozen, a full collection walks only what came
+    since."""
+    gc.collect()
+    gc.freeze()
 
 
 class InProcess:
