@@ -12,6 +12,7 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
 from nameko.timer import timer as nameko_timer
 
+from kit.entrypoints import SignatureCheckedOnce
 from kit.messaging import LOST_CONNECTION
 from kit.providers import RpcClient, RpcTimeout, RpcUnavailable
 from kit.settings import Settings
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Rpc(NamekoRpc):  # type: ignore[misc]
+class Rpc(SignatureCheckedOnce, NamekoRpc):  # type: ignore[misc]
     """nameko's RPC entrypoint, except that a reply it cannot send does not take the service
     down: the broker went away while the method ran, and nameko lets the failed publish kill
     the whole container. Here the request goes back to the queue (or, with the connection

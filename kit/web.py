@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from kit import metrics
+from kit.entrypoints import SignatureCheckedOnce
 from kit.providers import RpcUnavailable
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class JsonWebServer(WebServer):  # type: ignore[misc]
         return JsonWsgiApp(self)
 
 
-class JsonHttp(HttpRequestHandler):  # type: ignore[misc]
+class JsonHttp(SignatureCheckedOnce, HttpRequestHandler):  # type: ignore[misc]
     """nameko's ``http`` entrypoint, answering JSON and counting what it answers."""
 
     server = JsonWebServer()
