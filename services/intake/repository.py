@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent
+from kit.db import insert_all_if_absent, insert_if_absent
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 
@@ -106,13 +106,10 @@ class CaseStatusRepository:
         self._loaded = dict.fromkeys(case_ids)
         self._loaded.update((row.case_id, row) for row in self.session.scalars(query))
 
-    def add_to_timeline(self, entry: TimelineEntry) -> bool:
-        """False if this event is on the timeline already."""
-        values = {
-            column.key: getattr(entry, column.key) for column in TimelineEntry.__table__.columns
-        }
-        values.pop("id")
-        return insert_if_absent(self.session, TimelineEntry, **values)
+    def add_all_to_timeline(self, entries: Sequence[dict[str, Any]]) -> set[str]:
+        """The event ids of those entries that were not on the timeline yet, which now are;
+        one statement for all, in the order given."""
+        return insert_all_if_absent(self.session, TimelineEntry, entries, "event_id")
 
     def timeline(self, case_id: str) -> list[TimelineEntry]:
         return list(

@@ -187,14 +187,22 @@ class IntakeService(ServiceBase):
     @on_event_batch(*TRACKED)
     def track_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
         """Keep the sources' view of their cases, and owe them a callback when it changes; a
-        burst is kept in one transaction, in the order it came."""
+        burst is kept in one transaction, in the order it came, its timeline in one insert."""
         case_ids = sorted({event.case_id for (event,) in batch if event.case_id is not None})
         with self.db.unit_of_work() as uow:
             submissions, statuses = self._tracking(uow, case_ids)
             fresh = uow.first_times(event.event_id for (event,) in batch)
-            for (event,) in batch:
-                if fresh.take(event.event_id) and event.case_id is not None:
-                    self._track(uow, submissions, statuses, event)
+            ours = [
+                (event, submission, event.data.model_dump(mode="json"))
+                for (event,) in batch
+                if fresh.take(event.event_id)
+                and event.case_id is not None
+                and (submission := submissions.get(event.case_id)) is not None
+            ]  # an event of a case that did not come in here is not ours to track
+            new = statuses.add_all_to_timeline([timeline_entry(e, data) for e, _, data in ours])
+            for event, submission, data in ours:
+                if event.event_id in new:  # not on the timeline yet
+                    self._track(uow, submission, statuses, event, data)
             uow.commit()
         return [None] * len(batch)
 
@@ -211,14 +219,12 @@ class IntakeService(ServiceBase):
     def _track(
         self,
         uow: UnitOfWork,
-        submissions: SubmissionRepository,
+        submission: Submission,
         statuses: CaseStatusRepository,
         event: Envelope[Any],
+        data: dict[str, Any],
     ) -> None:
-        submission = submissions.get(event.case_id or "")
-        if submission is None:
-            return  # not a case that came in here
-        changed = record_event(statuses, event)
+        changed = move_status(statuses, event, data)
         source = self.config.sources.get(submission.source)
         if changed and source is not None and source.callback_url:
             body = callback_body(submission, event, changed)
@@ -412,19 +418,23 @@ def submission_row(
     }
 
 
-def record_event(statuses: CaseStatusRepository, event: Envelope[Any]) -> str | None:
-    """Add the event to the case's timeline; if it is the newest word on the case (events
-    may arrive out of order), move the status and keep its assignee, level and deadlines.
-    The new status, or None if the status did not change."""
+def timeline_entry(event: Envelope[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The event as its case's timeline shows it (``data``: the event's, as JSON)."""
+    return {
+        "case_id": event.case_id, "event_id": event.event_id, "at": event.occurred_at,
+        "type": event.type, "status": domain.STATUS_AFTER.get(event.type),
+        "note": domain.timeline_note(data),
+    }  # fmt: skip
+
+
+def move_status(
+    statuses: CaseStatusRepository, event: Envelope[Any], data: dict[str, Any]
+) -> str | None:
+    """If the event (new on the timeline) is the newest word on the case (events may arrive
+    out of order), move the status and keep its assignee, level and deadlines. The new
+    status, or None if the status did not change."""
     assert event.case_id is not None
     new_status = domain.STATUS_AFTER.get(event.type)
-    data = event.data.model_dump(mode="json")
-    entry = TimelineEntry(
-        case_id=event.case_id, event_id=event.event_id, at=event.occurred_at, type=event.type,
-        status=new_status, note=domain.timeline_note(data),
-    )  # fmt: skip
-    if not statuses.add_to_timeline(entry):
-        return None  # seen before
     current = statuses.get(event.case_id)
     if current is None:
         if new_status is None:
