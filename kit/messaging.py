@@ -131,7 +131,7 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
         for provider in self._providers:
             consumer = consumer_cls(
                 queues=[provider.queue],
-                on_message=partial(self.spawn_handler, provider),
+                on_message=partial(self.hand_over, provider),
                 accept=None,
             )
             consumer.qos(prefetch_count=prefetch)
@@ -191,7 +191,7 @@ class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
         if self._current(message):
             self._unsettled.pop(message.delivery_tag, None)
 
-    def spawn_handler(self, provider: MessageEntrypoint, message: Message) -> None:
+    def hand_over(self, provider: MessageEntrypoint, message: Message) -> None:
         if self._current(message):
             self._unsettled[message.delivery_tag] = False
         provider.receive(message)

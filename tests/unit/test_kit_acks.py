@@ -47,7 +47,7 @@ def deliver(consumer: RawQueueConsumer, channel: Channel, tags: range) -> dict[i
     for tag in tags:
         channel.outstanding.add(tag)
         deliveries[tag] = Delivery(tag, channel)
-        consumer._unsettled[tag] = False  # what spawn_handler notes of each delivery
+        consumer._unsettled[tag] = False  # what hand_over notes of each delivery
     return deliveries
 
 
