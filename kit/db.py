@@ -559,6 +559,7 @@ class UnitOfWork:
         self.store = store
         self.consumer = consumer
         self._emitted: list[Envelope[Any]] = []
+        self._before_commit: list[Callable[[], None]] = []
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -609,7 +610,14 @@ class UnitOfWork:
         """Queue an event in the outbox; it leaves only if this unit of work commits."""
         self._emitted.append(envelope)
 
+    def before_commit(self, write: Callable[[], None]) -> None:
+        """Run ``write`` when this unit of work commits, before anything else goes in: for rows
+        a caller keeps back to write together."""
+        self._before_commit.append(write)
+
     def commit(self) -> None:
+        for write in self._before_commit:
+            write()
         if self._emitted:
             # one multi-row INSERT at the end instead of a statement per event; the rows
             # still go in, or not, with the rest of the transaction

@@ -82,6 +82,19 @@ class ClockBook:
     """The case whose row the event being applied created: nothing else is known of it."""
     _unseen: set[str] = field(default_factory=set, init=False)
     """Cases ``follow_all`` created whose first event has not been applied yet."""
+    _kept_back: dict[str, list[Assignment | ClockRow]] = field(default_factory=dict, init=False)
+    """Rows of first dispatches not written yet, by case: see ``write_kept_back``."""
+
+    def __post_init__(self) -> None:
+        self.uow.before_commit(self.write_kept_back)
+
+    def write_kept_back(self) -> None:
+        """Write the assignments and clocks of the first dispatches kept back, one INSERT a
+        table for all: written one by one through the ORM, a dispatch's four rows cost
+        supervision more than the rest of its work. Nothing reads them before: they are
+        written before any other event of their case is applied, and at commit."""
+        kept, self._kept_back = self._kept_back, {}
+        self.repo.insert_new([row for rows in kept.values() for row in rows])
 
     @property
     def repo(self) -> SupervisionRepository:
@@ -98,6 +111,8 @@ class ClockBook:
     def apply(self, event: Envelope[Any]) -> None:
         handler = HANDLERS.get(event.type)
         if handler is not None and event.case_id is not None:
+            if event.case_id in self._kept_back:
+                self.write_kept_back()
             self._first_sight = None
             if event.case_id in self._unseen:
                 self._unseen.discard(event.case_id)
@@ -119,19 +134,22 @@ class ClockBook:
         fact, at, repo = event.data, event.occurred_at, self.repo
         case = self._follow(case_id, fact.channel, fact.category, fact.risk, fact.territory)
         assignment = assignment_of(case_id, event)
-        repo.add(assignment)
         clocks = [
             new_clock(case_id, event.event_id, plan, fact.level, fact.assignee.code)
             for plan in domain.plan_clocks(at, fact.deadlines, self.policy.warn_at)
         ]
-        for clock in clocks:
-            repo.add(clock)
         if self._first_sight == case_id:
             # the case's first event: no other clock, assignment or mark of it exists to
             # cancel or settle against (the common case, so it asks the database nothing)
             self._write_settled(assignment, None, [], clocks)
             case.assignment_id = assignment.id
+            self._kept_back[case_id] = [assignment, *clocks]
+            if fact.risk == "red":  # its alert reads the assignment
+                self.write_kept_back()
         else:
+            repo.add(assignment)
+            for clock in clocks:
+                repo.add(clock)
             self._cancel_loose(case_id, at)
             repo.flush()
             previous = repo.assignment_at(case_id, at, before=True)
