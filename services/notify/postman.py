@@ -29,7 +29,7 @@ from kit.pii import PhoneVault
 from services.notify.gateways.base import Gateway, GatewayError, Message, Receipt
 from services.notify.models import Delivery
 from services.notify.repository import DeliveryRepository, Due
-from services.notify.rules import ChannelName, NotifyRules, sms_segments
+from services.notify.rules import Bucket, ChannelName, NotifyRules, sms_segments
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,9 @@ class Postman:
         repo, ready = DeliveryRepository(uow.session), []
         letters = [(trigger, letter) for trigger in triggers for letter in trigger.letters]
         deliveries = repo.claim([self._delivery(t, letter, now) for t, letter in letters])
+        going = [d for d, (_, letter) in zip(deliveries, letters, strict=True)
+                 if d.status == "pending" and letter.hold_until is None]  # fmt: skip
+        repo.hold_buckets(dict(b for d in going for b in self._buckets(d)), time.time())
         for (_trigger, letter), delivery in zip(letters, deliveries, strict=True):
             if delivery.status == "pending" and letter.hold_until is None:
                 taken = self._take_in(repo, delivery, now)
@@ -186,13 +189,7 @@ class Postman:
         """Mark the delivery ``sending`` if the rate limits let it go now, else queue it and
         name the bucket that holds it back."""
         gateway = self.gateways[delivery.channel]  # type: ignore[index]
-        wait, holder = repo.take_tokens(
-            [
-                (self._provider_key(gateway.name), self.rules.provider_limit),
-                (self._recipient_key(delivery.recipient_key), self.rules.recipient_limit),
-            ],
-            time.time(),
-        )
+        wait, holder = repo.take_tokens(self._buckets(delivery), time.time())
         if wait > 0:
             delivery.status, delivery.next_attempt_at = "queued", now + timedelta(seconds=wait)
             return holder
@@ -204,6 +201,14 @@ class Postman:
             reference=str(delivery.id),
         )  # fmt: skip
         return Try(delivery.id, gateway, message)
+
+    def _buckets(self, delivery: Delivery) -> list[tuple[str, Bucket]]:
+        """The rate limits a delivery takes a token from: its provider's, its recipient's."""
+        provider = self.gateways[delivery.channel].name  # type: ignore[index]
+        return [
+            (self._provider_key(provider), self.rules.provider_limit),
+            (self._recipient_key(delivery.recipient_key), self.rules.recipient_limit),
+        ]
 
     @staticmethod
     def _provider_key(provider: str) -> str:

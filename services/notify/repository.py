@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -131,6 +131,27 @@ class DeliveryRepository:
                 tokens += 1.0  # another bucket holds the message back: this one's token stays
             row.tokens, row.updated = tokens, max(now, row.updated)
         return (wait, holder) if wait > 0 else (0.0, "")
+
+    def hold_buckets(self, buckets: Mapping[str, Bucket], now: float) -> None:
+        """Lock these buckets' rows until the transaction ends (made full where new): one
+        INSERT and one SELECT for a burst, whose deliveries then take their tokens without
+        asking the database again. In key order, so every provider's bucket is locked before
+        any recipient's, as ``take_tokens`` locks them."""
+        held: dict[str, RateBucket] = self.session.info.setdefault("rate_buckets", {})
+        wanted = sorted(key for key in buckets if key not in held)
+        if not wanted:
+            return
+        fresh = [{"key": key, "tokens": buckets[key].burst, "updated": now} for key in wanted]
+        locked = (
+            select(RateBucket)
+            .where(RateBucket.key.in_(wanted))
+            .order_by(RateBucket.key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        with self.session.no_autoflush:  # the buckets stand alone: the burst's rows wait
+            insert_all_if_absent(self.session, RateBucket, fresh, "key")
+            held.update((row.key, row) for row in self.session.scalars(locked))
 
     def _bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
         """The bucket's row, locked until the transaction ends; asked of the database once a
