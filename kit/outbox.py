@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import amqp
+from amqp import spec
 from kombu.connection import Connection
 
 from kit import metrics
@@ -166,7 +167,7 @@ class OutboxRelay:
                     app_id=self.service,
                     timestamp=int(time.time()),
                 )
-                channel.basic_publish(message, exchange=self.exchange, routing_key=event_type)
+                publish(channel, message, self.exchange, event_type)
                 tags.append(_next_tag(channel))
             deadline = time.monotonic() + self.confirm_timeout
             while len(outcome) < len(tags):
@@ -179,6 +180,21 @@ class OutboxRelay:
             channel.events["basic_nack"].discard(on_nack)
         by_tag = dict(zip(tags, (row[0] for row in rows), strict=True))
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
+
+
+def publish(channel: Any, message: amqp.Message, exchange: str, routing_key: str) -> None:
+    """``basic.publish``, as py-amqp's ``basic_publish`` sends it but without the read of
+    the socket it makes before every message (to hear a ``connection.blocked``): the relay
+    reads the socket once a batch, for the confirms, and hears it then. Those reads were a
+    fifth of intake's relay."""
+    channel.send_method(
+        spec.Basic.Publish, PUBLISH_ARGUMENTS, (0, exchange, routing_key, False, False), message
+    )
+
+
+PUBLISH_ARGUMENTS = "Bssbb"
+"""``basic.publish``'s arguments as py-amqp writes them: ticket, exchange, routing key,
+mandatory, immediate."""
 
 
 def keep_alive(connection: Connection) -> None:
