@@ -175,6 +175,7 @@ def make_engine(
 GROUP_LIMIT = 100
 """Works in one group commit at most."""
 R = TypeVar("R")
+M = TypeVar("M")
 SQLITE_BUSY_SLICE_MS = 20
 """How long SQLite itself may wait for a lock. Its busy handler sleeps in C, holding the
 eventlet hub (and with it every heartbeat and every other greenlet), so it only gets a slice;
@@ -258,6 +259,29 @@ def insert_all_if_absent(
             inserted = session.execute(stmt.values(list(rows)).returning(core_table.c[key]))
             return set(inserted.scalars())
     return {row[0] for row in connection.exec_driver_sql(sql.text, sql.bind(rows))}
+
+
+def made_and_locked(
+    session: Session, model: type[M], rows: Sequence[dict[str, Any]], key: str
+) -> tuple[list[M], set[Any]]:
+    """The rows of these keys, made from ``rows`` where absent and locked until the
+    transaction ends (``FOR UPDATE``, in key order, so that two writers lock shared rows in one
+    order), read afresh: two statements for a batch. Also the keys of those made now. The
+    rows stand alone: ORM objects pending in the session are not flushed first."""
+    if not rows:
+        return [], set()
+    column = getattr(model, key)
+    ordered = sorted(rows, key=lambda row: row[key])
+    locked = (
+        select(model)
+        .where(column.in_([row[key] for row in ordered]))
+        .order_by(column)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    with session.no_autoflush:
+        made = insert_all_if_absent(session, model, ordered, key)
+        return list(session.scalars(locked)), made
 
 
 def _core(table: Table | type[Any]) -> Table:

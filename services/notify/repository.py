@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_all_if_absent, insert_if_absent
+from kit.db import insert_all_if_absent, insert_if_absent, made_and_locked
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
 
@@ -138,20 +138,13 @@ class DeliveryRepository:
         asking the database again. In key order, so every provider's bucket is locked before
         any recipient's, as ``take_tokens`` locks them."""
         held: dict[str, RateBucket] = self.session.info.setdefault("rate_buckets", {})
-        wanted = sorted(key for key in buckets if key not in held)
-        if not wanted:
-            return
-        fresh = [{"key": key, "tokens": buckets[key].burst, "updated": now} for key in wanted]
-        locked = (
-            select(RateBucket)
-            .where(RateBucket.key.in_(wanted))
-            .order_by(RateBucket.key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        with self.session.no_autoflush:  # the buckets stand alone: the burst's rows wait
-            insert_all_if_absent(self.session, RateBucket, fresh, "key")
-            held.update((row.key, row) for row in self.session.scalars(locked))
+        fresh = [
+            {"key": key, "tokens": bucket.burst, "updated": now}
+            for key, bucket in buckets.items()
+            if key not in held
+        ]
+        rows, _ = made_and_locked(self.session, RateBucket, fresh, "key")
+        held.update((row.key, row) for row in rows)
 
     def _bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
         """The bucket's row, locked until the transaction ends; asked of the database once a

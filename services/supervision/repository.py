@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_all_if_absent, insert_if_absent
+from kit.db import insert_if_absent, made_and_locked
 from services.supervision.models import (
     Alert,
     Assignment,
@@ -55,19 +55,11 @@ class SupervisionRepository:
     def follow_all(self, case_ids: Iterable[str]) -> tuple[dict[str, FollowedCase], set[str]]:
         """``follow`` for a batch's cases in two statements: their rows, locked, and the ids
         of those created now. Sorted, so that two instances lock shared cases in one order."""
-        wanted = sorted(set(case_ids))
-        if not wanted:
-            return {}, set()
-        fresh = [{"case_id": i, "risk": "blue", "territory": {}, "climbs": 0} for i in wanted]
-        created = insert_all_if_absent(self.session, FollowedCase, fresh, "case_id")
-        query = (
-            select(FollowedCase)
-            .where(FollowedCase.case_id.in_(wanted))
-            .order_by(FollowedCase.case_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return {case.case_id: case for case in self.session.scalars(query)}, created
+        fresh = [
+            {"case_id": i, "risk": "blue", "territory": {}, "climbs": 0} for i in set(case_ids)
+        ]
+        cases, created = made_and_locked(self.session, FollowedCase, fresh, "case_id")
+        return {case.case_id: case for case in cases}, created
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))
