@@ -4,9 +4,7 @@ case (1) or sends it back (3). In quiet hours the question waits for the morning
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,18 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from civicflow.demo import load_demo
 from services.notify.domain import LOCAL_TIME
 from tests.support.platform import (
-    CONFIG_DIR,
     Platform,
     http,
     migrate_all,
     running,
-    settings_for_test,
+    settings_with_quiet_hours,
 )
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -36,21 +32,9 @@ ADMIN = {"user": "admin", "role": "admin"}
 TOKEN = "dev-notify-callback"
 
 
-def platform_with(vhost_uri: str, tmp_path: Path, quiet: dict[str, str] | None) -> Any:
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    document = yaml.safe_load((config / "notify.yml").read_text(encoding="utf-8"))
-    document["quiet_hours"] = quiet or {"start": "00:00", "end": "00:00"}  # none
-    (config / "notify.yml").write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
-    settings = dataclasses.replace(
-        settings_for_test(vhost_uri, tmp_path), config_dir=config, notify_tick_seconds=0.2
-    )
-    return settings
-
-
 @pytest.fixture
 def platform(vhost_uri: str, tmp_path: Path) -> Iterator[Platform]:
-    settings = platform_with(vhost_uri, tmp_path, None)
+    settings = settings_with_quiet_hours(vhost_uri, tmp_path)
     with running(settings, SERVICES) as platform:
         migrate_all(settings, ["console"])
         load_demo(settings)
@@ -127,7 +111,7 @@ def test_the_question_waits_for_the_end_of_quiet_hours(vhost_uri: str, tmp_path:
     local = datetime.now(LOCAL_TIME)
     quiet = {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
              "end": (local + timedelta(hours=1)).strftime("%H:%M")}  # fmt: skip
-    settings = platform_with(vhost_uri, tmp_path, quiet)
+    settings = settings_with_quiet_hours(vhost_uri, tmp_path, quiet)
     with running(settings, SERVICES) as platform:
         migrate_all(settings, ["console"])
         load_demo(settings)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import yaml
 
 from civicflow.registry import service_class
 from kit.migrations import upgrade
@@ -92,6 +95,21 @@ def settings_for_test(amqp_uri: str, data_dir: Path, database_url: str | None = 
         ports={name: free_port() for name in SERVICES},
         delivery_limit=3,
         rpc_timeout=5.0,
+    )
+
+
+def settings_with_quiet_hours(
+    amqp_uri: str, tmp_path: Path, quiet: dict[str, str] | None = None
+) -> Settings:
+    """``settings_for_test`` with notify's quiet hours as given, or none at all: the demo's
+    (22:00–08:00 Beijing) would hold a citizen's text when a test runs in the evening."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    document = yaml.safe_load((config / "notify.yml").read_text(encoding="utf-8"))
+    document["quiet_hours"] = quiet or {"start": "00:00", "end": "00:00"}  # none
+    (config / "notify.yml").write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    return dataclasses.replace(
+        settings_for_test(amqp_uri, tmp_path), config_dir=config, notify_tick_seconds=0.2
     )
 
 
