@@ -151,24 +151,8 @@ class DeliveryRepository:
         transaction (a burst takes many tokens from the same few buckets)."""
         held: dict[str, RateBucket] = self.session.info.setdefault("rate_buckets", {})
         if key not in held:
-            held[key] = self._lock_bucket(key, bucket, now)
+            self.hold_buckets({key: bucket}, now)
         return held[key]
-
-    def _lock_bucket(self, key: str, bucket: Bucket, now: float) -> RateBucket:
-        locked = (
-            select(RateBucket)
-            .where(RateBucket.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        with self.session.no_autoflush:  # the bucket stands alone: the burst's rows wait
-            row = self.session.scalars(locked).one_or_none()
-            if row is None:  # first use: made full, then locked like any other
-                insert_if_absent(
-                    self.session, RateBucket, key=key, tokens=bucket.burst, updated=now
-                )
-                row = self.session.scalars(locked).one()
-        return row
 
     # --- revisits and cases ---
 

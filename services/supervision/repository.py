@@ -41,16 +41,8 @@ class SupervisionRepository:
         the dispatch that opens it finds no accept. The lock makes the second wait for the
         first, then see all it wrote. (SQLite writes one transaction at a time anyway.)
         """
-        created = insert_if_absent(
-            self.session, FollowedCase, case_id=case_id, risk="blue", territory={}, climbs=0
-        )
-        query = (
-            select(FollowedCase)
-            .where(FollowedCase.case_id == case_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return self.session.scalars(query).one(), created
+        cases, created = self.follow_all([case_id])
+        return cases[case_id], case_id in created
 
     def follow_all(self, case_ids: Iterable[str]) -> tuple[dict[str, FollowedCase], set[str]]:
         """``follow`` for a batch's cases in two statements: their rows, locked, and the ids
