@@ -23,7 +23,7 @@ from contracts.events import (
 from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMember
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
-from kit.db import UnitOfWork
+from kit.db import UnitOfWork, new_row
 from kit.green import concurrently
 from kit.messaging import on_event, on_event_batch
 from kit.providers import Configured, Database
@@ -92,20 +92,20 @@ class DispatchService(ServiceBase):
     def route_case(self, batch: list[tuple[Envelope[CaseReceived]]]) -> list[None]:
         """转: locate, classify, apply the rules; dispatch when certain, else one click. A
         burst is routed together: grid is asked about all its places in one call, and the
-        cases go in in one transaction."""
+        cases go in in one transaction, one INSERT for the cases and one for their steps."""
         events = [event for (event,) in batch if event.case_id is not None]
         located = zip(events, self._locate_all([event.data for event in events]), strict=True)
         decisions = concurrently(self._decide, located, width=GRID_CALLS_AT_ONCE)
         now = datetime.now(UTC)
         with self.db.unit_of_work() as uow:
-            cases = CaseRepository(uow.session)
-            fresh = uow.first_times(event.event_id for event in events)
+            fresh, routed = uow.first_times(event.event_id for event in events), []
             for event, (decision, place) in zip(events, decisions, strict=True):
                 if fresh.take(event.event_id):
                     case = new_case(event.case_id or "", event.data, decision, place, now)
-                    cases.add(case)
                     command = self._first_command(case, decision, now)
                     self._carry_out(uow, case, command, SYSTEM, now)
+                    routed.append(case)
+            CaseRepository(uow.session).insert_new(routed)
             uow.commit()
         return [None] * len(batch)
 
@@ -399,7 +399,8 @@ def new_case(
     place: domain.Place,
     now: datetime,
 ) -> Case:
-    return Case(
+    return new_row(
+        Case,
         case_id=case_id,
         channel=received.channel,
         source=received.source,

@@ -44,7 +44,7 @@ from contracts.events import (
     EventSpec,
     RedRiskRaised,
 )
-from kit.db import UnitOfWork
+from kit.db import UnitOfWork, new_row
 from services.supervision import domain
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
@@ -352,8 +352,8 @@ class ClockBook:
 
 def assignment_of(case_id: str, event: Envelope[CaseDispatched]) -> Assignment:
     fact = event.data
-    return Assignment(
-        id=event.event_id, case_id=case_id, assignee_kind=fact.assignee.kind,
+    return new_row(
+        Assignment, id=event.event_id, case_id=case_id, assignee_kind=fact.assignee.kind,
         assignee_code=fact.assignee.code, assignee_name=fact.assignee.name, level=fact.level,
         dispatched_at=event.occurred_at, returned=False, concluded=False, reopened=False,
     )  # fmt: skip
@@ -362,11 +362,11 @@ def assignment_of(case_id: str, event: Envelope[CaseDispatched]) -> Assignment:
 def new_clock(
     case_id: str, owner: str, plan: domain.ClockPlan, level: str, assignee_code: str
 ) -> ClockRow:
-    return ClockRow(
-        case_id=case_id, owner=owner, kind=plan.kind, level=level, assignee_code=assignee_code,
-        state="open", started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at,
-        planned_due_at=plan.due_at, next_due_at=plan.warn_at, warned=False, overdue=False,
-        escalation_asked=False,
+    return new_row(
+        ClockRow, case_id=case_id, owner=owner, kind=plan.kind, level=level,
+        assignee_code=assignee_code, state="open", started_at=plan.started_at,
+        warn_at=plan.warn_at, due_at=plan.due_at, planned_due_at=plan.due_at,
+        next_due_at=plan.warn_at, warned=False, overdue=False, escalation_asked=False,
     )  # fmt: skip
 
 

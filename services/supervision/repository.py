@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, func, insert, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent, made_and_locked
+from kit.db import insert_if_absent, insert_new, made_and_locked
 from services.supervision.models import (
     Alert,
     Assignment,
@@ -75,14 +75,8 @@ class SupervisionRepository:
         self.session.add(row)
 
     def insert_new(self, rows: Sequence[Assignment | ClockRow]) -> None:
-        """Write new rows made as ORM objects but never added to the session: one INSERT a
-        table, without the ORM's bookkeeping for each (nothing here reads them back as
-        objects in this transaction)."""
-        by_model: dict[type[Assignment | ClockRow], list[dict[str, Any]]] = {}
-        for row in rows:
-            by_model.setdefault(type(row), []).append(column_values(row))
-        for model, values in by_model.items():
-            self.session.execute(insert(cast(Table, model.__table__)), values)
+        """Rows made as ORM objects but never added to the session: one INSERT a table."""
+        insert_new(self.session, rows)
 
     def flush(self) -> None:
         self.session.flush()
@@ -237,17 +231,3 @@ class SupervisionRepository:
         return insert_if_absent(
             self.session, ScannerLease, name=name, holder=holder, expires_at=now + ttl
         )
-
-
-def column_values(row: Assignment | ClockRow) -> dict[str, Any]:
-    """A new row's columns as an INSERT takes them: a generated key left to the database, an
-    unset column with a default given its default."""
-    values: dict[str, Any] = {}
-    for column in row.__table__.columns:
-        value = getattr(row, column.key)
-        if value is None and column.primary_key and column.autoincrement is True:
-            continue
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        values[column.key] = value
-    return values

@@ -8,14 +8,29 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import (
     Store,
     UtcDateTime,
     insert_all_if_absent,
     insert_if_absent,
+    insert_new,
     kit_tables,
+    new_row,
 )
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import Base as ConsoleBase
@@ -33,6 +48,28 @@ NOTES = Table(
     Column("tries", Integer, default=0),  # a default only SQLAlchemy fills
 )
 BEIJING = timezone(timedelta(hours=8))
+
+
+class Base(DeclarativeBase):
+    metadata = METADATA
+
+
+class Parcel(Base):
+    __tablename__ = "parcels"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)  # a callable default
+    weight: Mapped[int] = mapped_column(Integer, default=7)  # a plain one
+    note: Mapped[dict[str, str] | None] = mapped_column(JSON)  # none at all
+
+
+class Step(Base):
+    __tablename__ = "parcel_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(ForeignKey("parcels.code"))
+    what: Mapped[str] = mapped_column(String(32))
 
 
 @pytest.fixture
@@ -172,3 +209,64 @@ def test_the_screens_counts_add_up_across_transactions(console_store: Store) -> 
     with console_store.read() as session:
         counts = UserRepository(session).counts("2026-12-06")
     assert counts == {"received.hotline": 5, "dispatched": 1}
+
+
+def stored_parcels(store: Store, codes: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Each parcel as the database keeps it, with its steps, read with SQL of our own."""
+    with store.engine.connect() as connection:
+        return [
+            tuple(connection.execute(
+                text(
+                    "SELECT CAST(at AS TEXT), CAST(labels AS TEXT), weight, "
+                    "CAST(note AS TEXT) FROM parcels "
+                    "WHERE code = :c"
+                ),
+                {"c": code},
+            ).one())
+            + tuple(connection.execute(
+                text("SELECT what FROM parcel_steps WHERE code = :c ORDER BY id"), {"c": code}
+            ).scalars())
+            for code in codes
+        ]  # fmt: skip
+
+
+def test_rows_inserted_new_are_stored_as_the_orms_flush_stores_them(store: Store) -> None:
+    at = datetime(2026, 12, 6, 18, 30, 0, 1234, tzinfo=BEIJING)
+
+    def parcels(prefix: str, make: Any) -> list[Any]:
+        """Left to defaults; given values; given None (JSON keeps it, a number takes the
+        default); made without the ORM's bookkeeping."""
+        return [
+            Parcel(code=f"{prefix}-1", at=at),
+            Parcel(code=f"{prefix}-2", at=at, labels=["甲"], weight=3, note={"n": "乙"}),
+            Parcel(code=f"{prefix}-3", at=at, labels=None, weight=None, note=None),
+            new_row(Parcel, code=f"{prefix}-4", at=at, labels=["丙"]),
+            make(code=f"{prefix}-1", what="made"), make(code=f"{prefix}-2", what="made"),
+            make(code=f"{prefix}-2", what="sent"),
+        ]  # fmt: skip
+
+    with store.unit_of_work() as uow:
+        uow.session.add_all(parcels("flushed", Step))
+        uow.session.flush()
+        insert_new(uow.session, parcels("new", lambda **v: new_row(Step, **v)))
+        insert_new(uow.session, [])
+        uow.session.commit()
+    codes = [f"-{n}" for n in range(1, 5)]
+    new = stored_parcels(store, tuple(f"new{n}" for n in codes))
+    assert new == stored_parcels(store, tuple(f"flushed{n}" for n in codes))
+    assert new[0][1:] == ("[]", 7, None, "made")
+    assert new[2][1:3] == ("null", 7)
+    with store.read() as session:
+        steps = session.scalars(select(Step.id)).all()
+    assert len(set(steps)) == 6  # the generated keys were left to the database
+
+
+def test_a_row_inserted_new_whose_key_is_held_fails_as_a_flush_would(store: Store) -> None:
+    at = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        insert_new(uow.session, [Parcel(code="one", at=at)])
+        uow.session.commit()
+    with store.unit_of_work() as uow, pytest.raises(IntegrityError):
+        insert_new(uow.session, [Parcel(code="two", at=at), Parcel(code="one", at=at)])
+    with store.read() as session:
+        assert session.scalars(select(Parcel.code)).all() == ["one"]
