@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_all_if_absent, insert_if_absent
+from kit.db import insert_all_if_absent, insert_if_absent, insert_new
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 
@@ -94,6 +94,7 @@ class CaseStatusRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._loaded: dict[str, CaseStatus | None] = {}
+        self._new: list[CaseStatus] = []
 
     def get(self, case_id: str) -> CaseStatus | None:
         if case_id in self._loaded:
@@ -121,8 +122,14 @@ class CaseStatusRepository:
         )
 
     def put(self, status: CaseStatus) -> None:
-        self.session.add(status)
+        """A new status: kept back and written with the others at ``write_new``, as it stands
+        then (later events of the batch move it in memory)."""
+        self._new.append(status)
         self._loaded[status.case_id] = status
+
+    def write_new(self) -> None:
+        new, self._new = self._new, []
+        insert_new(self.session, new)
 
 
 class CallbackRepository:

@@ -44,7 +44,7 @@ from contracts.inbound import (
 )
 from contracts.inbound import InboundPayload as Payload
 from kit.base import ServiceBase
-from kit.db import UnitOfWork, utcnow
+from kit.db import UnitOfWork, new_row, utcnow
 from kit.messaging import RawMessage, Rejected, on_event_batch, on_inbound
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
@@ -203,6 +203,7 @@ class IntakeService(ServiceBase):
             for event, submission, data in ours:
                 if event.event_id in new:  # not on the timeline yet
                     self._track(uow, submission, statuses, event, data)
+            statuses.write_new()
             uow.commit()
         return [None] * len(batch)
 
@@ -439,7 +440,9 @@ def move_status(
     if current is None:
         if new_status is None:
             return None
-        current = CaseStatus(case_id=event.case_id, status="received", status_at=event.occurred_at)
+        current = new_row(
+            CaseStatus, case_id=event.case_id, status="received", status_at=event.occurred_at
+        )
         statuses.put(current)
     elif current.status_at > event.occurred_at:
         return None
