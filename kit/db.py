@@ -281,7 +281,7 @@ def insert_all_if_absent(
     core_table = _core(table)
     connection = session.connection()
     sql = _rendered_insert(
-        connection.dialect, core_table, tuple(rows[0]), len(rows), ignoring=True, returning=key
+        connection.dialect, core_table, tuple(rows[0]), len(rows), ignoring=True, returning=(key,)
     )
     if sql is None:
         stmt = _insert_ignoring_conflicts(connection.dialect.name, core_table)
@@ -300,17 +300,49 @@ def insert_new(session: Session, rows: Sequence[Any]) -> None:
     objects: they stay transient, a generated key is left to the database and not read back.
     A key the database already holds fails the statement as a flush would.
     """
-    by_shape: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    connection = session.connection() if rows else None
+    for (table, columns), values in _by_shape(rows).items():
+        sql = _rendered_insert(connection.dialect, table, columns, len(values))  # type: ignore[union-attr]
+        assert sql is not None  # column_values gave every column with a default its value
+        connection.exec_driver_sql(sql.text, sql.bind(values))  # type: ignore[union-attr]
+
+
+def insert_new_once(session: Session, rows: Sequence[M], unique: tuple[str, ...]) -> list[M]:
+    """``insert_new`` for rows of one table, each unless a row with the same ``unique``
+    columns is there (``ON CONFLICT DO NOTHING``): those that went in, with their generated
+    key, if the table has one, read back onto them (``RETURNING``, matched by ``unique``,
+    since neither database promises the order of what it returns)."""
+    went_in: dict[tuple[Any, ...], Any] = {}
+    generated: str | None = None
+    for (table, columns), values in _by_shape(rows).items():
+        connection = session.connection()
+        if table.autoincrement_column is not None:
+            generated = table.autoincrement_column.key
+        sql = _rendered_insert(
+            connection.dialect, table, columns, len(values), ignoring=True,
+            returning=(*unique, generated) if generated else unique,
+        )  # fmt: skip
+        assert sql is not None  # column_values gave every column with a default its value
+        for returned in connection.exec_driver_sql(sql.text, sql.bind(values)):
+            went_in[tuple(returned[: len(unique)])] = returned[-1]
+    written = []
+    for row in rows:
+        key = tuple(getattr(row, column) for column in unique)
+        if key in went_in:
+            if generated:
+                setattr(row, generated, went_in[key])
+            written.append(row)
+    return written
+
+
+def _by_shape(rows: Sequence[Any]) -> dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]]:
+    """The rows' INSERT values, by table and by the columns given (a column left to the
+    database in one row and not in another needs a statement of its own)."""
+    shapes: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for row in rows:
         values = column_values(row)
-        by_shape.setdefault((row.__table__, tuple(values)), []).append(values)
-    if not by_shape:
-        return
-    connection = session.connection()
-    for (table, columns), values_of_rows in by_shape.items():
-        sql = _rendered_insert(connection.dialect, table, columns, len(values_of_rows))
-        assert sql is not None  # column_values gave every column with a default its value
-        connection.exec_driver_sql(sql.text, sql.bind(values_of_rows))
+        shapes.setdefault((row.__table__, tuple(values)), []).append(values)
+    return shapes
 
 
 def column_values(row: Any) -> dict[str, Any]:
@@ -413,7 +445,7 @@ def _rendered_insert(
     columns: tuple[str, ...],
     rows: int,
     ignoring: bool = False,
-    returning: str | None = None,
+    returning: tuple[str, ...] = (),
 ) -> _RenderedInsert | None:
     """``ignoring``: ``ON CONFLICT DO NOTHING``. None when a column left out has a default
     that only SQLAlchemy can fill."""
@@ -428,8 +460,8 @@ def _rendered_insert(
     )
     if ignoring:
         text += " ON CONFLICT DO NOTHING"
-    if returning is not None:
-        text += f" RETURNING {quote.format_column(table.c[returning])}"
+    if returning:
+        text += " RETURNING " + ", ".join(quote.format_column(table.c[c]) for c in returning)
     processors = tuple(_bind_processor(table.c[column], dialect) for column in columns)
     return _RenderedInsert(text, columns, processors)
 

@@ -97,20 +97,20 @@ class Postman:
         """Write a delivery per letter (once: the same event again writes nothing new) and take
         the first try of those that may go now, in the caller's transaction: send them once it
         has committed."""
-        repo, ready = DeliveryRepository(uow.session), []
+        repo, going = DeliveryRepository(uow.session), []
         letters = [(trigger, letter) for trigger in triggers for letter in trigger.letters]
         deliveries = repo.claim([self._delivery(t, letter, now) for t, letter in letters])
-        going = [d for d, (_, letter) in zip(deliveries, letters, strict=True)
+        ready = [d for d, (_, letter) in zip(deliveries, letters, strict=True)
                  if d.status == "pending" and letter.hold_until is None]  # fmt: skip
-        repo.hold_buckets(dict(b for d in going for b in self._buckets(d)), time.time())
+        repo.hold_buckets(dict(b for d in ready for b in self._buckets(d)), time.time())
         for (_trigger, letter), delivery in zip(letters, deliveries, strict=True):
             if delivery.status == "pending" and letter.hold_until is None:
-                taken = self._take_in(repo, delivery, now)
-                if isinstance(taken, Try):
-                    ready.append(taken)
+                if not self._take(repo, delivery, now):
+                    going.append(delivery)
             elif delivery.status == "pending":
                 delivery.status = "queued"
-        return ready
+        repo.write_new()
+        return [self._try(delivery) for delivery in going]
 
     def _delivery(self, trigger: Trigger, letter: Letter, now: datetime) -> dict[str, Any]:
         return dict(
@@ -188,19 +188,26 @@ class Postman:
     def _take_in(self, repo: DeliveryRepository, delivery: Delivery, now: datetime) -> Try | str:
         """Mark the delivery ``sending`` if the rate limits let it go now, else queue it and
         name the bucket that holds it back."""
-        gateway = self.gateways[delivery.channel]  # type: ignore[index]
+        return self._take(repo, delivery, now) or self._try(delivery)
+
+    def _take(self, repo: DeliveryRepository, delivery: Delivery, now: datetime) -> str:
+        """As ``_take_in``, without building the message: "" when it may go."""
         wait, holder = repo.take_tokens(self._buckets(delivery), time.time())
         if wait > 0:
             delivery.status, delivery.next_attempt_at = "queued", now + timedelta(seconds=wait)
             return holder
         delivery.status, delivery.updated_at = "sending", now
         delivery.attempts += 1
+        return ""
+
+    def _try(self, delivery: Delivery) -> Try:
+        """The try of a delivery marked ``sending`` (its id known: written already)."""
         message = Message(
             address=self.vault.open(delivery.address_sealed or ""), text=delivery.text,
             template=delivery.template, params=dict(delivery.params or {}),
             reference=str(delivery.id),
         )  # fmt: skip
-        return Try(delivery.id, gateway, message)
+        return Try(delivery.id, self.gateways[delivery.channel], message)  # type: ignore[index]
 
     def _buckets(self, delivery: Delivery) -> list[tuple[str, Bucket]]:
         """The rate limits a delivery takes a token from: its provider's, its recipient's."""

@@ -9,7 +9,12 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_all_if_absent, insert_if_absent, made_and_locked
+from kit.db import (
+    insert_if_absent,
+    insert_new_once,
+    made_and_locked,
+    new_row,
+)
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
 
@@ -51,22 +56,46 @@ def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, str, str]:
     return delivery["trigger_event_id"], delivery["recipient_key"], delivery["channel"]
 
 
+class DeliveryRecordedElsewhere(Exception):
+    """A delivery this burst made was recorded by another worker first: the burst is tried
+    again, and then finds it recorded."""
+
+
+ONCE = ("trigger_event_id", "recipient_key", "channel")
+"""What a delivery is unique by."""
+
+
 class DeliveryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._new: list[Delivery] = []
 
     def claim(self, deliveries: Sequence[dict[str, Any]]) -> list[Delivery]:
-        """The delivery records for these (event, recipient, channel), created where absent,
-        in the order given: one INSERT and one SELECT for a whole burst."""
+        """The delivery records for these (event, recipient, channel), in the order given:
+        those recorded before as read from the database, the others made new in memory (one
+        record for the same three twice) and written by ``write_new`` once the burst has
+        settled their first try, so a new delivery goes in once, as it stands."""
         if not deliveries:
             return []
-        once = sorted(deliveries, key=_once)  # racing instances lock rows in one order
-        insert_all_if_absent(self.session, Delivery, once, "id")
         query = select(Delivery).where(
             Delivery.trigger_event_id.in_({row["trigger_event_id"] for row in deliveries})
         )
         found = {_once(row): row for row in self.session.scalars(query)}
+        for row in deliveries:
+            if _once(row) not in found:
+                found[_once(row)] = delivery = new_row(Delivery, **row)
+                self._new.append(delivery)
         return [found[_once(row)] for row in deliveries]
+
+    def write_new(self) -> None:
+        """Write the deliveries ``claim`` made: one INSERT, in (event, recipient, channel)
+        order so that racing instances wait for each other in one order. Another instance
+        that recorded one of them meanwhile wins: this transaction must not send it too."""
+        new, self._new = sorted(self._new, key=_once), []
+        went_in = insert_new_once(self.session, new, ONCE)
+        if len(went_in) < len(new):
+            raced = [_once(d) for d in new if d not in went_in]
+            raise DeliveryRecordedElsewhere(f"recorded meanwhile by another worker: {raced}")
 
     def mark_sent(self, delivery_id: int, message_id: str, at: datetime) -> Sent:
         """The provider took it: one UPDATE … RETURNING, not a read and a write."""
@@ -172,18 +201,11 @@ class DeliveryRepository:
         )
         return self.session.scalars(query).first()
 
-    def follow(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
-        """These cases' rows, made where notify has kept nothing yet: one INSERT and one
-        SELECT for a burst."""
-        wanted = sorted(set(case_ids))
-        if not wanted:
-            return {}
-        insert_all_if_absent(
-            self.session, FollowedCase,
-            [{"case_id": c, "risk": "blue", "summary": "", "territory": {}} for c in wanted],
-            "case_id",
-        )  # fmt: skip
-        return self.cases(wanted)
+    def follow_new(self, cases: Iterable[FollowedCase]) -> set[str]:
+        """Write these cases, made in memory, unless notify keeps them already (one INSERT,
+        in case order): the ids of those written."""
+        ordered = sorted(cases, key=lambda case: case.case_id)
+        return {case.case_id for case in insert_new_once(self.session, ordered, ("case_id",))}
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))

@@ -29,7 +29,7 @@ from contracts.events import (
 )
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
-from kit.db import UnitOfWork
+from kit.db import UnitOfWork, new_row
 from kit.green import concurrently
 from kit.messaging import on_event, on_event_batch
 from kit.pii import PhoneVault, load_vault
@@ -261,9 +261,15 @@ def follow(uow: UnitOfWork, events: Sequence[Envelope[Any]]) -> None:
     """Keep what later texts need of each case: its risk, summary and holder, as the events
     leave them in the order they came."""
     own = [e for e in events if e.case_id is not None and e.type in OWN_WORD]
-    cases = DeliveryRepository(uow.session).follow(e.case_id for e in own if e.case_id)
-    for event in own:
-        keep(cases[event.case_id or ""], event)
+    repo, new = DeliveryRepository(uow.session), dict[str, FollowedCase]()
+    for event in own:  # as new cases, in memory: the usual first word of a case
+        case_id = event.case_id or ""
+        keep(new.get(case_id) or new.setdefault(case_id, unknown_row(case_id)), event)
+    written = repo.follow_new(new.values())
+    known = repo.cases(e.case_id for e in own if e.case_id not in written and e.case_id)
+    for event in own:  # cases kept before: their rows move through the ORM
+        if event.case_id in known:
+            keep(known[event.case_id], event)
 
 
 def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:
@@ -277,8 +283,14 @@ def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:
     return case
 
 
+def unknown_row(case_id: str) -> FollowedCase:
+    """A case notify has kept nothing of yet, as ``follow`` starts its row: its holder left
+    unset (SQL NULL) until a dispatch names one."""
+    return new_row(FollowedCase, case_id=case_id, risk="blue", summary="", territory={})
+
+
 def unknown(case_id: str) -> FollowedCase:
-    """A case notify has kept nothing of yet, as ``DeliveryRepository.follow`` starts it."""
+    """A case notify has kept nothing of yet, for the texts of a burst."""
     return FollowedCase(case_id=case_id, risk="blue", summary="", assignee=None, territory={})
 
 
