@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from kit.db import insert_all_if_absent, insert_if_absent, insert_new
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
@@ -54,8 +54,13 @@ class SubmissionRepository:
     def load(self, case_ids: Sequence[str]) -> None:
         """Read these at once: ``get`` then finds them, or knows they are not there, without
         asking the database again (the session's identity map holds rows only weakly, so the
-        repository keeps them)."""
-        query = select(Submission).where(Submission.case_id.in_(case_ids))
+        repository keeps them). Only what tracking a case needs is read: the submitted case
+        itself, a JSON document, is read if asked for."""
+        query = (
+            select(Submission)
+            .where(Submission.case_id.in_(case_ids))
+            .options(load_only(Submission.case_id, Submission.source, Submission.external_id))
+        )
         self._loaded = dict.fromkeys(case_ids)
         self._loaded.update((row.case_id, row) for row in self.session.scalars(query))
 
