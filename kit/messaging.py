@@ -319,11 +319,11 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         place than on a green thread of its own (one each cost the console a fifth of its
         CPU). The handler runs on a worker, and parking a broken message, a confirmed
         publish, on a thread of its own: neither holds up the deliveries behind it."""
-        self.take(self.decode_or_park(message, park=partial(self.spawn, self.park)), message)
+        self.take(self.decode_or_park(message, partial(self.spawn, self.park)), message)
 
     def handle_raw(self, message: Message) -> None:
-        """A held message tried again, on its worker's thread."""
-        self.take(self.decode_or_park(message), message)
+        """A held message tried again, on its worker's thread (parked, if broken, in place)."""
+        self.take(self.decode_or_park(message, self.park), message)
 
     def spawn(self, action: Callable[..., None], *args: Any) -> None:
         self.container.spawn_managed_thread(
@@ -331,15 +331,15 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         )
 
     def decode_or_park(
-        self, message: Message, park: Callable[[Message, RawMessage, str], None] | None = None
+        self, message: Message, park: Callable[[Message, RawMessage, str], None]
     ) -> tuple[RawMessage, tuple[Any, ...]] | None:
-        """The handler's arguments, or None when the message broke its contract (parked, by
-        ``park`` if given)."""
+        """The handler's arguments, or None when the message broke its contract and was
+        handed to ``park`` with the reason."""
         raw = RawMessage.from_kombu(message)
         try:
             return raw, self.decode(raw)
         except (Rejected, ValidationError, ValueError) as exc:
-            (park or self.park)(message, raw, describe_error(exc))
+            park(message, raw, describe_error(exc))
             return None
 
     def take(self, decoded: tuple[RawMessage, tuple[Any, ...]] | None, message: Message) -> None:
