@@ -22,57 +22,14 @@ import ssl
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from errno import EAGAIN, EINTR
 from pathlib import Path
 from typing import Any
 
-from amqp.transport import TCPTransport
 from kombu.connection import Connection
 
 from kit.settings import ConfigError
 
 log = logging.getLogger(__name__)
-
-READ_AHEAD_BYTES = 8192
-"""How much a plain AMQP connection asks of its socket at a time (see ``_read_ahead``)."""
-
-
-def _read_ahead(
-    self: TCPTransport, n: int, initial: bool = False, _errnos: tuple[int, ...] = (EAGAIN, EINTR)
-) -> bytes:
-    """py-amqp's ``TCPTransport._read``, but asking the socket for what it has, up to
-    ``READ_AHEAD_BYTES``, instead of exactly the bytes wanted.
-
-    py-amqp reads a frame in three calls (its header, its payload, its end byte), and a
-    delivery is three frames: nine socket reads for each message, each through eventlet's
-    green socket, a tenth of a consumer's CPU. Read ahead, one call serves several messages.
-    What is left over waits in ``_read_buffer`` exactly as py-amqp keeps a partial read (its
-    ``read_frame`` puts a timed-out frame back in front of it), so every caller sees the same
-    bytes in the same order. Over TLS py-amqp's own ``SSLTransport`` reads as before.
-    """
-    recv, rbuf = self._quick_recv, self._read_buffer
-    try:
-        while len(rbuf) < n:
-            try:
-                chunk = recv(max(n - len(rbuf), READ_AHEAD_BYTES))
-            except OSError as exc:
-                if exc.errno in _errnos:
-                    if initial and self.raise_on_initial_eintr:
-                        raise TimeoutError() from exc
-                    continue
-                raise
-            if not chunk:
-                raise OSError("Server unexpectedly closed connection")
-            rbuf += chunk
-    except BaseException:
-        self._read_buffer = rbuf
-        raise
-    result: bytes = rbuf[:n]
-    self._read_buffer = rbuf[n:]
-    return result
-
-
-TCPTransport._read = _read_ahead
 
 TLS_SCHEMES = frozenset({"amqps"})
 TRUE = frozenset({"1", "true", "yes", "on"})
