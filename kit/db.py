@@ -300,11 +300,8 @@ def insert_new(session: Session, rows: Sequence[Any]) -> None:
     objects: they stay transient, a generated key is left to the database and not read back.
     A key the database already holds fails the statement as a flush would.
     """
-    connection = session.connection() if rows else None
     for (table, columns), values in _by_shape(rows).items():
-        sql = _rendered_insert(connection.dialect, table, columns, len(values))  # type: ignore[union-attr]
-        assert sql is not None  # column_values gave every column with a default its value
-        connection.exec_driver_sql(sql.text, sql.bind(values))  # type: ignore[union-attr]
+        _run_insert(session, table, columns, values)
 
 
 def insert_new_once(session: Session, rows: Sequence[M], unique: tuple[str, ...]) -> list[M]:
@@ -312,27 +309,36 @@ def insert_new_once(session: Session, rows: Sequence[M], unique: tuple[str, ...]
     columns is there (``ON CONFLICT DO NOTHING``): those that went in, with their generated
     key, if the table has one, read back onto them (``RETURNING``, matched by ``unique``,
     since neither database promises the order of what it returns)."""
+    if not rows:
+        return []
+    generated = rows[0].__table__.autoincrement_column  # type: ignore[attr-defined]
+    returning = (*unique, generated.key) if generated is not None else unique
     went_in: dict[tuple[Any, ...], Any] = {}
-    generated: str | None = None
     for (table, columns), values in _by_shape(rows).items():
-        connection = session.connection()
-        if table.autoincrement_column is not None:
-            generated = table.autoincrement_column.key
-        sql = _rendered_insert(
-            connection.dialect, table, columns, len(values), ignoring=True,
-            returning=(*unique, generated) if generated else unique,
-        )  # fmt: skip
-        assert sql is not None  # column_values gave every column with a default its value
-        for returned in connection.exec_driver_sql(sql.text, sql.bind(values)):
+        for returned in _run_insert(session, table, columns, values, True, returning):
             went_in[tuple(returned[: len(unique)])] = returned[-1]
     written = []
     for row in rows:
         key = tuple(getattr(row, column) for column in unique)
         if key in went_in:
-            if generated:
-                setattr(row, generated, went_in[key])
+            if generated is not None:
+                setattr(row, generated.key, went_in[key])
             written.append(row)
     return written
+
+
+def _run_insert(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    values: Sequence[dict[str, Any]],
+    ignoring: bool = False,
+    returning: tuple[str, ...] = (),
+) -> Any:
+    connection = session.connection()
+    sql = _rendered_insert(connection.dialect, table, columns, len(values), ignoring, returning)
+    assert sql is not None  # column_values gave every column with a default its value
+    return connection.exec_driver_sql(sql.text, sql.bind(values))
 
 
 def _by_shape(rows: Sequence[Any]) -> dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]]:

@@ -49,20 +49,19 @@ _MARK_SENT = (
 )  # fmt: skip
 
 
-def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, str, str]:
-    """What a delivery is unique by: (event, recipient, channel)."""
+ONCE = ("trigger_event_id", "recipient_key", "channel")
+"""What a delivery is unique by: (event, recipient, channel)."""
+
+
+def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, ...]:
     if isinstance(delivery, Delivery):
-        return delivery.trigger_event_id, delivery.recipient_key, delivery.channel
-    return delivery["trigger_event_id"], delivery["recipient_key"], delivery["channel"]
+        return tuple(getattr(delivery, column) for column in ONCE)
+    return tuple(delivery[column] for column in ONCE)
 
 
 class DeliveryRecordedElsewhere(Exception):
     """A delivery this burst made was recorded by another worker first: the burst is tried
     again, and then finds it recorded."""
-
-
-ONCE = ("trigger_event_id", "recipient_key", "channel")
-"""What a delivery is unique by."""
 
 
 class DeliveryRepository:

@@ -264,7 +264,7 @@ def follow(uow: UnitOfWork, events: Sequence[Envelope[Any]]) -> None:
     repo, new = DeliveryRepository(uow.session), dict[str, FollowedCase]()
     for event in own:  # as new cases, in memory: the usual first word of a case
         case_id = event.case_id or ""
-        keep(new.get(case_id) or new.setdefault(case_id, unknown_row(case_id)), event)
+        keep(new.get(case_id) or new.setdefault(case_id, unknown(case_id)), event)
     written = repo.follow_new(new.values())
     known = repo.cases(e.case_id for e in own if e.case_id not in written and e.case_id)
     for event in own:  # cases kept before: their rows move through the ORM
@@ -283,15 +283,10 @@ def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:
     return case
 
 
-def unknown_row(case_id: str) -> FollowedCase:
-    """A case notify has kept nothing of yet, as ``follow`` starts its row: its holder left
-    unset (SQL NULL) until a dispatch names one."""
-    return new_row(FollowedCase, case_id=case_id, risk="blue", summary="", territory={})
-
-
 def unknown(case_id: str) -> FollowedCase:
-    """A case notify has kept nothing of yet, for the texts of a burst."""
-    return FollowedCase(case_id=case_id, risk="blue", summary="", assignee=None, territory={})
+    """A case notify has kept nothing of yet: for a burst's texts, and as ``follow`` starts its
+    row (its holder unset, SQL NULL, until a dispatch names one)."""
+    return new_row(FollowedCase, case_id=case_id, risk="blue", summary="", territory={})
 
 
 def ask_revisit(
