@@ -758,7 +758,8 @@ def measure_throughput(
     machine = machine_figures(machine_before, machine_after, phase.seconds)
     log(
         f"  the machine {machine['machine_cpu_percent']}% busy (all cores, other jobs too); "
-        f"the bench itself {machine['bench_cpu_percent']}% of a core"
+        f"the bench itself {machine['bench_cpu_percent']}% of a core, "
+        f"RabbitMQ {machine['broker_cpu_percent']}% of a core"
     )
     for name, load in loads.items():
         log(
@@ -828,6 +829,7 @@ E2E_KEYS = (
     "e2e_per_service",
     "e2e_machine_cpu_percent",
     "e2e_bench_cpu_percent",
+    "e2e_broker_cpu_percent",
     "e2e_bottleneck",
     "e2e_max_rss_mb",
     "e2e_postgres",
@@ -882,6 +884,7 @@ def run_e2e_parts(
                 e2e_per_service=measured["per_service"],
                 e2e_machine_cpu_percent=measured["machine_cpu_percent"],
                 e2e_bench_cpu_percent=measured["bench_cpu_percent"],
+                e2e_broker_cpu_percent=measured["broker_cpu_percent"],
                 e2e_bottleneck=heaviest(sqlite.loads),
                 e2e_cases=measured["cases"],
             )
@@ -910,6 +913,7 @@ def run_e2e_parts(
                 "by_line",
                 "machine_cpu_percent",
                 "bench_cpu_percent",
+                "broker_cpu_percent",
             )
         } | {"per_service": measured["per_service"], "bottleneck": heaviest(postgres.loads)}
         figures["e2e_cases"] = figures["e2e_cases"] or measured["cases"]

@@ -103,6 +103,7 @@ class MachineSample:
     busy: float  # seconds, all cores: everything but idle and iowait
     total: float  # seconds, all cores
     own: float  # seconds of this process (the bench: the load generator, the listener)
+    broker: float | None  # seconds of a RabbitMQ on this machine (beam.smp), None if none is
 
     @classmethod
     def now(cls) -> MachineSample | None:
@@ -113,19 +114,43 @@ class MachineSample:
             return None
         ticks = os.sysconf("SC_CLK_TCK")
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return cls((sum(fields) - idle) / ticks, sum(fields) / ticks, own)
+        return cls((sum(fields) - idle) / ticks, sum(fields) / ticks, own, broker_cpu_seconds())
+
+
+def broker_cpu_seconds() -> float | None:
+    """CPU time so far of every RabbitMQ node on this machine (its ``beam.smp``); None when
+    none runs here (a remote broker) or one cannot be read."""
+    seconds = None
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if "(beam.smp)" in text:
+                seconds = (seconds or 0.0) + cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return seconds
 
 
 def machine_figures(
     before: MachineSample | None, after: MachineSample | None, seconds: float
 ) -> dict[str, float | None]:
     """Over a phase: how busy the whole machine was (percent of all its cores: other jobs on
-    it count too) and the bench process itself (percent of one core)."""
+    it count too), the bench process itself and the broker, if it runs here (percent of one
+    core each)."""
     if before is None or after is None or after.total <= before.total:
-        return {"machine_cpu_percent": None, "bench_cpu_percent": None}
+        return {"machine_cpu_percent": None, "bench_cpu_percent": None, "broker_cpu_percent": None}
     busy = (after.busy - before.busy) / (after.total - before.total) * 100.0
     own = (after.own - before.own) / seconds * 100.0
-    return {"machine_cpu_percent": round(busy, 1), "bench_cpu_percent": round(own, 1)}
+    broker = (
+        None
+        if before.broker is None or after.broker is None
+        else round((after.broker - before.broker) / seconds * 100.0, 1)
+    )
+    return {
+        "machine_cpu_percent": round(busy, 1),
+        "bench_cpu_percent": round(own, 1),
+        "broker_cpu_percent": broker,
+    }
 
 
 def heaviest(loads: Mapping[str, ServiceLoad]) -> str | None:

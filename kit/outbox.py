@@ -12,6 +12,7 @@ import fcntl
 import functools
 import logging
 import os
+import struct
 import threading
 import time
 from pathlib import Path
@@ -159,19 +160,16 @@ class OutboxRelay:
         channel.events["basic_ack"].add(on_ack)
         channel.events["basic_nack"].add(on_nack)
         try:
-            for _row_id, event_id, event_type, body in rows:
-                message = amqp.Message(
-                    body,
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=event_id,
-                    type=event_type,
-                    app_id=self.service,
-                    timestamp=int(time.time()),
-                )
-                publish(channel, message, self.exchange, event_type)
-                tags.append(_next_tag(channel))
+            now = int(time.time())
+            publish_all(
+                channel,
+                self.exchange,
+                [
+                    (event_type, event_properties(event_id, event_type, self.service, now), body)
+                    for _row_id, event_id, event_type, body in rows
+                ],
+            )
+            tags.extend(_next_tag(channel) for _row in rows)
             deadline = time.monotonic() + self.confirm_timeout
             while len(outcome) < len(tags):
                 remaining = deadline - time.monotonic()
@@ -185,20 +183,85 @@ class OutboxRelay:
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
 
 
-def publish(channel: Any, message: amqp.Message, exchange: str, routing_key: str) -> None:
-    """``basic.publish`` as py-amqp's ``basic_publish`` writes it, with two costs left out.
+def publish_all(channel: Any, exchange: str, messages: list[tuple[str, bytes, str]]) -> None:
+    """``basic.publish`` of each (routing key, encoded properties, body), the frames of them
+    all written to the socket at once: what py-amqp's ``basic_publish`` writes, byte for byte,
+    less three costs a message.
+
     py-amqp reads the socket before every message (to hear a ``connection.blocked``): the
-    relay reads it once a batch, for the confirms, and hears it then; those reads were a fifth
-    of intake's relay. And it encodes the method's arguments anew for every message, though
-    they change only with the event type: here they are encoded once per type."""
+    relay reads it once a batch, for the confirms, and hears it then. It encodes the method's
+    arguments and the message's properties anew for every message, though the arguments change
+    only with the event type and the relay's properties only in the event id and the time. And
+    it writes each message to the socket on its own, a system call and a hub switch each."""
     connection = channel.connection
     if connection is None:
         raise RecoverableConnectionError("connection already closed")
-    arguments = _publish_arguments(exchange, routing_key)
-    try:
-        connection.frame_writer(1, channel.channel_id, spec.Basic.Publish, arguments, message)
-    except StopIteration:  # as py-amqp's own send_method reports a writer gone
-        raise RecoverableConnectionError("connection already closed") from None
+    frames = bytearray()
+    for routing_key, properties, body in messages:
+        frames += publish_frames(
+            channel.channel_id,
+            connection.frame_max,
+            _publish_arguments(exchange, routing_key),
+            properties,
+            body.encode() if isinstance(body, str) else body,
+        )
+    connection.transport.write(frames)
+    connection.bytes_sent += 1  # as py-amqp counts a write: no heartbeat is due after it
+
+
+_PUBLISH = struct.pack(">HH", *spec.Basic.Publish)
+_FRAME_END = b"\xce"
+
+
+def publish_frames(
+    channel_id: int, frame_max: int, arguments: bytes, properties: bytes, body: bytes
+) -> bytes:
+    """The frames of one ``basic.publish``: the method, the content header, the body in as
+    many frames as ``frame_max`` asks (AMQP 0-9-1, 4.2.3 and 4.2.6)."""
+    method = _PUBLISH + arguments
+    header = struct.pack(">HHQ", spec.Basic.Publish[0], 0, len(body)) + properties
+    parts = [
+        struct.pack(">BHI", 1, channel_id, len(method)), method, _FRAME_END,
+        struct.pack(">BHI", 2, channel_id, len(header)), header, _FRAME_END,
+    ]  # fmt: skip
+    chunk = frame_max - 8  # a frame's own header and end
+    for start in range(0, len(body), chunk):
+        piece = body[start : start + chunk]
+        parts += (struct.pack(">BHI", 3, channel_id, len(piece)), piece, _FRAME_END)
+    return b"".join(parts)
+
+
+_EVENT_PROPERTIES = {
+    "content_type", "content_encoding", "delivery_mode", "message_id", "timestamp", "type", "app_id"
+}  # fmt: skip
+_EVENT_PROPERTY_FLAGS = sum(
+    1 << (15 - position)
+    for position, (name, _type) in enumerate(amqp.Message.PROPERTIES)
+    if name in _EVENT_PROPERTIES
+)
+_JSON_UTF8 = b"\x10application/json\x05utf-8\x02"  # content type, encoding; delivery mode 2
+
+
+def event_properties(event_id: str, event_type: str, app_id: str, timestamp: int) -> bytes:
+    """An event's AMQP properties as py-amqp encodes them (content type JSON in UTF-8,
+    persistent, the event id as message id, the time, the type, the publishing service)."""
+    return b"".join(
+        (
+            struct.pack(">H", _EVENT_PROPERTY_FLAGS),
+            _JSON_UTF8,
+            _shortstr(event_id),
+            struct.pack(">Q", timestamp),
+            _shortstr(event_type),
+            _shortstr(app_id),
+        )
+    )
+
+
+def _shortstr(text: str) -> bytes:
+    encoded = text.encode()
+    if len(encoded) > 255:
+        raise ValueError(f"{text[:40]!r}…: longer than an AMQP short string")
+    return bytes((len(encoded),)) + encoded
 
 
 @functools.lru_cache(maxsize=1024)

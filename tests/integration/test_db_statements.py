@@ -3,8 +3,12 @@ SQLAlchemy's own statements store, since both kinds of rows are read back the sa
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +24,10 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+import kit.db
 from kit.db import (
     Store,
     UtcDateTime,
@@ -31,6 +36,7 @@ from kit.db import (
     insert_new,
     kit_tables,
     new_row,
+    store_unavailable,
 )
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import Base as ConsoleBase
@@ -270,3 +276,44 @@ def test_a_row_inserted_new_whose_key_is_held_fails_as_a_flush_would(store: Stor
         insert_new(uow.session, [Parcel(code="two", at=at), Parcel(code="one", at=at)])
     with store.read() as session:
         assert session.scalars(select(Parcel.code)).all() == ["one"]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    with store_with_tables(f"sqlite:///{tmp_path}/begin.db", "begin", TABLES, METADATA) as store:
+        yield store
+
+
+def hold_write_lock(store: Store) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection of its own in a write
+    transaction on the same file."""
+    other = sqlite3.connect(store.engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_unit_of_work_waits_for_a_write_lock_held_elsewhere(sqlite_store: Store) -> None:
+    other = hold_write_lock(sqlite_store)
+    released = threading.Timer(0.3, other.rollback)  # green under the test's eventlet
+    released.start()
+    started = time.monotonic()
+    with sqlite_store.unit_of_work("begin") as uow:
+        assert uow.first_time("e-1")
+        uow.commit()
+    assert time.monotonic() - started >= 0.25
+    with sqlite_store.unit_of_work("begin") as uow:
+        assert not uow.first_time("e-1")  # it went in, after the lock was let go
+    other.close()
+
+
+def test_a_write_lock_held_past_our_patience_is_an_outage_of_the_store(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kit.db, "SQLITE_LOCK_PATIENCE_SECONDS", 0.1)
+    other = hold_write_lock(sqlite_store)
+    with pytest.raises(OperationalError) as caught, sqlite_store.unit_of_work("begin") as uow:
+        uow.first_time("e-1")
+    assert "locked" in str(caught.value.orig)
+    assert store_unavailable(caught.value)  # held and tried again, not parked
+    other.rollback()
+    other.close()
