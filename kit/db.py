@@ -204,6 +204,7 @@ GROUP_LIMIT = 100
 """Works in one group commit at most."""
 R = TypeVar("R")
 M = TypeVar("M")
+T = TypeVar("T")
 SQLITE_BUSY_SLICE_MS = 20
 """How long SQLite itself may wait for a lock. Its busy handler sleeps in C, holding the
 eventlet hub (and with it every heartbeat and every other greenlet), so it only gets a slice;
@@ -557,7 +558,7 @@ class Store:
         # SQLite allows one writer; a green lock queues our own greenlets instead of letting
         # one block the whole hub in sqlite's busy wait while the holder cannot run.
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self._groups: dict[str, GroupCommit] = {}
+        self._groups: dict[tuple[str, Callable[..., Any]], GroupCommit[Any, Any]] = {}
         self.listeners: list[OutboxListener] = []
         self.outbox_insert = insert(tables.outbox)
 
@@ -571,10 +572,19 @@ class Store:
     def together(self, work: Callable[[UnitOfWork], R], consumer: str = "") -> R:
         """``work`` in a unit of work shared with whatever work arrives with it (group
         commit): see ``GroupCommit``."""
-        group = self._groups.get(consumer)
+        return self.gathered(work, _each_in_turn, consumer)
+
+    def gathered(
+        self, item: T, handle: Callable[[UnitOfWork, list[T]], list[R]], consumer: str = ""
+    ) -> R:
+        """``item``'s result of ``handle``, which takes, in one unit of work, every item
+        handed to it at the same moment (a group commit whose work is done for the group at
+        once): see ``GroupCommit``. ``handle`` answers the items in order and must not
+        commit."""
+        group = self._groups.get((consumer, handle))
         if group is None:
-            group = self._groups[consumer] = GroupCommit(self, consumer)
-        return group.run(work)
+            group = self._groups[consumer, handle] = GroupCommit(self, consumer, handle)
+        return cast(R, group.run(item))
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -638,11 +648,15 @@ class Store:
         self.read_engine.dispose()
 
 
-class _Work(Generic[R]):
-    """One caller's work waiting for a group, and what came of it."""
+def _each_in_turn(uow: UnitOfWork, works: list[Callable[[UnitOfWork], R]]) -> list[R]:
+    return [work(uow) for work in works]
 
-    def __init__(self, work: Callable[[UnitOfWork], R]) -> None:
-        self.work = work
+
+class _Waiting(Generic[T, R]):
+    """One caller's item waiting for a group, and what came of it."""
+
+    def __init__(self, item: T) -> None:
+        self.item = item
         self.settled = threading.Event()
         self.result: R | None = None
         self.error: BaseException | None = None
@@ -657,28 +671,36 @@ class _Work(Generic[R]):
         return cast(R, self.result)
 
 
-class GroupCommit:
-    """Work that arrives together shares one transaction and one commit (group commit).
+class GroupCommit(Generic[T, R]):
+    """Items that arrive together share one transaction and one commit (group commit), and
+    ``handle`` does their work for the whole group at once.
 
-    The first caller leads: it lets the others that are ready add their work, runs the group
-    in one unit of work, commits, and hands each caller its own result; work that came
-    meanwhile gets a green thread to lead its group. Each work fails alone: when the group's
-    transaction fails for one work's error, every work is tried again in a transaction of its
-    own. When the store itself is unavailable, every work of the group gets that error at once.
+    The first caller leads: it lets the others that are ready add their items, hands the group
+    to ``handle`` in one unit of work, commits, and gives each caller its own result; items
+    that came meanwhile get a green thread to lead their group. Each item fails alone: when the
+    group's transaction fails for one item's error, every item is tried again in a transaction
+    of its own. When the store itself is unavailable, every item of the group gets that error
+    at once.
     """
 
-    def __init__(self, store: Store, consumer: str, limit: int = GROUP_LIMIT) -> None:
-        self.store, self.consumer, self.limit = store, consumer, limit
-        self._waiting: list[_Work[Any]] = []
+    def __init__(
+        self,
+        store: Store,
+        consumer: str,
+        handle: Callable[[UnitOfWork, list[T]], list[R]],
+        limit: int = GROUP_LIMIT,
+    ) -> None:
+        self.store, self.consumer, self.handle, self.limit = store, consumer, handle, limit
+        self._waiting: list[_Waiting[T, R]] = []
         self._leading = False
 
-    def run(self, work: Callable[[UnitOfWork], R]) -> R:
-        mine = _Work(work)
+    def run(self, item: T) -> R:
+        mine = _Waiting[T, R](item)
         self._waiting.append(mine)
         if not self._leading:
             self._leading = True
             self._lead()
-        mine.settled.wait()  # green: until the group that holds our work is settled
+        mine.settled.wait()  # green: until the group that holds our item is settled
         return mine.outcome()
 
     def _lead(self) -> None:
@@ -692,25 +714,25 @@ class GroupCommit:
             else:
                 self._leading = False
 
-    def _commit(self, group: list[_Work[Any]]) -> None:
+    def _commit(self, group: list[_Waiting[T, R]]) -> None:
         try:
             with self.store.unit_of_work(self.consumer) as uow:
-                results = [item.work(uow) for item in group]
+                results = self.handle(uow, [waiting.item for waiting in group])
                 uow.commit()
         except Exception as exc:
             if len(group) == 1 or store_unavailable(exc):
-                for item in group:
-                    item.settle(error=exc)
+                for waiting in group:
+                    waiting.settle(error=exc)
             else:
-                for item in group:
-                    self._commit([item])
+                for waiting in group:
+                    self._commit([waiting])
         except BaseException as exc:  # the leader was killed: nobody may wait for ever
-            for item in group:
-                item.settle(error=exc)
+            for waiting in group:
+                waiting.settle(error=exc)
             raise
         else:
-            for item, result in zip(group, results, strict=True):
-                item.settle(result)
+            for waiting, result in zip(group, results, strict=True):
+                waiting.settle(result)
 
 
 class FirstTimes(set[str]):

@@ -54,6 +54,12 @@ class WorkerDatabase:
         the same moment (one commit for a burst of HTTP requests); ``work`` must not commit."""
         return self.store.together(work, self.consumer)
 
+    def gathered(self, item: T, handle: Callable[[UnitOfWork, list[T]], list[R]]) -> R:
+        """``item``'s result of ``handle``, which does the work of every item of other workers
+        that arrives at the same moment, in one unit of work and at once; ``handle`` must not
+        commit."""
+        return self.store.gathered(item, handle, self.consumer)
+
     def read(self) -> AbstractContextManager[Session]:
         return self.store.read()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, load_only
 
 from kit.db import insert_all_if_absent, insert_if_absent, insert_new
@@ -23,6 +23,32 @@ _EARLIER = (
     )
     .order_by(_submissions.c.received_at.desc())
     .limit(bindparam("limit"))
+)
+_latest = (
+    select(
+        _submissions.c.case_id,
+        _submissions.c.received_at,
+        _submissions.c.content,
+        _submissions.c.reporter_fingerprint,
+        func.row_number()
+        .over(
+            partition_by=_submissions.c.reporter_fingerprint,
+            order_by=_submissions.c.received_at.desc(),
+        )
+        .label("newest"),
+    )
+    .where(
+        _submissions.c.reporter_fingerprint.in_(bindparam("fingerprints", expanding=True)),
+        _submissions.c.received_at >= bindparam("since"),
+    )
+    .subquery()
+)
+_EARLIER_OF_EACH = (
+    select(
+        _latest.c.reporter_fingerprint, _latest.c.case_id, _latest.c.received_at, _latest.c.content
+    )
+    .where(_latest.c.newest <= bindparam("limit"))
+    .order_by(_latest.c.reporter_fingerprint, _latest.c.newest)
 )
 _CASE_ID_FOR = select(_submissions.c.case_id).where(
     _submissions.c.source == bindparam("source"),
@@ -42,6 +68,10 @@ class SubmissionRepository:
         submissions of one ticket over HTTP and AMQP make exactly one case.
         """
         return insert_if_absent(self.session, Submission, **submission)
+
+    def add_all_if_new(self, submissions: Sequence[dict[str, Any]]) -> set[str]:
+        """``add_if_new`` for many in one statement: the case ids of those inserted."""
+        return insert_all_if_absent(self.session, Submission, submissions, "case_id")
 
     def case_id_for(self, source: str, external_id: str) -> str | None:
         return self.session.scalar(_CASE_ID_FOR, {"source": source, "external_id": external_id})
@@ -73,6 +103,21 @@ class SubmissionRepository:
             _EARLIER, {"fingerprint": fingerprint, "since": since, "limit": limit}
         )
         return [EarlierMatter(row.case_id, row.received_at, row.content) for row in rows]
+
+    def earlier_matters_of_each(
+        self, fingerprints: Iterable[str], since: datetime, limit: int = 50
+    ) -> dict[str, list[EarlierMatter]]:
+        """``earlier_matters`` for several citizens in one statement: for each, the newest
+        ``limit`` of what they raised since ``since``, newest first."""
+        wanted = sorted(set(fingerprints))
+        found: dict[str, list[EarlierMatter]] = {fingerprint: [] for fingerprint in wanted}
+        if wanted:
+            rows = self.session.connection().execute(
+                _EARLIER_OF_EACH, {"fingerprints": wanted, "since": since, "limit": limit}
+            )
+            for fingerprint, case_id, received_at, content in rows:
+                found[fingerprint].append(EarlierMatter(case_id, received_at, content))
+        return found
 
     def of_source(
         self,

@@ -65,7 +65,7 @@ from services.intake import domain, open311
 from services.intake.callbacks import deliver
 from services.intake.models import TABLES, CaseStatus, Submission, TimelineEntry
 from services.intake.openapi import document as openapi_document
-from services.intake.repeats import RepeatPolicy, find_repeats
+from services.intake.repeats import EarlierMatter, RepeatPolicy, find_repeats
 from services.intake.repository import (
     CallbackRepository,
     CaseStatusRepository,
@@ -149,16 +149,18 @@ class IntakeService(ServiceBase):
     ) -> list[Exception | None]:
         """A batch from ``civicflow.inbound``: stored in one transaction, an outcome each."""
         outcomes: list[Exception | None] = []
+        accepted: list[NewSubmission] = []
+        for line, payload, source_id in deliveries:
+            try:
+                self._check_source(line, source_id)
+            except Rejected as refusal:
+                outcomes.append(refusal)
+                continue
+            case = domain.canonical_case(line, payload, source_id)
+            accepted.append(NewSubmission(case, domain.reporter_phone(payload), "amqp"))
+            outcomes.append(None)
         with self.db.unit_of_work() as uow:
-            for line, payload, source_id in deliveries:
-                try:
-                    self._check_source(line, source_id)
-                except Rejected as refusal:
-                    outcomes.append(refusal)
-                    continue
-                case = domain.canonical_case(line, payload, source_id)
-                store_submission(uow, self.config, case, domain.reporter_phone(payload), "amqp")
-                outcomes.append(None)
+            store_submissions(uow, self.config, accepted)
             uow.commit()
         return outcomes
 
@@ -332,10 +334,8 @@ class IntakeService(ServiceBase):
     ) -> tuple[str, bool]:
         """Store the submission and emit ``case.received``, once per (source, external id)."""
         case = domain.canonical_case(line, payload, source_id)
-        phone = domain.reporter_phone(payload)
-        return self.db.together(
-            lambda uow: store_submission(uow, self.config, case, phone, transport)
-        )
+        submission = NewSubmission(case, domain.reporter_phone(payload), transport)
+        return self.db.gathered((self.config, submission), store_gathered)
 
     def _check_source(self, line: InboundLine, source_id: str) -> None:
         source = self.config.sources.get(source_id)
@@ -365,27 +365,105 @@ class IntakeService(ServiceBase):
             ]
 
 
-def store_submission(
-    uow: UnitOfWork, config: IntakeConfig, case: CaseReceived, phone: str | None, transport: str
-) -> tuple[str, bool]:
-    """Link repeats, grade the risk, store, emit ``case.received``; (case id, duplicate).
-    The caller commits, so several submissions can share one transaction."""
+@dataclass(frozen=True)
+class NewSubmission:
+    """A submission on its way in: its case as the line gave it, the citizen's number, and
+    how it came (``http`` or ``amqp``)."""
+
+    case: CaseReceived
+    phone: str | None
+    transport: str
+
+
+class SubmissionsMet(Exception):
+    """A submission of a group met a row already there (a repeated ticket, or a case id drawn
+    twice): the group is stored again one submission at a time, where that is answered."""
+
+
+EARLIER_LIMIT = 50
+"""A citizen's earlier matters read for repeats at most, the newest first."""
+
+
+def store_gathered(
+    uow: UnitOfWork, submissions: list[tuple[IntakeConfig, NewSubmission]]
+) -> list[tuple[str, bool]]:
+    """``store_submissions`` for the HTTP submissions that arrived together (one intake
+    process, so one config)."""
+    return store_submissions(uow, submissions[0][0], [new for _config, new in submissions])
+
+
+def store_submissions(
+    uow: UnitOfWork, config: IntakeConfig, submissions: list[NewSubmission]
+) -> list[tuple[str, bool]]:
+    """Link repeats, grade the risk, store, emit ``case.received``: (case id, duplicate) of
+    each submission, in order. The caller commits.
+
+    A group is stored at once: one statement reads its citizens' earlier matters, one
+    inserts it, where one at a time took two statements each. Each submission still sees those
+    before it in the group as earlier matters, as it would one at a time. A submission that
+    meets a stored one (a repeat of the same ticket) raises ``SubmissionsMet``; stored alone,
+    it is answered as the duplicate it is."""
+    if len(submissions) <= 1:
+        return [store_submission(uow, config, new) for new in submissions]
     now = datetime.now(UTC)
+    repository = SubmissionRepository(uow.session)
+    prints = [config.vault.fingerprint(new.phone) if new.phone else None for new in submissions]
+    since = min(new.case.received_at for new in submissions) - config.repeats.window
+    earlier = repository.earlier_matters_of_each(filter(None, prints), since, EARLIER_LIMIT)
+    rows, cases = [], []
+    for new, fingerprint in zip(submissions, prints, strict=True):
+        matters = earlier[fingerprint] if fingerprint else []
+        case = assessed(config, new.case, newest_since(matters, new.case, config))
+        case_id = domain.new_case_id(now)
+        sealed = config.vault.seal(new.phone) if new.phone else None
+        rows.append(submission_row(case_id, case, new.transport, sealed, fingerprint, now))
+        cases.append(case)
+        if fingerprint:  # the next of this citizen's submissions sees this one
+            matters.append(EarlierMatter(case_id, case.received_at, case.content))
+            matters.sort(key=lambda matter: matter.received_at, reverse=True)
+    if len(repository.add_all_if_new(rows)) < len(rows):
+        raise SubmissionsMet(f"{len(rows)} submissions met rows already stored")
+    for row, case in zip(rows, cases, strict=True):
+        uow.emit(CASE_RECEIVED.new(case, case_id=row["case_id"], occurred_at=now))
+    return [(row["case_id"], False) for row in rows]
+
+
+def newest_since(
+    matters: list[EarlierMatter], case: CaseReceived, config: IntakeConfig
+) -> list[EarlierMatter]:
+    """Of a citizen's matters, newest first, those ``SubmissionRepository.earlier_matters``
+    would give for ``case``."""
+    since = case.received_at - config.repeats.window
+    return [matter for matter in matters if matter.received_at >= since][:EARLIER_LIMIT]
+
+
+def assessed(
+    config: IntakeConfig, case: CaseReceived, earlier: list[EarlierMatter]
+) -> CaseReceived:
+    return domain.assess(
+        case, find_repeats(case.content, case.received_at, earlier, config.repeats), config.risk
+    )
+
+
+def store_submission(uow: UnitOfWork, config: IntakeConfig, new: NewSubmission) -> tuple[str, bool]:
+    """One submission, stored (or found stored) on its own: (case id, duplicate)."""
+    now = datetime.now(UTC)
+    case, phone = new.case, new.phone
     fingerprint = config.vault.fingerprint(phone) if phone else None
     repository = SubmissionRepository(uow.session)
     earlier = (
-        repository.earlier_matters(fingerprint, case.received_at - config.repeats.window)
+        repository.earlier_matters(
+            fingerprint, case.received_at - config.repeats.window, EARLIER_LIMIT
+        )
         if fingerprint
         else []
     )
-    case = domain.assess(
-        case, find_repeats(case.content, case.received_at, earlier, config.repeats), config.risk
-    )
+    case = assessed(config, case, earlier)
     sealed = config.vault.seal(phone) if phone else None
     for _attempt in range(3):  # a fresh case id on the rare random collision
         case_id = domain.new_case_id(now)
         if repository.add_if_new(
-            submission_row(case_id, case, transport, sealed, fingerprint, now)
+            submission_row(case_id, case, new.transport, sealed, fingerprint, now)
         ):
             uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
             return case_id, False

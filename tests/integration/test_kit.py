@@ -152,6 +152,29 @@ def test_a_work_that_fails_in_a_group_fails_alone(store: Store) -> None:
     assert stored == {f"CF261121-{i:06d}" for i in range(8) if i != 3}
 
 
+def test_items_arriving_together_are_handled_as_one_group_and_each_gets_its_own_answer(
+    store: Store,
+) -> None:
+    groups: list[list[int]] = []
+
+    def handle(uow: UnitOfWork, items: list[int]) -> list[str]:
+        groups.append(list(items))
+        for n in items:
+            uow.emit(received(case_id=f"CF261121-{n:06d}"))
+        if 5 in items and len(items) > 1:
+            raise ValueError("5 cannot share")  # the group fails: each of it is tried alone
+        return [f"stored {n} of {len(items)}" for n in items]
+
+    answers = concurrently(lambda n: store.gathered(n, handle), range(12), width=12)
+    assert [answer.split(" of ")[0] for answer in answers] == [f"stored {n}" for n in range(12)]
+    assert any(len(group) > 1 for group in groups)  # they came together
+    assert answers[5] == "stored 5 of 1"
+    assert sorted(n for group in groups if len(group) == 1 or 5 not in group for n in group) == (
+        list(range(12))
+    )  # each item in exactly one group that went through
+    assert len(outbox_rows(store)) == 12
+
+
 def _record(statements: list[str]) -> Callable[..., None]:
     def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
