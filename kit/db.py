@@ -34,6 +34,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
 )
@@ -358,6 +359,50 @@ def _by_shape(rows: Sequence[Any]) -> dict[tuple[Table, tuple[str, ...]], list[d
     return shapes
 
 
+def write_changed(session: Session, rows: Iterable[Any]) -> None:
+    """Write the changes of rows the session loaded, all of one table, with one ``UPDATE``
+    run for them all instead of the ORM's flush: every column but the key, as the row stands
+    (a flush writes only what changed; the rows end up the same). The rows then leave the
+    session, so the flush does not write them again: for rows a transaction is done with.
+
+    For many rows loaded, moved and written back in one go, where the flush's bookkeeping of
+    each changed attribute cost more than the statement."""
+    changed = [row for row in rows if inspect(row).modified]
+    if not changed:
+        return
+    table: Table = changed[0].__table__
+    keys = tuple(column.key for column in table.primary_key.columns)
+    columns = tuple(column.key for column in table.columns if column.key not in keys)
+    connection = session.connection()
+    sql = _rendered_update(connection.dialect, table, columns, keys)
+    connection.exec_driver_sql(
+        sql.text, [sql.bind([{c: getattr(row, c) for c in sql.columns}]) for row in changed]
+    )
+    for row in changed:
+        session.expunge(row)
+
+
+@lru_cache(maxsize=64)
+def _rendered_update(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]
+) -> _RenderedStatement:
+    """``UPDATE`` of ``columns`` by ``keys``, written out once, with the columns' own bind
+    processors (the keys' last, as the statement takes them)."""
+    quote, marker = dialect.identifier_preparer, _marker(dialect)
+
+    def assignments(names: tuple[str, ...], glue: str) -> str:
+        return glue.join(f"{quote.format_column(table.c[name])} = {marker}" for name in names)
+
+    text = (
+        f"UPDATE {quote.format_table(table)} SET {assignments(columns, ', ')} "
+        f"WHERE {assignments(keys, ' AND ')}"
+    )
+    every = columns + keys
+    return _RenderedStatement(
+        text, every, tuple(_bind_processor(table.c[column], dialect) for column in every)
+    )
+
+
 def column_values(row: Any) -> dict[str, Any]:
     """A new ORM row's columns as an INSERT takes them, as the ORM's flush would give them: a
     column never set, or set to None where None means SQL NULL, gets its default, or is left
@@ -431,11 +476,11 @@ def _core(table: Table | type[Any]) -> Table:
 
 
 @dataclass(frozen=True)
-class _RenderedInsert:
-    """An ``INSERT`` written out once for its dialect, table, columns and row count, and the
-    columns' own bind processors: the idempotency claims and ledgers of every consumer run one
-    per batch, and SQLAlchemy's statement building, cache keying and compiling cost many times
-    the statement itself (the profile's largest share)."""
+class _RenderedStatement:
+    """An ``INSERT`` (or an ``UPDATE``) written out once for its dialect, table, columns and
+    row count, and the columns' own bind processors: the idempotency claims and ledgers of
+    every consumer run one per batch, and SQLAlchemy's statement building, cache keying and
+    compiling cost many times the statement itself (the profile's largest share)."""
 
     text: str
     columns: tuple[str, ...]
@@ -459,7 +504,7 @@ def _rendered_insert(
     rows: int,
     ignoring: bool = False,
     returning: tuple[str, ...] = (),
-) -> _RenderedInsert | None:
+) -> _RenderedStatement | None:
     """``ignoring``: ``ON CONFLICT DO NOTHING``. None when a column left out has a default
     that only SQLAlchemy can fill."""
     if any(column.default is not None and column.key not in columns for column in table.columns):
@@ -476,7 +521,7 @@ def _rendered_insert(
     if returning:
         text += " RETURNING " + ", ".join(quote.format_column(table.c[c]) for c in returning)
     processors = tuple(_bind_processor(table.c[column], dialect) for column in columns)
-    return _RenderedInsert(text, columns, processors)
+    return _RenderedStatement(text, columns, processors)
 
 
 def _marker(dialect: Dialect) -> str:

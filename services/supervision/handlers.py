@@ -87,6 +87,7 @@ class ClockBook:
 
     def __post_init__(self) -> None:
         self.uow.before_commit(self.write_kept_back)
+        self.uow.before_commit(self.write_followed)
 
     def write_kept_back(self) -> None:
         """Write the assignments and clocks of the first dispatches kept back, one INSERT a
@@ -95,6 +96,12 @@ class ClockBook:
         written before any other event of their case is applied, and at commit."""
         kept, self._kept_back = self._kept_back, {}
         self.repo.insert_new([row for rows in kept.values() for row in rows])
+
+    def write_followed(self) -> None:
+        """Write the followed cases this unit of work moved, one UPDATE run for all: through
+        the ORM's flush their bookkeeping cost a tenth of supervision. They are locked, so
+        nobody else moved them meanwhile."""
+        self.repo.write_changed(self._followed.values())
 
     @property
     def repo(self) -> SupervisionRepository:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent, insert_new, made_and_locked
+from kit.db import insert_if_absent, insert_new, made_and_locked, write_changed
 from services.supervision.models import (
     Alert,
     Assignment,
@@ -77,6 +77,9 @@ class SupervisionRepository:
     def insert_new(self, rows: Sequence[Assignment | ClockRow]) -> None:
         """Rows made as ORM objects but never added to the session: one INSERT a table."""
         insert_new(self.session, rows)
+
+    def write_changed(self, cases: Iterable[FollowedCase]) -> None:
+        write_changed(self.session, cases)
 
     def flush(self) -> None:
         self.session.flush()

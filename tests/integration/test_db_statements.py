@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,6 +38,7 @@ from kit.db import (
     kit_tables,
     new_row,
     store_unavailable,
+    write_changed,
 )
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import Base as ConsoleBase
@@ -276,6 +278,49 @@ def test_a_row_inserted_new_whose_key_is_held_fails_as_a_flush_would(store: Stor
         insert_new(uow.session, [Parcel(code="two", at=at), Parcel(code="one", at=at)])
     with store.read() as session:
         assert session.scalars(select(Parcel.code)).all() == ["one"]
+
+
+def test_rows_written_back_are_stored_as_the_orms_flush_stores_them(store: Store) -> None:
+    at = datetime(2026, 12, 6, 18, 30, 0, 1234, tzinfo=BEIJING)
+    codes = [f"{way}-{n}" for way in ("flushed", "written") for n in range(1, 4)]
+    with store.unit_of_work() as uow:
+        insert_new(uow.session, [Parcel(code=code, at=at, note={"n": "甲"}) for code in codes])
+        uow.session.commit()
+    statements: list[str] = []
+    sqlalchemy_event.listen(store.engine, "before_cursor_execute", _record(statements))
+
+    def move(rows: dict[str, Parcel], way: str) -> None:
+        """One row moved every way (a time, JSON to None, a list), one a little, one not."""
+        rows[f"{way}-1"].at = at + timedelta(hours=1)
+        rows[f"{way}-1"].note = None
+        rows[f"{way}-1"].labels = ["乙", "丙"]
+        rows[f"{way}-2"].weight = 9
+
+    for way in ("flushed", "written"):
+        with store.unit_of_work() as uow:
+            loaded = uow.session.scalars(select(Parcel).where(Parcel.code.like(f"{way}-%")))
+            rows = {row.code: row for row in loaded}
+            move(rows, way)
+            statements.clear()
+            if way == "written":
+                write_changed(uow.session, rows.values())
+                assert not uow.session.dirty  # what was written left the session
+            uow.session.commit()
+        updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+        assert len(updates) == (2 if way == "flushed" else 1)  # the flush: one per shape
+    flushed = stored_parcels(store, tuple(c for c in codes if c.startswith("flushed")))
+    assert stored_parcels(store, tuple(c for c in codes if c.startswith("written"))) == flushed
+    assert flushed[0][0] != flushed[2][0] and flushed[0][3] == "null"  # moved: time, JSON
+    assert (flushed[1][2], flushed[2][2]) == (9, 7)
+    with store.read() as session:
+        assert session.get(Parcel, "written-1").labels == ["乙", "丙"]  # type: ignore[union-attr]
+
+
+def _record(statements: list[str]) -> Any:
+    def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    return before_cursor_execute
 
 
 @pytest.fixture
