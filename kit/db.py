@@ -360,10 +360,11 @@ def _by_shape(rows: Sequence[Any]) -> dict[tuple[Table, tuple[str, ...]], list[d
 
 
 def write_changed(session: Session, rows: Iterable[Any]) -> None:
-    """Write the changes of rows the session loaded, all of one table, with one ``UPDATE``
-    run for them all instead of the ORM's flush: every column but the key, as the row stands
-    (a flush writes only what changed; the rows end up the same). The rows then leave the
-    session, so the flush does not write them again: for rows a transaction is done with.
+    """Write the changes of rows the session loaded, all of one table and with attributes
+    named as their columns, with one ``UPDATE`` run for them all instead of the ORM's flush:
+    every column but the key, as the row stands (a flush writes only what changed; the rows
+    end up the same). The rows then leave the session, so the flush does not write them
+    again: for rows a transaction is done with.
 
     For many rows loaded, moved and written back in one go, where the flush's bookkeeping of
     each changed attribute cost more than the statement."""

@@ -183,7 +183,9 @@ class OutboxRelay:
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
 
 
-def publish_all(channel: Any, exchange: str, messages: list[tuple[str, bytes, str]]) -> None:
+def publish_all(
+    channel: Any, exchange: str, messages: list[tuple[str, bytes, str | bytes]]
+) -> None:
     """``basic.publish`` of each (routing key, encoded properties, body), the frames of them
     all written to the socket at once: what py-amqp's ``basic_publish`` writes, byte for byte,
     less three costs a message.
@@ -194,7 +196,7 @@ def publish_all(channel: Any, exchange: str, messages: list[tuple[str, bytes, st
     only with the event type and the relay's properties only in the event id and the time. And
     it writes each message to the socket on its own, a system call and a hub switch each."""
     connection = channel.connection
-    if connection is None:
+    if connection is None or connection.transport is None:
         raise RecoverableConnectionError("connection already closed")
     frames = bytearray()
     for routing_key, properties, body in messages:

@@ -147,7 +147,9 @@ class IntakeService(ServiceBase):
     def consume_inbound(
         self, deliveries: list[tuple[InboundLine, Payload, str]]
     ) -> list[Exception | None]:
-        """A batch from ``civicflow.inbound``: stored in one transaction, an outcome each."""
+        """A batch from ``civicflow.inbound``: stored in one transaction as one group (see
+        ``store_submissions``; a batch meeting a stored submission is tried one message at a
+        time), an outcome each."""
         outcomes: list[Exception | None] = []
         accepted: list[NewSubmission] = []
         for line, payload, source_id in deliveries:
