@@ -49,11 +49,6 @@ class WorkerDatabase:
     def unit_of_work(self) -> UnitOfWork:
         return self.store.unit_of_work(self.consumer)
 
-    def together(self, work: Callable[[UnitOfWork], R]) -> R:
-        """``work`` in a unit of work it shares with the work of other workers that arrives at
-        the same moment (one commit for a burst of HTTP requests); ``work`` must not commit."""
-        return self.store.together(work, self.consumer)
-
     def gathered(self, item: T, handle: Callable[[UnitOfWork, list[T]], list[R]]) -> R:
         """``item``'s result of ``handle``, which does the work of every item of other workers
         that arrives at the same moment, in one unit of work and at once; ``handle`` must not

@@ -15,15 +15,6 @@ from services.intake.repeats import EarlierMatter
 
 _submissions = Submission.__table__
 # Built once with bind parameters: the hot path of every submission reuses the compiled form.
-_EARLIER = (
-    select(_submissions.c.case_id, _submissions.c.received_at, _submissions.c.content)
-    .where(
-        _submissions.c.reporter_fingerprint == bindparam("fingerprint"),
-        _submissions.c.received_at >= bindparam("since"),
-    )
-    .order_by(_submissions.c.received_at.desc())
-    .limit(bindparam("limit"))
-)
 _latest = (
     select(
         _submissions.c.case_id,
@@ -43,7 +34,7 @@ _latest = (
     )
     .subquery()
 )
-_EARLIER_OF_EACH = (
+_EARLIER = (
     select(
         _latest.c.reporter_fingerprint, _latest.c.case_id, _latest.c.received_at, _latest.c.content
     )
@@ -95,25 +86,16 @@ class SubmissionRepository:
         self._loaded.update((row.case_id, row) for row in self.session.scalars(query))
 
     def earlier_matters(
-        self, fingerprint: str, since: datetime, limit: int = 50
-    ) -> list[EarlierMatter]:
-        """What the same citizen raised since ``since``, on any line, newest first. Asked of
-        the connection, not through the ORM's session: a Core query needs none of its work."""
-        rows = self.session.connection().execute(
-            _EARLIER, {"fingerprint": fingerprint, "since": since, "limit": limit}
-        )
-        return [EarlierMatter(row.case_id, row.received_at, row.content) for row in rows]
-
-    def earlier_matters_of_each(
         self, fingerprints: Iterable[str], since: datetime, limit: int = 50
     ) -> dict[str, list[EarlierMatter]]:
-        """``earlier_matters`` for several citizens in one statement: for each, the newest
-        ``limit`` of what they raised since ``since``, newest first."""
+        """What each of these citizens raised since ``since``, on any line, in one statement:
+        for each, the newest ``limit``, newest first. Asked of the connection, not through the
+        ORM's session: a Core query needs none of its work."""
         wanted = sorted(set(fingerprints))
         found: dict[str, list[EarlierMatter]] = {fingerprint: [] for fingerprint in wanted}
         if wanted:
             rows = self.session.connection().execute(
-                _EARLIER_OF_EACH, {"fingerprints": wanted, "since": since, "limit": limit}
+                _EARLIER, {"fingerprints": wanted, "since": since, "limit": limit}
             )
             for fingerprint, case_id, received_at, content in rows:
                 found[fingerprint].append(EarlierMatter(case_id, received_at, content))

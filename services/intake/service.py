@@ -409,15 +409,13 @@ def store_submissions(
         return [store_submission(uow, config, new) for new in submissions]
     now = datetime.now(UTC)
     repository = SubmissionRepository(uow.session)
-    prints = [config.vault.fingerprint(new.phone) if new.phone else None for new in submissions]
-    since = min(new.case.received_at for new in submissions) - config.repeats.window
-    earlier = repository.earlier_matters_of_each(filter(None, prints), since, EARLIER_LIMIT)
+    prints = [fingerprint_of(config, new) for new in submissions]
+    earlier = earlier_matters(repository, config, submissions, prints)
     rows, cases = [], []
     for new, fingerprint in zip(submissions, prints, strict=True):
         matters = earlier[fingerprint] if fingerprint else []
-        case = assessed(config, new.case, newest_since(matters, new.case, config))
+        case, sealed = assessed(config, new, matters)
         case_id = domain.new_case_id(now)
-        sealed = config.vault.seal(new.phone) if new.phone else None
         rows.append(submission_row(case_id, case, new.transport, sealed, fingerprint, now))
         cases.append(case)
         if fingerprint:  # the next of this citizen's submissions sees this one
@@ -430,38 +428,13 @@ def store_submissions(
     return [(row["case_id"], False) for row in rows]
 
 
-def newest_since(
-    matters: list[EarlierMatter], case: CaseReceived, config: IntakeConfig
-) -> list[EarlierMatter]:
-    """Of a citizen's matters, newest first, those ``SubmissionRepository.earlier_matters``
-    would give for ``case``."""
-    since = case.received_at - config.repeats.window
-    return [matter for matter in matters if matter.received_at >= since][:EARLIER_LIMIT]
-
-
-def assessed(
-    config: IntakeConfig, case: CaseReceived, earlier: list[EarlierMatter]
-) -> CaseReceived:
-    return domain.assess(
-        case, find_repeats(case.content, case.received_at, earlier, config.repeats), config.risk
-    )
-
-
 def store_submission(uow: UnitOfWork, config: IntakeConfig, new: NewSubmission) -> tuple[str, bool]:
     """One submission, stored (or found stored) on its own: (case id, duplicate)."""
     now = datetime.now(UTC)
-    case, phone = new.case, new.phone
-    fingerprint = config.vault.fingerprint(phone) if phone else None
     repository = SubmissionRepository(uow.session)
-    earlier = (
-        repository.earlier_matters(
-            fingerprint, case.received_at - config.repeats.window, EARLIER_LIMIT
-        )
-        if fingerprint
-        else []
-    )
-    case = assessed(config, case, earlier)
-    sealed = config.vault.seal(phone) if phone else None
+    fingerprint = fingerprint_of(config, new)
+    earlier = earlier_matters(repository, config, [new], [fingerprint])
+    case, sealed = assessed(config, new, earlier[fingerprint] if fingerprint else [])
     for _attempt in range(3):  # a fresh case id on the rare random collision
         case_id = domain.new_case_id(now)
         if repository.add_if_new(
@@ -473,6 +446,34 @@ def store_submission(uow: UnitOfWork, config: IntakeConfig, new: NewSubmission) 
         if existing:
             return existing, True
     raise RuntimeError("could not allocate a case id")
+
+
+def fingerprint_of(config: IntakeConfig, new: NewSubmission) -> str | None:
+    return config.vault.fingerprint(new.phone) if new.phone else None
+
+
+def earlier_matters(
+    repository: SubmissionRepository,
+    config: IntakeConfig,
+    submissions: list[NewSubmission],
+    prints: list[str | None],
+) -> dict[str, list[EarlierMatter]]:
+    """What each citizen of these submissions raised within the repeat window of the earliest
+    of them, newest first, by fingerprint."""
+    since = min(new.case.received_at for new in submissions) - config.repeats.window
+    return repository.earlier_matters(filter(None, prints), since, EARLIER_LIMIT)
+
+
+def assessed(
+    config: IntakeConfig, new: NewSubmission, matters: list[EarlierMatter]
+) -> tuple[CaseReceived, str | None]:
+    """The case with its repeats (of the citizen's ``matters``, newest first, those within its
+    own window) and its risk; and the citizen's number, sealed."""
+    since = new.case.received_at - config.repeats.window
+    earlier = [matter for matter in matters if matter.received_at >= since][:EARLIER_LIMIT]
+    repeats = find_repeats(new.case.content, new.case.received_at, earlier, config.repeats)
+    sealed = config.vault.seal(new.phone) if new.phone else None
+    return domain.assess(new.case, repeats, config.risk), sealed
 
 
 def submission_row(
