@@ -93,6 +93,13 @@ class Platform:
         """Services whose process exited: a fault must not take a survivor down with it."""
         return [name for name, process in self.processes.items() if process.poll() is not None]
 
+    def log_lines(self, service: str, *words: str, last: int = 20) -> list[str]:
+        """The last lines of a service's log that hold any of ``words``: what a failed check
+        prints, so that a fault seen once in CI can be read afterwards."""
+        path = self.data / f"{service}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return [line for line in text.splitlines() if any(w in line for w in words)][-last:]
+
     def rows(self, service: str, sql: str) -> list[tuple[Any, ...]]:
         """A query on a service's own database, SQLite file or PostgreSQL schema."""
         url = self.env.get("DATABASE_URL")

@@ -26,6 +26,7 @@ from tests.faults.harness import (
     settle,
     stream,
 )
+from tests.support.broker import management_get
 from tests.support.platform import http
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
@@ -109,7 +110,7 @@ def test_poison_on_each_work_queue_is_parked_while_the_rest_flows(
     figures = settle(platform, ledger)
     # routing has settled, but a consumer further down (supervision) may still be working
     # through its backlog, the poison among it
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         parked = {queue: depth(uri, queue) for queue in POISON.values()}
         if all(count >= 3 for count in parked.values()) or time.monotonic() > deadline:
@@ -117,7 +118,17 @@ def test_poison_on_each_work_queue_is_parked_while_the_rest_flows(
         time.sleep(0.5)
     with capsys.disabled():
         print(f"\nledger, poison: {json.dumps(figures)} parked: {json.dumps(parked)}")
-    assert all(count == 3 for count in parked.values()), parked
+    vhost = uri.rsplit("/", 1)[1]
+    seen = {  # what there is to read when the check fails (management figures lag up to 5 s)
+        "dead": platform.dead(),
+        "ready, unacked": {
+            queue["name"]: (queue.get("messages_ready"), queue.get("messages_unacknowledged"))
+            for queue in management_get(uri, f"queues/{vhost}")
+        },
+        "logged": {s: platform.log_lines(s, "park", "ERROR", "Error") for s in SERVICES},
+    }
+    if not all(count == 3 for count in parked.values()):  # pytest would shorten an assert's
+        pytest.fail(f"parked {parked}; {json.dumps(seen, ensure_ascii=False, indent=1)}")
     assert platform.dead() == []
     assert figures["lost"] == 0 and figures["routed"] == figures["submitted"]
     assert figures["duplicate_cases"] == figures["duplicate_dispatches"] == 0

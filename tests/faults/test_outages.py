@@ -251,6 +251,41 @@ HOLD_DISPATCH_SECONDS = 12.0
 """Within SQLite's lock patience (30 s): dispatch waits, nothing is parked."""
 
 
+class Watch(threading.Thread):
+    """Each service's peak RSS and the deepest each queue got in its ``/metrics``, read every
+    second from the first publish on: the backlog builds while the burst is still being
+    published, and may be gone by the time the last publish is confirmed."""
+
+    def __init__(self, platform: Platform) -> None:
+        super().__init__(daemon=True)
+        self.platform = platform
+        self.peak_rss = dict.fromkeys(SERVICES, 0.0)
+        self.deepest: dict[str, float] = {}
+        self.unread = 0  # a /metrics that did not answer in time, under the burst's load
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(1.0):
+            self.read()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+        self.read()
+
+    def read(self) -> None:
+        for service in SERVICES:
+            pid = self.platform.processes[service].pid
+            self.peak_rss[service] = max(self.peak_rss[service], rss_mb(pid))
+            try:
+                depths = queue_depths(self.platform.service_urls(service)[0])
+            except OSError:
+                self.unread += 1
+                continue
+            for queue, depth in depths.items():
+                self.deepest[queue] = max(self.deepest.get(queue, 0.0), depth)
+
+
 def test_a_burst_of_20000_cases_drains_without_loss_in_bounded_memory(
     platform: Platform, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -262,37 +297,35 @@ def test_a_burst_of_20000_cases_drains_without_loss_in_bounded_memory(
     )
     lock.execute("BEGIN EXCLUSIVE")
     release = threading.Timer(HOLD_DISPATCH_SECONDS, lambda: lock.execute("COMMIT"))
+    watch = Watch(platform)
+    watch.start()
     release.start()
     started = time.monotonic()
     publish_burst(platform, ledger)
     published = time.monotonic() - started
-    peak_rss = dict.fromkeys(SERVICES, 0.0)
-    deepest: dict[str, float] = {}
     deadline = time.monotonic() + 1500
     while True:
-        for service in SERVICES:
-            peak_rss[service] = max(peak_rss[service], rss_mb(platform.processes[service].pid))
-            for queue, depth in queue_depths(platform.service_urls(service)[0]).items():
-                deepest[queue] = max(deepest.get(queue, 0.0), depth)
         figures = count(platform, ledger)
         if figures["routed"] == BURST or time.monotonic() > deadline:
             break
         time.sleep(2.0)
     drained = time.monotonic() - started
+    watch.stop()
     release.join()
     lock.close()
     figures = settle(platform, ledger, timeout=30)
     with capsys.disabled():
         print(f"\nledger, burst of {BURST}: {json.dumps(figures)}; published in {published:.0f} s, "
               f"routed in {drained:.0f} s ({BURST / drained:.0f} cases/s); "
-              f"peak RSS MB {json.dumps({k: round(v) for k, v in peak_rss.items()})}; "
-              f"deepest queues {json.dumps(deepest)}")  # fmt: skip
+              f"peak RSS MB {json.dumps({k: round(v) for k, v in watch.peak_rss.items()})}; "
+              f"deepest queues {json.dumps(watch.deepest)}; "
+              f"/metrics unanswered {watch.unread}")  # fmt: skip
     assert platform.dead() == []
     assert figures["submitted"] == BURST
     assert figures["lost"] == 0 and figures["stored"] == BURST
     assert figures["routed"] == BURST
     assert figures["duplicate_cases"] == figures["duplicate_dispatches"] == 0
     assert figures["duplicate_clocks"] == figures["duplicate_sms"] == 0
-    assert max(peak_rss.values()) < RSS_LIMIT_MB, peak_rss
+    assert max(watch.peak_rss.values()) < RSS_LIMIT_MB, watch.peak_rss
     # the backlog was there to see in the metrics while it lasted
-    assert deepest["dispatch.route_case"] >= BURST / 10, deepest
+    assert watch.deepest["dispatch.route_case"] >= BURST / 10, watch.deepest
