@@ -24,7 +24,6 @@ import eventlet
 import kombu.exceptions as kombu_exceptions
 from kombu.entity import Queue, binding
 from kombu.message import Message
-from kombu.pools import producers
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer, QueueConsumer
@@ -60,6 +59,15 @@ LOST_CONNECTION = (
     kombu_exceptions.OperationalError,
 )
 """What settling a message raises when the broker connection is gone."""
+
+PARKING_PATIENCE_SECONDS = 30.0
+"""How long parking one message may take, connecting included. A park the broker has not
+confirmed by then is given up and the message goes back to its queue, to be parked on its next
+delivery: a park once hung for good, with no error, and held its message unsettled until the
+service stopped."""
+
+PARKING_CONNECTIONS = 8
+"""Parks under way at once for one queue: a flood of poison opens no more connections."""
 
 STORE_PATIENCE_SECONDS = 900.0
 """How long a message is held, retried in place, while its service's database is unavailable."""
@@ -288,6 +296,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
                 item.exchange(channel).declare()
         self.gauges.watch(name, self.dlq_name)
         self._held: dict[int, float] = {}
+        self.parking = eventlet.semaphore.Semaphore(PARKING_CONNECTIONS)
         super().setup()
 
     # --- delivery ---
@@ -423,24 +432,9 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
             "x-parked-at": datetime.now(UTC).isoformat(),
         }
         try:
-            connection = config_connection(
-                self.container.config, transport_options={"confirm_publish": True}
-            )
-            with producers[connection].acquire(block=True, timeout=10) as producer:
-                producer.publish(
-                    raw.body,
-                    exchange=dead_letter_exchange,
-                    routing_key=self.dlq_name,
-                    headers=headers,
-                    content_type=raw.content_type or "application/octet-stream",
-                    content_encoding="binary",
-                    message_id=raw.message_id,
-                    app_id=raw.app_id,
-                    delivery_mode=2,
-                    retry=True,
-                    retry_policy={"max_retries": 3},
-                )
-        except Exception:
+            with self.parking:
+                self.publish_parked(raw, headers)
+        except (Exception, eventlet.Timeout):
             log.exception(
                 "%s: could not park a message; it goes back to the queue", self.queue.name
             )
@@ -452,6 +446,31 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         )
         metrics.MESSAGES_PARKED.labels(self.queue.name, raw.routing_key).inc()
         self.settle(self.queue_consumer.ack_message, message)
+
+    def publish_parked(self, raw: RawMessage, headers: dict[str, Any]) -> None:
+        """Publish the copy and wait for the broker's confirm, on a connection of its own,
+        within ``PARKING_PATIENCE_SECONDS``. Given up, the connection is dropped without the
+        closing handshake: it may be what hung, and a late confirm must answer no one."""
+        connection = config_connection(
+            self.container.config, transport_options={"confirm_publish": True}, connect_timeout=5
+        )
+        try:
+            with eventlet.Timeout(PARKING_PATIENCE_SECONDS):
+                connection.Producer().publish(
+                    raw.body,
+                    exchange=dead_letter_exchange,
+                    routing_key=self.dlq_name,
+                    headers=headers,
+                    content_type=raw.content_type or "application/octet-stream",
+                    content_encoding="binary",
+                    message_id=raw.message_id,
+                    app_id=raw.app_id,
+                    delivery_mode=2,
+                )
+                connection.release()
+        except BaseException:
+            connection.collect()
+            raise
 
 
 @dataclass

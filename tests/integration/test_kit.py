@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import eventlet
+import kombu
 import kombu.exceptions
 import pika
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy import MetaData, func, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
+import kit.messaging
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
 from kit.base import ServiceBase
 from kit.db import Store, UnitOfWork, kit_tables
@@ -405,6 +408,28 @@ def test_an_undecodable_body_is_parked_and_the_consumer_lives_on(
     while time.monotonic() < deadline and not ATTEMPTS:
         time.sleep(0.05)
     assert ATTEMPTS == ["after the poison"]
+
+
+def test_a_park_that_hangs_is_given_up_and_the_message_parked_on_its_next_delivery(
+    probe: Store, vhost_uri: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(kit.messaging, "PARKING_PATIENCE_SECONDS", 0.5)
+    publish = kombu.Producer.publish
+    hung: list[str] = []
+
+    def first_park_hangs(producer: kombu.Producer, body: Any, **options: Any) -> Any:
+        if options.get("routing_key") == "probe.handle.dlq" and not hung:
+            hung.append(options["headers"]["x-reject-reason"])
+            eventlet.sleep(3600)  # a confirm that never comes
+        return publish(producer, body, **options)
+
+    monkeypatch.setattr(kombu.Producer, "publish", first_park_hangs)
+    publish_event(vhost_uri, b"not json")
+    [(headers, body)] = parked(vhost_uri, "probe.handle.dlq", timeout=15)
+    assert body == b"not json" and headers["x-reject-reason"].startswith("not JSON")
+    assert len(hung) == 1
+    assert "could not park a message; it goes back to the queue" in caplog.text
+    assert parked(vhost_uri, "probe.handle.dlq", timeout=1) == []  # parked once, not twice
 
 
 def test_a_failing_handler_is_retried_then_parked_after_the_delivery_limit(
