@@ -125,6 +125,7 @@ def publish(amqp_uri: str, count: int) -> None:
 
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     channel = connection.channel()
+    channel.confirm_delivery()  # unconfirmed, the last publishes before closing may be dropped
     channel.exchange_declare("dispatch.events", "topic", durable=True)
     now = datetime.now(UTC)
     limits = Deadlines(respond_by=now + timedelta(hours=2), feedback_by=now + timedelta(hours=24),

@@ -63,8 +63,9 @@ LOST_CONNECTION = (
 PARKING_PATIENCE_SECONDS = 30.0
 """How long parking one message may take, connecting included. A park the broker has not
 confirmed by then is given up and the message goes back to its queue, to be parked on its next
-delivery: a park once hung for good, with no error, and held its message unsettled until the
-service stopped."""
+delivery. RabbitMQ withholds the confirm while the dead-letter queue has no majority of its
+nodes (a split cluster); without a limit the park would wait, silent, holding its message
+unsettled until the service stopped."""
 
 PARKING_CONNECTIONS = 8
 """Parks under way at once for one queue: a flood of poison opens no more connections."""

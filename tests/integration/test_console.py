@@ -282,9 +282,9 @@ def test_the_event_stream_tells_types_and_no_case_numbers(
             "case_id": "CF-SECRET", "data": {},
         }  # fmt: skip
         time.sleep(0.5)  # the stream is bound before the event is published
-        connection.channel().basic_publish(
-            "civicflow.events", "sla.overdue", json.dumps(body).encode()
-        )
+        channel = connection.channel()
+        channel.confirm_delivery()  # unconfirmed, a publish just before closing may be dropped
+        channel.basic_publish("civicflow.events", "sla.overdue", json.dumps(body).encode())
         connection.close()
         lines = [stream.readline() for _ in range(4)]
     received = b"".join(lines)
