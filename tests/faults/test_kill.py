@@ -27,7 +27,7 @@ from tests.faults.harness import (
     stream,
 )
 from tests.support.broker import management_get
-from tests.support.platform import http
+from tests.support.platform import http, publisher
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
 
@@ -100,15 +100,13 @@ def test_poison_on_each_work_queue_is_parked_while_the_rest_flows(
     sender.start()
     time.sleep(1.5)
     uri = platform.env["AMQP_URI"]
-    connection = pika.BlockingConnection(pika.URLParameters(uri))
-    channel = connection.channel()
     # Confirmed, or RabbitMQ may drop what a connection closed at once had sent to a quorum
     # queue: unconfirmed, the last two of three poison messages reached only some queues.
-    channel.confirm_delivery()
+    channel = publisher(uri)
     for exchange, key in POISON:
         for body in (b"not json", b'{"type": "%s", "data": 7}' % key.encode(), b"\xff\xfe"):
             channel.basic_publish(exchange, key, body, pika.BasicProperties(app_id="gridapp"))
-    connection.close()
+    channel.connection.close()
     sender.join(timeout=120)
     figures = settle(platform, ledger)
     # routing has settled, but a consumer further down (supervision) may still be working

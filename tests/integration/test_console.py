@@ -16,7 +16,14 @@ from openapi_spec_validator import validate
 
 from civicflow.demo import load_demo
 from services.console.domain import issue_token
-from tests.support.platform import Answer, Platform, http, running, settings_for_test
+from tests.support.platform import (
+    Answer,
+    Platform,
+    http,
+    publisher,
+    running,
+    settings_for_test,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -269,23 +276,20 @@ def test_the_event_stream_tells_types_and_no_case_numbers(
 ) -> None:
     import urllib.request
 
-    import pika
-
     url = platform.url("console", f"/api/v1/stream?token={tokens['hbj']}")
     assert http("GET", platform.url("console", "/api/v1/stream?token=forged")).status == 401
     with urllib.request.urlopen(url, timeout=10) as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         assert stream.readline() == b"retry: 3000\n"
-        connection = pika.BlockingConnection(pika.URLParameters(platform.settings.amqp_uri))
         body = {
             "event_id": "e-1", "type": "sla.overdue", "occurred_at": "2026-11-21T10:00:00+00:00",
             "case_id": "CF-SECRET", "data": {},
         }  # fmt: skip
         time.sleep(0.5)  # the stream is bound before the event is published
-        channel = connection.channel()
-        channel.confirm_delivery()  # unconfirmed, a publish just before closing may be dropped
+        # confirmed: unconfirmed, a publish just before closing may be dropped
+        channel = publisher(platform.settings.amqp_uri)
         channel.basic_publish("civicflow.events", "sla.overdue", json.dumps(body).encode())
-        connection.close()
+        channel.connection.close()
         lines = [stream.readline() for _ in range(4)]
     received = b"".join(lines)
     assert b"event: sla.overdue" in received and b"CF-SECRET" not in received
