@@ -64,7 +64,7 @@ bench: venv broker $(BENCH_STAMP)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts kit services civicflow
+	$(BIN)/mypy contracts kernel kit services civicflow
 
 format: venv
 	$(BIN)/ruff format .

@@ -14,6 +14,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from sqlalchemy.orm import Session
 
+from kernel.clock import Clock
 from kit import metrics
 from kit.db import KitTables, Store, UnitOfWork
 from kit.outbox import OutboxRelay
@@ -155,3 +156,11 @@ class RpcClient(Injected["TimedServiceProxy"], RpcProxy):  # type: ignore[misc]
     def get_dependency(self, worker_ctx: Any) -> TimedServiceProxy:
         timeout = self.timeout or self.container.config["CIVICFLOW"].rpc_timeout
         return TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
+
+
+class ClockProvider(DependencyProvider):  # type: ignore[misc]
+    """The service's clock (``Settings.clock``): the system's, or the one a test controls."""
+
+    def get_dependency(self, worker_ctx: Any) -> Clock:
+        settings: Settings = self.container.config["CIVICFLOW"]
+        return settings.clock

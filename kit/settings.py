@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from kernel.clock import Clock, SystemClock
+from kernel.config import ConfigError
+
 if TYPE_CHECKING:
     from kit.amqp import AmqpTls
 
-
-class ConfigError(Exception):
-    """A configuration file is missing or wrong; the message names the file and the field."""
+__all__ = ["SERVICES", "ConfigError", "Settings"]
 
 
 SERVICES: tuple[str, ...] = ("intake", "grid", "dispatch", "supervision", "notify", "console")
@@ -57,6 +58,8 @@ class Settings:
     """How often supervision scans its clocks for warnings, overdue limits and escalations."""
     notify_tick_seconds: float = 1.0
     """How often notify looks for deliveries due again (retries, quiet hours, rate limits)."""
+    clock: Clock = field(default_factory=SystemClock)
+    """Where every service reads the time; tests give a ``ManualClock`` and move it on."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, get_args
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
 
-from kit.yamltext import Fault, either, load, refuse_unknown
+from kernel.config import Fault, either, load, refuse_unknown
 from services.notify.domain import LOCAL_TIME
 from services.supervision.policy import parse_duration
 

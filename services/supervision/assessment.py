@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from kit.yamltext import Fault as _Fault
-from kit.yamltext import PathStep, load
-from kit.yamltext import either as _either
-from kit.yamltext import refuse_unknown as _refuse_unknown
+from kernel.config import Fault as _Fault
+from kernel.config import PathStep, load
+from kernel.config import either as _either
+from kernel.config import refuse_unknown as _refuse_unknown
 
 ClockKind = Literal["respond", "feedback", "resolve"]
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]

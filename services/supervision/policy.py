@@ -26,10 +26,10 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from contracts.common import Channel, RiskGrade
 from contracts.events import ClockKind, Deadlines, Level, OrderGrade
-from kit.yamltext import Fault as _Fault
-from kit.yamltext import PathStep, line_of, load
-from kit.yamltext import either as _either
-from kit.yamltext import refuse_unknown as _refuse_unknown
+from kernel.config import Fault as _Fault
+from kernel.config import PathStep, line_of, load
+from kernel.config import either as _either
+from kernel.config import refuse_unknown as _refuse_unknown
 from services.supervision.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
 
 _DURATION = TypeAdapter(timedelta)

@@ -1,9 +1,12 @@
-"""Configuration files read so that a refusal names the line and the field at fault.
+"""Configuration files read so that a refusal names the file, the line and the field at fault.
 
 A service refuses to start on a wrong configuration file, and says where: ``sla.yml line 12:
-overrides[1].when.risk: 'purple' is not red, yellow or blue``. Builders raise ``Fault`` with
-the path of the field (keys and list indexes); ``load`` turns it into the caller's error type
-with the line the field is written on.
+overrides[1].when.risk: 'purple' is not red, yellow or blue``.
+
+Every configuration error is a ``ConfigError``. A file is described by a pydantic model and read
+with ``load_model``, which turns pydantic's error locations into the line each field is written
+on. Older builders raise ``Fault`` with the path of the field (keys and list indexes); ``load``
+turns it into the caller's error type with the line the field is written on.
 """
 
 from __future__ import annotations
@@ -12,12 +15,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 PathStep = str | int
 """A step into the document: a mapping key, or an index into a list."""
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """A configuration file or setting is missing or wrong; the message names the file, the
+    line and the field. The base of every configuration error of the platform."""
 
 
 class Fault(Exception):
@@ -130,4 +140,62 @@ def first_duplicate(
             found = first_duplicate(item, (*path, index))
             if found is not None:
                 return found
+    return None
+
+
+def load_model(
+    text: str, name: str, model: type[M], error: Callable[[str], Exception] = ConfigError
+) -> M:
+    """Parse ``text`` (the file ``name``) and validate it as ``model``. Every field at fault is
+    named with its line, one per line of the error's message."""
+    root, document = compose(text, name, error)
+    duplicate = first_duplicate(root, ())
+    if duplicate is not None:
+        path, line = duplicate
+        raise error(f"{name} line {line}: {dotted_path(path)}: given twice")
+    try:
+        return model.model_validate({} if document is None else document)
+    except ValidationError as exc:
+        raise error(describe_validation(exc, name, root)) from None
+    except Fault as fault:
+        raise error(f"{name} line {line_of(root, fault.path)}: {fault.describe()}") from None
+
+
+def describe_validation(exc: ValidationError, name: str, root: Node | None) -> str:
+    """Each of pydantic's errors as ``name line N: field.path: message``."""
+    lines = []
+    for problem in exc.errors(include_url=False):
+        path = tuple(step for step in problem["loc"] if isinstance(step, str | int))
+        path = _without_union_tags(path, root)
+        where = dotted_path(path)
+        lines.append(
+            f"{name} line {line_of(root, path)}: {where + ': ' if where else ''}{problem['msg']}"
+        )
+    return "\n".join(lines)
+
+
+def _without_union_tags(path: tuple[PathStep, ...], root: Node | None) -> tuple[PathStep, ...]:
+    """pydantic puts a union member's tag (``function-after[...]``, a model's name) into an
+    error's location; the file knows nothing of them, so steps that are not in the document
+    are left out."""
+    kept: list[PathStep] = []
+    node = root
+    for step in path:
+        child = _child(node, step)
+        if child is None and node is not None and isinstance(step, str) and "[" in step:
+            continue
+        kept.append(step)
+        node = child
+    return tuple(kept)
+
+
+def _child(node: Node | None, step: PathStep) -> Node | None:
+    if isinstance(node, MappingNode) and isinstance(step, str):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == step:
+                found: Node = value
+                return found
+    if isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+        child: Node = node.value[step]
+        return child
     return None
