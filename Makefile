@@ -6,21 +6,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help run test test-unit test-browser test-faults test-broker bench lint format venv broker chromium promtool clean
+.PHONY: help run test test-unit test-browser test-faults test-broker test-py313 bench lint format venv broker chromium promtool clean
 
 help:
 	@echo "make run    set up and run the whole platform with the demo county (Ctrl-C stops it)"
 	@echo "make test   run every test (unit, integration and end-to-end on a real RabbitMQ)"
 	@echo "make bench  print the throughput figures as one JSON line"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy --strict and the import contracts"
+	@echo "make test-py313  the unit and integration tests again on Python 3.13"
 
 $(STAMP): pyproject.toml constraints.txt
 	@scripts/ensure-python.sh $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip 'setuptools<81' wheel
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+
+# The same tests on Python 3.13, in a virtualenv of its own
+VENV313  := .venv-3.13
+STAMP313 := $(VENV313)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+$(STAMP313): pyproject.toml constraints.txt
+	@scripts/ensure-python.sh $(VENV313) 3.13
+	@$(VENV313)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(VENV313)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV313)/.installed-* && touch $@
 
 # py-spy and matplotlib, for make bench only
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
@@ -54,6 +64,9 @@ test-faults: venv broker
 test-browser: venv broker chromium
 	$(BIN)/pytest browser
 
+test-py313: $(STAMP313) broker promtool
+	$(VENV313)/bin/pytest tests/unit tests/integration
+
 test-unit: venv promtool
 	$(BIN)/pytest tests/unit
 
@@ -71,4 +84,4 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV313) var .pytest_cache .mypy_cache .ruff_cache

@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from civicflow.registry import service_class
     from kit.runner import configure_logging, run_until_signalled
 
-    configure_logging(os.environ.get("CIVICFLOW_LOG_LEVEL", "INFO"))
+    configure_logging(os.environ.get("CIVICFLOW_LOG_LEVEL", "INFO"), args.service)
     run_until_signalled(service_class(args.service), settings)
     return 0
 

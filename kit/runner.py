@@ -13,6 +13,7 @@ import eventlet.event
 from nameko.containers import ServiceContainer
 from nameko.runners import ServiceRunner
 
+from kit import logs
 from kit.amqp import nameko_config
 from kit.settings import Settings
 
@@ -33,10 +34,8 @@ def container_config(settings: Settings, service: str) -> dict[str, Any]:
     return config
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
-    )
+def configure_logging(level: str = "INFO", service: str = "civicflow") -> None:
+    logs.configure(service, level)
     logging.getLogger("nameko").setLevel(logging.WARNING)
     # nameko reports every expected refusal (a 401, a parked message) as a warning with a
     # traceback; the kit logs those itself, in one line.

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Create the virtualenv ($1) with Python 3.11, installing Python 3.11 with apt-get when it is
-# missing and we are root on Debian/Ubuntu.
+# Create the virtualenv $1 with Python $2 (default 3.11), installing that Python with apt-get
+# when it is missing and we are root on Debian/Ubuntu.
 set -euo pipefail
 venv=${1:-.venv}
+version=${2:-3.11}
+major=${version%%.*}
+minor=${version#*.}
+
+is_wanted() {
+  "$1" -c "import sys; sys.exit(sys.version_info[:2] != ($major, $minor))" 2>/dev/null
+}
 
 find_python() {
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 \
-       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+  for candidate in "python$version" python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && is_wanted "$candidate" \
        && "$candidate" -c 'import ensurepip, venv' 2>/dev/null; then
       command -v "$candidate"; return 0
     fi
@@ -15,19 +21,20 @@ find_python() {
   return 1
 }
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+if [ -x "$venv/bin/python" ] && is_wanted "$venv/bin/python"; then
   exit 0
 fi
 python=$(find_python) || {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing Python 3.11 with apt-get"
+    echo "==> installing Python $version with apt-get"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$version" "python$version-venv" >/dev/null
     python=$(find_python)
   else
-    echo "civicflow needs Python 3.11 with venv (Debian/Ubuntu: apt-get install python3.11 python3.11-venv)" >&2
+    echo "civicflow needs Python $version with venv (Debian/Ubuntu: apt-get install python$version python$version-venv)" >&2
     exit 1
   fi
 }
 echo "==> creating $venv with $python"
+rm -rf "$venv"
 "$python" -m venv "$venv"
