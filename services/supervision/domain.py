@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from contracts.events import AlertClock, AlertKind, ClockKind, Deadlines, Level
-from services.supervision.policy import EscalationLadder
+from kernel.sla import EscalationLadder
 
 CLOCK_KINDS: tuple[ClockKind, ...] = ("respond", "feedback", "resolve")
 

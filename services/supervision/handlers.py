@@ -44,11 +44,11 @@ from contracts.events import (
     EventSpec,
     RedRiskRaised,
 )
+from kernel.sla import SlaPolicy
 from kit.db import UnitOfWork, new_row
 from services.supervision import domain
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import RUNNING, SupervisionRepository
 
 # owners of the clocks that belong to no dispatch: a rework's, an escalation waiting for one

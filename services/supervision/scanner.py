@@ -22,11 +22,11 @@ from contracts.events import (
     SlaOverdue,
     SlaWarning,
 )
+from kernel.sla import SlaPolicy
 from kit.db import Store
 from services.supervision import domain
 from services.supervision.handlers import ClockBook
 from services.supervision.models import ClockRow, FollowedCase
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 
 BATCH = 500

@@ -19,9 +19,9 @@ from contracts.events import (
     Envelope,
 )
 from kit.db import Store
+from kit.sla import load_sla_policy
 from services.supervision.handlers import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 from tests.support.databases import store_with_tables
 from tests.support.platform import CONFIG_DIR
@@ -71,7 +71,7 @@ def outcome(store: Store, case_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("risk", ["blue", "red"])
 def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, risk: str) -> None:
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     with store.unit_of_work("test") as uow:  # the long way: the case's row exists already
         SupervisionRepository(uow.session).follow("CF-LONG")
         uow.commit()
@@ -114,7 +114,7 @@ def history(store: Store, case_id: str) -> dict[str, Any]:
 def test_a_batch_locked_at_once_comes_out_as_its_events_one_by_one(store: Store) -> None:
     """``follow_all`` locks a batch's cases up front; the first event of each new case takes
     the short way, its later events and known cases the long way, as one by one would."""
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     for prefix in ("ONE", "ALL"):  # a case known before the batch, dispatched once already
         with store.unit_of_work("test") as uow:
             ClockBook(uow, policy).apply(dispatched(f"{prefix}-KNOWN", "blue"))
