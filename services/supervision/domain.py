@@ -31,6 +31,8 @@ class ClockPlan:
     started_at: datetime
     due_at: datetime
     warn_at: datetime
+    calendar_uncertain: bool = False
+    """Counted Monday to Friday in a year the working calendar does not know."""
 
 
 def warn_point(start: datetime, due: datetime, warn_fraction: float) -> datetime:

@@ -154,4 +154,5 @@ def describe(row: ClockRow) -> dict[str, Any]:
         "warn_at": row.warn_at.isoformat(), "due_at": row.due_at.isoformat(),
         "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
         "warned": row.warned, "overdue": row.overdue,
+        "calendar_uncertain": row.calendar_uncertain,
     }  # fmt: skip
