@@ -42,13 +42,15 @@ def _package_knows(year: int) -> bool:
     return True
 
 
+FIRST_YEAR: Final = 2004
+"""The first year chinesecalendar knows."""
+
+
 def package_last_year() -> int:
     """The last year the installed chinesecalendar carries an arrangement for."""
-    year = date.today().year - 1
+    year = FIRST_YEAR
     while _package_knows(year + 1):
         year += 1
-    while not _package_knows(year) and year > 2004:
-        year -= 1
     return year
 
 
@@ -81,7 +83,7 @@ class WorkingCalendar:
     deployment that prefers a predictable rule to the official arrangement.
     """
 
-    __slots__ = ("_arrangements", "_days", "_mode", "_warned")
+    __slots__ = ("_arrangements", "_days", "_known", "_mode", "_warned")
 
     def __init__(
         self, mode: CalendarMode = "chinese", arrangements: HolidayArrangements | None = None
@@ -94,6 +96,7 @@ class WorkingCalendar:
         # every deadline walks the same few weeks: chinesecalendar validates and looks each
         # day up again, which was the largest share of dispatch's routing
         self._days: dict[date, bool] = {}
+        self._known: dict[int, bool] = {}
 
     @property
     def mode(self) -> CalendarMode:
@@ -120,7 +123,12 @@ class WorkingCalendar:
 
     def knows(self, year: int) -> bool:
         """Whether the year's arrangement is known (always, counting weekends only)."""
-        return self._mode == "weekends" or year in self._arrangements.years or _package_knows(year)
+        known = self._known.get(year)
+        if known is None:
+            known = self._known[year] = (
+                self._mode == "weekends" or year in self._arrangements.years or _package_knows(year)
+            )
+        return known
 
     def knows_span(self, start: datetime, end: datetime) -> bool:
         """Whether every Beijing day from ``start`` to ``end`` lies in a known year."""

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts.events import Deadlines
+from kernel.config import ConfigError
 from kernel.durations import PolicyError, parse_duration
 from kernel.levels import EscalationSteps
 from kernel.sla import EscalationLadder, Limits, SlaPolicy
@@ -84,6 +85,7 @@ def test_parse_duration_refuses_non_positive(value: object) -> None:
 
 def test_policy_error_is_a_value_error() -> None:
     assert issubclass(PolicyError, ValueError)
+    assert issubclass(PolicyError, ConfigError)
 
 
 @pytest.mark.parametrize("value", [2, 5.0, True], ids=["int", "float", "bool"])
