@@ -28,8 +28,8 @@ from sqlalchemy import insert, text
 
 from kit.db import Store, scratch_postgres
 from kit.migrations import upgrade
+from kit.sla import load_sla_policy
 from services.supervision.models import TABLES, ClockRow
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 from services.supervision.scanner import BATCH, Scanner
 
@@ -104,7 +104,7 @@ def measure(url: str, label: str, clocks: int, due: int) -> dict[str, Any]:
             started = time.perf_counter()
             found = SupervisionRepository(session).due_clocks(now, BATCH, skip_locked=False)
             find_s = time.perf_counter() - started
-        policy = SlaPolicy.from_file(CONFIG / "sla.yml")
+        policy = load_sla_policy(CONFIG)
         before = rss_mb()
         tracemalloc.start()
         started = time.perf_counter()

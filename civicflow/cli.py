@@ -329,6 +329,29 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_calendar_check(args: argparse.Namespace, settings: Settings) -> int:
+    """How far the working calendar reaches: chinesecalendar's years, then holidays.yml's."""
+    from kernel.calendar import WorkingCalendar
+    from kernel.config import ConfigError
+    from kit.sla import read_holidays
+
+    try:
+        calendar = WorkingCalendar("chinese", read_holidays(settings.config_dir))
+    except ConfigError as exc:
+        print(f"calendar refused: {exc}", file=sys.stderr)
+        return 1
+    coverage = calendar.coverage()
+    print(f"last known year: {coverage.last_year}")
+    print(coverage.describe())
+    return 0
+
+
+def _add_calendar(calendar: argparse.ArgumentParser) -> None:
+    actions = calendar.add_subparsers(dest="action", required=True)
+    check = actions.add_parser("check", help="print the last year the calendar knows")
+    check.set_defaults(handler=cmd_calendar_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civicflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -395,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(handler=cmd_dlq)
     broker = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
     broker.set_defaults(handler=cmd_broker_check)
+    _add_calendar(commands.add_parser("calendar", help="the working calendar (holidays, 调休)"))
     return parser
 
 

@@ -2,5 +2,13 @@
 framework — the territory's levels and the escalation ladder, durations, the SLA policy, the
 working calendar, the catalogues and how configuration files are read.
 
-A service imports the kernel, never another service.
+A service imports the kernel, never another service (``make lint`` checks both ways).
+
+- ``levels``: the territory's levels and the escalation ladder (格呼街应、街呼区应)
+- ``durations``: ISO 8601 durations and SLA limits (working days or wall clock)
+- ``sla``: the SLA policy of sla.yml: limits, overrides, escalation, order limits
+- ``calendar``, ``holidays``: working days, from chinesecalendar and holidays.yml
+- ``catalogue``: categories.yml and departments.yml
+- ``config``: configuration files read with the file, line and field of each fault named
+- ``clock``: where time comes from
 """

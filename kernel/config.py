@@ -80,9 +80,24 @@ def load(
         raise error(f"{name} line {line_of(root, fault.path)}: {fault.describe()}") from None
 
 
-def compose(text: str, name: str, error: Callable[[str], Exception]) -> tuple[Node | None, object]:
+class _DatesAsTextLoader(yaml.SafeLoader):
+    """YAML's own dates (2027-02-30 raises a bare ValueError with no line) left as text, so the
+    model validates them and an impossible date is named with its line and field."""
+
+
+def _date_as_text(loader: yaml.SafeLoader, node: Node) -> str:
+    value: str = loader.construct_scalar(node)  # type: ignore[arg-type]
+    return value
+
+
+_DatesAsTextLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
+
+
+def compose(
+    text: str, name: str, error: Callable[[str], Exception], dates_as_text: bool = False
+) -> tuple[Node | None, object]:
     """The node tree (for line numbers) and the document built from it, in one parse."""
-    loader = yaml.SafeLoader(text)
+    loader = _DatesAsTextLoader(text) if dates_as_text else yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         document = loader.construct_document(root) if root is not None else None
@@ -144,11 +159,17 @@ def first_duplicate(
 
 
 def load_model(
-    text: str, name: str, model: type[M], error: Callable[[str], Exception] = ConfigError
+    text: str,
+    name: str,
+    model: type[M],
+    error: Callable[[str], Exception] = ConfigError,
+    *,
+    dates_as_text: bool = False,
 ) -> M:
     """Parse ``text`` (the file ``name``) and validate it as ``model``. Every field at fault is
-    named with its line, one per line of the error's message."""
-    root, document = compose(text, name, error)
+    named with its line, one per line of the error's message. ``dates_as_text`` hands dates to
+    the model as text, for a model that validates its own."""
+    root, document = compose(text, name, error, dates_as_text)
     duplicate = first_duplicate(root, ())
     if duplicate is not None:
         path, line = duplicate

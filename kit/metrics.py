@@ -71,6 +71,16 @@ DEAD_LETTER_MESSAGES = Gauge(
     ["queue"],
 )  # fmt: skip
 
+CALENDAR_LAST_KNOWN_DAY = Gauge(
+    "civicflow_calendar_last_known_day_timestamp_seconds",
+    "Start of the last day whose holiday arrangement the working calendar knows (UTC), unix time",
+)
+CALENDAR_UNCERTAIN_CLOCKS = Counter(
+    "civicflow_calendar_uncertain_clocks_total",
+    "Clocks counted Monday to Friday in a year whose holiday arrangement is unknown",
+    ["clock"],
+)
+
 Meter = Callable[[Any], None]
 """Counts one committed event's data in the domain's own metrics."""
 

@@ -13,17 +13,9 @@ from typing import Any
 
 from contracts.events import Assignee, Level, Territory
 from contracts.rpc import DepartmentDuty, GridUnit
+from kernel.sla import SlaPolicy
 from services.dispatch import lifecycle as lc
 from services.dispatch.domain import RoutingTable
-from services.supervision.policy import SlaPolicy
-
-ESCALATION_LADDER: dict[str, Level] = {
-    "micro_grid": "grid",
-    "grid": "street",
-    "community": "street",
-    "street": "district",
-}
-"""格呼街应、街呼区应: who a level calls on."""
 
 SATISFACTION = ("satisfied", "basically_satisfied", "unsatisfied")
 
@@ -112,7 +104,7 @@ def parse(
                 raise BadCommand(f"satisfaction: one of {SATISFACTION}")
             return lc.Revisit(satisfaction, _text(params, "note", required=False))
         case "escalate":
-            return _escalate(params, state, facts, duties_above)
+            return _escalate(params, state, facts, duties_above, sla)
         case "extend" if "approve" in params:
             if not isinstance(params["approve"], bool):
                 raise BadCommand("approve: true or false")
@@ -172,8 +164,11 @@ def _escalate(
     state: lc.CaseState,
     facts: CaseFacts,
     duties_above: Sequence[DepartmentDuty],
+    sla: SlaPolicy,
 ) -> lc.Escalate:
-    to_level = params.get("to_level") or ESCALATION_LADDER.get(state.level)
+    """格呼街应、街呼区应: by default the level above on the kernel's ladder, the one a late clock
+    climbs too."""
+    to_level = params.get("to_level") or sla.escalation.above(state.level)
     if to_level not in ("grid", "community", "street", "district"):
         raise BadCommand(f"to_level: nowhere to escalate a case at {state.level} level")
     street = next((u.code for u in facts.place if u.level == "street"), None)

@@ -9,41 +9,29 @@ one click (一键派单) with a suggestion and up to two alternatives.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
 from contracts.common import CHANNELS
 from contracts.events import Assignee, CaseReceived, Level
 from contracts.rpc import DepartmentDuty, GridUnit, Location
-from services.supervision.policy import PolicyError, parse_duration
+from kernel.catalogue import (
+    CatalogueError,
+    Category,
+    Department,
+    keyword_weights,
+    read_categories,
+    read_departments,
+)
+from kernel.levels import LEVELS
 
-LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "district")
+__all__ = ["LEVELS", "Category", "Department"]
 
 
 class RoutingConfigError(ValueError):
-    """categories.yml or departments.yml is wrong; the message names the entry and field."""
-
-
-@dataclass(frozen=True)
-class Department:
-    code: str
-    name: str
-    level: Level
-    phone: str | None = None
-
-    def as_assignee(self) -> Assignee:
-        return Assignee(kind="department", code=self.code, name=self.name)
-
-
-@dataclass(frozen=True)
-class Category:
-    code: str
-    name: str
-    department: str
-    level: Level
-    resolve: timedelta
-    keywords: Mapping[str, float] = field(default_factory=dict)
+    """categories.yml, departments.yml or routing.yml is wrong; the message names the entry and
+    field."""
 
 
 @dataclass(frozen=True)
@@ -55,49 +43,12 @@ class RoutingTable:
     def from_config(
         cls, categories_doc: Mapping[str, Any], departments_doc: Mapping[str, Any]
     ) -> RoutingTable:
-        departments = {}
-        for index, entry in enumerate(departments_doc.get("departments") or []):
-            where = f"departments.yml: departments[{index}]"
-            for key in ("code", "name", "level"):
-                if not entry.get(key):
-                    raise RoutingConfigError(f"{where}.{key}: missing")
-            if entry["level"] not in LEVELS:
-                raise RoutingConfigError(
-                    f"{where}.level: {entry['level']!r} is not one of {LEVELS}"
-                )
-            phone = str(entry["phone"]) if entry.get("phone") else None
-            departments[entry["code"]] = Department(
-                entry["code"], entry["name"], entry["level"], phone
-            )
-        categories = {}
-        for index, entry in enumerate(categories_doc.get("categories") or []):
-            code = entry.get("code")
-            where = f"categories.yml: categories[{index}] ({code})"
-            if not code or not entry.get("name"):
-                raise RoutingConfigError(f"{where}: code and name are required")
-            if entry.get("department") not in departments:
-                raise RoutingConfigError(
-                    f"{where}.department: {entry.get('department')!r} is not a known department"
-                )
-            try:
-                resolve = parse_duration(entry.get("resolve", "P5D"), f"{where}.resolve")
-            except PolicyError as exc:
-                raise RoutingConfigError(str(exc)) from None
-            level = entry.get("level", departments[entry["department"]].level)
-            if level not in LEVELS:
-                raise RoutingConfigError(f"{where}.level: {level!r} is not one of {LEVELS}")
-            keywords = entry.get("keywords") or []
-            if not isinstance(keywords, list):
-                raise RoutingConfigError(f"{where}.keywords: must be a list of words")
-            categories[code] = Category(
-                code=code,
-                name=entry["name"],
-                department=entry["department"],
-                level=level,
-                resolve=resolve,
-                keywords=_keyword_weights(keywords, where),
-            )
-        return cls(categories, departments)
+        """The catalogues, read by the kernel as every service reads them."""
+        try:
+            departments = read_departments(departments_doc)
+            return cls(read_categories(categories_doc, departments), departments)
+        except CatalogueError as exc:
+            raise RoutingConfigError(str(exc)) from None
 
     def classify(self, text: str) -> list[tuple[Category, float]]:
         """Categories whose keywords the text mentions, best first."""
@@ -109,23 +60,6 @@ class RoutingTable:
 
     def assignee_for(self, category: Category) -> Assignee:
         return self.departments[category.department].as_assignee()
-
-
-def _keyword_weights(items: Iterable[Any], where: str) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    for item in items:
-        if isinstance(item, str):
-            weights[item] = 1.0
-        elif isinstance(item, Mapping) and len(item) == 1:
-            ((word, weight),) = item.items()
-            if isinstance(weight, bool) or not isinstance(weight, int | float):
-                raise RoutingConfigError(f"{where}.keywords: weight of {word!r} must be a number")
-            weights[str(word)] = float(weight)
-        else:
-            raise RoutingConfigError(
-                f"{where}.keywords: {item!r} is neither a word nor word: weight"
-            )
-    return weights
 
 
 # --- where the case is, as grid answered ---
@@ -293,7 +227,10 @@ def extra_keywords(document: Mapping[str, Any], table: RoutingTable) -> RoutingT
             raise RoutingConfigError(f"{where}: not in the catalogue")
         if not isinstance(words, Mapping):
             raise RoutingConfigError(f"{where}: a mapping of word → weight")
-        weights = _keyword_weights([{word: weight} for word, weight in words.items()], where)
+        try:
+            weights = keyword_weights([{word: weight} for word, weight in words.items()], where)
+        except CatalogueError as exc:
+            raise RoutingConfigError(str(exc)) from None
         merged = {**categories[code].keywords, **weights}
         categories[code] = Category(**{**categories[code].__dict__, "keywords": merged})
     return RoutingTable(categories, table.departments)

@@ -50,8 +50,7 @@ from contracts.events import (
     Level,
     Territory,
 )
-
-LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "district")
+from kernel.levels import is_above
 
 
 class CaseStatus(StrEnum):
@@ -558,7 +557,7 @@ def _escalate(state: CaseState, c: Escalate, actor: Actor, at: datetime) -> Outc
         raise IllegalTransition(
             "escalate", state.status, allowed_actions(state), "a reason is required"
         )
-    if LEVELS.index(c.to_level) <= LEVELS.index(state.level):
+    if not is_above(c.to_level, state.level):
         raise IllegalTransition(
             "escalate",
             state.status,

@@ -21,6 +21,7 @@ from contracts.events import (
     RevisitAnswered,
 )
 from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMember
+from kernel.sla import SlaPolicy
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
 from kit.db import UnitOfWork, new_row
@@ -29,13 +30,13 @@ from kit.messaging import on_event, on_event_batch
 from kit.providers import Configured, Database
 from kit.rpc import RpcClient, RpcUnavailable, rpc
 from kit.settings import Settings
+from kit.sla import load_sla_policy
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.dispatch import domain
 from services.dispatch import lifecycle as lc
-from services.dispatch.commands import ESCALATION_LADDER, BadCommand, CaseFacts, parse
+from services.dispatch.commands import BadCommand, CaseFacts, parse
 from services.dispatch.models import TABLES, Case
 from services.dispatch.repository import CaseFilters, CaseRepository
-from services.supervision.policy import SlaPolicy
 
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
@@ -75,7 +76,7 @@ def load_config(settings: Settings) -> DispatchConfig:
     table = domain.extra_keywords(routing, catalogue)
     return DispatchConfig(
         table, domain.RoutingRules.from_config(routing, table),
-        SlaPolicy.from_file(settings.config_dir / "sla.yml"),
+        load_sla_policy(settings.config_dir),
     )  # fmt: skip
 
 
@@ -350,7 +351,7 @@ class DispatchService(ServiceBase):
             return []
 
     def _duties_above(self, case: Case) -> list[DepartmentDuty]:
-        above = ESCALATION_LADDER.get(case.level or "district")
+        above = self.config.sla.escalation.above(case.level) if case.level else None
         if above is None or case.category is None:
             return []
         street = next((u["code"] for u in case.place if u["level"] == "street"), None)

@@ -25,20 +25,17 @@ from shapely.geometry.base import BaseGeometry
 from contracts.common import Phone, RiskGrade
 from contracts.events import Level
 from contracts.rpc import DutyRole, ExclusiveType, StaffRole
+from kernel.levels import PARENT_LEVEL as TERRITORY_PARENT
+from kernel.levels import TOP_DOWN
 
 UnitKind = Literal["basic", "exclusive"]
 
-LEVELS: tuple[Level, ...] = ("district", "street", "community", "grid", "micro_grid")
-"""Top down: 区, 街镇, 村居, 网格, 微网格."""
+LEVELS: tuple[Level, ...] = TOP_DOWN
+"""Top down: 区, 街镇, 村居, 网格, 微网格 (the kernel's levels)."""
 
 DEPTH: dict[Level, int] = {level: depth for depth, level in enumerate(LEVELS)}
 
-PARENT_LEVEL: dict[Level, Level] = {
-    "street": "district",
-    "community": "street",
-    "grid": "community",
-    "micro_grid": "grid",
-}
+PARENT_LEVEL: dict[Level, Level] = dict(TERRITORY_PARENT)
 
 EXCLUSIVE_TYPES: tuple[ExclusiveType, ...] = (
     "school",

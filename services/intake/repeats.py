@@ -15,7 +15,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from services.supervision.policy import PolicyError, parse_duration
+from kernel.durations import PolicyError, parse_duration
 
 _NOISE = re.compile(r"[\W\d_]+", re.UNICODE)
 _FILLER = ("请", "尽快", "处理", "反映", "问题", "你好", "您好", "谢谢", "希望", "解决", "一下")

@@ -18,8 +18,8 @@ from typing import Any, Final, Literal, get_args
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
 
 from kernel.config import Fault, either, load, refuse_unknown
+from kernel.durations import parse_duration
 from services.notify.domain import LOCAL_TIME
-from services.supervision.policy import parse_duration
 
 ChannelName = Literal["sms", "wechat", "wecom"]
 RecipientKind = Literal["assignee", "supervisors", "centre", "citizen", "subscribers"]

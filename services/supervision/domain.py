@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from contracts.events import AlertClock, AlertKind, ClockKind, Deadlines, Level
-from services.supervision.policy import EscalationLadder
+from kernel.sla import EscalationLadder
 
 CLOCK_KINDS: tuple[ClockKind, ...] = ("respond", "feedback", "resolve")
 
@@ -31,6 +31,8 @@ class ClockPlan:
     started_at: datetime
     due_at: datetime
     warn_at: datetime
+    calendar_uncertain: bool = False
+    """Counted Monday to Friday in a year the working calendar does not know."""
 
 
 def warn_point(start: datetime, due: datetime, warn_fraction: float) -> datetime:

@@ -9,7 +9,7 @@ it has not seen yet.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,11 +44,12 @@ from contracts.events import (
     EventSpec,
     RedRiskRaised,
 )
+from kernel.sla import CATALOGUE_LIMIT, SlaPolicy
 from kit.db import UnitOfWork, new_row
+from kit.metrics import CALENDAR_UNCERTAIN_CLOCKS
 from services.supervision import domain
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import RUNNING, SupervisionRepository
 
 # owners of the clocks that belong to no dispatch: a rework's, an escalation waiting for one
@@ -142,9 +143,10 @@ class ClockBook:
         case = self._follow(case_id, fact.channel, fact.category, fact.risk, fact.territory)
         assignment = assignment_of(case_id, event)
         clocks = [
-            new_clock(case_id, event.event_id, plan, fact.level, fact.assignee.code)
+            new_clock(case_id, event.event_id, self._flagged(case, plan), fact.level,
+                      fact.assignee.code)
             for plan in domain.plan_clocks(at, fact.deadlines, self.policy.warn_at)
-        ]
+        ]  # fmt: skip
         if self._first_sight == case_id:
             # the case's first event: no other clock, assignment or mark of it exists to
             # cancel or settle against (the common case, so it asks the database nothing)
@@ -209,6 +211,7 @@ class ClockBook:
         case = self.case(case_id)
         due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).resolve)
         plan = domain.ClockPlan("resolve", at, due, domain.warn_point(at, due, self.warn))
+        plan = self._flagged(case, plan, category_limit=False)
         owner = f"{REWORK}{event.event_id}"
         self.repo.add(new_clock(case_id, owner, plan, held.level, held.assignee_code))
 
@@ -232,6 +235,7 @@ class ClockBook:
         if not any(c.level == fact.to_level for c in repo.clocks_of(case_id)):
             due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).respond)
             plan = domain.ClockPlan("respond", at, due, domain.warn_point(at, due, self.warn))
+            plan = self._flagged(case, plan, category_limit=False)
             holder = fact.unit or fact.to_level
             owner = f"{ESCALATION}{event.event_id}"
             repo.add(new_clock(case_id, owner, plan, fact.to_level, holder))
@@ -352,6 +356,19 @@ class ClockBook:
         case.territory = dict(territory) or case.territory
         return case
 
+    def _flagged(
+        self, case: FollowedCase, plan: domain.ClockPlan, category_limit: bool = True
+    ) -> domain.ClockPlan:
+        """The plan, flagged when its limit counts working days in a year the working calendar
+        does not know (counted Monday to Friday: never trusted silently). A dispatch's resolve
+        limit is the category's own when the case has one, always in working days."""
+        own = CATALOGUE_LIMIT if category_limit and case.category else None
+        limit = getattr(self.policy.limits_for(own, **self._kind_of(case)), plan.kind)
+        if not self.policy.uncertain(plan.started_at, plan.due_at, limit):
+            return plan
+        CALENDAR_UNCERTAIN_CLOCKS.labels(clock=plan.kind).inc()
+        return replace(plan, calendar_uncertain=True)
+
     @staticmethod
     def _kind_of(case: FollowedCase) -> dict[str, Any]:
         return {"channel": case.channel, "category": case.category, "risk": case.risk}
@@ -374,6 +391,7 @@ def new_clock(
         assignee_code=assignee_code, state="open", started_at=plan.started_at,
         warn_at=plan.warn_at, due_at=plan.due_at, planned_due_at=plan.due_at,
         next_due_at=plan.warn_at, warned=False, overdue=False, escalation_asked=False,
+        calendar_uncertain=plan.calendar_uncertain,
     )  # fmt: skip
 
 

@@ -79,6 +79,9 @@ class ClockRow(Base):
     warned: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_asked: Mapped[bool] = mapped_column(Boolean, default=False)
+    calendar_uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Its working days fell in a year the working calendar does not know: counted Monday to
+    Friday, so its limit may be a holiday or miss a make-up working day."""
 
 
 class Alert(Base):

@@ -22,11 +22,11 @@ from contracts.events import (
     SlaOverdue,
     SlaWarning,
 )
+from kernel.sla import SlaPolicy
 from kit.db import Store
 from services.supervision import domain
 from services.supervision.handlers import ClockBook
 from services.supervision.models import ClockRow, FollowedCase
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 
 BATCH = 500
@@ -154,4 +154,5 @@ def describe(row: ClockRow) -> dict[str, Any]:
         "warn_at": row.warn_at.isoformat(), "due_at": row.due_at.isoformat(),
         "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
         "warned": row.warned, "overdue": row.overdue,
+        "calendar_uncertain": row.calendar_uncertain,
     }  # fmt: skip

@@ -10,12 +10,14 @@ from typing import Any
 
 from contracts.events import Envelope
 from contracts.rpc import OrderReply, OrderRequest, SubscriptionRequest
+from kernel.sla import SlaPolicy
 from kit.base import ServiceBase
 from kit.messaging import on_event_batch
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
 from kit.rpc import every, rpc
 from kit.settings import Settings
+from kit.sla import load_sla_policy
 from kit.topology import bind_subscriber_queue
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.supervision import orders, reports, subscriptions
@@ -23,7 +25,6 @@ from services.supervision.assessment import AssessmentConfig, Period
 from services.supervision.board import overdue_board
 from services.supervision.handlers import FOLLOWED, ClockBook
 from services.supervision.models import TABLES
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 from services.supervision.scanner import Scanner, describe
 
@@ -45,7 +46,7 @@ class SupervisionConfig:
 
 def load_config(settings: Settings) -> SupervisionConfig:
     return SupervisionConfig(
-        SlaPolicy.from_file(settings.config_dir / "sla.yml"),
+        load_sla_policy(settings.config_dir),
         AssessmentConfig.from_file(settings.config_dir / "assessment.yml"),
         load_vault(settings),
         f"supervision-{uuid.uuid4().hex[:8]}",

@@ -28,7 +28,8 @@ from tests.support.platform import (
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 # a grid report must be answered within a second here; a grid or community waits one more
-# second past its limit before the level above takes the case; two climbs at most
+# second past its limit before the level above takes the case; two climbs at most; this county
+# puts its communities on the ladder (via_community)
 SLA = """\
 default: {respond: PT2H, feedback: PT24H, resolve: P5D}
 warn_at: 0.5
@@ -37,6 +38,7 @@ overrides:
     respond: PT1S
 escalation:
   max_levels: 2
+  via_community: yes
   ladder: {grid: PT1S, community: PT1S}
 """
 

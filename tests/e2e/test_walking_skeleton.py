@@ -14,8 +14,8 @@ import pika
 import pytest
 
 from civicflow.demo import load_demo
+from kernel.calendar import WorkingCalendar
 from kit.settings import SERVICES
-from services.supervision.calendar import WorkingCalendar
 from tests.support.platform import EventTap, Platform, http, publisher, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]

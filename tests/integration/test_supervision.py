@@ -50,13 +50,13 @@ from contracts.events import (
     EventData,
     EventSpec,
 )
+from kernel.calendar import SHANGHAI
 from kit.db import Store
 from kit.pii import load_vault
 from kit.runner import InProcess
 from kit.settings import Settings
-from services.supervision.calendar import SHANGHAI
+from kit.sla import load_sla_policy
 from services.supervision.models import TABLES, Alert
-from services.supervision.policy import SlaPolicy
 from services.supervision.scanner import Scanner
 from tests.conftest import free_port
 from tests.support.platform import CONFIG_DIR, EventTap, migrate_all, settings_for_test
@@ -72,6 +72,7 @@ warn_at: 0.5
 escalation:
   clocks: [respond, feedback, resolve]
   max_levels: 2
+  via_community: yes
   ladder: {grid: PT1S, community: PT1S}
 orders: {normal: PT24H, yellow: PT12H, red: PT4H}
 """
@@ -538,7 +539,7 @@ def test_the_assessment_matches_hand_computed_figures(
             time.sleep(0.1)
     # one scan, now (late November): only E's three clocks are still open, all past due
     store = Store(settings.database_url_for("supervision"), "supervision", TABLES)
-    Scanner(store, SlaPolicy.from_file(settings.config_dir / "sla.yml"), "test").scan(now())
+    Scanner(store, load_sla_policy(settings.config_dir), "test").scan(now())
     store.dispose()
     with supervision(settings), rpc(settings) as service:
         rows = {row["assignee_code"]: row for row in service.assessment("2026-11")}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts.events import (
     CASE_ACCEPTED,
@@ -18,10 +19,11 @@ from contracts.events import (
     Deadlines,
     Envelope,
 )
+from kernel.calendar import package_last_year
 from kit.db import Store
+from kit.sla import load_sla_policy
 from services.supervision.handlers import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
-from services.supervision.policy import SlaPolicy
 from services.supervision.repository import SupervisionRepository
 from tests.support.databases import store_with_tables
 from tests.support.platform import CONFIG_DIR
@@ -30,7 +32,7 @@ AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning, working hours
 GRID = Assignee(kind="grid", code="G-0101", name="城关一网格")
 CLOCK_FIELDS = ("kind", "level", "assignee_code", "state", "started_at", "warn_at", "due_at",
                 "planned_due_at", "next_due_at", "stopped_at", "cancelled_at", "paused_at",
-                "warned", "overdue", "escalation_asked")  # fmt: skip
+                "warned", "overdue", "escalation_asked", "calendar_uncertain")  # fmt: skip
 ASSIGNMENT_FIELDS = ("assignee_kind", "assignee_code", "level", "dispatched_at", "ended_at",
                      "ended_by", "returned", "concluded", "reopened", "satisfaction")  # fmt: skip
 
@@ -41,18 +43,18 @@ def store(database_url: str) -> Iterator[Store]:
         yield store
 
 
-def dispatched(case_id: str, risk: str) -> Envelope[CaseDispatched]:
+def dispatched(case_id: str, risk: str, at: datetime = AT) -> Envelope[CaseDispatched]:
     deadlines = Deadlines(
-        respond_by=AT + timedelta(hours=2),
-        feedback_by=AT + timedelta(hours=24),
-        resolve_by=AT + timedelta(days=5),
+        respond_by=at + timedelta(hours=2),
+        feedback_by=at + timedelta(hours=24),
+        resolve_by=at + timedelta(days=5),
     )
     data = CaseDispatched(
         assignee=GRID, level="grid", deadlines=deadlines, dispatched_by="auto",
         category="dispute.neighbour", channel="grid", risk=risk,  # type: ignore[arg-type]
         territory={"grid": "G-0101", "street": "S-01"},
     )  # fmt: skip
-    return CASE_DISPATCHED.new(data, case_id=case_id, occurred_at=AT)
+    return CASE_DISPATCHED.new(data, case_id=case_id, occurred_at=at)
 
 
 def outcome(store: Store, case_id: str) -> dict[str, Any]:
@@ -71,7 +73,7 @@ def outcome(store: Store, case_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("risk", ["blue", "red"])
 def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, risk: str) -> None:
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     with store.unit_of_work("test") as uow:  # the long way: the case's row exists already
         SupervisionRepository(uow.session).follow("CF-LONG")
         uow.commit()
@@ -84,6 +86,31 @@ def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, 
     assert short["holder_is_the_dispatch"]
     assert [c["kind"] for c in short["clocks"]] == ["feedback", "resolve", "respond"]
     assert all(c["state"] == "open" for c in short["clocks"])
+
+
+def test_working_days_in_an_unknown_year_flag_the_clock_uncertain(store: Store) -> None:
+    """A resolve limit in working days, dispatched in a year the calendar does not know, is
+    counted Monday to Friday and flagged; the wall-clock limits of the same case are not."""
+    policy = load_sla_policy(CONFIG_DIR)
+    later = AT.replace(year=package_last_year() + 1)
+    event = dispatched("CF-LATER", "blue", at=later)
+    before = uncertain_resolve_clocks()
+    for each in (event, dispatched("CF-NOW", "blue")):
+        with store.unit_of_work("test") as uow:
+            ClockBook(uow, policy).apply(each)
+            uow.commit()
+    flags = {c["kind"]: c["calendar_uncertain"] for c in outcome(store, "CF-LATER")["clocks"]}
+    assert flags == {"respond": False, "feedback": False, "resolve": True}
+    assert uncertain_resolve_clocks() == before + 1
+    known = {c["kind"]: c["calendar_uncertain"] for c in outcome(store, "CF-NOW")["clocks"]}
+    assert not any(known.values())
+
+
+def uncertain_resolve_clocks() -> float:
+    value = REGISTRY.get_sample_value(
+        "civicflow_calendar_uncertain_clocks_total", {"clock": "resolve"}
+    )
+    return value or 0.0
 
 
 def accepted(case_id: str, minutes: int) -> Envelope[CaseAccepted]:
@@ -114,7 +141,7 @@ def history(store: Store, case_id: str) -> dict[str, Any]:
 def test_a_batch_locked_at_once_comes_out_as_its_events_one_by_one(store: Store) -> None:
     """``follow_all`` locks a batch's cases up front; the first event of each new case takes
     the short way, its later events and known cases the long way, as one by one would."""
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     for prefix in ("ONE", "ALL"):  # a case known before the batch, dispatched once already
         with store.unit_of_work("test") as uow:
             ClockBook(uow, policy).apply(dispatched(f"{prefix}-KNOWN", "blue"))

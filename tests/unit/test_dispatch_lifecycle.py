@@ -50,10 +50,10 @@ from contracts.events import (
     EventSpec,
     Level,
 )
+from kernel.levels import LEVELS
 from services.dispatch.lifecycle import (
     ACTION_OF,
     ACTIONS,
-    LEVELS,
     OPEN,
     Accept,
     Actor,

@@ -246,9 +246,9 @@ def test_routing_keywords_for_an_unknown_category_are_refused(table: RoutingTabl
 
 
 def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTable) -> None:
+    from kernel.sla import SlaPolicy
     from services.dispatch.commands import BadCommand, CaseFacts, parse
     from services.dispatch.lifecycle import CaseState, CaseStatus
-    from services.supervision.policy import SlaPolicy
 
     facts = CaseFacts("C-1", "environment.noise", "hotline", "blue", None, None, (), ())
     state = CaseState(status=CaseStatus.PENDING_DISPATCH, level="district")

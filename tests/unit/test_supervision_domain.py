@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts.events import Deadlines
+from kernel.config import ConfigError
+from kernel.durations import PolicyError, parse_duration
+from kernel.levels import EscalationSteps
+from kernel.sla import EscalationLadder, Limits, SlaPolicy
 from services.supervision.domain import (
     CLOCK_KINDS,
     CaseScope,
@@ -27,13 +31,6 @@ from services.supervision.domain import (
     settle,
     stood_still,
     summary_of,
-)
-from services.supervision.policy import (
-    EscalationLadder,
-    Limits,
-    PolicyError,
-    SlaPolicy,
-    parse_duration,
 )
 
 FAST = settings(max_examples=100, deadline=None, database=None)
@@ -88,6 +85,7 @@ def test_parse_duration_refuses_non_positive(value: object) -> None:
 
 def test_policy_error_is_a_value_error() -> None:
     assert issubclass(PolicyError, ValueError)
+    assert issubclass(PolicyError, ConfigError)
 
 
 @pytest.mark.parametrize("value", [2, 5.0, True], ids=["int", "float", "bool"])
@@ -265,8 +263,11 @@ def test_warnings_fall_between_start_and_due(
 # --- the scanner's step: warn, overdue, climb, each once -------------------------------------
 
 
+# the community on the ladder (via_community), as some counties configure it
 LADDER = EscalationLadder(
-    after={"grid": timedelta(hours=1), "community": timedelta(hours=2)}, max_levels=2
+    after={"grid": timedelta(hours=1), "community": timedelta(hours=2)},
+    max_levels=2,
+    steps=EscalationSteps(via_community=True),
 )
 RESPOND = Clock(
     kind="respond", level="grid", warn_at=T0 + timedelta(minutes=96), due_at=T0 + timedelta(hours=2)

@@ -16,23 +16,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final, get_args
 
 import yaml
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, TypeAdapter
 
 from contracts.common import Channel, RiskGrade
 from contracts.events import ClockKind, Deadlines, Level, OrderGrade
+from kernel.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
 from kernel.config import Fault as _Fault
 from kernel.config import PathStep, line_of, load
 from kernel.config import either as _either
 from kernel.config import refuse_unknown as _refuse_unknown
-from services.supervision.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
+from kernel.durations import PolicyError, WorkingDuration, read_limit
+from kernel.holidays import HolidayArrangements
+from kernel.levels import LEVELS, EscalationSteps
 
-_DURATION = TypeAdapter(timedelta)
 _AWARE = TypeAdapter(AwareDatetime)
 
 KINDS: Final[tuple[ClockKind, ...]] = ("respond", "feedback", "resolve")
@@ -43,113 +44,17 @@ DEFAULT_WARN_AT: Final = 0.8
 _TOP_FIELDS: Final = (
     "default", "warn_at", "calendar", "overrides", "pause_on_extension", "escalation", "orders",
 )  # fmt: skip
-_ESCALATION_FIELDS: Final = ("clocks", "max_levels", "ladder")
-LEVELS: Final[tuple[Level, ...]] = ("micro_grid", "grid", "community", "street", "district")
+_ESCALATION_FIELDS: Final = ("clocks", "max_levels", "ladder", "via_community")
 ORDER_GRADES: Final[tuple[OrderGrade, ...]] = get_args(OrderGrade)
 _WHEN_FIELDS: Final = ("channel", "category", "risk")
 _OVERRIDE_FIELDS: Final = ("when", *KINDS)
 
-# Days, hours, minutes, seconds, whole numbers only. Weeks, months and years are refused: is P1W
-# seven working days or five? Fractions of a working day have no meaning either.
-_LIMIT = re.compile(
-    r"P(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
-)
 # a category code (dispute.land) or a group (dispute), as in categories.yml
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 
-
-class PolicyError(ValueError):
-    """sla.yml is wrong; the message names the field (and, read from text, its line)."""
-
-
-def parse_duration(value: object, where: str) -> timedelta:
-    not_iso = f"{where}: {value!r} is not an ISO 8601 duration like PT2H or P5D"
-    if isinstance(value, timedelta):
-        duration = value
-    elif isinstance(value, str) and value.lstrip("-").startswith("P"):
-        try:
-            duration = _DURATION.validate_python(value)
-        except ValidationError:
-            raise PolicyError(not_iso) from None
-    else:
-        # a bare number would be read as seconds: a typo that must not pass
-        raise PolicyError(not_iso)
-    if duration <= timedelta(0):
-        raise PolicyError(f"{where}: must be positive")
-    return duration
-
-
-class WorkingDuration(timedelta):
-    """A limit written with a day part (P5D): its whole days are working days, the rest clock time.
-
-    A ``timedelta`` so that ``Limits`` keeps its type and callers doing arithmetic keep working;
-    the subclass alone carries how the days count. It compares equal to the plain ``timedelta``
-    of the same length (``timedelta`` equality is by value); ask ``isinstance`` to tell them apart.
-    """
-
-    __slots__ = ()
-
-    @classmethod
-    def of(cls, duration: timedelta) -> WorkingDuration:
-        return cls(days=duration.days, seconds=duration.seconds, microseconds=duration.microseconds)
-
-    @property
-    def clock(self) -> timedelta:
-        """What is left after the working days: counted on the wall clock."""
-        return timedelta(seconds=self.seconds, microseconds=self.microseconds)
-
-    def __repr__(self) -> str:
-        return f"WorkingDuration(days={self.days}, seconds={self.seconds})"
-
-
-def parse_limit(value: object, where: str) -> timedelta:
-    """An SLA limit: a plain ``timedelta`` for clock limits, ``WorkingDuration`` with a day part.
-
-    Messages match ``parse_duration``'s so that both read the same in a log.
-    """
-    try:
-        return _read_limit(value)
-    except _Fault as fault:
-        raise PolicyError(f"{where}: {fault.detail}") from None
-
-
-# Ten years of working days: more is a typo, and counting it would stall every dispatch.
-MAX_DAYS: Final = 3650
-
-
-def _read_limit(value: object) -> timedelta:
-    not_iso = f"{value!r} is not an ISO 8601 duration like PT2H or P5D"
-    if isinstance(value, timedelta):
-        duration = value
-    elif isinstance(value, str):
-        match = _LIMIT.fullmatch(value.removeprefix("-"))
-        if match is None or not any(match.groups()):
-            if _is_iso(value):
-                not_iso += " (whole days, hours or minutes: no weeks, months, years or fractions)"
-            raise _Fault((), not_iso)
-        parts = {unit: int(amount or 0) for unit, amount in match.groupdict().items()}
-        if parts["days"] > MAX_DAYS:
-            raise _Fault((), f"{value!r} is longer than {MAX_DAYS} days")
-        duration = timedelta(**parts)
-        if value.startswith("-"):
-            duration = -duration
-        elif parts["days"]:
-            duration = WorkingDuration.of(duration)
-    else:
-        # a bare number would be read as seconds: a typo that must not pass
-        raise _Fault((), not_iso)
-    if duration <= timedelta(0):
-        raise _Fault((), "must be positive")
-    return duration
-
-
-def _is_iso(value: str) -> bool:
-    try:
-        _DURATION.validate_python(value)
-    except ValidationError:
-        return False
-    return True
+CATALOGUE_LIMIT: Final = WorkingDuration(days=1)
+"""Stands for a category's own resolve limit where only its kind matters: every catalogue limit
+is written in days, so it counts working days."""
 
 
 @dataclass(frozen=True)
@@ -212,10 +117,11 @@ class EscalationLadder:
     after: Mapping[Level, timedelta] = field(default_factory=dict)
     clocks: frozenset[ClockKind] = frozenset(KINDS)
     max_levels: int = 2
+    steps: EscalationSteps = field(default_factory=EscalationSteps)
+    """The ladder itself: manual escalation climbs it too."""
 
-    def above(self, level: Level) -> Level | None:
-        index = LEVELS.index(level)
-        return LEVELS[index + 1] if index + 1 < len(LEVELS) else None
+    def above(self, level: str) -> Level | None:
+        return self.steps.above(level)
 
     def wait_after_due(self, level: Level, clock: str, climbs_so_far: int) -> timedelta | None:
         """How long after the limit this clock escalates, or None if it does not."""
@@ -256,14 +162,15 @@ class SlaPolicy:
             raise PolicyError(f"sla.yml: {fault.describe()}") from None
 
     @classmethod
-    def from_text(cls, text: str, name: str = "sla.yml") -> SlaPolicy:
+    def from_text(
+        cls, text: str, name: str = "sla.yml", holidays: HolidayArrangements | None = None
+    ) -> SlaPolicy:
         """From the YAML text: errors name the line and the field, so a refused start says
-        where to look."""
-        return load(text, name, cls._build, PolicyError)
-
-    @classmethod
-    def from_file(cls, path: Path) -> SlaPolicy:
-        return cls.from_text(path.read_text(encoding="utf-8"), name=path.name)
+        where to look. ``holidays`` are the arrangements of holidays.yml, for the calendar."""
+        policy = load(text, name, cls._build, PolicyError)
+        if holidays is None:
+            return policy
+        return replace(policy, calendar=WorkingCalendar(policy.calendar.mode, holidays))
 
     @classmethod
     def _build(cls, document: object) -> SlaPolicy:
@@ -334,6 +241,12 @@ class SlaPolicy:
             moment = start.astimezone(UTC) + limit
         return moment.astimezone(start.tzinfo)
 
+    def uncertain(self, start: datetime, due: datetime, limit: timedelta) -> bool:
+        """Whether a clock from ``start`` to ``due`` counted working days in a year the calendar
+        does not know (counted Monday to Friday): its deadline is a guess, to be flagged."""
+        counts_days = isinstance(limit, WorkingDuration) and limit.days > 0
+        return counts_days and not self.calendar.knows_span(start, due)
+
     def deadlines(
         self,
         start: datetime,
@@ -370,7 +283,7 @@ class SlaPolicy:
 
 def _limit(value: object, path: tuple[PathStep, ...]) -> timedelta:
     try:
-        return _read_limit(value)
+        return read_limit(value)
     except _Fault as fault:
         raise _Fault(path, fault.detail) from None
 
@@ -403,7 +316,7 @@ def _escalation(value: object) -> EscalationLadder:
         return EscalationLadder()
     path: tuple[PathStep, ...] = ("escalation",)
     if not isinstance(value, Mapping):
-        raise _Fault(path, "must be a mapping with ladder, clocks and max_levels")
+        raise _Fault(path, "must be a mapping with ladder, clocks, max_levels and via_community")
     _refuse_unknown(value, path, _ESCALATION_FIELDS)
     ladder = value.get("ladder") or {}
     if not isinstance(ladder, Mapping):
@@ -422,7 +335,10 @@ def _escalation(value: object) -> EscalationLadder:
     levels = value.get("max_levels", 2)
     if isinstance(levels, bool) or not isinstance(levels, int) or not 0 <= levels <= 4:
         raise _Fault((*path, "max_levels"), f"{levels!r} must be a whole number from 0 to 4")
-    return EscalationLadder(after, frozenset(clocks), levels)
+    via_community = value.get("via_community", False)
+    if not isinstance(via_community, bool):
+        raise _Fault((*path, "via_community"), f"{via_community!r} must be yes or no")
+    return EscalationLadder(after, frozenset(clocks), levels, EscalationSteps(via_community))
 
 
 def _order_limits(value: object) -> Mapping[OrderGrade, timedelta]:

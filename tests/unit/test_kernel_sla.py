@@ -13,22 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.events import Deadlines
-from services.supervision.calendar import SHANGHAI, WorkingCalendar
+from kernel.calendar import SHANGHAI, WorkingCalendar
+from kernel.durations import PolicyError, WorkingDuration, parse_limit
+from kernel.sla import Limits, SlaPolicy, WarnTimes, When, locate
+from kit.sla import load_sla_policy
 from services.supervision.domain import plan_clocks
-from services.supervision.policy import (
-    Limits,
-    PolicyError,
-    SlaPolicy,
-    WarnTimes,
-    When,
-    WorkingDuration,
-    locate,
-    parse_limit,
-)
 from tests.unit.conftest import CONFIG_DIR
 
 FAST = settings(max_examples=200, deadline=None, database=None)
-CALENDAR_LOG = "services.supervision.calendar"
+CALENDAR_LOG = "kernel.calendar"
 
 # A year no chinesecalendar release will know for a long time: the fallback's test year.
 UNKNOWN_YEAR = 2099
@@ -288,7 +281,7 @@ def test_only_default_and_warn_at_is_a_valid_policy() -> None:
 
 
 def test_the_real_sla_file() -> None:
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     assert policy.default == Limits(timedelta(hours=2), timedelta(hours=24), days(5))
     assert isinstance(policy.default.resolve, WorkingDuration)
     assert not isinstance(policy.default.feedback, WorkingDuration)
@@ -705,11 +698,27 @@ def test_the_ladder_extension_pause_and_order_limits_are_read() -> None:
     assert ladder.wait_after_due("grid", "resolve", 0) is None
     assert ladder.wait_after_due("community", "respond", 0) is None
     assert ladder.wait_after_due("grid", "respond", 1) is None
-    assert ladder.above("grid") == "community"
+    # 格呼街应: without via_community the grid calls on its street
+    assert ladder.above("grid") == "street"
     assert ladder.above("district") is None
     assert policy.orders == {
         "normal": timedelta(hours=24), "yellow": timedelta(hours=12), "red": timedelta(hours=2),
     }  # fmt: skip
+
+
+def test_via_community_puts_the_community_on_the_ladder() -> None:
+    text = LADDER_TEXT.replace("  max_levels: 1\n", "  max_levels: 1\n  via_community: yes\n")
+    ladder = SlaPolicy.from_text(text).escalation
+    assert ladder.steps.via_community is True
+    assert [ladder.above(level) for level in ("micro_grid", "grid", "community", "street")] == [
+        "grid", "community", "street", "district",
+    ]  # fmt: skip
+
+
+def test_via_community_must_be_yes_or_no() -> None:
+    text = LADDER_TEXT.replace("  max_levels: 1\n", "  max_levels: 1\n  via_community: often\n")
+    with pytest.raises(PolicyError, match=r"^sla.yml line 9: escalation\.via_community: "):
+        SlaPolicy.from_text(text)
 
 
 def test_a_file_without_the_new_sections_gets_their_defaults() -> None:
@@ -721,7 +730,7 @@ def test_a_file_without_the_new_sections_gets_their_defaults() -> None:
 
 
 def test_the_shipped_policy_escalates_grids_after_an_hour() -> None:
-    policy = SlaPolicy.from_file(CONFIG_DIR / "sla.yml")
+    policy = load_sla_policy(CONFIG_DIR)
     assert policy.escalation.wait_after_due("grid", "respond", 0) == timedelta(hours=1)
     assert policy.escalation.wait_after_due("district", "respond", 0) is None
 
@@ -760,7 +769,7 @@ def test_the_shipped_policy_escalates_grids_after_an_hour() -> None:
             "  clocks: [respond, feedback]",
             "  clock: [respond]",
             "sla.yml line 7: escalation.clock: "
-            "unknown field (expected clocks, max_levels or ladder)",
+            "unknown field (expected clocks, max_levels, ladder or via_community)",
         ),
         (
             "  red: PT2H",
