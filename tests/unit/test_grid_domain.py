@@ -21,17 +21,19 @@ from services.grid.domain import (
     Problem,
     Territory,
     Unit,
+    effective_duties,
+    spread,
+)
+from services.grid.geo import check_containment
+from services.grid.rules import (
     check_categories,
     check_departments,
     check_duties,
     check_people,
     check_references,
     check_units,
-    effective_duties,
-    spread,
     staffing_warnings,
 )
-from services.grid.geo import check_containment
 from tests.unit.grid_support import demo, tiny_territory, tiny_units
 
 FAST = settings(max_examples=200, deadline=None, database=None)
