@@ -40,9 +40,9 @@ from services.grid.domain import (
     Person,
     Problem,
     Unit,
-    check_phone,
 )
 from services.grid.geo import geometry_from_geojson, geometry_to_geojson
+from services.grid.rules import check_phone
 
 PEOPLE_COLUMNS = ("unit", "role", "name", "phone", "wechat", "person_id")
 DEPARTMENT_COLUMNS = ("code", "name", "level", "unit", "phone", "contact")

@@ -33,6 +33,7 @@ from services.grid.domain import (
     Category,
     Department,
     Duty,
+    Person,
     Territory,
     Unit,
     ancestors,
@@ -62,13 +63,7 @@ class TerritoryIndex:
         self.chains: dict[str, list[GridUnit]] = {
             code: [self.views[c] for c in ancestors(code, parents)] for code in self.units
         }
-        self.listing: dict[tuple[str, Level | None, str | None], list[GridUnit]] = defaultdict(list)
-        for unit in units:
-            view = self.views[unit.code]
-            for level in (unit.level, None):
-                for parent in (unit.parent, None):
-                    self.listing[(unit.kind, level, parent)].append(view)
-                    self.listing[("any", level, parent)].append(view)
+        self.listing = _listing(units, self.views)
         self.locators: dict[Level, PointLocator] = {
             level: PointLocator(
                 [
@@ -83,15 +78,7 @@ class TerritoryIndex:
         self.exclusive_locator = PointLocator(
             [(unit.code, unit.geometry) for unit in exclusive if unit.geometry is not None]
         )
-        self.exclusive_refs: dict[str, ExclusiveGridRef] = {
-            unit.code: ExclusiveGridRef(
-                code=unit.code,
-                name=unit.name,
-                type=unit.exclusive_type or "enterprise",
-                parent=unit.parent,
-            )
-            for unit in exclusive
-        }
+        self.exclusive_refs = _exclusive_refs(exclusive)
         # Where an exclusive grid lies among the basic units: the chain of a point inside it.
         self.inside: dict[str, Point] = {
             unit.code: unit.geometry.representative_point()
@@ -99,40 +86,13 @@ class TerritoryIndex:
             if unit.geometry is not None
         }
         self.matcher = AddressMatcher(units)
-        self.staff_by_unit: dict[str, list[StaffMember]] = defaultdict(list)
-        order = {role: index for index, role in enumerate(STAFF_ROLES)}
-        for person in sorted(
-            territory.people, key=lambda p: (p.unit, order.get(p.role, 99), p.person_id)
-        ):
-            self.staff_by_unit[person.unit].append(
-                StaffMember(
-                    person_id=person.person_id,
-                    unit=person.unit,
-                    role=person.role,
-                    name=person.name,
-                    phone=_masked(person.phone),
-                    wechat=person.wechat,
-                )
-            )
+        self.staff_by_unit = _staff_by_unit(territory.people)
         self.departments: dict[str, Department] = {d.code: d for d in territory.departments}
         self.categories: dict[str, Category] = {c.code: c for c in territory.categories}
         self.duties: dict[tuple[str, Level], list[Duty]] = defaultdict(list)
         for duty in effective_duties(territory):
             self.duties[(duty.category, duty.level)].append(duty)
-        self.catalogue = [
-            CategoryEntry(
-                code=category.code,
-                name=category.name,
-                parent=category.parent,
-                group=category.is_group,
-                resolve=category.resolve,
-                risk=category.risk,
-                department=category.department,
-                level=category.level,
-                keywords=[word for word, _ in category.keywords],
-            )
-            for category in sorted(territory.categories, key=lambda c: c.code)
-        ]
+        self.catalogue = _catalogue(territory.categories)
 
     # --- the hierarchy ---
 
@@ -410,3 +370,64 @@ def build_index(territory: Territory) -> TerritoryIndex:
 
 
 __all__: Sequence[str] = ("TerritoryIndex", "build_index", "unit_view")
+
+
+def _listing(
+    units: Sequence[Unit], views: dict[str, GridUnit]
+) -> dict[tuple[str, Level | None, str | None], list[GridUnit]]:
+    """The units under every (kind or "any", level or None, parent or None) a list asks for."""
+    listing: dict[tuple[str, Level | None, str | None], list[GridUnit]] = defaultdict(list)
+    for unit in units:
+        view = views[unit.code]
+        for level in (unit.level, None):
+            for parent in (unit.parent, None):
+                listing[(unit.kind, level, parent)].append(view)
+                listing[("any", level, parent)].append(view)
+    return listing
+
+
+def _exclusive_refs(exclusive: Sequence[Unit]) -> dict[str, ExclusiveGridRef]:
+    return {
+        unit.code: ExclusiveGridRef(
+            code=unit.code,
+            name=unit.name,
+            type=unit.exclusive_type or "enterprise",
+            parent=unit.parent,
+        )
+        for unit in exclusive
+    }
+
+
+def _staff_by_unit(people: Sequence[Person]) -> dict[str, list[StaffMember]]:
+    """Each unit's people in the order of ``STAFF_ROLES``, phones masked."""
+    staff: dict[str, list[StaffMember]] = defaultdict(list)
+    order = {role: index for index, role in enumerate(STAFF_ROLES)}
+    for person in sorted(people, key=lambda p: (p.unit, order.get(p.role, 99), p.person_id)):
+        staff[person.unit].append(
+            StaffMember(
+                person_id=person.person_id,
+                unit=person.unit,
+                role=person.role,
+                name=person.name,
+                phone=_masked(person.phone),
+                wechat=person.wechat,
+            )
+        )
+    return staff
+
+
+def _catalogue(categories: Sequence[Category]) -> list[CategoryEntry]:
+    return [
+        CategoryEntry(
+            code=category.code,
+            name=category.name,
+            parent=category.parent,
+            group=category.is_group,
+            resolve=category.resolve,
+            risk=category.risk,
+            department=category.department,
+            level=category.level,
+            keywords=[word for word, _ in category.keywords],
+        )
+        for category in sorted(categories, key=lambda c: c.code)
+    ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -19,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from contracts.common import mask_phone
 from kit.pii import PhoneVault
-from services.grid.domain import Category, Department, Duty, Person, Territory, Unit
+from services.grid.domain import (
+    Category,
+    Changes,
+    Department,
+    Duty,
+    Person,
+    Territory,
+    Unit,
+)
 from services.grid.models import (
     CategoryRow,
     DepartmentRow,
@@ -32,23 +39,13 @@ from services.grid.models import (
 PARTS = ("units", "people", "departments", "duties", "categories")
 
 
-@dataclass
-class Changes:
-    """What a write changed: unit codes, units whose people changed, and whether departments,
-    duties or categories did."""
-
-    units: set[str] = field(default_factory=set)
-    staff_units: set[str] = field(default_factory=set)
-    responsibilities: bool = False
-
-    @property
-    def any(self) -> bool:
-        return bool(self.units or self.staff_units or self.responsibilities)
-
-
 class GridRepository:
-    def __init__(self, session: Session) -> None:
+    """The territory's tables in one session. ``vault`` seals the phones a write stores and
+    opens them for an export that asks for them; reads without it answer masked numbers."""
+
+    def __init__(self, session: Session, vault: PhoneVault | None = None) -> None:
         self.session = session
+        self.vault = vault
 
     # --- revision ---
 
@@ -82,13 +79,32 @@ class GridRepository:
             for row in self.session.scalars(query)
         ]  # fmt: skip
 
-    def load(self, vault: PhoneVault | None = None) -> Territory:
-        """The stored territory; phones masked, or opened when given the vault (export)."""
+    def load(self, open_phones: bool = False) -> Territory:
+        """The stored territory; phones masked, or opened with the vault (an export's)."""
+        return Territory(
+            self._units(),
+            self._people(open_phones),
+            self._departments(open_phones),
+            self._duties(),
+            self._categories(),
+        )
+
+    def _phone(self, sealed: str | None, masked: str | None, open_phones: bool) -> str | None:
+        if open_phones and sealed:
+            return self._vault().open(sealed)
+        return masked
+
+    def _vault(self) -> PhoneVault:
+        if self.vault is None:
+            raise ValueError("phones are sealed: storing or opening them needs the vault")
+        return self.vault
+
+    def _units(self) -> tuple[Unit, ...]:
         unit_rows = list(self.session.scalars(select(UnitRow).order_by(UnitRow.code)))
         hexes = [row.geometry for row in unit_rows]
         geometries = shapely.from_wkb([h for h in hexes if h]) if any(hexes) else []
         shapes = iter(geometries)
-        units = tuple(
+        return tuple(
             Unit(
                 code=row.code,
                 name=row.name,
@@ -102,42 +118,44 @@ class GridRepository:
             for row in unit_rows
         )
 
-        def phone(sealed: str | None, masked: str | None) -> str | None:
-            if vault is not None and sealed:
-                return vault.open(sealed)
-            return masked
-
-        people = tuple(
+    def _people(self, open_phones: bool) -> tuple[Person, ...]:
+        return tuple(
             Person(
                 person_id=row.person_id,
                 unit=row.unit,
                 role=cast(Any, row.role),
                 name=row.name,
-                phone=phone(row.phone_sealed, row.phone_masked),
+                phone=self._phone(row.phone_sealed, row.phone_masked, open_phones),
                 wechat=row.wechat,
             )
             for row in self.session.scalars(
                 select(StaffRow).order_by(StaffRow.unit, StaffRow.role, StaffRow.person_id)
             )
         )
-        departments = tuple(
+
+    def _departments(self, open_phones: bool) -> tuple[Department, ...]:
+        return tuple(
             Department(
                 code=row.code,
                 name=row.name,
                 level=cast(Any, row.level),
                 unit=row.unit,
-                phone=phone(row.phone_sealed, row.phone_masked),
+                phone=self._phone(row.phone_sealed, row.phone_masked, open_phones),
                 contact=row.contact,
             )
             for row in self.session.scalars(select(DepartmentRow).order_by(DepartmentRow.code))
         )
-        duties = tuple(
+
+    def _duties(self) -> tuple[Duty, ...]:
+        return tuple(
             Duty(row.department, row.category, cast(Any, row.level), cast(Any, row.role))
             for row in self.session.scalars(
                 select(DutyRow).order_by(DutyRow.department, DutyRow.category, DutyRow.level)
             )
         )
-        categories = tuple(
+
+    def _categories(self) -> tuple[Category, ...]:
+        return tuple(
             Category(
                 code=row.code,
                 name=row.name,
@@ -150,20 +168,19 @@ class GridRepository:
             )
             for row in self.session.scalars(select(CategoryRow).order_by(CategoryRow.code))
         )
-        return Territory(units, people, departments, duties, categories)
 
     # --- write ---
 
-    def write(self, territory: Territory, parts: Iterable[str], vault: PhoneVault) -> Changes:
+    def write(self, territory: Territory, parts: Iterable[str]) -> Changes:
         """Replace the given parts with the territory's; unchanged parts are not touched."""
         changes = Changes()
         wanted = set(parts)
         if "units" in wanted:
             self._replace_units(territory.units, changes)
         if "people" in wanted:
-            self._replace_people(territory.people, vault, changes)
+            self._replace_people(territory.people, self._vault(), changes)
         if wanted & {"departments", "duties", "categories"}:
-            self._replace_responsibilities(territory, wanted, vault, changes)
+            self._replace_responsibilities(territory, wanted, self._vault(), changes)
         return changes
 
     def _replace_units(self, units: Sequence[Unit], changes: Changes) -> None:
@@ -251,54 +268,58 @@ class GridRepository:
             return
         changes.responsibilities = True
         if "departments" in wanted:
-            self.session.execute(delete(DepartmentRow))
-            rows = []
-            for department in territory.departments:
-                phone = department.phone
-                rows.append(
-                    {
-                        "code": department.code,
-                        "name": department.name,
-                        "level": department.level,
-                        "unit": department.unit,
-                        "phone_sealed": vault.seal(phone) if phone else None,
-                        "phone_masked": mask_phone(phone) if phone else None,
-                        "phone_fingerprint": vault.fingerprint(phone) if phone else None,
-                        "contact": department.contact,
-                    }
-                )
-            if rows:
-                self.session.execute(insert(DepartmentRow), rows)
+            self._replace_departments(territory.departments, vault)
         if wanted & {"departments", "duties"}:
-            self.session.execute(delete(DutyRow))
-            duty_rows = [
-                {
-                    "department": d.department,
-                    "category": d.category,
-                    "level": d.level,
-                    "role": d.role,
-                }
-                for d in territory.duties
-            ]
-            if duty_rows:
-                self.session.execute(insert(DutyRow), duty_rows)
+            self._replace_duties(territory.duties)
         if "categories" in wanted:
-            self.session.execute(delete(CategoryRow))
-            category_rows = [
+            self._replace_categories(territory.categories)
+
+    def _replace_departments(self, departments: Sequence[Department], vault: PhoneVault) -> None:
+        self.session.execute(delete(DepartmentRow))
+        rows = []
+        for department in departments:
+            phone = department.phone
+            rows.append(
                 {
-                    "code": c.code,
-                    "name": c.name,
-                    "parent": c.parent,
-                    "department": c.department,
-                    "level": c.level,
-                    "resolve": c.resolve,
-                    "risk": c.risk,
-                    "keywords": json.dumps([list(k) for k in c.keywords], ensure_ascii=False),
+                    "code": department.code,
+                    "name": department.name,
+                    "level": department.level,
+                    "unit": department.unit,
+                    "phone_sealed": vault.seal(phone) if phone else None,
+                    "phone_masked": mask_phone(phone) if phone else None,
+                    "phone_fingerprint": vault.fingerprint(phone) if phone else None,
+                    "contact": department.contact,
                 }
-                for c in territory.categories
-            ]
-            if category_rows:
-                self.session.execute(insert(CategoryRow), category_rows)
+            )
+        if rows:
+            self.session.execute(insert(DepartmentRow), rows)
+
+    def _replace_duties(self, duties: Sequence[Duty]) -> None:
+        self.session.execute(delete(DutyRow))
+        rows = [
+            {"department": d.department, "category": d.category, "level": d.level, "role": d.role}
+            for d in duties
+        ]
+        if rows:
+            self.session.execute(insert(DutyRow), rows)
+
+    def _replace_categories(self, categories: Sequence[Category]) -> None:
+        self.session.execute(delete(CategoryRow))
+        rows = [
+            {
+                "code": c.code,
+                "name": c.name,
+                "parent": c.parent,
+                "department": c.department,
+                "level": c.level,
+                "resolve": c.resolve,
+                "risk": c.risk,
+                "keywords": json.dumps([list(k) for k in c.keywords], ensure_ascii=False),
+            }
+            for c in categories
+        ]
+        if rows:
+            self.session.execute(insert(CategoryRow), rows)
 
     def load_responsibilities(self) -> tuple[set[Any], set[Any], set[Any]]:
         departments = {

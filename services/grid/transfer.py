@@ -2,38 +2,24 @@
 import PATH`` / ``civicflow grid export``), and the demo county.
 
 An import reads whatever parts the path holds (a directory of files named by part, or one such
-file), merges them over the stored territory, validates the whole and writes it in one
-transaction together with the ``grid.unit_changed`` / ``grid.staff_changed`` events: all of it,
-or on the first problem nothing (every problem is reported, each naming its feature or row).
+file) and hands them to ``handlers.import_territory``, which stores them all or nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from contracts.events import GRID_STAFF_CHANGED, GRID_UNIT_CHANGED, StaffChanged, UnitChanged
 from kit.db import Store
 from kit.pii import PhoneVault
 from kit.settings import Settings
 from services.grid import formats
+from services.grid.commands import ImportTerritory
 from services.grid.demo import demo_territory
-from services.grid.domain import (
-    DEPARTMENT_LEVELS,
-    Category,
-    Department,
-    Duty,
-    GridImportError,
-    Person,
-    Problem,
-    Territory,
-    Unit,
-    check_references,
-    staffing_warnings,
-)
-from services.grid.geo import DEFAULT_TOLERANCE_M, check_containment
+from services.grid.domain import Bundle, GridImportError, Problem, Territory
+from services.grid.geo import DEFAULT_TOLERANCE_M
+from services.grid.handlers import ImportReport, import_territory
 from services.grid.repository import GridRepository
+from services.grid.unit_of_work import SqlGridUnitOfWork
 
 FILE_NAMES: dict[str, tuple[str, ...]] = {
     "units": ("units.geojson", "units.json"),
@@ -42,39 +28,6 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     "duties": ("duties.csv", "duties.yml", "duties.yaml"),
     "categories": ("categories.yml", "categories.yaml", "categories.csv"),
 }
-
-
-@dataclass
-class Bundle:
-    """The parts an import brings; None for a part it leaves as stored."""
-
-    units: list[Unit] | None = None
-    people: list[Person] | None = None
-    departments: list[Department] | None = None
-    inline_duties: list[Duty] = field(default_factory=list)
-    duties: list[Duty] | None = None
-    categories: list[Category] | None = None
-
-    @property
-    def parts(self) -> list[str]:
-        present = {
-            "units": self.units is not None,
-            "people": self.people is not None,
-            "departments": self.departments is not None,
-            "duties": self.duties is not None or self.departments is not None,
-            "categories": self.categories is not None,
-        }
-        return [part for part, here in present.items() if here]
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    counts: dict[str, int]
-    changed_units: int
-    changed_staff_units: int
-    responsibilities_changed: bool
-    warnings: list[Problem]
-    revision: int
 
 
 def part_of(path: Path) -> str | None:
@@ -151,89 +104,11 @@ def parse_bundle(texts: dict[str, str], names: dict[str, str] | None = None) -> 
     return bundle
 
 
-def merge(current: Territory, bundle: Bundle) -> Territory:
-    """The stored territory with the bundle's parts in place of its own."""
-    departments = (
-        tuple(bundle.departments) if bundle.departments is not None else current.departments
-    )
-    if bundle.departments is None and bundle.duties is None:
-        duties = current.duties
-    else:
-        known = {d.code: d for d in departments}
-        # A duty line that names no level takes its department's.
-        duties = tuple(
-            duty
-            if duty.level in DEPARTMENT_LEVELS or duty.department not in known
-            else replace(duty, level=known[duty.department].level)
-            for duty in [*bundle.inline_duties, *(bundle.duties or [])]
-        )
-    return Territory(
-        units=tuple(bundle.units) if bundle.units is not None else current.units,
-        people=tuple(bundle.people) if bundle.people is not None else current.people,
-        departments=departments,
-        duties=duties,
-        categories=(
-            tuple(bundle.categories) if bundle.categories is not None else current.categories
-        ),
-    )
-
-
-def validate(
-    territory: Territory, parts: Sequence[str], tolerance_m: float = DEFAULT_TOLERANCE_M
-) -> tuple[list[Problem], list[Problem]]:
-    """Problems (refuse) and warnings (report) of the territory about to be stored."""
-    problems = check_references(territory)
-    if "units" in parts:
-        problems += check_containment(territory.units, tolerance_m)
-    warnings = (
-        staffing_warnings(territory.people, territory.units)
-        if {"units", "people"} & set(parts)
-        else []
-    )
-    return problems, warnings
-
-
 def import_bundle(
     store: Store, bundle: Bundle, vault: PhoneVault, tolerance_m: float = DEFAULT_TOLERANCE_M
 ) -> ImportReport:
     """Validate and store the bundle, with its change events, in one transaction."""
-    parts = bundle.parts
-    with store.unit_of_work() as uow:
-        repository = GridRepository(uow.session)
-        territory = merge(repository.load(), bundle)
-        problems, warnings = validate(territory, parts, tolerance_m)
-        if problems:
-            raise GridImportError(problems)
-        changes = repository.write(territory, parts, vault)
-        district = next((u.code for u in territory.units if u.level == "district"), "")
-        if changes.units:
-            uow.emit(
-                GRID_UNIT_CHANGED.new(UnitChanged(codes=sorted(changes.units), change="imported"))
-            )
-        if changes.staff_units or changes.responsibilities:
-            # Departments and their duties are "who is responsible" as much as people are; a
-            # change to them is told as a staff change of the district.
-            units = set(changes.staff_units)
-            if changes.responsibilities and district:
-                units.add(district)
-            uow.emit(GRID_STAFF_CHANGED.new(StaffChanged(units=sorted(units), change="imported")))
-        revision = repository.bump_revision() if changes.any else repository.revision()
-        uow.commit()
-    return ImportReport(
-        counts={
-            "units": len(territory.units),
-            "exclusive": sum(1 for u in territory.units if u.kind == "exclusive"),
-            "people": len(territory.people),
-            "departments": len(territory.departments),
-            "duties": len(territory.duties),
-            "categories": len(territory.categories),
-        },
-        changed_units=len(changes.units),
-        changed_staff_units=len(changes.staff_units),
-        responsibilities_changed=changes.responsibilities,
-        warnings=warnings,
-        revision=revision,
-    )
+    return import_territory(SqlGridUnitOfWork(store, vault), ImportTerritory(bundle, tolerance_m))
 
 
 def export_texts(territory: Territory, with_phones: bool = False) -> dict[str, str]:
@@ -253,7 +128,8 @@ def export_store(
 ) -> dict[str, int]:
     """Write the stored territory to ``out``; phones masked unless ``with_phones``."""
     with store.read() as session:
-        territory = GridRepository(session).load(vault if with_phones else None)
+        opened = with_phones and vault is not None
+        territory = GridRepository(session, vault).load(open_phones=opened)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in export_texts(territory, with_phones).items():
         (out / name).write_text(text, encoding="utf-8")

@@ -17,10 +17,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from civicflow.cli import main
 from kit.db import Store
 from kit.pii import load_vault
-from services.grid.domain import GridImportError
+from services.grid.domain import Bundle, GridImportError
 from services.grid.models import TABLES
 from services.grid.repository import GridRepository
-from services.grid.transfer import Bundle, import_bundle, load_demo, read_bundle
+from services.grid.transfer import import_bundle, load_demo, read_bundle
 from tests.support.platform import CONFIG_DIR, Platform, migrate_all, running, settings_for_test
 
 GRID = "37011300100101"
@@ -171,7 +171,7 @@ def test_changes_are_told_and_served_at_once(
     assert rpc.chain(MICRO)[0]["name"] == "第1网格2号微网格"  # the index is built
     vault = load_vault(platform.settings)
     with store.read() as session:
-        current = GridRepository(session).load(vault)
+        current = GridRepository(session, vault).load(open_phones=True)
     renamed = [replace(u, name="老街微网格") if u.code == MICRO else u for u in current.units]
     people = [
         replace(p, name="新网格员") if (p.unit, p.role) == (GRID, "grid_worker") else p

@@ -10,9 +10,9 @@ from typing import Any
 from shapely.geometry import Polygon, box
 
 from services.grid.demo import demo_territory
-from services.grid.domain import Category, Department, Duty, Person, Territory, Unit
+from services.grid.domain import Category, Department, Duty, Person, Territory, Unit, merge
 from services.grid.index import TerritoryIndex
-from services.grid.transfer import merge, parse_bundle
+from services.grid.transfer import parse_bundle
 from tests.unit.conftest import CONFIG_DIR
 
 

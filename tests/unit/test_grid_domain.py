@@ -5,33 +5,42 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from contracts.events import Level
 from services.grid.demo import DEMO_BOUNDS, DEMO_SCALE, STREET_NAMES, demo_county, demo_territory
 from services.grid.domain import (
     LEVELS,
+    Bundle,
     Category,
+    Changes,
     Department,
     Duty,
+    GridImportError,
     Person,
     Problem,
     Territory,
     Unit,
+    ancestors,
+    effective_duties,
+    merge,
+    spread,
+)
+from services.grid.geo import check_containment
+from services.grid.rules import (
     check_categories,
     check_departments,
     check_duties,
     check_people,
     check_references,
     check_units,
-    effective_duties,
-    spread,
     staffing_warnings,
 )
-from services.grid.geo import check_containment
 from tests.unit.grid_support import demo, tiny_territory, tiny_units
 
 FAST = settings(max_examples=200, deadline=None, database=None)
@@ -483,3 +492,62 @@ def test_spread_is_even_and_larger_first(total: int, buckets: int) -> None:
     assert sum(parts) == total
     assert max(parts) - min(parts) <= 1
     assert parts == sorted(parts, reverse=True)
+
+
+# --- an import, as values --------------------------------------------------------------------
+
+
+def test_the_parts_of_a_bundle_are_the_ones_it_brings() -> None:
+    assert Bundle().parts == []
+    assert Bundle(units=[], people=[]).parts == ["units", "people"]
+    # departments come with their inline duties: the duty list is replaced with them
+    assert Bundle(departments=[]).parts == ["departments", "duties"]
+    assert Bundle(duties=[], categories=[]).parts == ["duties", "categories"]
+
+
+def test_merge_keeps_the_parts_a_bundle_leaves_out() -> None:
+    current = tiny_territory()
+    units = [replace(u, name="改名") for u in current.units]
+    merged = merge(current, Bundle(units=units))
+    assert merged.units == tuple(units)
+    assert (merged.people, merged.departments, merged.duties, merged.categories) == (
+        current.people,
+        current.departments,
+        current.duties,
+        current.categories,
+    )
+
+
+def test_merge_gives_a_duty_without_a_level_its_departments() -> None:
+    current = tiny_territory()
+    departments = [Department("S1-ZZ", "甲街道综治中心", "street", unit="S1")]
+    inline = [Duty("S1-ZZ", "dispute", cast(Level, ""))]
+    unknown = Duty("X-000", "dispute", cast(Level, ""))
+    merged = merge(current, Bundle(departments=departments, inline_duties=inline, duties=[unknown]))
+    assert merged.departments == tuple(departments)
+    # a duty of an unknown department keeps its empty level, for the rules to refuse
+    assert merged.duties == (Duty("S1-ZZ", "dispute", "street"), unknown)
+
+
+def test_changes_say_whether_anything_changed() -> None:
+    assert not Changes().any
+    assert Changes(units={"G1"}).any
+    assert Changes(staff_units={"G1"}).any
+    assert Changes(responsibilities=True).any
+
+
+def test_an_import_error_shows_fifty_problems_and_counts_the_rest() -> None:
+    problems = [Problem(f"row {n}", "bad") for n in range(53)]
+    message = str(GridImportError(problems))
+    assert message.startswith("53 problem(s):\n  row 0: bad\n")
+    assert "row 49: bad" in message and "row 50" not in message
+    assert message.endswith("… and 3 more")
+    assert str(GridImportError(problems[:2])) == "2 problem(s):\n  row 0: bad\n  row 1: bad"
+
+
+def test_ancestors_stop_at_an_unknown_code_or_a_loop() -> None:
+    parents: dict[str, str | None] = {"M1": "G1", "G1": "C1", "C1": None, "A": "B", "B": "A"}
+    assert ancestors("M1", parents) == ["M1", "G1", "C1"]
+    assert ancestors("X", parents) == []
+    assert ancestors("A", parents) == ["A", "B"]
+    assert ancestors("M1", {"M1": "G9"}) == ["M1"]

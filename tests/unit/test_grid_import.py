@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from services.grid import formats
-from services.grid.domain import GridImportError, Territory
-from services.grid.transfer import Bundle, export_texts, merge, parse_bundle, validate
+from services.grid.domain import Bundle, GridImportError, Territory, merge
+from services.grid.rules import validate
+from services.grid.transfer import export_texts, parse_bundle
 from tests.unit.grid_support import (
     collection,
     configured_demo_index,
