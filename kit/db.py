@@ -22,7 +22,6 @@ from contracts.events import Envelope
 from kit import metrics
 from kit.engine import (
     DEFAULT_POOL_SIZE,
-    SQLITE_BUSY_SLICE_MS,
     green_driver,
     make_engine,
     scratch_postgres,
@@ -39,7 +38,6 @@ from kit.writes import (
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
-    "SQLITE_BUSY_SLICE_MS",
     "FirstTimes",
     "KitTables",
     "OutboxBatch",
