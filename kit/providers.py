@@ -21,7 +21,6 @@ from kit.outbox import OutboxRelay
 from kit.settings import Settings
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Injected(Generic[T]):
@@ -49,12 +48,6 @@ class WorkerDatabase:
 
     def unit_of_work(self) -> UnitOfWork:
         return self.store.unit_of_work(self.consumer)
-
-    def gathered(self, item: T, handle: Callable[[UnitOfWork, list[T]], list[R]]) -> R:
-        """``item``'s result of ``handle``, which does the work of every item of other workers
-        that arrives at the same moment, in one unit of work and at once; ``handle`` must not
-        commit."""
-        return self.store.gathered(item, handle, self.consumer)
 
     def read(self) -> AbstractContextManager[Session]:
         return self.store.read()

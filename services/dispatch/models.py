@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from contracts.events import Assignee, Deadlines
 from contracts.rpc import CaseView, TimelineEntry
-from kit.db import UtcDateTime, kit_tables, new_row
+from kit.db import UtcDateTime, kit_tables
 from services.dispatch.lifecycle import (
     CaseState,
     CaseStatus,
@@ -125,8 +125,8 @@ class Case(Base):
         self.reach_codes = reach_of(self.assignee_code, self.helpers, self.place)
         self.updated_at = step.at
         self.history.append(
-            new_row(
-                HistoryEntry, at=step.at, action=step.action, from_status=step.from_status,
+            HistoryEntry(
+                at=step.at, action=step.action, from_status=step.from_status,
                 to_status=step.to_status, actor=step.actor.user, role=step.actor.role,
                 unit=step.actor.unit, reason=step.reason,
             )

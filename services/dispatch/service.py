@@ -24,7 +24,7 @@ from contracts.rpc import CasePage, DepartmentDuty, GridUnit, Location, StaffMem
 from kernel.sla import SlaPolicy
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
-from kit.db import UnitOfWork, new_row
+from kit.db import UnitOfWork
 from kit.green import concurrently
 from kit.messaging import on_event, on_event_batch
 from kit.providers import Configured, Database
@@ -106,7 +106,7 @@ class DispatchService(ServiceBase):
                     command = self._first_command(case, decision, now)
                     self._carry_out(uow, case, command, SYSTEM, now)
                     routed.append(case)
-            CaseRepository(uow.session).insert_new(routed)
+            CaseRepository(uow.session).add_all(routed)
             uow.commit()
         return [None] * len(batch)
 
@@ -400,8 +400,7 @@ def new_case(
     place: domain.Place,
     now: datetime,
 ) -> Case:
-    return new_row(
-        Case,
+    return Case(
         case_id=case_id,
         channel=received.channel,
         source=received.source,

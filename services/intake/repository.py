@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, load_only
 
-from kit.db import insert_all_if_absent, insert_if_absent, insert_new
+from kit.db import insert_all_if_absent, insert_if_absent
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 
@@ -59,10 +59,6 @@ class SubmissionRepository:
         submissions of one ticket over HTTP and AMQP make exactly one case.
         """
         return insert_if_absent(self.session, Submission, **submission)
-
-    def add_all_if_new(self, submissions: Sequence[dict[str, Any]]) -> set[str]:
-        """``add_if_new`` for many in one statement: the case ids of those inserted."""
-        return insert_all_if_absent(self.session, Submission, submissions, "case_id")
 
     def case_id_for(self, source: str, external_id: str) -> str | None:
         return self.session.scalar(_CASE_ID_FOR, {"source": source, "external_id": external_id})
@@ -155,14 +151,14 @@ class CaseStatusRepository:
         )
 
     def put(self, status: CaseStatus) -> None:
-        """A new status: kept back and written with the others at ``write_new``, as it stands
+        """A new status: kept back and added with the others at ``write_new``, as it stands
         then (later events of the batch move it in memory)."""
         self._new.append(status)
         self._loaded[status.case_id] = status
 
     def write_new(self) -> None:
         new, self._new = self._new, []
-        insert_new(self.session, new)
+        self.session.add_all(new)
 
 
 class CallbackRepository:

@@ -44,7 +44,7 @@ from contracts.inbound import (
 )
 from contracts.inbound import InboundPayload as Payload
 from kit.base import ServiceBase
-from kit.db import UnitOfWork, new_row, utcnow
+from kit.db import UnitOfWork, utcnow
 from kit.messaging import RawMessage, Rejected, on_event_batch, on_inbound
 from kit.pii import PhoneVault, load_vault
 from kit.providers import Configured, Database
@@ -147,9 +147,8 @@ class IntakeService(ServiceBase):
     def consume_inbound(
         self, deliveries: list[tuple[InboundLine, Payload, str]]
     ) -> list[Exception | None]:
-        """A batch from ``civicflow.inbound``: stored in one transaction as one group (see
-        ``store_submissions``; a batch meeting a stored submission is tried one message at a
-        time), an outcome each."""
+        """A batch from ``civicflow.inbound``: stored in one transaction, one submission after
+        another (see ``store_submissions``), an outcome each."""
         outcomes: list[Exception | None] = []
         accepted: list[NewSubmission] = []
         for line, payload, source_id in deliveries:
@@ -334,10 +333,14 @@ class IntakeService(ServiceBase):
     def _accept(
         self, line: InboundLine, payload: Payload, source_id: str, transport: str
     ) -> tuple[str, bool]:
-        """Store the submission and emit ``case.received``, once per (source, external id)."""
+        """Store the submission and emit ``case.received``, once per (source, external id),
+        in a unit of work of its own."""
         case = domain.canonical_case(line, payload, source_id)
         submission = NewSubmission(case, domain.reporter_phone(payload), transport)
-        return self.db.gathered((self.config, submission), store_gathered)
+        with self.db.unit_of_work() as uow:
+            answer = store_submission(uow, self.config, submission)
+            uow.commit()
+        return answer
 
     def _check_source(self, line: InboundLine, source_id: str) -> None:
         source = self.config.sources.get(source_id)
@@ -377,55 +380,17 @@ class NewSubmission:
     transport: str
 
 
-class SubmissionsMet(Exception):
-    """A submission of a group met a row already there (a repeated ticket, or a case id drawn
-    twice): the group is stored again one submission at a time, where that is answered."""
-
-
 EARLIER_LIMIT = 50
 """A citizen's earlier matters read for repeats at most, the newest first."""
-
-
-def store_gathered(
-    uow: UnitOfWork, submissions: list[tuple[IntakeConfig, NewSubmission]]
-) -> list[tuple[str, bool]]:
-    """``store_submissions`` for the HTTP submissions that arrived together (one intake
-    process, so one config)."""
-    return store_submissions(uow, submissions[0][0], [new for _config, new in submissions])
 
 
 def store_submissions(
     uow: UnitOfWork, config: IntakeConfig, submissions: list[NewSubmission]
 ) -> list[tuple[str, bool]]:
-    """Link repeats, grade the risk, store, emit ``case.received``: (case id, duplicate) of
-    each submission, in order. The caller commits.
-
-    A group is stored at once: one statement reads its citizens' earlier matters, one
-    inserts it, where one at a time took two statements each. Each submission still sees those
-    before it in the group as earlier matters, as it would one at a time. A submission that
-    meets a stored one (a repeat of the same ticket) raises ``SubmissionsMet``; stored alone,
-    it is answered as the duplicate it is."""
-    if len(submissions) <= 1:
-        return [store_submission(uow, config, new) for new in submissions]
-    now = datetime.now(UTC)
-    repository = SubmissionRepository(uow.session)
-    prints = [fingerprint_of(config, new) for new in submissions]
-    earlier = earlier_matters(repository, config, submissions, prints)
-    rows, cases = [], []
-    for new, fingerprint in zip(submissions, prints, strict=True):
-        matters = earlier[fingerprint] if fingerprint else []
-        case, sealed = assessed(config, new, matters)
-        case_id = domain.new_case_id(now)
-        rows.append(submission_row(case_id, case, new.transport, sealed, fingerprint, now))
-        cases.append(case)
-        if fingerprint:  # the next of this citizen's submissions sees this one
-            matters.append(EarlierMatter(case_id, case.received_at, case.content))
-            matters.sort(key=lambda matter: matter.received_at, reverse=True)
-    if len(repository.add_all_if_new(rows)) < len(rows):
-        raise SubmissionsMet(f"{len(rows)} submissions met rows already stored")
-    for row, case in zip(rows, cases, strict=True):
-        uow.emit(CASE_RECEIVED.new(case, case_id=row["case_id"], occurred_at=now))
-    return [(row["case_id"], False) for row in rows]
+    """``store_submission`` for each, in order, in the caller's unit of work (a batch from
+    ``civicflow.inbound``): each sees those before it as earlier matters, and a repeat of a
+    stored ticket is answered as the duplicate it is. The caller commits."""
+    return [store_submission(uow, config, new) for new in submissions]
 
 
 def store_submission(uow: UnitOfWork, config: IntakeConfig, new: NewSubmission) -> tuple[str, bool]:
@@ -521,9 +486,7 @@ def move_status(
     if current is None:
         if new_status is None:
             return None
-        current = new_row(
-            CaseStatus, case_id=event.case_id, status="received", status_at=event.occurred_at
-        )
+        current = CaseStatus(case_id=event.case_id, status="received", status_at=event.occurred_at)
         statuses.put(current)
     elif current.status_at > event.occurred_at:
         return None

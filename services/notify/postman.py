@@ -24,7 +24,7 @@ from contracts.events import (
     NotificationFailed,
     NotificationSent,
 )
-from kit.db import Store, UnitOfWork
+from kit.db import Store
 from kit.pii import PhoneVault
 from services.notify.gateways.base import Gateway, GatewayError, Message, Receipt
 from services.notify.models import Delivery
@@ -226,10 +226,8 @@ class Postman:
         return f"recipient:{recipient}"
 
     def _sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
-        """Mark it sent, committed before the caller goes on; the marks of texts that went
-        meanwhile share the transaction (a burst's texts come back within milliseconds)."""
-
-        def mark(uow: UnitOfWork) -> None:
+        """Mark it sent, committed before the caller goes on."""
+        with self.store.unit_of_work("postman") as uow:
             delivery = DeliveryRepository(uow.session).mark_sent(delivery_id, message_id, now)
             sent = NotificationSent(
                 channel=delivery.channel, recipient=delivery.recipient_masked,
@@ -237,8 +235,7 @@ class Postman:
                 trigger_event_id=delivery.trigger_event_id,
             )  # fmt: skip
             uow.emit(NOTIFICATION_SENT.new(sent, case_id=delivery.case_id))
-
-        self.store.together(mark, "postman")
+            uow.commit()
 
     def _failed_try(self, delivery_id: int, error: GatewayError, now: datetime) -> None:
         with self.store.unit_of_work("postman") as uow:

@@ -9,12 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import (
-    insert_if_absent,
-    insert_new_once,
-    made_and_locked,
-    new_row,
-)
+from kit.db import insert_all_if_absent, insert_if_absent, inserted_if_absent, made_and_locked
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
 
@@ -53,6 +48,9 @@ ONCE = ("trigger_event_id", "recipient_key", "channel")
 """What a delivery is unique by: (event, recipient, channel)."""
 
 
+_DELIVERY_COLUMNS = tuple(column.key for column in _deliveries.columns if column.key != "id")
+
+
 def _once(delivery: dict[str, Any] | Delivery) -> tuple[str, ...]:
     if isinstance(delivery, Delivery):
         return tuple(getattr(delivery, column) for column in ONCE)
@@ -82,7 +80,7 @@ class DeliveryRepository:
         found = {_once(row): row for row in self.session.scalars(query)}
         for row in deliveries:
             if _once(row) not in found:
-                found[_once(row)] = delivery = new_row(Delivery, **row)
+                found[_once(row)] = delivery = Delivery(**row)
                 self._new.append(delivery)
         return [found[_once(row)] for row in deliveries]
 
@@ -91,10 +89,18 @@ class DeliveryRepository:
         order so that racing instances wait for each other in one order. Another instance
         that recorded one of them meanwhile wins: this transaction must not send it too."""
         new, self._new = sorted(self._new, key=_once), []
-        went_in = insert_new_once(self.session, new, ONCE)
-        if len(went_in) < len(new):
-            raced = [_once(d) for d in new if d not in went_in]
+        rows = [{column: getattr(d, column) for column in _DELIVERY_COLUMNS} for d in new]
+        went_in = {
+            tuple(once): delivery_id
+            for delivery_id, *once in inserted_if_absent(
+                self.session, _deliveries, rows, ("id", *ONCE)
+            )
+        }
+        raced = [_once(d) for d in new if _once(d) not in went_in]
+        if raced:
             raise DeliveryRecordedElsewhere(f"recorded meanwhile by another worker: {raced}")
+        for delivery in new:
+            delivery.id = went_in[_once(delivery)]
 
     def mark_sent(self, delivery_id: int, message_id: str, at: datetime) -> Sent:
         """The provider took it: one UPDATE … RETURNING, not a read and a write."""
@@ -201,10 +207,15 @@ class DeliveryRepository:
         return self.session.scalars(query).first()
 
     def follow_new(self, cases: Iterable[FollowedCase]) -> set[str]:
-        """Write these cases, made in memory, unless notify keeps them already (one INSERT,
-        in case order): the ids of those written."""
-        ordered = sorted(cases, key=lambda case: case.case_id)
-        return {case.case_id for case in insert_new_once(self.session, ordered, ("case_id",))}
+        """Write these cases, made in memory, unless notify keeps them already (in case
+        order): the ids of those written. A holder never set stays SQL NULL."""
+        rows = [
+            {"case_id": case.case_id, "risk": case.risk, "summary": case.summary,
+             "territory": case.territory}
+            | ({"assignee": case.assignee} if case.assignee is not None else {})
+            for case in sorted(cases, key=lambda case: case.case_id)
+        ]  # fmt: skip
+        return insert_all_if_absent(self.session, FollowedCase, rows, "case_id")
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         wanted = list(set(case_ids))

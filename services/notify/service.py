@@ -29,7 +29,7 @@ from contracts.events import (
 )
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
-from kit.db import UnitOfWork, new_row
+from kit.db import UnitOfWork
 from kit.green import concurrently
 from kit.messaging import on_event, on_event_batch
 from kit.pii import PhoneVault, load_vault
@@ -286,7 +286,7 @@ def keep(case: FollowedCase, event: Envelope[Any]) -> FollowedCase:
 def unknown(case_id: str) -> FollowedCase:
     """A case notify has kept nothing of yet: for a burst's texts, and as ``follow`` starts its
     row (its holder unset, SQL NULL, until a dispatch names one)."""
-    return new_row(FollowedCase, case_id=case_id, risk="blue", summary="", territory={})
+    return FollowedCase(case_id=case_id, risk="blue", summary="", territory={})
 
 
 def ask_revisit(

@@ -45,7 +45,7 @@ from contracts.events import (
     RedRiskRaised,
 )
 from kernel.sla import CATALOGUE_LIMIT, SlaPolicy
-from kit.db import UnitOfWork, new_row
+from kit.db import UnitOfWork
 from kit.metrics import CALENDAR_UNCERTAIN_CLOCKS
 from services.supervision import domain
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
@@ -88,21 +88,13 @@ class ClockBook:
 
     def __post_init__(self) -> None:
         self.uow.before_commit(self.write_kept_back)
-        self.uow.before_commit(self.write_followed)
 
     def write_kept_back(self) -> None:
-        """Write the assignments and clocks of the first dispatches kept back, one INSERT a
-        table for all: written one by one through the ORM, a dispatch's four rows cost
-        supervision more than the rest of its work. Nothing reads them before: they are
-        written before any other event of their case is applied, and at commit."""
+        """Add the assignments and clocks of the first dispatches kept back to the session,
+        for the flush to write together. Nothing reads them before: they are added before any
+        other event of their case is applied, and at commit."""
         kept, self._kept_back = self._kept_back, {}
-        self.repo.insert_new([row for rows in kept.values() for row in rows])
-
-    def write_followed(self) -> None:
-        """Write the followed cases this unit of work moved, one UPDATE run for all: through
-        the ORM's flush their bookkeeping cost a tenth of supervision. They are locked, so
-        nobody else moved them meanwhile."""
-        self.repo.write_changed(self._followed.values())
+        self.repo.add_all([row for rows in kept.values() for row in rows])
 
     @property
     def repo(self) -> SupervisionRepository:
@@ -376,8 +368,8 @@ class ClockBook:
 
 def assignment_of(case_id: str, event: Envelope[CaseDispatched]) -> Assignment:
     fact = event.data
-    return new_row(
-        Assignment, id=event.event_id, case_id=case_id, assignee_kind=fact.assignee.kind,
+    return Assignment(
+        id=event.event_id, case_id=case_id, assignee_kind=fact.assignee.kind,
         assignee_code=fact.assignee.code, assignee_name=fact.assignee.name, level=fact.level,
         dispatched_at=event.occurred_at, returned=False, concluded=False, reopened=False,
     )  # fmt: skip
@@ -386,8 +378,8 @@ def assignment_of(case_id: str, event: Envelope[CaseDispatched]) -> Assignment:
 def new_clock(
     case_id: str, owner: str, plan: domain.ClockPlan, level: str, assignee_code: str
 ) -> ClockRow:
-    return new_row(
-        ClockRow, case_id=case_id, owner=owner, kind=plan.kind, level=level,
+    return ClockRow(
+        case_id=case_id, owner=owner, kind=plan.kind, level=level,
         assignee_code=assignee_code, state="open", started_at=plan.started_at,
         warn_at=plan.warn_at, due_at=plan.due_at, planned_due_at=plan.due_at,
         next_due_at=plan.warn_at, warned=False, overdue=False, escalation_asked=False,

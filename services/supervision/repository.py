@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kit.db import insert_if_absent, insert_new, made_and_locked, write_changed
+from kit.db import insert_if_absent, made_and_locked
 from services.supervision.models import (
     Alert,
     Assignment,
@@ -74,12 +74,8 @@ class SupervisionRepository:
     def add(self, row: Assignment | ClockRow | Order | SubscriptionRow) -> None:
         self.session.add(row)
 
-    def insert_new(self, rows: Sequence[Assignment | ClockRow]) -> None:
-        """Rows made as ORM objects but never added to the session: one INSERT a table."""
-        insert_new(self.session, rows)
-
-    def write_changed(self, cases: Iterable[FollowedCase]) -> None:
-        write_changed(self.session, cases)
+    def add_all(self, rows: Sequence[Assignment | ClockRow]) -> None:
+        self.session.add_all(rows)
 
     def flush(self) -> None:
         self.session.flush()

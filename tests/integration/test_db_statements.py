@@ -1,5 +1,6 @@
-"""The kit's hand-written statements against SQLite and PostgreSQL: they must store exactly what
-SQLAlchemy's own statements store, since both kinds of rows are read back the same way."""
+"""The kit's statements against SQLite and PostgreSQL: inserts that leave uniqueness to the
+database (rows written, conflicts ignored, what went in reported), stored exactly as
+SQLAlchemy's ORM stores rows; the outbox relay's statements; SQLite's write lock waited for."""
 
 from __future__ import annotations
 
@@ -20,25 +21,24 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     insert,
     select,
     text,
 )
-from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-import kit.db
+import kit.engine
+from contracts.events import CASE_RECEIVED, CaseReceived, Reporter
 from kit.db import (
     Store,
     UtcDateTime,
     insert_all_if_absent,
     insert_if_absent,
-    insert_new,
+    inserted_if_absent,
     kit_tables,
-    new_row,
     store_unavailable,
-    write_changed,
 )
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import Base as ConsoleBase
@@ -238,89 +238,86 @@ def stored_parcels(store: Store, codes: tuple[str, ...]) -> list[tuple[Any, ...]
         ]  # fmt: skip
 
 
-def test_rows_inserted_new_are_stored_as_the_orms_flush_stores_them(store: Store) -> None:
+def test_rows_inserted_through_a_model_are_stored_as_the_orms_flush_stores_them(
+    store: Store,
+) -> None:
+    """Rows given as dicts that leave out different columns (their defaults fill them) or
+    give JSON None, inserted through the mapped class, against the same rows flushed."""
     at = datetime(2026, 12, 6, 18, 30, 0, 1234, tzinfo=BEIJING)
-
-    def parcels(prefix: str, make: Any) -> list[Any]:
-        """Left to defaults; given values; given None (JSON keeps it, a number takes the
-        default); made without the ORM's bookkeeping."""
-        return [
-            Parcel(code=f"{prefix}-1", at=at),
-            Parcel(code=f"{prefix}-2", at=at, labels=["甲"], weight=3, note={"n": "乙"}),
-            Parcel(code=f"{prefix}-3", at=at, labels=None, weight=None, note=None),
-            new_row(Parcel, code=f"{prefix}-4", at=at, labels=["丙"]),
-            make(code=f"{prefix}-1", what="made"), make(code=f"{prefix}-2", what="made"),
-            make(code=f"{prefix}-2", what="sent"),
-        ]  # fmt: skip
-
+    given: list[dict[str, Any]] = [
+        {"at": at},
+        {"at": at, "labels": ["甲"], "weight": 3, "note": {"n": "乙"}},
+        {"at": at, "labels": None, "note": None},
+        {"at": at, "labels": ["丙"]},
+    ]
+    steps = [(1, "made"), (2, "made"), (2, "sent")]
     with store.unit_of_work() as uow:
-        uow.session.add_all(parcels("flushed", Step))
+        uow.session.add_all(
+            [Parcel(code=f"flushed-{n}", **values) for n, values in enumerate(given, 1)]
+            + [Step(code=f"flushed-{n}", what=what) for n, what in steps]
+        )
         uow.session.flush()
-        insert_new(uow.session, parcels("new", lambda **v: new_row(Step, **v)))
-        insert_new(uow.session, [])
+        rows = [{"code": f"new-{n}", **values} for n, values in enumerate(given, 1)]
+        assert insert_all_if_absent(uow.session, Parcel, rows, "code") == {
+            f"new-{n}" for n in range(1, 5)
+        }
+        made = inserted_if_absent(
+            uow.session, Step, [{"code": f"new-{n}", "what": what} for n, what in steps], ("id",)
+        )
+        assert inserted_if_absent(uow.session, Step, [], ("id",)) == []
         uow.session.commit()
     codes = [f"-{n}" for n in range(1, 5)]
     new = stored_parcels(store, tuple(f"new{n}" for n in codes))
     assert new == stored_parcels(store, tuple(f"flushed{n}" for n in codes))
     assert new[0][1:] == ("[]", 7, None, "made")
-    assert new[2][1:3] == ("null", 7)
+    assert new[2][1:4] == ("null", 7, "null")
     with store.read() as session:
-        steps = session.scalars(select(Step.id)).all()
-    assert len(set(steps)) == 6  # the generated keys were left to the database
+        ids = session.scalars(select(Step.id).where(Step.code.like("new-%"))).all()
+    assert sorted(ids) == sorted(row[0] for row in made) and len(set(ids)) == 3
 
 
-def test_a_row_inserted_new_whose_key_is_held_fails_as_a_flush_would(store: Store) -> None:
+def test_rows_inserted_if_absent_report_what_went_in_and_leave_the_rest(store: Store) -> None:
+    """A key held already, and one twice in the same call: those rows are left, the others go
+    in, and each that went in is told as it went in."""
     at = datetime.now(UTC)
     with store.unit_of_work() as uow:
-        insert_new(uow.session, [Parcel(code="one", at=at)])
+        insert_if_absent(uow.session, Parcel, code="one", at=at, weight=1)
         uow.session.commit()
-    with store.unit_of_work() as uow, pytest.raises(IntegrityError):
-        insert_new(uow.session, [Parcel(code="two", at=at), Parcel(code="one", at=at)])
-    with store.read() as session:
-        assert session.scalars(select(Parcel.code)).all() == ["one"]
-
-
-def test_rows_written_back_are_stored_as_the_orms_flush_stores_them(store: Store) -> None:
-    at = datetime(2026, 12, 6, 18, 30, 0, 1234, tzinfo=BEIJING)
-    codes = [f"{way}-{n}" for way in ("flushed", "written") for n in range(1, 4)]
     with store.unit_of_work() as uow:
-        insert_new(uow.session, [Parcel(code=code, at=at, note={"n": "甲"}) for code in codes])
+        rows = [
+            {"code": code, "at": at, "weight": weight}
+            for code, weight in (("two", 2), ("one", 9), ("three", 3), ("two", 8))
+        ]
+        went_in = inserted_if_absent(uow.session, Parcel, rows, ("code", "weight"))
         uow.session.commit()
-    statements: list[str] = []
-    sqlalchemy_event.listen(store.engine, "before_cursor_execute", _record(statements))
-
-    def move(rows: dict[str, Parcel], way: str) -> None:
-        """One row moved every way (a time, JSON to None, a list), one a little, one not."""
-        rows[f"{way}-1"].at = at + timedelta(hours=1)
-        rows[f"{way}-1"].note = None
-        rows[f"{way}-1"].labels = ["乙", "丙"]
-        rows[f"{way}-2"].weight = 9
-
-    for way in ("flushed", "written"):
-        with store.unit_of_work() as uow:
-            loaded = uow.session.scalars(select(Parcel).where(Parcel.code.like(f"{way}-%")))
-            rows = {row.code: row for row in loaded}
-            move(rows, way)
-            statements.clear()
-            if way == "written":
-                write_changed(uow.session, rows.values())
-                assert not uow.session.dirty  # what was written left the session
-            uow.session.commit()
-        updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
-        assert len(updates) == (2 if way == "flushed" else 1)  # the flush: one per shape
-    flushed = stored_parcels(store, tuple(c for c in codes if c.startswith("flushed")))
-    assert stored_parcels(store, tuple(c for c in codes if c.startswith("written"))) == flushed
-    assert flushed[0][0] != flushed[2][0] and flushed[0][3] == "null"  # moved: time, JSON
-    assert (flushed[1][2], flushed[2][2]) == (9, 7)
+    assert sorted(went_in) == [("three", 3), ("two", 2)]
     with store.read() as session:
-        assert session.get(Parcel, "written-1").labels == ["乙", "丙"]  # type: ignore[union-attr]
+        weights = {
+            code: weight for code, weight in session.execute(select(Parcel.code, Parcel.weight))
+        }
+    assert weights == {"one": 1, "two": 2, "three": 3}
 
 
-def _record(statements: list[str]) -> Any:
-    def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    return before_cursor_execute
+def test_a_unit_of_work_left_uncommitted_leaves_nothing(store: Store) -> None:
+    """Its inserts, its ledger entry and its outbox rows go together or not at all."""
+    at = datetime.now(UTC)
+    received = CaseReceived(
+        channel="hotline", source="hotline", external_id="T-1", reporter=Reporter(),
+        content="路灯坏了", received_at=at,
+    )  # fmt: skip
+    with pytest.raises(RuntimeError), store.unit_of_work("c") as uow:
+        assert uow.first_time("e-1")
+        assert insert_all_if_absent(uow.session, NOTES, [{"key": "k", "at": at}], "key")
+        uow.emit(CASE_RECEIVED.new(received, case_id="CF-1"))
+        raise RuntimeError("the work failed before its commit")
+    with store.read() as session:
+        counts = [
+            session.scalar(select(func.count()).select_from(table))
+            for table in (NOTES, store.tables.processed_events, store.tables.outbox)
+        ]
+    assert counts == [0, 0, 0]
+    with store.unit_of_work("c") as uow:
+        assert uow.first_time("e-1")  # not taken by the failed work
 
 
 @pytest.fixture
@@ -354,7 +351,7 @@ def test_a_unit_of_work_waits_for_a_write_lock_held_elsewhere(sqlite_store: Stor
 def test_a_write_lock_held_past_our_patience_is_an_outage_of_the_store(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kit.db, "SQLITE_LOCK_PATIENCE_SECONDS", 0.1)
+    monkeypatch.setattr(kit.engine, "SQLITE_LOCK_PATIENCE_SECONDS", 0.1)
     other = hold_write_lock(sqlite_store)
     with pytest.raises(OperationalError) as caught, sqlite_store.unit_of_work("begin") as uow:
         uow.first_time("e-1")

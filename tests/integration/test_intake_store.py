@@ -1,6 +1,7 @@
-"""Submissions stored as a group must come out as they would one at a time: the same repeats
-linked (those earlier in the group included), the same risk, one row and one ``case.received``
-each; a group that meets a stored ticket is answered one submission at a time."""
+"""Submissions stored in one unit of work (a batch from ``civicflow.inbound``) come out as they
+would each in its own: the same repeats linked (those earlier in the batch included), the same
+risk, one row and one ``case.received`` each; a repeat of a stored ticket is answered as the
+duplicate it is, and a unit of work that fails stores nothing."""
 
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ from services.intake.models import TABLES, Base, Submission
 from services.intake.service import (
     IntakeConfig,
     NewSubmission,
-    SubmissionsMet,
     load_config,
-    store_gathered,
     store_submission,
     store_submissions,
 )
@@ -85,19 +84,25 @@ GROUP = [
 ]
 
 
-@pytest.mark.parametrize("together", [True, False], ids=["as-a-group", "one-at-a-time"])
-def test_a_group_links_and_grades_as_one_at_a_time_does(
-    store: Store, config: IntakeConfig, together: bool
+def store_alone(store: Store, config: IntakeConfig, new: NewSubmission) -> tuple[str, bool]:
+    """As an HTTP submission is stored: in a unit of work of its own."""
+    with store.unit_of_work() as uow:
+        answer = store_submission(uow, config, new)
+        uow.commit()
+    return answer
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["in-one-unit-of-work", "each-alone"])
+def test_a_batch_links_and_grades_as_submissions_stored_alone_do(
+    store: Store, config: IntakeConfig, batch: bool
 ) -> None:
-    with store.unit_of_work() as uow:
-        store_submission(uow, config, EARLIER)
-        uow.commit()
-    with store.unit_of_work() as uow:
-        if together:
+    store_alone(store, config, EARLIER)
+    if batch:
+        with store.unit_of_work() as uow:
             answers = store_submissions(uow, config, GROUP)
-        else:
-            answers = [store_submission(uow, config, new) for new in GROUP]
-        uow.commit()
+            uow.commit()
+    else:
+        answers = [store_alone(store, config, new) for new in GROUP]
     cases = stored(store)
     assert [case_id for case_id, _ in answers] == [cases[n]["case_id"] for n in
                                                    ("T-1", "T-2", "T-3", "T-4", "T-5")]  # fmt: skip
@@ -111,26 +116,36 @@ def test_a_group_links_and_grades_as_one_at_a_time_does(
     assert cases["T-4"]["risk"] == "blue"
 
 
-def test_a_group_meeting_a_stored_ticket_stores_nothing_and_says_so(
+def test_a_batch_meeting_a_stored_ticket_answers_it_as_a_duplicate(
     store: Store, config: IntakeConfig
 ) -> None:
+    earlier_id, _ = store_alone(store, config, EARLIER)
     with store.unit_of_work() as uow:
-        store_submission(uow, config, EARLIER)
+        answers = store_submissions(uow, config, [GROUP[0], EARLIER, GROUP[1], GROUP[0]])
         uow.commit()
-    with pytest.raises(SubmissionsMet), store.unit_of_work() as uow:
+    cases = stored(store)
+    assert sorted(cases) == ["T-1", "T-2", "T-early"]
+    assert answers == [
+        (cases["T-1"]["case_id"], False), (earlier_id, True),
+        (cases["T-2"]["case_id"], False), (cases["T-1"]["case_id"], True),
+    ]  # fmt: skip
+
+
+def test_a_batch_that_fails_stores_nothing(store: Store, config: IntakeConfig) -> None:
+    store_alone(store, config, EARLIER)
+    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
         store_submissions(uow, config, [GROUP[0], EARLIER, GROUP[1]])
-    assert list(stored(store)) == ["T-early"]  # rolled back: not half a group
+        raise RuntimeError("the batch failed before its commit")
+    assert list(stored(store)) == ["T-early"]  # rolled back: not half a batch
 
 
 def test_submissions_arriving_together_are_answered_each_duplicates_included(
     store: Store, config: IntakeConfig
 ) -> None:
-    with store.unit_of_work() as uow:
-        (earlier_id, _), = store_submissions(uow, config, [EARLIER])  # fmt: skip
-        uow.commit()
+    earlier_id, _ = store_alone(store, config, EARLIER)
     arriving = [*GROUP, EARLIER, GROUP[0]]  # a repeat of a stored ticket, and one twice in a go
     answers = concurrently(
-        lambda new: store.gathered((config, new), store_gathered), arriving, width=len(arriving)
+        lambda new: store_alone(store, config, new), arriving, width=len(arriving)
     )
     cases = stored(store)
     assert sorted(cases) == ["T-1", "T-2", "T-3", "T-4", "T-5", "T-early"]

@@ -25,8 +25,7 @@ from sqlalchemy.exc import OperationalError
 import kit.messaging
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
 from kit.base import ServiceBase
-from kit.db import Store, UnitOfWork, kit_tables
-from kit.green import concurrently
+from kit.db import Store, kit_tables
 from kit.messaging import Rejected, on_event
 from kit.outbox import OutboxRelay
 from kit.providers import Database
@@ -107,75 +106,6 @@ def test_first_times_takes_each_new_id_once_in_one_statement(store: Store) -> No
         assert uow.first_times([]) == set()
     with store.unit_of_work("b.h") as uow:  # another consumer has seen none of them
         assert uow.first_times(["new-1", "seen-before"]) == {"new-1", "seen-before"}
-
-
-def test_work_arriving_together_shares_one_commit_and_each_caller_gets_its_own_answer(
-    store: Store,
-) -> None:
-    commits: list[int] = []
-    sqlalchemy_event.listen(store.engine, "commit", lambda _conn: commits.append(1))
-
-    def submit(n: int) -> tuple[int, bool]:
-        def work(uow: UnitOfWork) -> tuple[int, bool]:
-            uow.emit(received(case_id=f"CF261121-{n:06d}"))
-            return n, uow.first_time(f"submission-{n % 15}")  # 5 of the 20 repeat another
-
-        return store.together(work)
-
-    answers = concurrently(submit, range(20), width=20)
-    assert [n for n, _ in answers] == list(range(20))
-    assert [first for _, first in answers] == [True] * 15 + [False] * 5  # each sees the others'
-    assert len(commits) < 5  # 20 callers, a few groups: not a commit each
-    assert len(outbox_rows(store)) == 20
-
-
-def test_a_work_that_fails_in_a_group_fails_alone(store: Store) -> None:
-    tries = [0] * 8
-
-    def submit(n: int) -> str:
-        def work(uow: UnitOfWork) -> str:
-            tries[n] += 1
-            uow.emit(received(case_id=f"CF261121-{n:06d}"))
-            if n == 3:
-                raise ValueError("this submission is refused")
-            return f"stored {n}"
-
-        try:
-            return store.together(work)
-        except ValueError as refusal:
-            return f"refused: {refusal}"
-
-    answers = concurrently(submit, range(8), width=8)
-    assert answers[3] == "refused: this submission is refused"
-    others = [i for i in range(8) if i != 3]
-    assert [answers[i] for i in others] == [f"stored {i}" for i in others]
-    # the refused one and its group's others: once in the group that failed, then each alone
-    assert tries[3] == 2 and tries.count(2) > 1 and set(tries) <= {1, 2}
-    stored = {json.loads(row["body"])["case_id"] for row in outbox_rows(store)}
-    assert stored == {f"CF261121-{i:06d}" for i in range(8) if i != 3}
-
-
-def test_items_arriving_together_are_handled_as_one_group_and_each_gets_its_own_answer(
-    store: Store,
-) -> None:
-    groups: list[list[int]] = []
-
-    def handle(uow: UnitOfWork, items: list[int]) -> list[str]:
-        groups.append(list(items))
-        for n in items:
-            uow.emit(received(case_id=f"CF261121-{n:06d}"))
-        if 5 in items and len(items) > 1:
-            raise ValueError("5 cannot share")  # the group fails: each of it is tried alone
-        return [f"stored {n} of {len(items)}" for n in items]
-
-    answers = concurrently(lambda n: store.gathered(n, handle), range(12), width=12)
-    assert [answer.split(" of ")[0] for answer in answers] == [f"stored {n}" for n in range(12)]
-    assert any(len(group) > 1 for group in groups)  # they came together
-    assert answers[5] == "stored 5 of 1"
-    assert sorted(n for group in groups if len(group) == 1 or 5 not in group for n in group) == (
-        list(range(12))
-    )  # each item in exactly one group that went through
-    assert len(outbox_rows(store)) == 12
 
 
 def _record(statements: list[str]) -> Callable[..., None]:

@@ -1,4 +1,5 @@
-"""``UtcDateTime``'s own SQLite processors write and read exactly what SQLAlchemy's do."""
+"""``UtcDateTime`` on SQLite writes and reads exactly what SQLAlchemy's own DATETIME does (the
+format rows already stored have), in UTC; naive times are refused."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-import kit.db
-from kit.db import make_engine, store_unavailable
+import kit.engine
+from kit.engine import make_engine, store_unavailable
 
 
 def raised_by(engine_url: str, sql: str) -> DBAPIError:
@@ -34,7 +34,7 @@ def test_a_sqlite_lock_held_by_another_process_is_waited_for_green_then_an_outag
 ) -> None:
     """The wait must leave the hub free: a greenlet standing in for the AMQP heartbeat keeps
     ticking all along (SQLite's own busy wait would freeze it for the whole wait)."""
-    monkeypatch.setattr(kit.db, "SQLITE_LOCK_PATIENCE_SECONDS", 1.0)
+    monkeypatch.setattr(kit.engine, "SQLITE_LOCK_PATIENCE_SECONDS", 1.0)
     path = tmp_path / "locked.db"
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("PRAGMA journal_mode=WAL")  # as every service's database is
