@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from tests.support.broker import temporary_vhost
+from tests.support.harness import temporary_vhost
 
 REPO = Path(__file__).resolve().parent.parent
 CIVICFLOW = REPO / ".venv" / "bin" / "civicflow"
