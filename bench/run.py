@@ -51,6 +51,7 @@ GROUPS = {
 GOALS = (  # name, figure, at least (True) or at most, threshold
     ("e2e_250", "e2e_sqlite_cases_per_s", True, 250.0),
     ("hotline_http_250", "e2e_hotline_http_cases_per_s", True, 250.0),
+    ("e2e_postgres_250", "e2e_postgres_cases_per_s", True, 250.0),
     ("e2e_quarter_of_raw", "ratio", True, 0.25),
     ("latency_p99_250ms", "latency_at_50_per_s_p99_ms", False, 250.0),
     ("rss_250mb", "e2e_max_rss_mb", False, 250.0),

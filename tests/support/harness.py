@@ -345,8 +345,8 @@ def platform_env(amqp_uri: str, data: Path, code: Path = REPO, **settings: str) 
     a copy of the configuration, SQLite under ``data/var`` unless ``DATABASE_URL`` is given,
     every service on a free port; ``code`` is the source tree it runs (another checkout for a
     comparison)."""
-    if not (data / "config").exists():
-        shutil.copytree(CONFIG_DIR, data / "config")
+    if not (data / "config").exists():  # the tree's own: its format may differ from ours
+        shutil.copytree(code / "deploy" / "config", data / "config")
     inherited = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     return {
         **{k: v for k, v in inherited.items() if not k.startswith("CIVICFLOW_SOURCE_")},
