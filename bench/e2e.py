@@ -25,9 +25,8 @@ from typing import Any
 import pika
 
 from bench import log, postgres_database, quantiles
-from bench.lines import HOTLINE_ONLY, MIX, SendPool, Sent, Submission, send_all, submissions
+from bench.lines import HOTLINE_ONLY, MIX, Mix, SendPool, Sent, Submission, send_all, submissions
 from bench.procstats import Meter, wait_quiet
-from contracts.inbound import InboundLine
 from tests.support.harness import (
     ALL_SERVICES,
     BASE_AMQP_URI,
@@ -164,13 +163,9 @@ class Bench:
         rate: float | None = None,
     ) -> Phase:
         """Hand every item over, then wait until every case is routed."""
+        how = f"at {rate:g}/s" if rate else f"from {clients} clients"
         log(
-            f"{label}: {len(items)} submissions "
-            + (
-                f"at {rate:g}/s"
-                if rate
-                else f"from {clients} clients" + ("" if keep_alive else ", a new connection each")
-            )
+            f"{label}: {len(items)} submissions {how}" + ("" if keep_alive else ", new connections")
         )
         uri, intakes = self.platform.env["AMQP_URI"], self.platform.service_urls("intake")
         pool: SendPool = send_all(items, uri, intakes, clients, keep_alive, rate)
@@ -187,7 +182,7 @@ class Bench:
     def throughput(
         self,
         label: str,
-        mix: Any,
+        mix: Mix,
         cases: int,
         clients: int,
         timeout: float,
@@ -341,5 +336,5 @@ def e2e_postgres(parts: Sequence[str], sizes: Sizes, scale_service: str) -> dict
     return figures
 
 
-def lines_of(mix: Sequence[tuple[InboundLine, str, int]]) -> dict[str, int]:
+def lines_of(mix: Mix) -> dict[str, int]:
     return {line.channel: weight for line, _, weight in mix}

@@ -31,13 +31,14 @@ from contracts.inbound import GRID, HOTLINE, OPINION, PETITION, InboundLine
 from tests.support.harness import publish, publisher, signed_headers
 
 SUBMITTED_AT = "2026-11-21T10:00:00+08:00"
-MIX: tuple[tuple[InboundLine, str, int], ...] = (  # line, source, weight
+Mix = Sequence[tuple[InboundLine, str, int]]  # line, source, weight
+MIX: Mix = (
     (HOTLINE, "hotline", 40),
     (GRID, "gridapp", 30),
     (OPINION, "opinion", 15),
     (PETITION, "petition", 15),
 )
-HOTLINE_ONLY = ((HOTLINE, "hotline", 1),)
+HOTLINE_ONLY: Mix = ((HOTLINE, "hotline", 1),)
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,7 @@ def document(line: InboundLine, run: str, seq: int, phone: str, grid: str) -> di
     }
 
 
-def submissions(
-    mix: Sequence[tuple[InboundLine, str, int]], count: int, grids: Sequence[str]
-) -> list[Submission]:
+def submissions(mix: Mix, count: int, grids: Sequence[str]) -> list[Submission]:
     """``count`` submissions in the mix's proportions, spread evenly through the batch
     (smooth weighted round-robin); each with its own random mobile number."""
     run = f"{random.randrange(16**6):06x}"

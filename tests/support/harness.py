@@ -190,8 +190,14 @@ def publisher(amqp_uri: str) -> BlockingChannel:
     return channel
 
 
-def publish(channel: BlockingChannel, routing_key: str, body: bytes, message_id: str,
-            app_id: str = "gridapp", exchange: str = INBOUND_EXCHANGE) -> None:  # fmt: skip
+def publish(
+    channel: BlockingChannel,
+    routing_key: str,
+    body: bytes,
+    message_id: str,
+    app_id: str = "gridapp",
+    exchange: str = INBOUND_EXCHANGE,
+) -> None:
     """Persistent and mandatory: returns once the broker confirmed it (raises if it did not)."""
     properties = pika.BasicProperties(
         content_type="application/json", delivery_mode=2, app_id=app_id, message_id=message_id
