@@ -71,8 +71,8 @@ test-unit: venv promtool
 	$(BIN)/pytest tests/unit
 
 bench: venv broker $(BENCH_STAMP)
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/plot.py bench/results/latest.json
+	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.plot bench/results/latest.json
 
 lint: venv
 	$(BIN)/ruff check .

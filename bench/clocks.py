@@ -13,20 +13,19 @@ whose next look lies in the future, of which ``DUE`` are due now, then measures:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text
 
-from kit.db import Store, scratch_postgres
+from bench import postgres_database
+from kit.db import Store
 from kit.migrations import upgrade
 from kit.sla import load_sla_policy
 from services.supervision.models import TABLES, ClockRow
@@ -37,9 +36,6 @@ CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "config"
 CLOCKS = 1_000_000
 DUE = 1_000
 CHUNK = 20_000
-POSTGRES_ADMIN = os.environ.get(
-    "CIVICFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def rss_mb() -> float:
@@ -128,21 +124,6 @@ def measure(url: str, label: str, clocks: int, due: int) -> dict[str, Any]:
         }
     finally:
         store.dispose()
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A scratch database, or None when no PostgreSQL answers (that part is then skipped)."""
-    scratch = scratch_postgres(POSTGRES_ADMIN, "civicflow_bench")
-    try:
-        url = scratch.__enter__()
-    except Exception:
-        yield None
-        return
-    try:
-        yield url
-    finally:
-        scratch.__exit__(None, None, None)
 
 
 def run_clock_scan_bench(clocks: int = CLOCKS, due: int = DUE) -> dict[str, Any]:

@@ -1,209 +1,36 @@
-"""Grid figures for ``make bench``: locate in process and over RPC, and the demo county import.
-
-``run_grid_bench(amqp_uri)`` returns::
-
-    {"locate_points_per_s": …, "locate_rpc_p50_ms": …, "locate_rpc_p99_ms": …,
-     "locate_rpc_rate": 200, "locate_rpc_calls": …, "demo_import_s": …}
-
-* ``demo_import_s``: the whole demo county (3,158 units with polygons, 6,998 people with
-  sealed phones, 30 departments, the duty list, 93 catalogue entries) generated, validated and
-  written into a fresh SQLite database, events included: ``civicflow demo``'s grid part.
-* ``locate_points_per_s``: ``TerritoryIndex.locate_point`` one point at a time, in this
-  process, over random points of the county's bounding box (every one inside a micro-grid):
-  the STRtree query and the full answer, chain and exclusive grids.
-* ``locate_rpc_*``: ``grid.locate(lat, lon)`` over RabbitMQ (nameko's RPC protocol, spoken
-  here with pika, publisher confirms on as nameko's own proxy has them) against the grid
-  service run by ``civicflow run grid`` in its own process, paced at ``rate`` calls/s from
-  four client connections for ``seconds``; latency per call from publish to reply.
-
-Everything runs in a temporary data directory and on the AMQP URI given (use a vhost of the
-run's own: the service's queues are declared there); the service is stopped and the directory
-removed at the end, on failure too. Standalone: ``.venv/bin/python bench/grid.py`` makes and
-deletes a vhost of its own and prints the figures as one JSON line.
-"""
+"""Grid's ``locate`` over RPC: ``grid.locate(lat, lon)`` over RabbitMQ (nameko's RPC
+protocol, spoken here with pika, publisher confirms on as nameko's own proxy has them) against
+``civicflow run grid`` alone in its process with the demo county, paced at 200 calls a second
+from four client connections for 5 s (open loop); latency per call from publish to reply."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pika
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "deploy" / "config"
+from bench import log, quantiles
+from tests.support.harness import running_processes
+
 RPC_EXCHANGE = "nameko-rpc"
 CLIENTS = 4
-WARMUP_CALLS = 50
-HEALTH_TIMEOUT_S = 60.0
 REPLY_TIMEOUT_S = 10.0
 
 
-def log(message: str) -> None:
-    print(f"[grid bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def run_grid_bench(
-    amqp_uri: str,
-    *,
-    points: int = 50_000,
-    rate: int = 200,
-    seconds: float = 5.0,
-    keep_data: bool = False,
-) -> dict[str, Any]:
-    from kit.db import Store
-    from kit.migrations import upgrade
-    from kit.pii import load_vault
-    from kit.settings import Settings
-    from services.grid.models import TABLES
-    from services.grid.transfer import load_demo
-
-    data_dir = Path(tempfile.mkdtemp(prefix="civicflow-grid-bench-"))
-    try:
-        settings = Settings(amqp_uri=amqp_uri, data_dir=data_dir, config_dir=CONFIG_DIR)
-        url = settings.database_url_for("grid")
-        upgrade("grid", url)
-        store = Store(url, "grid", TABLES)
-        try:
-            started = time.perf_counter()
-            report = load_demo(store, settings, load_vault(settings))
-            import_s = time.perf_counter() - started
-            log(f"demo county imported in {import_s:.2f}s: {report.counts}")
-            in_process = locate_in_process(store, points)
-        finally:
-            store.dispose()
-        log(f"in-process locate: {in_process:,.0f} points/s")
-        latencies = locate_over_rpc(amqp_uri, data_dir, rate, seconds)
-        log(
-            f"RPC locate at {rate:.0f}/s: p50 {percentile(latencies, 50):.2f} ms, "
-            f"p99 {percentile(latencies, 99):.2f} ms over {len(latencies)} calls"
-        )
-    finally:
-        if keep_data:
-            log(f"data kept in {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    return {
-        "locate_points_per_s": round(in_process, 1),
-        "locate_rpc_p50_ms": round(percentile(latencies, 50), 2),
-        "locate_rpc_p99_ms": round(percentile(latencies, 99), 2),
-        "locate_rpc_rate": rate,
-        "locate_rpc_calls": len(latencies),
-        "demo_import_s": round(import_s, 2),
-    }
-
-
-def random_points(count: int, seed: int = 20261121) -> list[tuple[float, float]]:
+def random_points(count: int, seed: int) -> list[tuple[float, float]]:
+    """Points of the demo county's bounding box: every one inside a micro-grid."""
     from services.grid.demo import DEMO_BOUNDS
 
     west, south, east, north = DEMO_BOUNDS
     rng = random.Random(seed)
     return [(rng.uniform(south, north), rng.uniform(west, east)) for _ in range(count)]
-
-
-def locate_in_process(store: Any, count: int) -> float:
-    from services.grid.index import TerritoryIndex
-    from services.grid.repository import GridRepository
-
-    with store.read() as session:
-        index = TerritoryIndex(GridRepository(session).load())
-    sample = random_points(count)
-    started = time.perf_counter()
-    located = 0
-    for lat, lon in sample:
-        located += index.locate_point(lat, lon).located
-    elapsed = time.perf_counter() - started
-    if located != count:
-        raise RuntimeError(f"only {located} of {count} points located")
-    return count / elapsed
-
-
-# --- over RPC ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def grid_service(amqp_uri: str, data_dir: Path) -> Iterator[int]:
-    """``civicflow run grid`` on the bench's database; yields its HTTP port once healthy."""
-    port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.endswith("DATABASE_URL") and key not in ("GRID_PORT", "AMQP_URI")
-    }
-    env.update(
-        AMQP_URI=amqp_uri,
-        CIVICFLOW_DATA_DIR=str(data_dir),
-        CIVICFLOW_CONFIG_DIR=str(CONFIG_DIR),
-        CIVICFLOW_HTTP_HOST="127.0.0.1",
-        GRID_PORT=str(port),
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = data_dir / "grid.log"
-    with log_path.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "civicflow", "run", "grid"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"grid service did not come up:\n{tail}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                # Its own session: this reaches only the process this bench started.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 class RpcCaller:
@@ -249,23 +76,7 @@ class RpcCaller:
         return reply["result"]
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.connection.close()
-
-
-def locate_over_rpc(amqp_uri: str, data_dir: Path, rate: int, seconds: float) -> list[float]:
-    with grid_service(amqp_uri, data_dir):
-        callers = [RpcCaller(amqp_uri) for _ in range(CLIENTS)]
-        try:
-            warm = random_points(WARMUP_CALLS, seed=1)
-            for lat, lon in warm:
-                answer = callers[0].call("locate", lat=lat, lon=lon)
-                if not answer["located"]:
-                    raise RuntimeError(f"warm-up point not located: {answer}")
-            return paced_calls(callers, rate, seconds)
-        finally:
-            for caller in callers:
-                caller.close()
+        self.connection.close()
 
 
 def paced_calls(callers: list[RpcCaller], rate: int, seconds: float) -> list[float]:
@@ -307,16 +118,23 @@ def paced_calls(callers: list[RpcCaller], rate: int, seconds: float) -> list[flo
     return [value for values in latencies for value in values]
 
 
-def main() -> int:
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.support.broker import temporary_vhost
-
-    base = os.environ.get("AMQP_URI", "amqp://guest:guest@localhost:5672/")
-    with temporary_vhost(base) as uri:
-        result = run_grid_bench(uri)
-    print(json.dumps(result), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def locate_over_rpc(rate: int = 200, seconds: float = 5.0) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="civicflow-bench-grid-") as data,
+        running_processes(Path(data), ("grid",)) as platform,
+    ):
+        callers = [RpcCaller(platform.env["AMQP_URI"]) for _ in range(CLIENTS)]
+        for lat, lon in random_points(50, seed=1):  # warm-up
+            if not callers[0].call("locate", lat=lat, lon=lon)["located"]:
+                raise RuntimeError(f"warm-up point ({lat}, {lon}) not located")
+        latencies = paced_calls(callers, rate, seconds)
+        for caller in callers:
+            caller.close()
+    shown = quantiles(latencies)
+    log(f"grid locate over RPC at {rate}/s: p50 {shown['p50']} ms, p99 {shown['p99']} ms")
+    return {
+        "locate_rpc_p50_ms": shown["p50"],
+        "locate_rpc_p99_ms": shown["p99"],
+        "locate_rpc_rate": rate,
+        "locate_rpc_calls": len(latencies),
+    }

@@ -1,10 +1,10 @@
-"""The consuming end of the single-hop benchmarks (``bench/nameko_hop.py``), one process each:
+"""The consuming end of the single-hop benchmarks (``bench/hops.py``), one process each:
 
-``python bench/hop_service.py nameko --marks N,M --result FILE``
+``python -m bench.hop_service nameko --marks N,M --result FILE``
     plain nameko: one ``nameko.events.event_handler`` for events of type ``bench.hop`` from
     ``hop_source`` (exchange ``hop_source.events``, queue
     ``evt-hop_source-bench.hop--hop_nameko.handle``), counting what it is handed.
-``python bench/hop_service.py kit --marks N,M --result FILE --data-dir DIR --port P``
+``python -m bench.hop_service kit --marks N,M --result FILE --data-dir DIR --port P``
     the kit: a probe service like ``tests/integration/test_kit.py``'s, with ``on_event`` for
     ``case.received`` (queue ``hop_kit.handle``, a quorum queue with its dead-letter queue)
     and ``Database``: each event is recorded with ``first_time`` in one committed unit of work
@@ -98,7 +98,7 @@ class KitHop(ServiceBase):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/hop_service.py", description=__doc__)
+    parser = argparse.ArgumentParser(prog="bench.hop_service", description=__doc__)
     parser.add_argument("kind", choices=("nameko", "kit"))
     parser.add_argument("--marks", required=True, help="counts to note, comma-separated")
     parser.add_argument("--result", type=Path, required=True)

@@ -1,5 +1,5 @@
 """Notify's sending rate against an SMS provider that takes 100 ms per call: one instance, then
-three, each started with ``civicflow run notify``.
+three, each a ``civicflow run notify`` of its own (``tests.support.harness.Processes``).
 
 The provider is a local HTTP server shaped like Aliyun's SendSms (it answers Aliyun's success
 body after sleeping 100 ms; signing is tested elsewhere, against a server that checks it).
@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,8 +27,16 @@ from typing import Any
 import pika
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "deploy" / "config"
+from bench import log
+from tests.support.harness import (
+    CONFIG_DIR,
+    REPO,
+    Processes,
+    platform_env,
+    temporary_vhost,
+    wait_for_consumers,
+)
+
 PROVIDER_DELAY_S = 0.1
 MESSAGES = 1500
 DEPARTMENTS = ("D-HBJ", "D-ZJJ", "D-SCJ", "D-GAJ", "D-ZZB")
@@ -68,7 +73,7 @@ def slow_provider(delay: float = PROVIDER_DELAY_S) -> Iterator[str]:
 
 def bench_config(folder: Path) -> Path:
     config = folder / "config"
-    shutil.copytree(CONFIG, config)
+    shutil.copytree(CONFIG_DIR, config)
     document = yaml.safe_load((config / "notify.yml").read_text(encoding="utf-8"))
     document["providers"]["sms"] = "aliyun"
     document["rate_limits"] = {"provider": {"rate": 100000, "burst": 100000},
@@ -77,47 +82,15 @@ def bench_config(folder: Path) -> Path:
     return config
 
 
-def notify_env(
-    amqp_uri: str, data_dir: Path, config: Path, provider: str, database_url: str | None
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update(
-        AMQP_URI=amqp_uri, CIVICFLOW_DATA_DIR=str(data_dir), CIVICFLOW_CONFIG_DIR=str(config),
-        CIVICFLOW_HTTP_HOST="127.0.0.1", CIVICFLOW_ALIYUN_ACCESS_KEY_ID="bench",
-        CIVICFLOW_ALIYUN_ACCESS_KEY_SECRET="bench", CIVICFLOW_ALIYUN_SIGN_NAME="综治中心",
-        CIVICFLOW_ALIYUN_TEMPLATES=json.dumps({"case_dispatched": "SMS_1"}),
-        CIVICFLOW_ALIYUN_BASE_URL=provider, PYTHONUNBUFFERED="1",
-    )  # fmt: skip
-    if database_url:
-        env["NOTIFY_DATABASE_URL"] = database_url
-    return env
-
-
-@contextlib.contextmanager
-def instances(count: int, env: Mapping[str, str], log: Path) -> Iterator[None]:
-    civicflow = REPO / ".venv" / "bin" / "civicflow"
-    subprocess.run([str(civicflow), "migrate", "notify"], env=dict(env), check=True,
-                   capture_output=True, cwd=REPO)  # fmt: skip
-    processes = []
-    with log.open("ab") as out:
-        for n in range(count):
-            port = str(18400 + n + int(uuid.uuid4().int % 500) * 4)
-            processes.append(subprocess.Popen(
-                [str(civicflow), "run", "notify"], env={**env, "NOTIFY_PORT": port},
-                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-            ))  # fmt: skip
-    try:
-        time.sleep(4)  # started, queues bound
-        yield
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def aliyun(provider: str) -> dict[str, str]:
+    """Aliyun's SendSms settings, pointed at ``provider``."""
+    return {
+        "CIVICFLOW_ALIYUN_ACCESS_KEY_ID": "bench",
+        "CIVICFLOW_ALIYUN_ACCESS_KEY_SECRET": "bench",
+        "CIVICFLOW_ALIYUN_SIGN_NAME": "综治中心",
+        "CIVICFLOW_ALIYUN_BASE_URL": provider,
+        "CIVICFLOW_ALIYUN_TEMPLATES": json.dumps({"case_dispatched": "SMS_1"}),
+    }
 
 
 def publish(amqp_uri: str, count: int) -> None:
@@ -169,31 +142,40 @@ def _drain(
     return seen, max(last - first, 1e-9)
 
 
-def measure(amqp_uri: str, count: int, messages: int, database_url: str | None) -> float:
-    with tempfile.TemporaryDirectory(prefix="civicflow-notify-") as folder, slow_provider() as url:
+def measure(count: int, messages: int, database_url: str | None) -> float:
+    with tempfile.TemporaryDirectory(prefix="civicflow-notify-") as folder, \
+            slow_provider() as url, temporary_vhost() as uri:  # fmt: skip
         data = Path(folder)
-        env = notify_env(amqp_uri, data, bench_config(data), url, database_url)
-        with instances(count, env, data / "notify.log"):
+        bench_config(data)
+        settings = aliyun(url) | ({"NOTIFY_DATABASE_URL": database_url} if database_url else {})
+        platform = Processes(platform_env(uri, data, REPO, **settings), data)
+        platform.civicflow("migrate", "notify")
+        try:
+            for instance in range(1, count + 1):
+                platform.start("notify", instance)
+            wait_for_consumers(uri, "notify.tell", count)
             listener: dict[str, tuple[int, float]] = {}
             thread = threading.Thread(
-                target=lambda: listener.update(result=count_sent(amqp_uri, messages, 120))
+                target=lambda: listener.update(result=count_sent(uri, messages, 120))
             )
             thread.start()
             time.sleep(0.5)
-            publish(amqp_uri, messages)
+            publish(uri, messages)
             thread.join()
+        finally:
+            platform.stop()
         seen, seconds = listener["result"]
         if seen < messages:
-            log = (data / "notify.log").read_text()[-3000:]
-            raise RuntimeError(f"notify x{count}: {seen} of {messages} sent:\n{log}")
+            raise RuntimeError(
+                f"notify x{count}: {seen} of {messages} sent:\n{platform.log_tail('notify')}"
+            )
+        log(f"notify x{count}: {seen / seconds:.1f}/s")
         return seen / seconds
 
 
-def run_notify_bench(
-    amqp_uri: str, database_url: str | None, messages: int = MESSAGES
-) -> dict[str, Any]:
-    one = measure(amqp_uri, 1, messages, database_url)
-    three = measure(amqp_uri, 3, messages, database_url)
+def run_notify_bench(database_url: str | None, messages: int = MESSAGES) -> dict[str, Any]:
+    one = measure(1, messages, database_url)
+    three = measure(3, messages, database_url)
     return {
         "notify_provider_delay_ms": PROVIDER_DELAY_S * 1000,
         "notify_one_instance_per_s": round(one, 1),

@@ -131,7 +131,7 @@ def plot_bars(axes: Any, bars: Sequence[tuple[str, float | None]], colours: Sequ
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/plot.py", description=__doc__)
-    parser.add_argument("report", type=Path, help="a report of bench/run.py (JSON)")
+    parser.add_argument("report", type=Path, help="a report of bench.run (JSON)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     args = parser.parse_args(argv)
     try:

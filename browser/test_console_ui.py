@@ -13,7 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from browser.conftest import Running
-from tests.support.platform import signed_headers
+from tests.support.harness import signed_headers
 
 DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}

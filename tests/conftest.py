@@ -4,23 +4,21 @@ from kit.green import patch
 
 patch()  # the services under test run on eventlet, in this process
 
-import os  # noqa: E402
-import socket  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support import broker, databases  # noqa: E402
+from tests.support import databases  # noqa: E402
+from tests.support.harness import BASE_AMQP_URI, free_port, temporary_vhost  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-BASE_AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@localhost:5672/")
 
 
 @pytest.fixture
 def vhost_uri() -> Iterator[str]:
     """A RabbitMQ vhost of this test's own, deleted afterwards."""
-    with broker.temporary_vhost(BASE_AMQP_URI) as uri:
+    with temporary_vhost(BASE_AMQP_URI) as uri:
         yield uri
 
 
@@ -34,8 +32,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["BASE_AMQP_URI", "free_port"]

@@ -16,7 +16,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from civicflow.demo import load_demo
-from tests.support.platform import (
+from tests.support.harness import (
     CONFIG_DIR,
     EventTap,
     Platform,

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from civicflow.demo import load_demo
 from kit.settings import SERVICES
-from tests.support.platform import EventTap, Platform, running, settings_for_test
+from tests.support.harness import EventTap, Platform, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

@@ -14,7 +14,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from civicflow.demo import load_demo
-from tests.support.platform import EventTap, migrate_all, running, settings_with_quiet_hours
+from tests.support.harness import EventTap, migrate_all, running, settings_with_quiet_hours
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

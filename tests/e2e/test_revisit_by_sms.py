@@ -17,7 +17,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from civicflow.demo import load_demo
 from services.notify.domain import LOCAL_TIME
-from tests.support.platform import (
+from tests.support.harness import (
     Platform,
     http,
     migrate_all,

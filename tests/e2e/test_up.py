@@ -15,7 +15,7 @@ import pytest
 
 from kit.settings import SERVICES
 from tests.conftest import free_port
-from tests.support.platform import CONFIG_DIR, REPO, EventTap, http, signed_headers
+from tests.support.harness import CONFIG_DIR, REPO, EventTap, http, signed_headers
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

@@ -16,7 +16,7 @@ import pytest
 from civicflow.demo import load_demo
 from kernel.calendar import WorkingCalendar
 from kit.settings import SERVICES
-from tests.support.platform import EventTap, Platform, http, publisher, running, settings_for_test
+from tests.support.harness import EventTap, Platform, http, publisher, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

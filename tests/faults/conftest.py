@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Platform, running_platform
+from tests.faults.harness import SERVICES
+from tests.support.harness import Processes, running_processes
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with running_platform(tmp_path) as running:
+def platform(tmp_path: Path) -> Iterator[Processes]:
+    with running_processes(tmp_path, SERVICES) as running:
         yield running

@@ -20,21 +20,19 @@ from tests.faults.harness import (
     SERVICES,
     TICKETS,
     Ledger,
-    Platform,
     consumed,
     depth,
     settle,
     stream,
 )
-from tests.support.broker import management_get
-from tests.support.platform import http, publisher
+from tests.support.harness import Processes, http, management_get, publisher
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
 
 
 @pytest.mark.parametrize("victim", ["intake", "dispatch", "supervision", "notify"])
 def test_kill_9_mid_stream_loses_nothing_and_repeats_nothing(
-    platform: Platform, victim: str, capsys: pytest.CaptureFixture[str]
+    platform: Processes, victim: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger = Ledger()
     sender = threading.Thread(target=stream, args=(platform, ledger))
@@ -57,7 +55,7 @@ def test_kill_9_mid_stream_loses_nothing_and_repeats_nothing(
 
 
 def test_two_instances_of_every_service_yield_one_effect_per_case(
-    platform: Platform, capsys: pytest.CaptureFixture[str]
+    platform: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Competing consumers everywhere; on SQLite the outbox relays and the clock scanner are
     singletons: the second instance of each stands by (and says so) instead of running twice."""
@@ -93,7 +91,7 @@ POISON = {
 
 
 def test_poison_on_each_work_queue_is_parked_while_the_rest_flows(
-    platform: Platform, capsys: pytest.CaptureFixture[str]
+    platform: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger = Ledger()
     sender = threading.Thread(target=stream, args=(platform, ledger))
@@ -136,7 +134,7 @@ def test_poison_on_each_work_queue_is_parked_while_the_rest_flows(
 
 
 def test_a_broker_restart_mid_stream_loses_nothing(
-    platform: Platform, capsys: pytest.CaptureFixture[str]
+    platform: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
         pytest.skip("restarting the broker needs rabbitmqctl as root (the local RabbitMQ)")
@@ -159,7 +157,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(
 
 
 def test_locked_databases_hold_work_back_without_losing_it(
-    platform: Platform, capsys: pytest.CaptureFixture[str]
+    platform: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Intake's and dispatch's databases locked for five seconds mid-stream (another process
     holds SQLite's write lock): requests and handlers wait for it, or fail and are tried again;

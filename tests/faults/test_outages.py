@@ -19,18 +19,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.inbound import GRID, HOTLINE, INBOUND_EXCHANGE, OPINION, PETITION
-from tests.faults.harness import (
-    SERVICES,
-    Ledger,
-    Platform,
-    count,
-    first_grid,
-    running_platform,
-    settle,
-    stream,
-)
-from tests.support.broker import management_get
+from tests.faults.harness import SERVICES, Ledger, count, first_grid, settle, stream
 from tests.support.databases import temporary_postgres
+from tests.support.harness import Processes, management_get, running_processes
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
 
@@ -39,8 +30,11 @@ pytestmark = [pytest.mark.broker, pytest.mark.faults]
 
 
 @pytest.fixture
-def platform_on_postgres(tmp_path: Path) -> Iterator[Platform]:
-    with temporary_postgres() as url, running_platform(tmp_path, DATABASE_URL=url) as running:
+def platform_on_postgres(tmp_path: Path) -> Iterator[Processes]:
+    with (
+        temporary_postgres() as url,
+        running_processes(tmp_path, SERVICES, DATABASE_URL=url) as running,
+    ):
         yield running
 
 
@@ -67,7 +61,7 @@ class Outage:
 
 
 def test_postgresql_unavailable_mid_stream_loses_nothing(
-    platform_on_postgres: Platform, capsys: pytest.CaptureFixture[str]
+    platform_on_postgres: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every service's database gone for six seconds: intake answers 503 (never 500, never a
     202 it cannot keep), handlers hold their messages until it is back, nothing is parked."""
@@ -96,7 +90,7 @@ def test_postgresql_unavailable_mid_stream_loses_nothing(
     assert parked == 0
 
 
-def parked_messages(platform: Platform) -> int:
+def parked_messages(platform: Processes) -> int:
     """Messages in every dead-letter queue of the vhost."""
     vhost = platform.env["AMQP_URI"].rsplit("/", 1)[1]
     queues = management_get(platform.env["AMQP_URI"], f"queues/{vhost}")
@@ -113,8 +107,8 @@ HEARTBEAT = 5  # seconds, the shortest the settings take; the broker drops a pee
 
 
 @pytest.fixture
-def platform_with_short_heartbeats(tmp_path: Path) -> Iterator[Platform]:
-    with running_platform(tmp_path, CIVICFLOW_AMQP_HEARTBEAT=str(HEARTBEAT)) as running:
+def platform_with_short_heartbeats(tmp_path: Path) -> Iterator[Processes]:
+    with running_processes(tmp_path, SERVICES, CIVICFLOW_AMQP_HEARTBEAT=str(HEARTBEAT)) as running:
         yield running
 
 
@@ -133,7 +127,7 @@ def long_lived_connections(uri: str, older_than: float) -> set[str]:
 
 
 def test_a_handler_held_up_for_many_heartbeats_keeps_its_connection(
-    platform_with_short_heartbeats: Platform, capsys: pytest.CaptureFixture[str]
+    platform_with_short_heartbeats: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dispatch's and supervision's handlers wait twenty seconds (four heartbeat intervals) for
     a lock another process holds on their databases. The wait is green, so the hub goes on
@@ -211,7 +205,7 @@ def burst_messages(grid: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
             }  # fmt: skip
 
 
-def publish_burst(platform: Platform, ledger: Ledger) -> None:
+def publish_burst(platform: Processes, ledger: Ledger) -> None:
     """All of it at once, each publish confirmed by the broker before it counts as handed
     over."""
     connection = pika.BlockingConnection(pika.URLParameters(platform.env["AMQP_URI"]))
@@ -256,7 +250,7 @@ class Watch(threading.Thread):
     second from the first publish on: the backlog builds while the burst is still being
     published, and may be gone by the time the last publish is confirmed."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Processes) -> None:
         super().__init__(daemon=True)
         self.platform = platform
         self.peak_rss = dict.fromkeys(SERVICES, 0.0)
@@ -287,7 +281,7 @@ class Watch(threading.Thread):
 
 
 def test_a_burst_of_20000_cases_drains_without_loss_in_bounded_memory(
-    platform: Platform, capsys: pytest.CaptureFixture[str]
+    platform: Processes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger = Ledger()
     # dispatch held up by a lock on its database for the first seconds: a backlog the metrics

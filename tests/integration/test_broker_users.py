@@ -18,7 +18,7 @@ from pika.exceptions import ChannelClosedByBroker
 from civicflow.registry import service_class
 from kit import brokeradmin
 from kit.runner import InProcess
-from tests.support.platform import EventTap, http, migrate_all, settings_for_test, signed_headers
+from tests.support.harness import EventTap, http, migrate_all, settings_for_test, signed_headers
 
 pytestmark = [pytest.mark.broker]
 

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from civicflow.demo import load_demo
 from services.console.domain import issue_token
-from tests.support.platform import (
+from tests.support.harness import (
     Answer,
     Platform,
     http,
@@ -34,7 +34,7 @@ DEV_SECRET = "dev-console-token-secret"
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     from tests.conftest import BASE_AMQP_URI
-    from tests.support.broker import temporary_vhost
+    from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp("console")
     with temporary_vhost(BASE_AMQP_URI) as vhost:

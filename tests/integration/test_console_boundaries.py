@@ -22,7 +22,7 @@ from kit.rpc import rpc
 from kit.runner import InProcess
 from services.console.domain import MAX_ADDRESS_FAILURES, issue_token
 from services.console.service import ConsoleService
-from tests.support.platform import Answer, http, migrate_all, settings_for_test
+from tests.support.harness import Answer, http, migrate_all, settings_for_test
 
 pytestmark = pytest.mark.broker
 
@@ -70,7 +70,7 @@ class StandInDispatch:
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The console's base URL."""
     from tests.conftest import BASE_AMQP_URI
-    from tests.support.broker import temporary_vhost
+    from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp("console-boundaries")
     with temporary_vhost(BASE_AMQP_URI) as vhost, pytest.MonkeyPatch.context() as env:

@@ -14,7 +14,7 @@ import pytest
 
 from civicflow.cli import cmd_dlq
 from contracts.events import CASE_RECEIVED, CaseReceived, Reporter
-from tests.support.platform import EventTap, running, settings_for_test
+from tests.support.harness import EventTap, running, settings_for_test
 
 pytestmark = [pytest.mark.broker]
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from civicflow.demo import load_demo
-from tests.support.platform import Answer, EventTap, Platform, http, running, settings_for_test
+from tests.support.harness import Answer, EventTap, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -28,7 +28,7 @@ SERVICES = ["intake", "grid", "dispatch", "supervision", "console"]
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """One platform for the module: each test works on cases of its own."""
     from tests.conftest import BASE_AMQP_URI
-    from tests.support.broker import temporary_vhost
+    from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp("dispatch")
     with temporary_vhost(BASE_AMQP_URI) as vhost:

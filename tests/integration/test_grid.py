@@ -21,7 +21,7 @@ from services.grid.domain import Bundle, GridImportError
 from services.grid.models import TABLES
 from services.grid.repository import GridRepository
 from services.grid.transfer import import_bundle, load_demo, read_bundle
-from tests.support.platform import CONFIG_DIR, Platform, migrate_all, running, settings_for_test
+from tests.support.harness import CONFIG_DIR, Platform, migrate_all, running, settings_for_test
 
 GRID = "37011300100101"
 MICRO = "3701130010010102"

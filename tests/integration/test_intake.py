@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from kit.db import Store
 from services.intake.models import TABLES, Submission
-from tests.support.platform import (
+from tests.support.harness import (
     EventTap,
     Platform,
     http,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from kit.db import Store
 from kit.pii import load_vault
 from services.intake.models import TABLES, Submission
-from tests.support.platform import EventTap, Platform, publisher, running, settings_for_test
+from tests.support.harness import EventTap, Platform, publisher, running, settings_for_test
 
 pytestmark = pytest.mark.broker
 

@@ -20,7 +20,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from civicflow.demo import load_demo
-from tests.support.platform import (
+from tests.support.harness import (
     EventTap,
     Platform,
     http,

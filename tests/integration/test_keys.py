@@ -14,7 +14,7 @@ from civicflow.cli import cmd_keys_rotate
 from civicflow.demo import load_demo
 from kit.db import Store, kit_tables
 from kit.pii import PhoneVault, SealBroken
-from tests.support.platform import migrate_all, settings_for_test
+from tests.support.harness import migrate_all, settings_for_test
 
 HASH = "test-fingerprint-key"
 

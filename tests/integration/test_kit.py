@@ -31,9 +31,8 @@ from kit.outbox import OutboxRelay
 from kit.providers import Database
 from kit.rpc import rpc
 from kit.runner import InProcess
-from tests.support.broker import management_get
 from tests.support.databases import store_with_tables
-from tests.support.platform import EventTap, settings_for_test
+from tests.support.harness import EventTap, management_get, settings_for_test
 
 pytestmark = pytest.mark.broker
 

@@ -37,7 +37,7 @@ from kit.runner import InProcess
 from kit.settings import Settings
 from services.notify.domain import LOCAL_TIME
 from tests.support.fake_sms import PASS, FakeAliyunSms, aliyun_error, aliyun_throttled, http_error
-from tests.support.platform import CONFIG_DIR, EventTap, http, migrate_all, settings_for_test
+from tests.support.harness import CONFIG_DIR, EventTap, http, migrate_all, settings_for_test
 from tests.support.standin import StandIn
 
 pytestmark = [pytest.mark.broker]

@@ -26,8 +26,8 @@ import yaml
 from civicflow.demo import load_demo
 from contracts.common import CHANNELS
 from services.console.service import CONFLICTS, NOT_FOUND, STATIC, UNPROCESSABLE
+from tests.support.harness import CONFIG_DIR, Platform, http, running, settings_for_test
 from tests.support.openapi_fuzz import CrashLog, FuzzConfig, FuzzReport, run_schemathesis
-from tests.support.platform import CONFIG_DIR, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -70,7 +70,7 @@ def config_with_fuzz_source(target: Path, secret: str) -> Path:
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     from tests.conftest import BASE_AMQP_URI
-    from tests.support.broker import temporary_vhost
+    from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp("openapi-fuzz")
     secret = f"fuzz-secret-{secrets.token_hex(16)}"

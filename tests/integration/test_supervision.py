@@ -59,7 +59,7 @@ from kit.sla import load_sla_policy
 from services.supervision.models import TABLES, Alert
 from services.supervision.scanner import Scanner
 from tests.conftest import free_port
-from tests.support.platform import CONFIG_DIR, EventTap, migrate_all, settings_for_test
+from tests.support.harness import CONFIG_DIR, EventTap, migrate_all, settings_for_test
 
 pytestmark = [pytest.mark.broker]
 

@@ -26,7 +26,7 @@ from services.supervision.handlers import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
 from services.supervision.repository import SupervisionRepository
 from tests.support.databases import store_with_tables
-from tests.support.platform import CONFIG_DIR
+from tests.support.harness import CONFIG_DIR
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning, working hours
 GRID = Assignee(kind="grid", code="G-0101", name="城关一网格")

@@ -25,7 +25,7 @@ from kit.amqp import AmqpTls, connection
 from kit.runner import container_config
 from kit.settings import ConfigError, Settings
 from kit.topology import public_exchange
-from tests.support.platform import http, running, settings_for_test
+from tests.support.harness import http, running, settings_for_test
 from tests.support.tls_broker import TlsBroker, rabbitmq_dir, tls_broker
 
 pytestmark = pytest.mark.broker
