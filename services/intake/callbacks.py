@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 from services.intake.domain import Source, sign
 from services.intake.models import Callback
@@ -12,12 +12,13 @@ from services.intake.models import Callback
 TIMEOUT_SECONDS = 5.0
 
 
-def deliver(callback: Callback, source: Source | None) -> str | None:
-    """POST the callback; None when the source took it (2xx), else what went wrong."""
+def deliver(callback: Callback, source: Source | None, now: datetime) -> str | None:
+    """POST the callback, signed at ``now``; None when the source took it (2xx), else what
+    went wrong."""
     if source is None or not source.callback_url:
         return "the source no longer has a callback URL"
     body = callback.body.encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(now.timestamp()))
     request = urllib.request.Request(
         source.callback_url,
         data=body,

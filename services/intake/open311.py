@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.inbound import HotlineTicket
+from kernel.catalogue import Category
 
 
 class Open311Error(Exception):
@@ -48,16 +49,14 @@ class Service:
         }
 
 
-def catalogue(categories_doc: Mapping[str, Any]) -> dict[str, Service]:
-    """The services offered: one per category of ``categories.yml``."""
-    services = {}
-    for entry in categories_doc.get("categories") or []:
-        code = str(entry["code"])
-        group = str(entry.get("parent") or code.split(".", 1)[0])
-        services[code] = Service(
-            code, str(entry["name"]), group, tuple(entry.get("keywords") or ())
-        )
-    return services
+def catalogue(categories: Mapping[str, Category]) -> dict[str, Service]:
+    """The services offered: one per category of the catalogue (``kernel.catalogue``), grouped
+    by the group its code begins with (``environment.noise`` is in ``environment``), which is
+    the group categories.yml lists it under."""
+    return {
+        code: Service(code, category.name, code.split(".", 1)[0], tuple(category.keywords))
+        for code, category in categories.items()
+    }
 
 
 def definition(service: Service) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,18 +17,15 @@ from contracts.inbound import HOTLINE, HotlineTicket
 from kit.db import Store
 from kit.green import concurrently
 from kit.settings import Settings
-from services.intake import domain
+from services.intake.commands import NewSubmission
+from services.intake.config import IntakeConfig, load_config
+from services.intake.handlers import store_submission, store_submissions
 from services.intake.models import TABLES, Base, Submission
-from services.intake.service import (
-    IntakeConfig,
-    NewSubmission,
-    load_config,
-    store_submission,
-    store_submissions,
-)
+from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from tests.support.databases import store_with_tables
 
 ONE, TWO = "13800001111", "13900002222"
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -50,7 +48,7 @@ def ticket(number: str, content: str, phone: str, at: str = "10:00") -> NewSubmi
             "content": content,
         }
     )
-    return NewSubmission(domain.canonical_case(HOTLINE, payload, "hotline"), phone, "http")
+    return NewSubmission.of(HOTLINE, payload, "hotline", "http")
 
 
 def stored(store: Store) -> dict[str, dict[str, Any]]:
@@ -86,10 +84,19 @@ GROUP = [
 
 def store_alone(store: Store, config: IntakeConfig, new: NewSubmission) -> tuple[str, bool]:
     """As an HTTP submission is stored: in a unit of work of its own."""
-    with store.unit_of_work() as uow:
-        answer = store_submission(uow, config, new)
-        uow.commit()
-    return answer
+    return store_submission(SqlIntakeUnitOfWork(store.unit_of_work), new, config, NOW)
+
+
+def store_together(
+    store: Store, config: IntakeConfig, submissions: list[NewSubmission]
+) -> list[tuple[str, bool]]:
+    """As a batch from ``civicflow.inbound`` is stored: in one unit of work."""
+    return store_submissions(SqlIntakeUnitOfWork(store.unit_of_work), submissions, config, NOW)
+
+
+class FailingBeforeCommit(SqlIntakeUnitOfWork):
+    def commit(self) -> None:
+        raise RuntimeError("the batch failed before its commit")
 
 
 @pytest.mark.parametrize("batch", [True, False], ids=["in-one-unit-of-work", "each-alone"])
@@ -98,9 +105,7 @@ def test_a_batch_links_and_grades_as_submissions_stored_alone_do(
 ) -> None:
     store_alone(store, config, EARLIER)
     if batch:
-        with store.unit_of_work() as uow:
-            answers = store_submissions(uow, config, GROUP)
-            uow.commit()
+        answers = store_together(store, config, GROUP)
     else:
         answers = [store_alone(store, config, new) for new in GROUP]
     cases = stored(store)
@@ -120,9 +125,7 @@ def test_a_batch_meeting_a_stored_ticket_answers_it_as_a_duplicate(
     store: Store, config: IntakeConfig
 ) -> None:
     earlier_id, _ = store_alone(store, config, EARLIER)
-    with store.unit_of_work() as uow:
-        answers = store_submissions(uow, config, [GROUP[0], EARLIER, GROUP[1], GROUP[0]])
-        uow.commit()
+    answers = store_together(store, config, [GROUP[0], EARLIER, GROUP[1], GROUP[0]])
     cases = stored(store)
     assert sorted(cases) == ["T-1", "T-2", "T-early"]
     assert answers == [
@@ -133,9 +136,9 @@ def test_a_batch_meeting_a_stored_ticket_answers_it_as_a_duplicate(
 
 def test_a_batch_that_fails_stores_nothing(store: Store, config: IntakeConfig) -> None:
     store_alone(store, config, EARLIER)
-    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
-        store_submissions(uow, config, [GROUP[0], EARLIER, GROUP[1]])
-        raise RuntimeError("the batch failed before its commit")
+    failing = FailingBeforeCommit(store.unit_of_work)
+    with pytest.raises(RuntimeError, match="before its commit"):
+        store_submissions(failing, [GROUP[0], EARLIER, GROUP[1]], config, NOW)
     assert list(stored(store)) == ["T-early"]  # rolled back: not half a batch
 
 

@@ -19,9 +19,9 @@ from contracts.events import (
     Envelope,
 )
 from kit.db import Store
+from services.intake.handlers import move_status
 from services.intake.models import TABLES, Base, CaseStatus, Submission
-from services.intake.repository import CaseStatusRepository
-from services.intake.service import move_status
+from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from tests.support.databases import store_with_tables
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -64,15 +64,13 @@ def events(case_id: str) -> list[Envelope[Any]]:
 
 
 def tracked(store: Store, case_id: str) -> list[str | None]:
-    with store.unit_of_work() as uow:
-        statuses = CaseStatusRepository(uow.session)
-        statuses.load([case_id])
+    with SqlIntakeUnitOfWork(store.unit_of_work) as uow:
+        uow.statuses.load([case_id])
         moved = [
-            move_status(statuses, event, event.data.model_dump(mode="json"))
+            move_status(uow.statuses, event, event.data.model_dump(mode="json"))
             for event in events(case_id)
         ]
-        statuses.write_new()
-        uow.commit()
+        uow.commit()  # a new status is written here, as it stands after the batch
     return moved
 
 

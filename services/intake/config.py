@@ -1,0 +1,38 @@
+"""What intake reads from its configuration files once, when it starts: the sources, the risk
+rules, the repeat policy, the phone vault and the categories Open311 offers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from kernel.catalogue import read_categories, read_departments
+from kit.pii import PhoneVault, load_vault
+from kit.settings import Settings
+from services.intake import domain, open311
+from services.intake.repeats import RepeatPolicy
+from services.intake.risk import RiskRules
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    sources: domain.SourceRegistry
+    risk: RiskRules
+    repeats: RepeatPolicy
+    vault: PhoneVault
+    services: dict[str, open311.Service]
+
+
+def load_config(settings: Settings) -> IntakeConfig:
+    departments = read_departments(settings.load_yaml("departments.yml"))
+    return IntakeConfig(
+        sources=domain.SourceRegistry.from_config(
+            settings.load_yaml("sources.yml"), os.environ, production=not settings.is_dev
+        ),
+        risk=RiskRules.from_config(settings.load_yaml("risk.yml")),
+        repeats=RepeatPolicy.from_config(settings.load_yaml("intake.yml")),
+        vault=load_vault(settings),
+        services=open311.catalogue(
+            read_categories(settings.load_yaml("categories.yml"), departments)
+        ),
+    )
