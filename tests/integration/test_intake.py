@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from kit.db import Store
 from services.intake.models import TABLES, Submission
+from tests.integration.intake_waits import everything_before_is_told, inbound_handled, wait_until
 from tests.support.harness import (
     EventTap,
     Platform,
@@ -86,9 +87,9 @@ def test_a_signed_ticket_is_received_once(intake: Platform, vhost_uri: str) -> N
     )
     assert data["reporter"]["phone"] == "138****1234"
     assert "13812341234" not in json.dumps(event)
-    time.sleep(0.3)
-    assert len(tap.of_type("case.received")) == 1
-    assert stored(intake) == 1
+    everything_before_is_told(intake, tap)
+    assert len(tap.of_type("case.received", first.body["case_id"])) == 1
+    assert len(tap.of_type("case.received")) == 2 and stored(intake) == 2
     tap.close()
 
 
@@ -207,9 +208,12 @@ def test_the_same_ticket_over_amqp_makes_the_same_case(intake: Platform, vhost_u
     answer = intake.submit(TICKETS, body)
     assert answer.status == 200 and answer.body["duplicate"] is True
     assert answer.body["case_id"] == event["case_id"]
+    handled = inbound_handled(intake)
     channel.basic_publish("civicflow.inbound", "hotline.ticket", raw, props)
-    time.sleep(0.5)
-    assert len(tap.of_type("case.received")) == 1 and stored(intake) == 1
+    wait_until(lambda: inbound_handled(intake) > handled)
+    everything_before_is_told(intake, tap)
+    assert len(tap.of_type("case.received", event["case_id"])) == 1
+    assert len(tap.of_type("case.received")) == 2 and stored(intake) == 2
     tap.close()
 
 
