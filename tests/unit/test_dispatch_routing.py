@@ -245,7 +245,21 @@ def test_routing_keywords_for_an_unknown_category_are_refused(table: RoutingTabl
         extra_keywords({"keywords": {"no.such": {"词": 1}}}, table)
 
 
-def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTable) -> None:
+def test_a_console_request_naming_a_helper_twice_is_bad_input() -> None:
+    from pydantic import ValidationError
+
+    from contracts.actions import action_from
+
+    body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
+    with pytest.raises(ValidationError) as refused:
+        action_from("dispatch", body)
+    assert [(e["loc"], e["msg"]) for e in refused.value.errors()] == [
+        (("helpers",), "a unit is named twice")
+    ]
+
+
+def test_a_helper_that_is_no_department_is_refused_by_dispatch(table: RoutingTable) -> None:
+    from contracts.actions import DispatchAction
     from services.dispatch.commands import BadCommand, CaseFacts, parse
     from services.dispatch.lifecycle import CaseState, CaseStatus
     from services.supervision.policy import SlaPolicy
@@ -253,9 +267,9 @@ def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTabl
     facts = CaseFacts("C-1", "environment.noise", "hotline", "blue", None, None, (), ())
     state = CaseState(status=CaseStatus.PENDING_DISPATCH, level="district")
     sla = SlaPolicy.from_config(load("sla.yml"))
-    body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
-    with pytest.raises(BadCommand, match="helpers: a unit is named twice"):
-        parse("dispatch", body, state, facts, table, sla, datetime.now(UTC))
+    action = DispatchAction(assignee="D-HBJ", helpers=["D-GAJ", "D-NONE"])
+    with pytest.raises(BadCommand, match="assignee: 'D-NONE' is neither a department"):
+        parse(action, state, facts, table, sla, datetime.now(UTC))
 
 
 class FakeGrid:
