@@ -16,12 +16,13 @@ from typing import Any, Literal
 from contracts.common import CHANNELS
 from contracts.events import Assignee, CaseReceived, Level
 from contracts.rpc import DepartmentDuty, GridUnit, Location
+from kernel.config import ConfigError
 from services.supervision.policy import PolicyError, parse_duration
 
 LEVELS: tuple[Level, ...] = ("micro_grid", "grid", "community", "street", "district")
 
 
-class RoutingConfigError(ValueError):
+class RoutingConfigError(ConfigError, ValueError):
     """categories.yml or departments.yml is wrong; the message names the entry and field."""
 
 

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, get_args
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
 
-from kernel.config import Fault, either, load, refuse_unknown
+from kernel.config import ConfigError, Fault, either, load, refuse_unknown
 from services.notify.domain import LOCAL_TIME
 from services.supervision.policy import parse_duration
 
@@ -70,7 +70,7 @@ _TOP: Final = (
 _RULE: Final = ("event", "to", "channels", "template", "when")
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError, ValueError):
     """notify.yml is wrong; the message names the line and the field."""
 
 
