@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,6 +39,7 @@ from services.dispatch import lifecycle as lc
 from services.dispatch.commands import ESCALATION_LADDER, BadCommand, CaseFacts, parse
 from services.dispatch.models import TABLES, Case
 from services.dispatch.repository import CaseFilters, CaseRepository
+from services.dispatch.routing_config import RoutingConfigError, RoutingFile, load_routing
 from services.supervision.policy import SlaPolicy
 
 log = logging.getLogger(__name__)
@@ -72,14 +74,21 @@ class DispatchConfig:
     sla: SlaPolicy
 
 
+def read_routing(path: Path, catalogue: domain.RoutingTable) -> RoutingFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RoutingConfigError(f"{path}: missing") from None
+    return load_routing(text, catalogue.categories, catalogue.departments, path.name)
+
+
 def load_config(settings: Settings) -> DispatchConfig:
-    routing = settings.load_yaml("routing.yml")
     catalogue = domain.RoutingTable.from_config(
         settings.load_yaml("categories.yml"), settings.load_yaml("departments.yml")
     )
-    table = domain.extra_keywords(routing, catalogue)
+    routing = read_routing(settings.config_dir / "routing.yml", catalogue)
     return DispatchConfig(
-        table, domain.RoutingRules.from_config(routing, table),
+        domain.extra_keywords(routing, catalogue), domain.RoutingRules.from_routing(routing),
         SlaPolicy.from_file(settings.config_dir / "sla.yml"),
     )  # fmt: skip
 
