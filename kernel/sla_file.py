@@ -171,7 +171,7 @@ class OverrideFile(_Section):
 class LadderFile(_Section):
     """``escalation.ladder``: per level, how long past the limit it waits before climbing."""
 
-    shape = "levels and how long past the limit each climbs"
+    shape = "how long past the limit each level climbs (micro_grid, grid, community, street)"
     __pydantic_extra__: dict[
         str, Annotated[object, _unknown("is not micro_grid, grid, community or street")]
     ]
@@ -198,11 +198,18 @@ class EscalationFile(_Section):
     def _empty_ladder(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @field_validator("clocks", mode="before")
+    @classmethod
+    def _a_list_of_clocks(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise _refuse("not_a_list", f"must be a list of {either(KINDS)}")
+        return value
+
 
 class OrdersFile(_Section):
     """``orders``: 督办, how long a unit has to answer an order of each grade."""
 
-    shape = "normal, yellow or red and a time to answer"
+    shape = "a time to answer for normal, yellow or red"
     __pydantic_extra__: dict[str, Annotated[object, _expected(ORDER_GRADES)]]
     normal: Limit = DEFAULT_ORDER_LIMITS["normal"]
     yellow: Limit = DEFAULT_ORDER_LIMITS["yellow"]

@@ -806,8 +806,13 @@ def test_the_shipped_policy_escalates_grids_after_an_hour() -> None:
             "  purple: PT2H",
             "sla.yml line 13: orders.purple: unknown field (expected normal, yellow or red)",
         ),
+        (
+            "  clocks: [respond, feedback]",
+            "  clocks: []",
+            "sla.yml line 7: escalation.clocks: must be a list of respond, feedback or resolve",
+        ),
     ],
-    ids=["pause", "level", "wait", "max", "clock", "field", "grade"],
+    ids=["pause", "level", "wait", "max", "clock", "field", "grade", "no clocks"],
 )
 def test_bad_ladder_and_order_fields_are_named_with_their_line(
     old: str, new: str, message: str
