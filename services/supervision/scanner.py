@@ -24,6 +24,7 @@ from contracts.events import (
     SlaWarning,
 )
 from kernel.sla import SlaPolicy
+from kit.logs import about
 from services.supervision import domain
 from services.supervision.clocks import ClockBook
 from services.supervision.models import ClockRow, FollowedCase
@@ -72,7 +73,8 @@ def scan_batch(uow: SupervisionUnitOfWork, policy: SlaPolicy, now: datetime, bat
             case = cases.get(row.case_id) or FollowedCase(
                 case_id=row.case_id, risk="blue", territory={}, climbs=0
             )  # a case known only by its clock: nothing to scope it by, never climbed
-            look_at(book, row, case, holders.get(row.owner), now)
+            with about(case_id=row.case_id):
+                look_at(book, row, case, holders.get(row.owner), now)
         uow.commit()
         return len(due)
 

@@ -72,7 +72,7 @@ def dispatched(case_id: str, at: datetime = AT, risk: str = "blue") -> Envelope[
     )
     data = CaseDispatched(
         assignee=GRID, level="grid", deadlines=deadlines, dispatched_by="auto",
-        category="dispute.neighbour", channel="grid", risk=risk, territory=TERRITORY,  # type: ignore[arg-type]
+        category="dispute.neighbour", channel="grid", risk=risk, territory=TERRITORY,
     )  # fmt: skip
     return event(CASE_DISPATCHED, data, case_id, at)
 
