@@ -27,7 +27,7 @@ class NotifyConfig:
 
 def load_config(settings: Settings) -> NotifyConfig:
     rules = NotifyRules.from_file(settings.config_dir / "notify.yml")
-    gateways = build_gateways(rules, settings.data_dir)
+    gateways = build_gateways(rules, settings.data_dir, clock=settings.clock)
     return NotifyConfig(
         Sending(rules, load_vault(settings), gateways, ProviderConcurrency(rules.max_in_flight)),
         domain.ContactDirectory.from_config(settings.load_yaml("departments.yml")),
