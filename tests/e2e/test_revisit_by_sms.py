@@ -52,8 +52,8 @@ def concluded_ticket(platform: Platform, phone: str) -> str:
     case_id = str(platform.submit("/api/v1/hotline/tickets", ticket).body["case_id"])
     with ClusterRpcProxy({"AMQP_URI": platform.settings.amqp_uri}, timeout=10) as cluster:
         wait_until(lambda: (cluster.dispatch.get_case(case_id) or {}).get("status") == "dispatched")
-        cluster.dispatch.act(case_id, "accept", ADMIN, {})
-        cluster.dispatch.act(case_id, "conclude", ADMIN, {"result": "已责令企业停产整改"})
+        cluster.dispatch.act(case_id, {"action": "accept"}, ADMIN)
+        cluster.dispatch.act(case_id, {"action": "conclude", "result": "已责令企业停产整改"}, ADMIN)
     return case_id
 
 
