@@ -136,6 +136,21 @@ def test_a_redelivered_event_changes_nothing() -> None:
     assert len(notify.texted(HBJ_PHONE)) == 1 and notify.sms.calls == 1
 
 
+def test_a_late_copy_of_a_dispatch_does_not_take_the_case_back() -> None:
+    """Sent back and dispatched again to another unit, then the first dispatch comes again:
+    the case stays with the unit it is with now."""
+    notify = Notify(MORNING)
+    first, again = dispatched(), dispatched()
+    gaj = Assignee(kind="department", code="D-GAJ", name="县公安局")
+    again = again.model_copy(update={"data": again.data.model_copy(update={"assignee": gaj})})
+    notify.tell(first)
+    notify.tell(again)
+
+    notify.tell(first)
+
+    assert notify.uow.committed.followed["CF-1"].assignee == gaj.model_dump()
+
+
 def test_a_warning_in_the_same_burst_as_its_dispatch_reaches_the_holder() -> None:
     """The warning names nobody: notify finds the holder in what the dispatch before it says."""
     notify = Notify(MORNING)
@@ -181,8 +196,9 @@ def test_a_recipient_s_limit_queues_the_next_text_until_a_token_is_back() -> Non
 
     notify.tell(dispatched("CF-1"), dispatched("CF-2"))
 
-    first, second = notify.deliveries()
-    assert (first.status, second.status) == ("sent", "queued")
+    # in the order they came (ids go by event id, which is random)
+    first, second = sorted(notify.deliveries(), key=lambda d: d.case_id or "")
+    assert (first.case_id, first.status, second.status) == ("CF-1", "sent", "queued")
     assert second.next_attempt_at == MORNING + timedelta(seconds=2)
     notify.clock.advance(timedelta(seconds=1))
     assert notify.try_due() == 0 and len(notify.texted(HBJ_PHONE)) == 1
