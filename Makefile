@@ -32,7 +32,7 @@ $(STAMP313): pyproject.toml constraints.txt
 	@$(VENV313)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV313)/.installed-* && touch $@
 
-# py-spy and matplotlib, for make bench only
+# matplotlib, for make bench only
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 $(BENCH_STAMP): $(STAMP)
 	@$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'

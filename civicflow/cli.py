@@ -352,25 +352,21 @@ def _add_calendar(calendar: argparse.ArgumentParser) -> None:
     check.set_defaults(handler=cmd_calendar_check)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="civicflow", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("services", nargs="*", metavar="SERVICE")
-    migrate.set_defaults(handler=cmd_migrate)
-    demo = commands.add_parser("demo", help="load the demo county and dev users")
-    demo.set_defaults(handler=cmd_demo)
-    run = commands.add_parser("run", help="run one service, or N instances of it")
+def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("service", choices=SERVICES)
     run.add_argument("--instances", type=_instances, default=1, metavar="N")
     run.add_argument("--port-step", type=int, default=100, help="HTTP port of instance i: +i×step")
     run.set_defaults(handler=cmd_run)
-    up = commands.add_parser("up", help="run every service, each in its own process")
+
+
+def _add_up(up: argparse.ArgumentParser) -> None:
     up.add_argument("services", nargs="*")
     up.add_argument("--scale", type=_scale, action="append", default=[], metavar="SERVICE=N")
     up.add_argument("--port-step", type=int, default=100, help="HTTP port of instance i: +i×step")
     up.set_defaults(handler=cmd_up)
-    grid = commands.add_parser("grid", help="import or export the territory (units, people, …)")
+
+
+def _add_grid(grid: argparse.ArgumentParser) -> None:
     grid_commands = grid.add_subparsers(dest="grid_command", required=True)
     grid_import = grid_commands.add_parser(
         "import", help="import units.geojson, people, departments, duties, categories"
@@ -386,7 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-phones", action="store_true", help="plain phone numbers (personal data!)"
     )
     grid_export.set_defaults(handler=cmd_grid_export)
-    report = commands.add_parser("report", help="一单考评: the assessment of a period as CSV")
+
+
+def _add_report(report: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--period", required=True, help="2026-11 (a month), 2026-Q4, 2026 or 2026-11-21"
     )
@@ -394,30 +392,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="file to write (default var/reports/assessment-PERIOD.csv; - for stdout)"
     )
     report.set_defaults(handler=cmd_report)
-    broker_setup = commands.add_parser("broker", help="RabbitMQ users, permissions, policies")
-    broker_actions = broker_setup.add_subparsers(dest="action", required=True)
+
+
+def _add_broker(broker: argparse.ArgumentParser) -> None:
+    actions = broker.add_subparsers(dest="action", required=True)
     for name, text in (("setup", "apply them to the broker at AMQP_URI (management API)"),
                        ("definitions", "print the definitions (no passwords)")):  # fmt: skip
-        action = broker_actions.add_parser(name, help=text)
+        action = actions.add_parser(name, help=text)
         action.add_argument("--vhost", help="the vhost (default: AMQP_URI's)")
-    broker_setup.set_defaults(handler=cmd_broker)
-    keys = commands.add_parser("keys", help="the keys sealing phone numbers")
-    keys_actions = keys.add_subparsers(dest="action", required=True)
-    keys_actions.add_parser("rotate", help="seal every stored number again under the newest key")
+    broker.set_defaults(handler=cmd_broker)
+
+
+def _add_keys(keys: argparse.ArgumentParser) -> None:
+    actions = keys.add_subparsers(dest="action", required=True)
+    actions.add_parser("rotate", help="seal every stored number again under the newest key")
     keys.set_defaults(handler=cmd_keys_rotate)
-    dlq = commands.add_parser("dlq", help="dead-letter queues: list, show, replay, purge")
-    dlq_actions = dlq.add_subparsers(dest="action", required=True)
-    dlq_actions.add_parser("list", help="every dead-letter queue and its depth")
+
+
+def _add_dlq(dlq: argparse.ArgumentParser) -> None:
+    actions = dlq.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every dead-letter queue and its depth")
     for name, text in (("show", "the first parked messages and why"),
                        ("replay", "back to the queues they came from"),
                        ("purge", "drop them all")):  # fmt: skip
-        action = dlq_actions.add_parser(name, help=text)
+        action = actions.add_parser(name, help=text)
         action.add_argument("queue", help="a dead-letter queue, like dispatch.route_case.dlq")
         if name != "purge":
             action.add_argument("--limit", type=int, default=10 if name == "show" else None)
     dlq.set_defaults(handler=cmd_dlq)
-    broker = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
-    broker.set_defaults(handler=cmd_broker_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE")
+    migrate.set_defaults(handler=cmd_migrate)
+    demo = commands.add_parser("demo", help="load the demo county and dev users")
+    demo.set_defaults(handler=cmd_demo)
+    _add_run(commands.add_parser("run", help="run one service, or N instances of it"))
+    _add_up(commands.add_parser("up", help="run every service, each in its own process"))
+    _add_grid(commands.add_parser("grid", help="import or export the territory (units, people, …)"))
+    _add_report(commands.add_parser("report", help="一单考评: the assessment of a period as CSV"))
+    _add_broker(commands.add_parser("broker", help="RabbitMQ users, permissions, policies"))
+    _add_keys(commands.add_parser("keys", help="the keys sealing phone numbers"))
+    _add_dlq(commands.add_parser("dlq", help="dead-letter queues: list, show, replay, purge"))
+    broker_check = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
+    broker_check.set_defaults(handler=cmd_broker_check)
     _add_calendar(commands.add_parser("calendar", help="the working calendar (holidays, 调休)"))
     return parser
 

@@ -7,6 +7,7 @@ A service imports the kernel, never another service (``make lint`` checks both w
 - ``levels``: the territory's levels and the escalation ladder (格呼街应、街呼区应)
 - ``durations``: ISO 8601 durations and SLA limits (working days or wall clock)
 - ``sla``: the SLA policy of sla.yml: limits, overrides, escalation, order limits
+- ``sla_file``: what sla.yml may say, as a pydantic model the policy is built from
 - ``calendar``, ``holidays``: working days, from chinesecalendar and holidays.yml
 - ``catalogue``: categories.yml and departments.yml
 - ``config``: configuration files read with the file, line and field of each fault named

@@ -10,47 +10,38 @@ the first is 24 hours, the second the same time on the next working day.
 Overrides refine the default per channel, category (a code, or a group for all its codes) and
 risk grade. For each limit the first override that matches and sets it wins; otherwise resolve
 falls back to the category's own limit from the catalogue, then to the default.
+
+The file is validated as ``sla_file.SlaFile`` (each refusal naming the file, the line and the
+field) and the policy built from the validated model.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 import yaml
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from contracts.common import Channel, RiskGrade
 from contracts.events import ClockKind, Deadlines, Level, OrderGrade
-from kernel.calendar import CALENDAR_MODES, CalendarMode, WorkingCalendar
-from kernel.config import Fault as _Fault
-from kernel.config import PathStep, line_of, load
-from kernel.config import either as _either
-from kernel.config import refuse_unknown as _refuse_unknown
-from kernel.durations import PolicyError, WorkingDuration, read_limit
+from kernel.calendar import WorkingCalendar
+from kernel.config import PathStep, dotted_path, line_of, load_model
+from kernel.durations import PolicyError, WorkingDuration
 from kernel.holidays import HolidayArrangements
 from kernel.levels import LEVELS, EscalationSteps
+from kernel.sla_file import (
+    DEFAULT_ORDER_LIMITS,
+    KINDS,
+    ORDER_GRADES,
+    EscalationFile,
+    OverrideFile,
+    SlaFile,
+)
 
 _AWARE = TypeAdapter(AwareDatetime)
-
-KINDS: Final[tuple[ClockKind, ...]] = ("respond", "feedback", "resolve")
-CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
-RISKS: Final[tuple[RiskGrade, ...]] = get_args(RiskGrade)
-DEFAULT_WARN_AT: Final = 0.8
-
-_TOP_FIELDS: Final = (
-    "default", "warn_at", "calendar", "overrides", "pause_on_extension", "escalation", "orders",
-)  # fmt: skip
-_ESCALATION_FIELDS: Final = ("clocks", "max_levels", "ladder", "via_community")
-ORDER_GRADES: Final[tuple[OrderGrade, ...]] = get_args(OrderGrade)
-_WHEN_FIELDS: Final = ("channel", "category", "risk")
-_OVERRIDE_FIELDS: Final = ("when", *KINDS)
-
-# a category code (dispute.land) or a group (dispute), as in categories.yml
-_CATEGORY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 
 CATALOGUE_LIMIT: Final = WorkingDuration(days=1)
 """Stands for a category's own resolve limit where only its kind matters: every catalogue limit
@@ -132,13 +123,6 @@ class EscalationLadder:
         return self.after.get(level)
 
 
-DEFAULT_ORDER_LIMITS: Final[Mapping[OrderGrade, timedelta]] = {
-    "normal": timedelta(hours=24),
-    "yellow": timedelta(hours=12),
-    "red": timedelta(hours=4),
-}
-
-
 @dataclass(frozen=True)
 class SlaPolicy:
     default: Limits
@@ -157,9 +141,14 @@ class SlaPolicy:
     def from_config(cls, document: Mapping[str, Any]) -> SlaPolicy:
         """From an already parsed document: errors name the field, without a line."""
         try:
-            return cls._build(document)
-        except _Fault as fault:
-            raise PolicyError(f"sla.yml: {fault.describe()}") from None
+            return cls.of(SlaFile.model_validate(document))
+        except ValidationError as exc:
+            problems = (
+                f"sla.yml: {dotted_path(problem['loc']) + ': ' if problem['loc'] else ''}"
+                f"{problem['msg']}"
+                for problem in exc.errors(include_url=False)
+            )
+            raise PolicyError("\n".join(problems)) from None
 
     @classmethod
     def from_text(
@@ -167,38 +156,23 @@ class SlaPolicy:
     ) -> SlaPolicy:
         """From the YAML text: errors name the line and the field, so a refused start says
         where to look. ``holidays`` are the arrangements of holidays.yml, for the calendar."""
-        policy = load(text, name, cls._build, PolicyError)
+        policy = cls.of(load_model(text, name, SlaFile, PolicyError))
         if holidays is None:
             return policy
         return replace(policy, calendar=WorkingCalendar(policy.calendar.mode, holidays))
 
     @classmethod
-    def _build(cls, document: object) -> SlaPolicy:
-        if not isinstance(document, Mapping):
-            raise _Fault((), "must be a mapping with default (respond, feedback, resolve)")
-        _refuse_unknown(document, (), _TOP_FIELDS)
-        default = document.get("default")
-        if not isinstance(default, Mapping):
-            got = "" if default is None else f", not {default!r}"
-            raise _Fault(("default",), f"missing (respond, feedback, resolve){got}")
-        _refuse_unknown(default, ("default",), KINDS)
-        limits = Limits(*(_limit(default.get(kind), ("default", kind)) for kind in KINDS))
-        warn_at = document.get("warn_at", DEFAULT_WARN_AT)
-        # bool is an int: `warn_at: yes` must not read as 1
-        if isinstance(warn_at, bool) or not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
-            raise _Fault(("warn_at",), f"{warn_at!r} must be a fraction between 0 and 1")
-        mode = document.get("calendar", "chinese")
-        if mode not in CALENDAR_MODES:
-            raise _Fault(("calendar",), f"{mode!r} is not {_either(CALENDAR_MODES)}")
-        overrides = _overrides(document.get("overrides"))
-        calendar_mode: CalendarMode = mode
-        pause = document.get("pause_on_extension", True)
-        if not isinstance(pause, bool):
-            raise _Fault(("pause_on_extension",), f"{pause!r} must be yes or no")
+    def of(cls, file: SlaFile) -> SlaPolicy:
+        """The policy a validated ``sla.yml`` describes."""
         return cls(
-            limits, float(warn_at), overrides, WorkingCalendar(calendar_mode), pause,
-            _escalation(document.get("escalation")), _order_limits(document.get("orders")),
-        )  # fmt: skip
+            default=Limits(file.default.respond, file.default.feedback, file.default.resolve),
+            warn_at=file.warn_at,
+            overrides=tuple(_override(entry) for entry in file.overrides),
+            calendar=WorkingCalendar(file.calendar),
+            pause_on_extension=file.pause_on_extension,
+            escalation=_ladder(file.escalation),
+            orders={grade: getattr(file.orders, grade) for grade in ORDER_GRADES},
+        )
 
     # --- using ---
 
@@ -278,98 +252,23 @@ class SlaPolicy:
         )
 
 
-# --- validation helpers ----------------------------------------------------------------------
+def _override(entry: OverrideFile) -> Override:
+    when = When(entry.when.channel, entry.when.category, entry.when.risk)
+    return Override(when, entry.respond, entry.feedback, entry.resolve)
 
 
-def _limit(value: object, path: tuple[PathStep, ...]) -> timedelta:
-    try:
-        return read_limit(value)
-    except _Fault as fault:
-        raise _Fault(path, fault.detail) from None
-
-
-def _overrides(entries: object) -> tuple[Override, ...]:
-    if entries is None:
-        return ()
-    if not isinstance(entries, list):
-        raise _Fault(("overrides",), "must be a list of {when: ..., respond/feedback/resolve}")
-    overrides = []
-    for index, entry in enumerate(entries):
-        path: tuple[PathStep, ...] = ("overrides", index)
-        if not isinstance(entry, Mapping):
-            raise _Fault(path, f"{entry!r} is not a mapping with when and a limit")
-        _refuse_unknown(entry, path, _OVERRIDE_FIELDS)
-        when = _when(entry.get("when"), (*path, "when"))
-        limits = {
-            kind: _limit(entry[kind], (*path, kind))
-            for kind in KINDS
-            if entry.get(kind) is not None
-        }
-        if not limits:
-            raise _Fault(path, f"sets no limit ({_either(KINDS)})")
-        overrides.append(Override(when, **limits))
-    return tuple(overrides)
-
-
-def _escalation(value: object) -> EscalationLadder:
-    if value is None:
-        return EscalationLadder()
-    path: tuple[PathStep, ...] = ("escalation",)
-    if not isinstance(value, Mapping):
-        raise _Fault(path, "must be a mapping with ladder, clocks, max_levels and via_community")
-    _refuse_unknown(value, path, _ESCALATION_FIELDS)
-    ladder = value.get("ladder") or {}
-    if not isinstance(ladder, Mapping):
-        raise _Fault((*path, "ladder"), "must map a level to how long past the limit it climbs")
+def _ladder(escalation: EscalationFile) -> EscalationLadder:
     after: dict[Level, timedelta] = {}
-    for level, wait in ladder.items():
-        if level not in LEVELS[:-1]:
-            raise _Fault((*path, "ladder", str(level)), f"is not {_either(LEVELS[:-1])}")
-        after[level] = _limit(wait, (*path, "ladder", level))
-    clocks = value.get("clocks", list(KINDS))
-    if not isinstance(clocks, list) or not clocks:
-        raise _Fault((*path, "clocks"), f"must be a list of {_either(KINDS)}")
-    for index, clock in enumerate(clocks):
-        if clock not in KINDS:
-            raise _Fault((*path, "clocks", index), f"{clock!r} is not {_either(KINDS)}")
-    levels = value.get("max_levels", 2)
-    if isinstance(levels, bool) or not isinstance(levels, int) or not 0 <= levels <= 4:
-        raise _Fault((*path, "max_levels"), f"{levels!r} must be a whole number from 0 to 4")
-    via_community = value.get("via_community", False)
-    if not isinstance(via_community, bool):
-        raise _Fault((*path, "via_community"), f"{via_community!r} must be yes or no")
-    return EscalationLadder(after, frozenset(clocks), levels, EscalationSteps(via_community))
-
-
-def _order_limits(value: object) -> Mapping[OrderGrade, timedelta]:
-    if value is None:
-        return DEFAULT_ORDER_LIMITS
-    if not isinstance(value, Mapping):
-        raise _Fault(("orders",), f"must map {_either(ORDER_GRADES)} to a time to answer")
-    _refuse_unknown(value, ("orders",), ORDER_GRADES)
-    given = {grade: _limit(value[grade], ("orders", grade)) for grade in value}
-    return {**DEFAULT_ORDER_LIMITS, **given}
-
-
-def _when(value: object, path: tuple[PathStep, ...]) -> When:
-    if not isinstance(value, Mapping) or not value:
-        # an override for every case would silently replace the default: say so in `default`
-        raise _Fault(path, f"missing: give at least one of {_either(_WHEN_FIELDS)}")
-    _refuse_unknown(value, path, _WHEN_FIELDS)
-    channel = value.get("channel")
-    if channel is not None and channel not in CHANNELS:
-        raise _Fault((*path, "channel"), f"{channel!r} is not {_either(CHANNELS)}")
-    risk = value.get("risk")
-    if risk is not None and risk not in RISKS:
-        raise _Fault((*path, "risk"), f"{risk!r} is not {_either(RISKS)}")
-    category = value.get("category")
-    if category is not None and (
-        not isinstance(category, str) or not _CATEGORY.fullmatch(category)
-    ):
-        raise _Fault(
-            (*path, "category"), f"{category!r} is not a category code or group like dispute.land"
-        )
-    return When(channel=channel, category=category, risk=risk)
+    for level in LEVELS[:-1]:
+        wait = getattr(escalation.ladder, level)
+        if wait is not None:
+            after[level] = wait
+    return EscalationLadder(
+        after,
+        frozenset(escalation.clocks),
+        escalation.max_levels,
+        EscalationSteps(escalation.via_community),
+    )
 
 
 # --- line numbers ------------------------------------------------------------------------------

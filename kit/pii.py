@@ -13,9 +13,14 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from kernel.config import load_model
 from kit.settings import ConfigError, Settings
 
 DEV_MARKER = "dev-"
@@ -57,6 +62,25 @@ class PhoneVault:
         return hmac.new(self.hash_key.encode(), phone.encode(), hashlib.sha256).hexdigest()
 
 
+def _fernet_key(key: str) -> str:
+    try:
+        Fernet(key.encode())
+    except ValueError:
+        raise PydanticCustomError(
+            "fernet_key", "not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from None
+    return key
+
+
+class KeysFile(BaseModel):
+    """``keys.yml``: the dev keys, newest first; production takes them from the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone_keys: list[Annotated[str, AfterValidator(_fernet_key)]] = Field(min_length=1)
+    phone_hash_key: str = Field(min_length=1)
+
+
 def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> PhoneVault:
     env = os.environ if environ is None else environ
     keys_env = env.get("CIVICFLOW_PHONE_KEYS", "")
@@ -64,10 +88,8 @@ def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> 
     if keys_env and hash_env:
         vault = PhoneVault(tuple(k.strip() for k in keys_env.split(",") if k.strip()), hash_env)
     else:
-        document = settings.load_yaml("keys.yml")
-        vault = PhoneVault(
-            tuple(document.get("phone_keys") or ()), str(document.get("phone_hash_key") or "")
-        )
+        keys = read_keys(settings.config_dir / "keys.yml")
+        vault = PhoneVault(tuple(keys.phone_keys), keys.phone_hash_key)
         if not settings.is_dev:
             raise ConfigError(
                 "keys.yml holds dev keys; set CIVICFLOW_PHONE_KEYS and CIVICFLOW_PHONE_HASH_KEY"
@@ -75,3 +97,12 @@ def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> 
     if not vault.hash_key:
         raise ConfigError("phone vault: the fingerprint key is empty")
     return vault
+
+
+def read_keys(path: Path) -> KeysFile:
+    """``keys.yml``: a fault is refused naming the file, the line and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing") from None
+    return load_model(text, path.name, KeysFile)

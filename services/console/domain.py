@@ -15,6 +15,8 @@ from typing import Any, Final, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from contracts.actions import ACTION_MODELS
+
 TOKEN_TTL_SECONDS = 8 * 3600
 
 
@@ -116,10 +118,8 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``assess`` (一单考评), ``subscribe`` (alerts)."""
 
-LIFECYCLE_ACTIONS: Final = frozenset({
-    "dispatch", "accept", "feedback", "conclude", "return", "extend", "escalate", "verify",
-    "revisit", "resolve_on_site", "merge",
-})  # fmt: skip
+LIFECYCLE_ACTIONS: Final = frozenset(ACTION_MODELS)
+"""The actions dispatch carries out (``contracts.actions``); ``supervise`` goes to supervision."""
 
 
 def sees_everything(principal: Principal) -> bool:

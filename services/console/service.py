@@ -16,6 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from contracts.actions import action_from
 from contracts.events import (
     CASE_CLOSED,
     CASE_DISPATCHED,
@@ -199,18 +200,12 @@ class ConsoleService(ServiceBase):
             raise NotFound(f"no action {action!r}")
         self._case(principal, case_id)
         self._must(principal, action)
-        params = read_json_object(request) if request.content_length else {}
-        expected = params.pop("expected_version", None)
-        on_behalf_of = params.pop("on_behalf_of", None)
-        if on_behalf_of is not None and not (
-            isinstance(on_behalf_of, str) and 0 < len(on_behalf_of) <= 64
-        ):
-            wrong = {"loc": ["on_behalf_of"], "msg": "a unit code, 1 to 64 characters"}
-            raise Unprocessable([wrong])
-        actor = actor_of(principal, on_behalf_of)
+        body = read_json_object(request) if request.content_length else {}
+        wanted = action_from(action, body)
+        actor = actor_of(principal, wanted.on_behalf_of)
         key = request.headers.get("Idempotency-Key")
         with self._refusals(case_id):
-            case = self.dispatch.act(case_id, action, actor, params, key, expected)
+            case = self.dispatch.act(case_id, wanted.model_dump(mode="json"), actor, key)
         return json_response(domain.shown_actions(principal, case))
 
     @http("POST", "/api/v1/orders/<string:order_id>/reply")

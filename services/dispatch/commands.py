@@ -1,23 +1,38 @@
-"""From an action and its parameters (what the console sends) to a lifecycle command.
+"""From a lifecycle action (``contracts.actions``, what the console sends) to a lifecycle
+command.
 
 Pure: whatever must be looked up (the catalogue, the duty list at the next level, the SLA
-policy) is handed in. Bad parameters raise ``BadCommand`` naming the field.
+policy) is handed in. The action's own fields are checked by its model; what only the case
+can tell (an assignee that is not a department, no suggestion to take) raises ``BadCommand``
+naming the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contracts.actions import (
+    AcceptAction,
+    ConcludeAction,
+    DispatchAction,
+    EscalateAction,
+    ExtendAction,
+    FeedbackAction,
+    LifecycleAction,
+    MergeAction,
+    ResolveOnSiteAction,
+    ReturnAction,
+    RevisitAction,
+    VerifyAction,
+)
 from contracts.events import Assignee, Level, Territory
 from contracts.rpc import DepartmentDuty, GridUnit
 from kernel.sla import SlaPolicy
 from services.dispatch import lifecycle as lc
 from services.dispatch.domain import RoutingTable
-
-SATISFACTION = ("satisfied", "basically_satisfied", "unsatisfied")
 
 
 class BadCommand(ValueError):
@@ -43,24 +58,6 @@ class CaseFacts:
         return {unit.level: unit.code for unit in self.place}
 
 
-def _text(params: Mapping[str, Any], field: str, required: bool = True) -> str:
-    value = params.get(field, "")
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise BadCommand(f"{field}: required text")
-    return value.strip()
-
-
-def _moment(params: Mapping[str, Any], field: str) -> datetime:
-    raw = params.get(field)
-    try:
-        value = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise BadCommand(f"{field}: an ISO 8601 date-time with a zone") from None
-    if value.tzinfo is None:
-        raise BadCommand(f"{field}: give the time zone")
-    return value.astimezone(UTC)
-
-
 def assignee_for(code: str, facts: CaseFacts, table: RoutingTable) -> tuple[Assignee, Level]:
     """A department by its code, or the case's own grid (or micro-grid) by its code."""
     department = table.departments.get(code)
@@ -73,8 +70,7 @@ def assignee_for(code: str, facts: CaseFacts, table: RoutingTable) -> tuple[Assi
 
 
 def parse(
-    action: str,
-    params: Mapping[str, Any],
+    action: LifecycleAction,
     state: lc.CaseState,
     facts: CaseFacts,
     table: RoutingTable,
@@ -82,47 +78,39 @@ def parse(
     now: datetime,
     duties_above: Sequence[DepartmentDuty] = (),
 ) -> lc.Command:
+    """The lifecycle command an action asks for, given what it needs of the case."""
     match action:
-        case "dispatch":
-            return _dispatch(params, state, facts, table, sla, now)
-        case "accept":
+        case DispatchAction():
+            return _dispatch(action, state, facts, table, sla, now)
+        case AcceptAction():
             return lc.Accept()
-        case "return":
-            return lc.Return(_text(params, "reason"))
-        case "feedback":
-            return lc.Feedback(_text(params, "note"))
-        case "conclude":
-            return lc.Conclude(_text(params, "result"))
-        case "verify":
-            passed = params.get("passed")
-            if not isinstance(passed, bool):
-                raise BadCommand("passed: true or false")
-            return lc.Verify(passed, _text(params, "note", required=not passed))
-        case "revisit":
-            satisfaction = params.get("satisfaction")
-            if satisfaction not in SATISFACTION:
-                raise BadCommand(f"satisfaction: one of {SATISFACTION}")
-            return lc.Revisit(satisfaction, _text(params, "note", required=False))
-        case "escalate":
-            return _escalate(params, state, facts, duties_above, sla)
-        case "extend" if "approve" in params:
-            if not isinstance(params["approve"], bool):
-                raise BadCommand("approve: true or false")
-            return lc.DecideExtension(params["approve"], _text(params, "note", required=False))
-        case "extend":
-            return lc.RequestExtension(_moment(params, "until"), _text(params, "reason"))
-        case "resolve_on_site":
-            return lc.ResolveOnSite(_text(params, "note"))
-        case "merge":
-            into = _text(params, "into")
-            if into == facts.case_id:
+        case ReturnAction():
+            return lc.Return(action.reason)
+        case FeedbackAction():
+            return lc.Feedback(action.note)
+        case ConcludeAction():
+            return lc.Conclude(action.result)
+        case VerifyAction():
+            return lc.Verify(action.passed, action.note)
+        case RevisitAction():
+            return lc.Revisit(action.satisfaction, action.note)
+        case EscalateAction():
+            return _escalate(action, state, facts, duties_above, sla)
+        case ExtendAction(approve=bool() as approve):
+            return lc.DecideExtension(approve, action.note)
+        case ExtendAction(until=datetime() as until, reason=str() as reason):
+            return lc.RequestExtension(until.astimezone(UTC), reason)
+        case ResolveOnSiteAction():
+            return lc.ResolveOnSite(action.note)
+        case MergeAction():
+            if action.into == facts.case_id:
                 raise BadCommand("into: a case cannot be merged into itself")
-            return lc.Merge(into)
-    raise BadCommand(f"action: {action!r} is not a lifecycle action")
+            return lc.Merge(action.into)
+    raise BadCommand(f"action: {action.action!r} is not complete")
 
 
 def _dispatch(
-    params: Mapping[str, Any],
+    action: DispatchAction,
     state: lc.CaseState,
     facts: CaseFacts,
     table: RoutingTable,
@@ -130,24 +118,16 @@ def _dispatch(
     now: datetime,
 ) -> lc.Dispatch:
     """一键派单: no assignee means the suggestion (with its proposed helpers)."""
-    code = params.get("assignee")
-    if code is None:
+    if action.assignee is None:
         if state.suggestion is None:
             raise BadCommand("assignee: there is no suggestion to take; name the assignee")
         assignee, level = assignee_for(state.suggestion.code, facts, table)
         helpers = list(facts.proposed_helpers)
     else:
-        if not isinstance(code, str):
-            raise BadCommand("assignee: a department or grid code")
-        assignee, level = assignee_for(code, facts, table)
+        assignee, level = assignee_for(action.assignee, facts, table)
         helpers = []
-    if "helpers" in params:
-        listed = params["helpers"]
-        if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
-            raise BadCommand("helpers: a list of department codes")
-        if len(set(listed)) != len(listed):
-            raise BadCommand("helpers: a unit is named twice")
-        helpers = [assignee_for(c, facts, table)[0] for c in listed]
+    if action.helpers is not None:
+        helpers = [assignee_for(code, facts, table)[0] for code in action.helpers]
     helpers = [h for h in helpers if h.code != assignee.code]
     return lc.Dispatch(
         assignee=assignee, level=level,
@@ -160,7 +140,7 @@ def _dispatch(
 
 
 def _escalate(
-    params: Mapping[str, Any],
+    action: EscalateAction,
     state: lc.CaseState,
     facts: CaseFacts,
     duties_above: Sequence[DepartmentDuty],
@@ -168,7 +148,7 @@ def _escalate(
 ) -> lc.Escalate:
     """格呼街应、街呼区应: by default the level above on the kernel's ladder, the one a late clock
     climbs too."""
-    to_level = params.get("to_level") or sla.escalation.above(state.level)
+    to_level = action.to_level or sla.escalation.above(state.level)
     if to_level not in ("grid", "community", "street", "district"):
         raise BadCommand(f"to_level: nowhere to escalate a case at {state.level} level")
     street = next((u.code for u in facts.place if u.level == "street"), None)
@@ -180,7 +160,4 @@ def _escalate(
     suggestion = (
         Assignee(kind="department", code=leads[0].department, name=leads[0].name) if leads else None
     )
-    supervisors = params.get("supervisors", [])
-    if not isinstance(supervisors, list):
-        raise BadCommand("supervisors: a list")
-    return lc.Escalate(to_level, _text(params, "reason"), suggestion, unit, tuple(supervisors))
+    return lc.Escalate(to_level, action.reason, suggestion, unit, tuple(action.supervisors))

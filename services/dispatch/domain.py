@@ -8,30 +8,31 @@ one click (一键派单) with a suggestion and up to two alternatives.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from contracts.common import CHANNELS
 from contracts.events import Assignee, CaseReceived, Level
 from contracts.rpc import DepartmentDuty, GridUnit, Location
 from kernel.catalogue import (
     CatalogueError,
     Category,
     Department,
-    keyword_weights,
     read_categories,
     read_departments,
 )
 from kernel.levels import LEVELS
+from services.dispatch.routing_config import (
+    RoutingConfigError,
+    RoutingFile,
+    RuleAction,
+    keywords_from,
+    routing_from,
+)
 
-__all__ = ["LEVELS", "Category", "Department"]
-
-
-class RoutingConfigError(ValueError):
-    """categories.yml, departments.yml or routing.yml is wrong; the message names the entry and
-    field."""
+__all__ = ["LEVELS", "Category", "Department", "RoutingConfigError", "RoutingFile"]
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,6 @@ class Place:
 
 # --- the rules of routing.yml ---
 
-RuleAction = Literal["wait", "resolve_on_site", "grid", "duty", "department"]
-_WHEN = {"channels", "risk", "categories", "has_category", "located", "resolved_on_site"}
-_THEN = {"wait", "resolve_on_site", "assign", "level", "department", "auto"}
-
 
 @dataclass(frozen=True)
 class RoutingRule:
@@ -131,108 +128,36 @@ class RoutingRules:
 
     @classmethod
     def from_config(cls, document: Mapping[str, Any], table: RoutingTable) -> RoutingRules:
-        entries = document.get("rules")
-        if not isinstance(entries, list) or not entries:
-            raise RoutingConfigError("routing.yml: rules: a non-empty list is required")
-        rules = [_rule(entry, f"routing.yml: rules[{i}]", table) for i, entry in enumerate(entries)]
-        names = [rule.name for rule in rules]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise RoutingConfigError(f"routing.yml: rules[{index}].name: {name!r} repeats")
-        return cls(tuple(rules))
+        """The rules of an already parsed ``routing.yml``."""
+        return cls.from_routing(routing_from(document, table.categories, table.departments))
 
-
-def _rule(entry: Any, where: str, table: RoutingTable) -> RoutingRule:
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-        raise RoutingConfigError(f"{where}: a mapping with a name, when and then")
-    where = f"{where} ({entry['name']})"
-    when, then = entry.get("when") or {}, entry.get("then")
-    if not isinstance(when, Mapping) or not isinstance(then, Mapping):
-        raise RoutingConfigError(f"{where}: when and then must be mappings")
-    for part, allowed, given in (("when", _WHEN, when), ("then", _THEN, then)):
-        unknown = set(given) - allowed
-        if unknown:
-            raise RoutingConfigError(f"{where}.{part}: unknown field(s) {sorted(unknown)}")
-    channels = _words(when.get("channels"), f"{where}.when.channels", CHANNELS)
-    risks = _words(when.get("risk"), f"{where}.when.risk", ("red", "yellow", "blue"))
-    categories = _words(when.get("categories"), f"{where}.when.categories", None)
-    for category in categories:
-        known = category in table.categories or any(
-            code.startswith(category + ".") for code in table.categories
-        )
-        if not known:
-            raise RoutingConfigError(
-                f"{where}.when.categories: {category!r} is not in the catalogue"
+    @classmethod
+    def from_routing(cls, routing: RoutingFile) -> RoutingRules:
+        return cls(tuple(
+            RoutingRule(
+                name=rule.name, action=rule.then.action, channels=frozenset(rule.when.channels),
+                risks=frozenset(rule.when.risk), categories=tuple(rule.when.categories),
+                has_category=rule.when.has_category, located=rule.when.located,
+                resolved_on_site=rule.when.resolved_on_site,
+                level=rule.then.level or "district", department=rule.then.department,
+                auto=rule.then.auto,
             )
-    flags = {key: _flag(when.get(key), f"{where}.when.{key}") for key in
-             ("has_category", "located", "resolved_on_site")}  # fmt: skip
-    action = _action(then, where)
-    level = then.get("level", "district")
-    if level not in ("street", "district") or (action != "duty" and "level" in then):
-        raise RoutingConfigError(f"{where}.then.level: street or district, with assign: duty only")
-    department = then.get("department")
-    if (action == "department") != (department is not None):
-        raise RoutingConfigError(f"{where}.then.department: needed with assign: department only")
-    if department is not None and department not in table.departments:
-        raise RoutingConfigError(f"{where}.then.department: {department!r} is not a department")
-    auto = then.get("auto", True)
-    if not isinstance(auto, bool):
-        raise RoutingConfigError(f"{where}.then.auto: true or false")
-    return RoutingRule(
-        name=entry["name"], action=action, channels=frozenset(channels), risks=frozenset(risks),
-        categories=tuple(categories), level=level, department=department, auto=auto, **flags,
-    )  # fmt: skip
+            for rule in routing.rules
+        ))  # fmt: skip
 
 
-def _action(then: Mapping[str, Any], where: str) -> RuleAction:
-    chosen: list[RuleAction] = []
-    if then.get("wait") is True:
-        chosen.append("wait")
-    if then.get("resolve_on_site") is True:
-        chosen.append("resolve_on_site")
-    if "assign" in then:
-        if then["assign"] not in ("grid", "duty", "department"):
-            raise RoutingConfigError(f"{where}.then.assign: grid, duty or department")
-        chosen.append(then["assign"])
-    if len(chosen) != 1:
-        raise RoutingConfigError(f"{where}.then: exactly one of wait, resolve_on_site, assign")
-    return chosen[0]
-
-
-def _words(value: Any, where: str, allowed: Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise RoutingConfigError(f"{where}: must be a list")
-    if allowed is not None and not set(value) <= set(allowed):
-        raise RoutingConfigError(f"{where}: each one of {tuple(allowed)}")
-    return value
-
-
-def _flag(value: Any, where: str) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise RoutingConfigError(f"{where}: true or false")
-    return value
-
-
-def extra_keywords(document: Mapping[str, Any], table: RoutingTable) -> RoutingTable:
+def extra_keywords(document: Mapping[str, Any] | RoutingFile, table: RoutingTable) -> RoutingTable:
     """The catalogue with routing.yml's weighted keywords added to its own."""
-    extra = document.get("keywords") or {}
-    if not isinstance(extra, Mapping):
-        raise RoutingConfigError("routing.yml: keywords: a mapping of category → {word: weight}")
+    extra = (
+        document.keywords
+        if isinstance(document, RoutingFile)
+        else keywords_from(document, table.categories)
+    )
     categories = dict(table.categories)
     for code, words in extra.items():
-        where = f"routing.yml: keywords.{code}"
-        if code not in categories:
-            raise RoutingConfigError(f"{where}: not in the catalogue")
-        if not isinstance(words, Mapping):
-            raise RoutingConfigError(f"{where}: a mapping of word → weight")
-        try:
-            weights = keyword_weights([{word: weight} for word, weight in words.items()], where)
-        except CatalogueError as exc:
-            raise RoutingConfigError(str(exc)) from None
+        weights = {word: float(weight) for word, weight in words.items()}
         merged = {**categories[code].keywords, **weights}
-        categories[code] = Category(**{**categories[code].__dict__, "keywords": merged})
+        categories[code] = dataclasses.replace(categories[code], keywords=merged)
     return RoutingTable(categories, table.departments)
 
 

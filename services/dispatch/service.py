@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from contracts.actions import LIFECYCLE_ACTION
 from contracts.events import (
     CASE_RECEIVED,
     GRID_STAFF_CHANGED,
@@ -37,6 +41,7 @@ from services.dispatch import lifecycle as lc
 from services.dispatch.commands import BadCommand, CaseFacts, parse
 from services.dispatch.models import TABLES, Case
 from services.dispatch.repository import CaseFilters, CaseRepository
+from services.dispatch.routing_config import RoutingConfigError, RoutingFile, load_routing
 
 log = logging.getLogger(__name__)
 GRID_TIMEOUT_SECONDS = 2.0
@@ -51,6 +56,8 @@ MAX_PAGE = 1_000_000
 """Deeper than any real list; a larger page number would overflow the database's integer."""
 SUPERVISION = lc.Actor("supervision", "system")
 CITIZEN = lc.Actor("citizen", "citizen")
+ONE_CLICK: dict[str, Any] = {"action": "dispatch"}
+"""一键派单: a dispatch naming no one takes the suggestion."""
 
 
 class CaseNotFound(Exception):
@@ -68,14 +75,21 @@ class DispatchConfig:
     sla: SlaPolicy
 
 
+def read_routing(path: Path, catalogue: domain.RoutingTable) -> RoutingFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RoutingConfigError(f"{path}: missing") from None
+    return load_routing(text, catalogue.categories, catalogue.departments, path.name)
+
+
 def load_config(settings: Settings) -> DispatchConfig:
-    routing = settings.load_yaml("routing.yml")
     catalogue = domain.RoutingTable.from_config(
         settings.load_yaml("categories.yml"), settings.load_yaml("departments.yml")
     )
-    table = domain.extra_keywords(routing, catalogue)
+    routing = read_routing(settings.config_dir / "routing.yml", catalogue)
     return DispatchConfig(
-        table, domain.RoutingRules.from_config(routing, table),
+        domain.extra_keywords(routing, catalogue), domain.RoutingRules.from_routing(routing),
         load_sla_policy(settings.config_dir),
     )  # fmt: skip
 
@@ -127,31 +141,32 @@ class DispatchService(ServiceBase):
     def act(
         self,
         case_id: str,
-        action: str,
+        action: dict[str, Any],
         actor: dict[str, Any],
-        params: dict[str, Any] | None = None,
         command_id: str | None = None,
-        expected_version: int | None = None,
     ) -> Any:
-        """Carry out one lifecycle action; the same ``command_id`` again changes nothing."""
+        """Carry out one lifecycle action (``contracts.actions``, by its ``action`` name); the
+        same ``command_id`` again changes nothing."""
+        wanted = LIFECYCLE_ACTION.validate_python(action)
         who = lc.Actor(str(actor["user"]), str(actor.get("role", "staff")), actor.get("unit"))
         now = datetime.now(UTC)
         with self.db.read() as session:
             seen = CaseRepository(session).get(case_id)
             if seen is None:
                 raise CaseNotFound(case_id)
-            duties_above = self._duties_above(seen) if action == "escalate" else []
+            duties_above = self._duties_above(seen) if wanted.action == "escalate" else []
         with self.db.unit_of_work() as uow:
             case = CaseRepository(uow.session).get(case_id)
             if case is None:
                 raise CaseNotFound(case_id)
             if command_id and not uow.first_time(f"command:{command_id}"):
                 return case.view().model_dump(mode="json")
-            if expected_version is not None and expected_version != case.version:
-                raise StaleCase(f"{case_id} is at version {case.version}, not {expected_version}")
+            expected = wanted.expected_version
+            if expected is not None and expected != case.version:
+                raise StaleCase(f"{case_id} is at version {case.version}, not {expected}")
             command = parse(
-                action, params or {}, case.state(), facts_of(case), self.config.table,
-                self.config.sla, now, duties_above,
+                wanted, case.state(), facts_of(case), self.config.table, self.config.sla, now,
+                duties_above,
             )  # fmt: skip
             self._carry_out(uow, case, command, who, now)
             uow.commit()
@@ -166,7 +181,7 @@ class DispatchService(ServiceBase):
         for case_id in case_ids:
             try:
                 per_case = f"{command_id}:{case_id}" if command_id else None
-                view = self.act(case_id, "dispatch", actor, {}, per_case)
+                view = self.act(case_id, ONE_CLICK, actor, per_case)
                 answers.append({"case_id": case_id, "ok": True, "status": view["status"]})
             except (CaseNotFound, BadCommand, lc.LifecycleError) as refusal:
                 answers.append({"case_id": case_id, "ok": False, "error": str(refusal)})
@@ -204,28 +219,29 @@ class DispatchService(ServiceBase):
         seen = self._case_at(event.case_id, asked.from_level)
         if seen is None:
             return
-        params = {"to_level": asked.to_level, "reason": asked.reason,
-                  "supervisors": self._supervisors(seen, asked.to_level)}  # fmt: skip
+        escalation = {"action": "escalate", "to_level": asked.to_level, "reason": asked.reason,
+                      "supervisors": self._supervisors(seen, asked.to_level)}  # fmt: skip
         duties_above = self._duties_above(seen)
         with self.db.unit_of_work() as uow:
             case = CaseRepository(uow.session).get(seen.case_id)
             if not uow.first_time(event.event_id) or case is None:
                 return
-            climbed = self._try(uow, case, "escalate", params, SUPERVISION, now, duties_above)
+            climbed = self._try(uow, case, escalation, SUPERVISION, now, duties_above)
             if climbed and case.suggestion is not None:
-                self._try(uow, case, "dispatch", {}, SYSTEM, now)  # dispatched_by: auto (DESIGN)
+                self._try(uow, case, ONE_CLICK, SYSTEM, now)  # dispatched_by: auto (DESIGN)
             uow.commit()
 
     @on_event(NOTIFY_REVISIT_ANSWERED)
     def revisit_by_reply(self, event: Envelope[RevisitAnswered]) -> None:
         """访: the citizen's SMS answer closes the case, or sends it back (返工)."""
         answer, now = event.data, datetime.now(UTC)
-        params = {"satisfaction": answer.satisfaction, "note": f"短信回访:{answer.reply}"}
+        revisit = {"action": "revisit", "satisfaction": answer.satisfaction,
+                   "note": f"短信回访:{answer.reply}"}  # fmt: skip
         with self.db.unit_of_work() as uow:
             case = CaseRepository(uow.session).get(event.case_id or "")
             if not uow.first_time(event.event_id) or case is None:
                 return
-            self._try(uow, case, "revisit", params, CITIZEN, now)
+            self._try(uow, case, revisit, CITIZEN, now)
             uow.commit()
 
     @on_event(GRID_UNIT_CHANGED, GRID_STAFF_CHANGED)
@@ -246,8 +262,7 @@ class DispatchService(ServiceBase):
         self,
         uow: UnitOfWork,
         case: Case,
-        action: str,
-        params: dict[str, Any],
+        action: dict[str, Any],
         actor: lc.Actor,
         now: datetime,
         duties_above: list[DepartmentDuty] | None = None,
@@ -255,13 +270,17 @@ class DispatchService(ServiceBase):
         """An automatic action: refused (the case moved on) is logged, not raised."""
         try:
             command = parse(
-                action, params, case.state(), facts_of(case), self.config.table, self.config.sla,
-                now, duties_above or [],
+                LIFECYCLE_ACTION.validate_python(action), case.state(), facts_of(case),
+                self.config.table, self.config.sla, now, duties_above or [],
             )  # fmt: skip
             self._carry_out(uow, case, command, actor, now)
-        except (BadCommand, lc.LifecycleError) as refusal:
+        except (BadCommand, ValidationError, lc.LifecycleError) as refusal:
             log.info(
-                "%s of %s by %s not carried out: %s", action, case.case_id, actor.user, refusal
+                "%s of %s by %s not carried out: %s",
+                action["action"],
+                case.case_id,
+                actor.user,
+                refusal,
             )
             return False
         return True

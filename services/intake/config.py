@@ -26,11 +26,11 @@ class IntakeConfig:
 def load_config(settings: Settings) -> IntakeConfig:
     departments = read_departments(settings.load_yaml("departments.yml"))
     return IntakeConfig(
-        sources=domain.SourceRegistry.from_config(
-            settings.load_yaml("sources.yml"), os.environ, production=not settings.is_dev
+        sources=domain.SourceRegistry.from_file(
+            settings.config_dir / "sources.yml", os.environ, production=not settings.is_dev
         ),
-        risk=RiskRules.from_config(settings.load_yaml("risk.yml")),
-        repeats=RepeatPolicy.from_config(settings.load_yaml("intake.yml")),
+        risk=RiskRules.from_file(settings.config_dir / "risk.yml"),
+        repeats=RepeatPolicy.from_file(settings.config_dir / "intake.yml"),
         vault=load_vault(settings),
         services=open311.catalogue(
             read_categories(settings.load_yaml("categories.yml"), departments)

@@ -9,11 +9,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from contracts.common import CHANNELS, Channel, mask_phone, mask_phones_in
+from contracts.common import Channel, mask_phone, mask_phones_in
 from contracts.events import CaseReceived, Reporter
 from contracts.inbound import (
     GridReport,
@@ -23,6 +25,7 @@ from contracts.inbound import (
     OpinionItem,
     Petition,
 )
+from kernel.config import ConfigError, dotted_path, load_model
 from services.intake.risk import RiskFacts, RiskRules
 
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -57,6 +60,42 @@ class Source:
             raise ChannelNotAllowed(f"source {self.id!r} may not submit on the {channel} line")
 
 
+class SourcesConfigError(ConfigError):
+    """sources.yml is wrong; the message names the file, the line and the field, or the
+    source."""
+
+
+def _no_lines(value: object) -> object:
+    """``channels:`` written with nothing after it: no line."""
+    return [] if value is None else value
+
+
+def _no_sources(value: object) -> object:
+    """``sources:`` written with nothing after it: no source."""
+    return {} if value is None else value
+
+
+class SourceEntry(BaseModel):
+    """A source of ``sources.yml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    secret: str = ""
+    api_key: str = ""
+    channels: Annotated[list[Channel], BeforeValidator(_no_lines)] = []
+    """The lines it may submit on; none: nowhere."""
+    callback_url: str | None = None
+
+
+class SourcesFile(BaseModel):
+    """``sources.yml``: the sources by their ids."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: Annotated[dict[str, SourceEntry], BeforeValidator(_no_sources)] = {}
+
+
 class SourceRegistry:
     def __init__(self, sources: Mapping[str, Source]) -> None:
         self._by_id = dict(sources)
@@ -81,34 +120,64 @@ class SourceRegistry:
     def from_config(
         cls, document: Mapping[str, Any], environ: Mapping[str, str], production: bool = False
     ) -> SourceRegistry:
-        """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it.
+        """``sources.yml`` as read already; see ``from_text``."""
+        try:
+            registered = SourcesFile.model_validate(document)
+        except ValidationError as exc:
+            faults = [
+                f"sources.yml: {dotted_path([s for s in e['loc'] if isinstance(s, str | int)])}: "
+                f"{e['msg']}"
+                for e in exc.errors(include_url=False)
+            ]
+            raise SourcesConfigError("\n".join(faults)) from None
+        return cls.registered(registered, environ, production)
 
-        In production a secret or key still holding a dev value is refused."""
+    @classmethod
+    def from_text(
+        cls, text: str, environ: Mapping[str, str], production: bool = False,
+        name: str = "sources.yml",
+    ) -> SourceRegistry:  # fmt: skip
+        """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it. A
+        fault is refused naming the file, the line and the field."""
+        registered = load_model(text, name, SourcesFile, SourcesConfigError)
+        return cls.registered(registered, environ, production)
+
+    @classmethod
+    def from_file(
+        cls, path: Path, environ: Mapping[str, str], production: bool = False
+    ) -> SourceRegistry:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SourcesConfigError(f"{path}: missing") from None
+        return cls.from_text(text, environ, production, path.name)
+
+    @classmethod
+    def registered(
+        cls, registered: SourcesFile, environ: Mapping[str, str], production: bool
+    ) -> SourceRegistry:
+        """The sources, with what the environment overrides. In production a secret or key
+        still holding a dev value is refused."""
         sources = {}
-        for source_id, entry in (document.get("sources") or {}).items():
+        for source_id, entry in registered.sources.items():
             env_id = source_id.upper().replace("-", "_")
-            secret = environ.get(f"CIVICFLOW_SOURCE_{env_id}_SECRET", entry.get("secret", ""))
-            api_key = environ.get(f"CIVICFLOW_SOURCE_{env_id}_API_KEY", entry.get("api_key", ""))
+            secret = environ.get(f"CIVICFLOW_SOURCE_{env_id}_SECRET", entry.secret)
+            api_key = environ.get(f"CIVICFLOW_SOURCE_{env_id}_API_KEY", entry.api_key)
             if not secret:
-                raise ValueError(f"sources.yml: source {source_id!r} has no secret")
+                raise SourcesConfigError(f"sources.yml: source {source_id!r} has no secret")
             if production and (secret.startswith("dev-") or api_key.startswith("dev-")):
-                raise ValueError(
+                raise SourcesConfigError(
                     f"sources.yml: source {source_id!r} still has a dev secret or key; set "
                     f"CIVICFLOW_SOURCE_{env_id}_SECRET and CIVICFLOW_SOURCE_{env_id}_API_KEY"
                 )
-            channels = frozenset(entry.get("channels") or ())
-            if not channels <= set(CHANNELS):
-                raise ValueError(
-                    f"sources.yml: source {source_id!r}: channels must be of {CHANNELS}"
-                )
             sources[source_id] = Source(
                 id=source_id,
-                name=entry.get("name", source_id),
+                name=entry.name or source_id,
                 secret=secret,
                 api_key=api_key,
-                channels=channels,
+                channels=frozenset(entry.channels),
                 callback_url=environ.get(
-                    f"CIVICFLOW_SOURCE_{env_id}_CALLBACK_URL", entry.get("callback_url")
+                    f"CIVICFLOW_SOURCE_{env_id}_CALLBACK_URL", entry.callback_url
                 ),
             )
         return cls(sources)

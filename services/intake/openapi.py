@@ -9,7 +9,7 @@ so that a client, or a fuzzer, that keeps to the document gets its matter accept
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -169,45 +169,76 @@ def precise(schemas: dict[str, Any]) -> None:
                     text.update(pattern=r"\S", description=TEXT_NOTE)
 
 
-@cache
-def document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
+class Components:
+    """The schemas of the document, gathered as the answers name them."""
 
-    def ref(model: type[BaseModel]) -> dict[str, str]:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        self.schemas.update(schema.pop("$defs", {}))
+        self.schemas[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     def answer(
+        self,
         description: str,
         model: type[BaseModel] | None = None,
         schema: dict[str, Any] | None = None,
         media: str = "application/json",
-        headers: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"description": description}
         if model is not None:
-            schema = ref(model)
+            schema = self.ref(model)
         if schema is not None:
             body["content"] = {media: {"schema": schema}}
-        if headers:
-            body["headers"] = headers
         return body
 
-    errors = {code: answer(text, Errors) for code, text in ERRORS.items()}
-    errors["503"]["headers"] = RETRY_AFTER_HEADER
-    status_link = {
-        "get_case": {
-            "operationId": "get_case",
-            "parameters": {"case_id": "$response.body#/case_id"},
-            "description": "the case as the source sees it afterwards",
-        }
+
+STATUS_LINK = {
+    "get_case": {
+        "operationId": "get_case",
+        "parameters": {"case_id": "$response.body#/case_id"},
+        "description": "the case as the source sees it afterwards",
     }
+}
+SECURITY_SCHEMES = {
+    "source": {"type": "apiKey", "in": "header", "name": "X-Source"},
+    "timestamp": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Timestamp",
+        "description": "unix seconds, at most 300 s from intake's clock",
+    },
+    "signature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature",
+        "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
+    },
+    "open311_key": {"type": "apiKey", "in": "query", "name": "api_key"},
+}
+INFO = {
+    "title": "civicflow intake",
+    "version": "1.0.0",
+    "description": "Where the four lines (12345 hotline, grid, public opinion, "
+    "petition) hand their matters over; and Open311 GeoReport v2 under /open311/v2/, "
+    "its answers and errors shaped as that specification says.",
+}
+TAGS = [
+    {"name": "lines", "description": "the four lines, signed per source"},
+    {"name": "open311", "description": "Open311 GeoReport v2, keyed per source"},
+    {"name": "operations", "description": "health, metrics, this document"},
+]
+
+
+def line_paths(components: Components, errors: dict[str, Any]) -> dict[str, Any]:
+    """A submission per line, and a source's own case afterwards."""
     paths: dict[str, Any] = {}
     for line in LINES:
-        accepted = answer("received as a new case", Accepted)
-        again = answer("already received: the same case", Accepted)
+        accepted = components.answer("received as a new case", Accepted)
+        again = components.answer("already received: the same case", Accepted)
         paths[line.path] = {
             "post": {
                 "operationId": f"submit_{line.channel}",
@@ -216,11 +247,11 @@ def document() -> dict[str, Any]:
                 "security": SIGNED,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": ref(line.model)}},
+                    "content": {"application/json": {"schema": components.ref(line.model)}},
                 },
                 "responses": {
-                    "202": {**accepted, "links": status_link},
-                    "200": {**again, "links": status_link},
+                    "202": {**accepted, "links": STATUS_LINK},
+                    "200": {**again, "links": STATUS_LINK},
                     **errors,
                 },
             }
@@ -234,94 +265,69 @@ def document() -> dict[str, Any]:
             "security": SIGNED,
             "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": CASE_ID}],
             "responses": {
-                "200": answer("the case", SourceCaseView),
+                "200": components.answer("the case", SourceCaseView),
                 "401": errors["401"],
-                "404": answer("no such case of this source", Errors),
+                "404": components.answer("no such case of this source", Errors),
                 "503": errors["503"],
             },
         }
     }
-    paths.update(open311_paths(answer, errors["503"]))
-    paths["/healthz"] = {
-        "get": {
-            "operationId": "healthz",
-            "tags": ["operations"],
+    return paths
+
+
+def operations_paths(components: Components) -> dict[str, Any]:
+    """Health, metrics and this document."""
+    answer = components.answer
+    return {
+        "/healthz": {"get": {
+            "operationId": "healthz", "tags": ["operations"],
             "responses": {
                 "200": answer("ok", schema=HEALTH),
-                "503": answer("degraded: the database does not answer", schema=HEALTH),
-            },
-        }
+                "503": answer("degraded: the database does not answer", schema=HEALTH)}}},
+        "/metrics": {"get": {
+            "operationId": "metrics", "tags": ["operations"],
+            "responses": {"200": answer("Prometheus text", schema={"type": "string"},
+                                        media="text/plain")}}},
+        "/openapi.json": {"get": {
+            "operationId": "openapi", "tags": ["operations"],
+            "responses": {"200": answer("this document", schema={"type": "object"})}}},
+    }  # fmt: skip
+
+
+@cache
+def document() -> dict[str, Any]:
+    components = Components()
+    errors = {code: components.answer(text, Errors) for code, text in ERRORS.items()}
+    errors["503"]["headers"] = RETRY_AFTER_HEADER
+    paths: dict[str, Any] = {
+        **line_paths(components, errors),
+        **open311_service_paths(components),
+        **open311_request_paths(components, errors["503"]),
+        **operations_paths(components),
     }
-    paths["/metrics"] = {
-        "get": {
-            "operationId": "metrics",
-            "tags": ["operations"],
-            "responses": {
-                "200": answer("Prometheus text", schema={"type": "string"}, media="text/plain")
-            },
-        }
-    }
-    paths["/openapi.json"] = {
-        "get": {
-            "operationId": "openapi",
-            "tags": ["operations"],
-            "responses": {"200": answer("this document", schema={"type": "object"})},
-        }
-    }
-    precise(schemas)
-    unrouted(paths, answer("not found", Errors))
+    precise(components.schemas)
+    unrouted(paths, components.answer("not found", Errors))
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "civicflow intake",
-            "version": "1.0.0",
-            "description": "Where the four lines (12345 hotline, grid, public opinion, "
-            "petition) hand their matters over; and Open311 GeoReport v2 under /open311/v2/, "
-            "its answers and errors shaped as that specification says.",
-        },
-        "tags": [
-            {"name": "lines", "description": "the four lines, signed per source"},
-            {"name": "open311", "description": "Open311 GeoReport v2, keyed per source"},
-            {"name": "operations", "description": "health, metrics, this document"},
-        ],
+        "info": INFO,
+        "tags": TAGS,
         "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "source": {"type": "apiKey", "in": "header", "name": "X-Source"},
-                "timestamp": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Timestamp",
-                    "description": "unix seconds, at most 300 s from intake's clock",
-                },
-                "signature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Signature",
-                    "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
-                },
-                "open311_key": {"type": "apiKey", "in": "query", "name": "api_key"},
-            },
-        },
+        "components": {"schemas": components.schemas, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
-def open311_paths(
-    answer: Callable[..., dict[str, Any]], unavailable: dict[str, Any]
-) -> dict[str, Any]:
-    """``/open311/v2/``: errors are Open311's ``[{"code", "description"}]``."""
+KEYED: list[dict[str, list[str]]] = [{"open311_key": []}]
+MOMENT = {"type": "string", "format": "date-time"}
 
-    def refused(description: str) -> dict[str, Any]:
-        return answer(description, schema=OPEN311_ERRORS)
 
-    def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"name": name, "in": "query", "required": False, "description": description,
-                "schema": schema or {"type": "string"}}  # fmt: skip
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}  # fmt: skip
 
-    keyed: list[dict[str, list[str]]] = [{"open311_key": []}]
-    wrong_key = refused("invalid api_key, or a key that may not submit")
-    moment = {"type": "string", "format": "date-time"}
+
+def open311_service_paths(components: Components) -> dict[str, Any]:
+    """``/open311/v2/services``: the categories offered as services."""
+    answer = components.answer
     return {
         "/open311/v2/services.json": {"get": {
             "operationId": "open311_services", "tags": ["open311"],
@@ -339,7 +345,18 @@ def open311_paths(
                     "properties": {"service_code": {"type": "string"},
                                    "attributes": {"type": "array", "maxItems": 0}},
                     "additionalProperties": False}),
-                "404": refused("service_code is not offered")}}},
+                "404": answer("service_code is not offered", schema=OPEN311_ERRORS)}}},
+    }  # fmt: skip
+
+
+def open311_request_paths(components: Components, unavailable: dict[str, Any]) -> dict[str, Any]:
+    """``/open311/v2/requests``: errors are Open311's ``[{"code", "description"}]``."""
+
+    def refused(description: str) -> dict[str, Any]:
+        return components.answer(description, schema=OPEN311_ERRORS)
+
+    answer, wrong_key = components.answer, refused("invalid api_key, or a key that may not submit")
+    return {
         "/open311/v2/requests.json": {
             "post": {
                 "operationId": "open311_post_request", "tags": ["open311"],
@@ -357,15 +374,14 @@ def open311_paths(
                     "503": unavailable}},
             "get": {
                 "operationId": "open311_requests", "tags": ["open311"],
-                "summary": "this source's service requests",
-                "security": keyed,
+                "summary": "this source's service requests", "security": KEYED,
                 "parameters": [
-                    query("service_request_id", "comma-separated ids"),
-                    query("service_code", "comma-separated codes"),
-                    query("start_date", "ISO 8601 with a zone", moment),
-                    query("end_date", "ISO 8601 with a zone", moment),
-                    query("status", "open, closed, or both comma-separated",
-                          {"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"})],
+                    _query("service_request_id", "comma-separated ids"),
+                    _query("service_code", "comma-separated codes"),
+                    _query("start_date", "ISO 8601 with a zone", MOMENT),
+                    _query("end_date", "ISO 8601 with a zone", MOMENT),
+                    _query("status", "open, closed, or both comma-separated",
+                           {"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"})],
                 "responses": {
                     "200": answer("requests", schema={"type": "array",
                                                       "items": OPEN311_REQUEST}),
@@ -373,8 +389,7 @@ def open311_paths(
                     "503": unavailable}}},
         "/open311/v2/requests/{service_request_id}.json": {"get": {
             "operationId": "open311_request", "tags": ["open311"],
-            "summary": "one of this source's service requests",
-            "security": keyed,
+            "summary": "one of this source's service requests", "security": KEYED,
             "parameters": [{"name": "service_request_id", "in": "path", "required": True,
                             "schema": CASE_ID}],
             "responses": {

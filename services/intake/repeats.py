@@ -8,21 +8,64 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Annotated
 
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from rapidfuzz import fuzz
 
+from kernel.config import ConfigError, load_model
 from kernel.durations import PolicyError, parse_duration
 
 _NOISE = re.compile(r"[\W\d_]+", re.UNICODE)
 _FILLER = ("请", "尽快", "处理", "反映", "问题", "你好", "您好", "谢谢", "希望", "解决", "一下")
 
 
-class RepeatConfigError(ValueError):
-    """intake.yml is wrong; the message names the field."""
+class RepeatConfigError(ConfigError):
+    """intake.yml is wrong; the message names the file, the line and the field."""
+
+
+def _duration(value: object) -> timedelta:
+    try:
+        return parse_duration(value, "window")
+    except PolicyError as exc:
+        raise PydanticCustomError("duration", str(exc).partition(": ")[2]) from None
+
+
+class RepeatEntry(BaseModel):
+    """``repeat`` of ``intake.yml``: how far back, and how alike, a matter repeats another."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(days=90)
+    similarity: Annotated[StrictFloat | StrictInt, Field(gt=0, le=100)] = 60.0
+    """0..100: rapidfuzz's token-set ratio over character bigrams."""
+    max_linked: Annotated[StrictInt, Field(ge=1)] = 5
+
+
+class IntakeFile(BaseModel):
+    """``intake.yml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repeat: RepeatEntry = RepeatEntry()
+
+    @field_validator("repeat", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return {} if value is None else value
 
 
 @dataclass(frozen=True)
@@ -32,21 +75,17 @@ class RepeatPolicy:
     max_linked: int = 5
 
     @classmethod
-    def from_config(cls, document: Mapping[str, Any]) -> RepeatPolicy:
-        entry = document.get("repeat") or {}
+    def from_text(cls, text: str, name: str = "intake.yml") -> RepeatPolicy:
+        """``intake.yml``: a fault is refused naming the file, the line and the field."""
+        entry = load_model(text, name, IntakeFile, RepeatConfigError).repeat
+        return cls(entry.window, float(entry.similarity), entry.max_linked)
+
+    @classmethod
+    def from_file(cls, path: Path) -> RepeatPolicy:
         try:
-            window = parse_duration(entry.get("window", "P90D"), "intake.yml: repeat.window")
-        except PolicyError as exc:
-            raise RepeatConfigError(str(exc)) from None
-        similarity = entry.get("similarity", 60)
-        if isinstance(similarity, bool) or not isinstance(similarity, int | float):
-            raise RepeatConfigError("intake.yml: repeat.similarity: must be a number 0..100")
-        if not 0 < similarity <= 100:
-            raise RepeatConfigError("intake.yml: repeat.similarity: must be within 0..100")
-        max_linked = entry.get("max_linked", 5)
-        if isinstance(max_linked, bool) or not isinstance(max_linked, int) or max_linked < 1:
-            raise RepeatConfigError("intake.yml: repeat.max_linked: must be a whole number >= 1")
-        return cls(window, float(similarity), max_linked)
+            return cls.from_text(path.read_text(encoding="utf-8"), path.name)
+        except FileNotFoundError:
+            raise RepeatConfigError(f"{path}: missing") from None
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Self
 
-from contracts.common import CHANNELS, Channel, RiskGrade
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from contracts.common import Channel, RiskGrade
+from kernel.config import ConfigError, Fault, load_model
 
 SEVERITY: dict[RiskGrade, int] = {"blue": 0, "yellow": 1, "red": 2}
 _CONDITIONS = {
@@ -19,8 +31,8 @@ _CONDITIONS = {
 }
 
 
-class RiskConfigError(ValueError):
-    """risk.yml is wrong; the message names the rule and the field."""
+class RiskConfigError(ConfigError):
+    """risk.yml is wrong; the message names the file, the line and the field."""
 
 
 @dataclass(frozen=True)
@@ -79,60 +91,70 @@ class RiskRules:
         return RiskAssessment(grade, tuple(rule.name for rule in fired))
 
     @classmethod
-    def from_config(cls, document: Mapping[str, Any]) -> RiskRules:
-        entries = document.get("rules")
-        if not isinstance(entries, list):
-            raise RiskConfigError("risk.yml: rules: must be a list")
-        rules, names = [], set()
-        for index, entry in enumerate(entries):
-            rule = _rule(entry, f"risk.yml: rules[{index}]")
-            if rule.name in names:
-                raise RiskConfigError(f"risk.yml: rules[{index}].name: {rule.name!r} repeats")
-            names.add(rule.name)
-            rules.append(rule)
-        return cls(tuple(rules))
+    def from_text(cls, text: str, name: str = "risk.yml") -> RiskRules:
+        """``risk.yml``: a fault is refused naming the file, the line and the field."""
+        entries = load_model(text, name, RiskFile, RiskConfigError).rules
+        return cls(tuple(entry.rule() for entry in entries))
+
+    @classmethod
+    def from_file(cls, path: Path) -> RiskRules:
+        try:
+            return cls.from_text(path.read_text(encoding="utf-8"), path.name)
+        except FileNotFoundError:
+            raise RiskConfigError(f"{path}: missing") from None
 
 
-def _rule(entry: Any, where: str) -> RiskRule:
-    if not isinstance(entry, Mapping):
-        raise RiskConfigError(f"{where}: must be a mapping")
-    unknown = set(entry) - _CONDITIONS - {"name", "grade"}
-    if unknown:
-        raise RiskConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
-    name, grade = entry.get("name"), entry.get("grade")
-    if not isinstance(name, str) or not name:
-        raise RiskConfigError(f"{where}.name: required")
-    where = f"{where} ({name})"
-    if grade not in SEVERITY:
-        raise RiskConfigError(f"{where}.grade: {grade!r} is not red, yellow or blue")
-    if not _CONDITIONS & set(entry):
-        raise RiskConfigError(f"{where}: has no condition, so it would fire on everything")
-    keywords = entry.get("keywords", [])
-    if not isinstance(keywords, list) or not all(isinstance(w, str) and w for w in keywords):
-        raise RiskConfigError(f"{where}.keywords: must be a list of words")
-    channels = entry.get("channels", [])
-    if not isinstance(channels, list) or not set(channels) <= set(CHANNELS):
-        raise RiskConfigError(f"{where}.channels: must be a list of {CHANNELS}")
-    thresholds = {
-        key: _threshold(entry.get(key), f"{where}.{key}")
-        for key in ("group_size_at_least", "heat_at_least", "repeat_count_at_least")
-    }
-    urgent = entry.get("urgent")
-    if urgent is not None and not isinstance(urgent, bool):
-        raise RiskConfigError(f"{where}.urgent: must be true or false")
-    return RiskRule(
-        name=name,
-        grade=grade,
-        keywords=tuple(keywords),
-        channels=frozenset(channels),
-        urgent=urgent,
-        **thresholds,
-    )
+Threshold = Annotated[StrictInt, Field(ge=0)]
 
 
-def _threshold(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RiskConfigError(f"{where}: must be a whole number >= 0")
-    return value
+class RiskRuleEntry(BaseModel):
+    """One rule of ``risk.yml``: it fires when all its conditions hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    grade: RiskGrade
+    keywords: list[Annotated[str, Field(min_length=1)]] = []
+    channels: list[Channel] = []
+    group_size_at_least: Threshold | None = None
+    heat_at_least: Threshold | None = None
+    repeat_count_at_least: Threshold | None = None
+    urgent: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> Self:
+        if not self.model_fields_set & _CONDITIONS:
+            raise PydanticCustomError(
+                "no_condition", "has no condition, so it would fire on everything"
+            )
+        return self
+
+    def rule(self) -> RiskRule:
+        return RiskRule(
+            name=self.name,
+            grade=self.grade,
+            keywords=tuple(self.keywords),
+            channels=frozenset(self.channels),
+            group_size_at_least=self.group_size_at_least,
+            heat_at_least=self.heat_at_least,
+            repeat_count_at_least=self.repeat_count_at_least,
+            urgent=self.urgent,
+        )
+
+
+class RiskFile(BaseModel):
+    """``risk.yml``: the rules, each named once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[RiskRuleEntry]
+
+    @field_validator("rules")
+    @classmethod
+    def _named_once(cls, rules: list[RiskRuleEntry]) -> list[RiskRuleEntry]:
+        seen: set[str] = set()
+        for index, rule in enumerate(rules):
+            if rule.name in seen:
+                raise Fault(("rules", index, "name"), f"{rule.name!r} repeats")
+            seen.add(rule.name)
+        return rules

@@ -9,15 +9,26 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, get_args
+from typing import Annotated, Final, Literal, Self, get_args
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from kernel.config import Fault, either, load, refuse_unknown
+from contracts.common import RiskGrade
+from kernel.config import ConfigError, Fault, either, load_model, refuse_unknown
 from kernel.durations import parse_duration
 from services.notify.domain import LOCAL_TIME
 
@@ -63,14 +74,10 @@ _REACHES: Final[Mapping[str, frozenset[str]]] = {
     "notification.failed": frozenset({"centre"}),
 }
 
-_TOP: Final = (
-    "sign", "link", "sms_segments", "quiet_hours", "rate_limits", "retry", "providers", "rules",
-    "templates", "max_in_flight",
-)  # fmt: skip
 _RULE: Final = ("event", "to", "channels", "template", "when")
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError, ValueError):
     """notify.yml is wrong; the message names the line and the field."""
 
 
@@ -153,7 +160,7 @@ class NotifyRules:
 
     @classmethod
     def from_text(cls, text: str, name: str = "notify.yml") -> NotifyRules:
-        return load(text, name, _build, RulesError)
+        return load_model(text, name, NotifyFile, RulesError).notify_rules()
 
     @classmethod
     def from_file(cls, path: Path) -> NotifyRules:
@@ -200,173 +207,203 @@ def _compiled(text: str) -> Template:
 _ENV: Final = Environment(undefined=StrictUndefined, autoescape=False)
 
 
-# --- building from the document ----------------------------------------------------------------
+# --- notify.yml as models ------------------------------------------------------------------
 
 
-def _build(document: object) -> NotifyRules:
-    if not isinstance(document, Mapping):
-        raise Fault((), "must be a mapping with rules and templates")
-    refuse_unknown(document, (), _TOP)
-    templates = _templates(document.get("templates"))
-    rules = tuple(_rule(entry, n, templates) for n, entry in enumerate(_list(document, "rules")))
-    limits = document.get("rate_limits") or {}
-    if not isinstance(limits, Mapping):
-        raise Fault(("rate_limits",), "must map provider and recipient to {rate, burst}")
-    refuse_unknown(limits, ("rate_limits",), ("provider", "recipient"))
-    return NotifyRules(
-        sign=_text(document, "sign", "综治中心"),
-        link=_text(document, "link", ""),
-        sms_segments=_whole(document.get("sms_segments", 1), ("sms_segments",), 1, 6),
-        quiet_hours=_quiet(document.get("quiet_hours")),
-        provider_limit=_bucket(limits.get("provider"), "provider", Bucket(50, 100)),
-        recipient_limit=_bucket(limits.get("recipient"), "recipient", Bucket(0.2, 5)),
-        retry=_retry(document.get("retry")),
-        providers=_providers(document.get("providers")),
-        rules=rules,
-        templates=templates,
-        max_in_flight=_whole(document.get("max_in_flight", 10), ("max_in_flight",), 1, 200),
-    )
+def _whole(low: int, high: int) -> PlainValidator:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise PydanticCustomError(
+                "whole", "{value} must be a whole number from {low} to {high}",
+                {"value": repr(value), "low": low, "high": high},
+            )  # fmt: skip
+        return value
+
+    return PlainValidator(check)
 
 
-def _list(document: Mapping[str, Any], key: str) -> list[Any]:
-    value = document.get(key)
-    if not isinstance(value, list) or not value:
-        raise Fault((key,), "must be a list with at least one entry")
-    return value
-
-
-def _text(document: Mapping[str, Any], key: str, default: str) -> str:
-    value = document.get(key, default)
-    if not isinstance(value, str):
-        raise Fault((key,), f"{value!r} must be text")
-    return value
-
-
-def _whole(value: object, path: tuple[str, ...], low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise Fault(path, f"{value!r} must be a whole number from {low} to {high}")
-    return value
-
-
-def _number(value: object, path: Sequence[str | int]) -> float:
+def _positive(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise Fault(path, f"{value!r} must be a positive number")
+        raise PydanticCustomError(
+            "positive", "{value} must be a positive number", {"value": repr(value)}
+        )
     return float(value)
 
 
-def _bucket(value: object, key: str, default: Bucket) -> Bucket:
-    if value is None:
-        return default
-    path = ("rate_limits", key)
-    if not isinstance(value, Mapping):
-        raise Fault(path, "must be {rate, burst}")
-    refuse_unknown(value, path, ("rate", "burst"))
-    rate = _number(value.get("rate"), (*path, "rate"))
-    burst = _number(value.get("burst", max(rate, 1.0)), (*path, "burst"))
-    if burst < 1:
-        raise Fault((*path, "burst"), "must be at least 1: a bucket that never holds a token")
-    return Bucket(rate, burst)
+def _duration(value: object, info: ValidationInfo) -> timedelta:
+    try:
+        return parse_duration(value, str(info.field_name))
+    except ValueError as bad:
+        raise PydanticCustomError("duration", str(bad).partition(": ")[2]) from None
 
 
-def _retry(value: object) -> Retry:
-    if value is None:
-        return Retry(5, timedelta(seconds=2), timedelta(minutes=5), 0.3)
-    if not isinstance(value, Mapping):
-        raise Fault(("retry",), "must be {attempts, base, max, jitter}")
-    refuse_unknown(value, ("retry",), ("attempts", "base", "max", "jitter"))
-    jitter = value.get("jitter", 0.3)
-    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter < 1:
-        raise Fault(("retry", "jitter"), f"{jitter!r} must be a fraction from 0 to below 1")
-    durations = {}
-    for key, default in (("base", "PT2S"), ("max", "PT5M")):
-        try:
-            durations[key] = parse_duration(value.get(key, default), key)
-        except ValueError as bad:
-            raise Fault(("retry", key), str(bad).partition(": ")[2]) from None
-    attempts = _whole(value.get("attempts", 5), ("retry", "attempts"), 1, 20)
-    return Retry(attempts, durations["base"], durations["max"], float(jitter))
-
-
-def _quiet(value: object) -> QuietHours:
-    if value is None:
-        return QuietHours(time(22), time(8))
-    if not isinstance(value, Mapping):
-        raise Fault(("quiet_hours",), 'must be {start: "22:00", end: "08:00"}')
-    refuse_unknown(value, ("quiet_hours",), ("start", "end"))
-    moments = []
-    for key in ("start", "end"):
-        text = value.get(key)
-        try:
-            moments.append(time.fromisoformat(str(text)))
-        except ValueError:
-            raise Fault(("quiet_hours", key), f"{text!r} is not a time like 22:00") from None
-    return QuietHours(*moments)
-
-
-def _providers(value: object) -> Mapping[ChannelName, str]:
-    chosen: dict[ChannelName, str] = {channel: "file" for channel in CHANNELS}
-    if value is None:
-        return chosen
-    if not isinstance(value, Mapping):
-        raise Fault(("providers",), f"must map {either(CHANNELS)} to a provider")
-    refuse_unknown(value, ("providers",), CHANNELS)
-    for channel, provider in value.items():
-        if provider not in PROVIDERS[channel]:
-            raise Fault(("providers", channel), f"{provider!r} is not {either(PROVIDERS[channel])}")
-        chosen[channel] = provider
-    return chosen
-
-
-def _templates(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not value:
-        raise Fault(("templates",), "must map template names to their text")
-    for name, text in value.items():
-        if not isinstance(text, str) or not text.strip():
-            raise Fault(("templates", str(name)), "must be the template's text")
-        try:
-            _ENV.parse(text)
-        except TemplateSyntaxError as bad:
-            raise Fault(("templates", str(name)), f"not a valid template: {bad.message}") from None
-    return {str(name): text for name, text in value.items()}
-
-
-def _rule(entry: object, index: int, templates: Mapping[str, str]) -> Rule:
-    path: tuple[str | int, ...] = ("rules", index)
-    if not isinstance(entry, Mapping):
-        raise Fault(path, "must be {on, to, channels, template}")
-    refuse_unknown(entry, path, _RULE)
-    # `event`, not `on`: YAML 1.1 reads a bare `on` as true
-    on = str(entry.get("event"))
-    if on not in EVENT_VARIABLES:
-        raise Fault((*path, "event"), f"{on!r} is not {either(sorted(EVENT_VARIABLES))}")
-    to = entry.get("to")
-    if to not in RECIPIENTS:
-        raise Fault((*path, "to"), f"{to!r} is not {either(RECIPIENTS)}")
-    if to not in _REACHES[on]:
-        raise Fault(
-            (*path, "to"), f"{on} names no {to}: it can reach {either(sorted(_REACHES[on]))}"
+def _fraction(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise PydanticCustomError(
+            "fraction", "{value} must be a fraction from 0 to below 1", {"value": repr(value)}
         )
-    channels = entry.get("channels")
-    if not isinstance(channels, list) or not channels:
-        raise Fault((*path, "channels"), f"must be a list of {either(CHANNELS)}")
-    for n, channel in enumerate(channels):
-        if channel not in CHANNELS:
-            raise Fault((*path, "channels", n), f"{channel!r} is not {either(CHANNELS)}")
-    template = str(entry.get("template"))
-    if template not in templates:
-        raise Fault((*path, "template"), f"{template!r} is not one of the templates")
-    unknown = meta.find_undeclared_variables(_ENV.parse(templates[template])) - EVENT_VARIABLES[on]
-    if unknown:
-        raise Fault(
-            ("templates", template),
-            f"uses {', '.join(sorted(unknown))}, which {on} does not provide "
-            f"(it gives {', '.join(sorted(EVENT_VARIABLES[on]))})",
-        )
-    when = entry.get("when") or {}
-    if not isinstance(when, Mapping):
-        raise Fault((*path, "when"), "must be {risk: red|yellow|blue}")
-    refuse_unknown(when, (*path, "when"), ("risk",))
-    risk = when.get("risk")
-    if risk is not None and risk not in ("red", "yellow", "blue"):
-        raise Fault((*path, "when", "risk"), f"{risk!r} is not red, yellow or blue")
-    return Rule(on, to, tuple(channels), template, risk)
+    return float(value)
+
+
+def _clock(value: object) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise PydanticCustomError(
+            "clock", "{value} is not a time like 22:00", {"value": repr(value)}
+        ) from None
+
+
+def _template(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PydanticCustomError("template", "must be the template's text")
+    try:
+        _ENV.parse(value)
+    except TemplateSyntaxError as bad:
+        raise PydanticCustomError(
+            "template", "not a valid template: {why}", {"why": bad.message or ""}
+        ) from None
+    return value
+
+
+Positive = Annotated[float, PlainValidator(_positive)]
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+EventName = Literal[
+    "case.dispatched", "case.awaiting_dispatch", "sla.warning", "sla.overdue", "case.escalated",
+    "supervision.order", "supervision.alert_routed", "case.concluded", "notification.failed",
+]  # fmt: skip
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BucketEntry(_Section):
+    """``{rate, burst}``: ``rate`` per second, ``burst`` at most at once (at least 1)."""
+
+    rate: Positive
+    burst: Annotated[float | None, Field(validate_default=True)] = None
+
+    @field_validator("burst", mode="plain")
+    @classmethod
+    def _burst(cls, value: object, info: ValidationInfo) -> float:
+        if value is None:
+            return max(float(info.data.get("rate", 1.0)), 1.0)
+        burst = _positive(value)
+        if burst < 1:
+            raise PydanticCustomError(
+                "burst", "must be at least 1: a bucket that never holds a token"
+            )
+        return burst
+
+    def bucket(self) -> Bucket:
+        return Bucket(self.rate, self.burst or 1.0)
+
+
+class RateLimits(_Section):
+    provider: BucketEntry = BucketEntry(rate=50, burst=100)
+    recipient: BucketEntry = BucketEntry(rate=0.2, burst=5)
+
+
+class RetryEntry(_Section):
+    attempts: Annotated[int, _whole(1, 20)] = 5
+    base: Duration = timedelta(seconds=2)
+    max: Duration = timedelta(minutes=5)
+    jitter: Annotated[float, PlainValidator(_fraction)] = 0.3
+
+
+class QuietEntry(_Section):
+    start: Annotated[time, PlainValidator(_clock)]
+    end: Annotated[time, PlainValidator(_clock)]
+
+
+class ProvidersEntry(_Section):
+    sms: Literal["file", "aliyun", "tencent"] = "file"
+    wechat: Literal["file", "wechat"] = "file"
+    wecom: Literal["file", "wecom"] = "file"
+
+
+class RuleWhen(_Section):
+    risk: RiskGrade | None = None
+
+
+class RuleEntry(_Section):
+    """Who is told of an event, by which channels, in which template's words. ``event``, not
+    ``on``: YAML 1.1 reads a bare ``on`` as true."""
+
+    event: EventName
+    to: RecipientKind
+    channels: list[ChannelName] = Field(min_length=1)
+    template: str
+    when: RuleWhen = RuleWhen()
+
+    @field_validator("to")
+    @classmethod
+    def _reached(cls, to: RecipientKind, info: ValidationInfo) -> RecipientKind:
+        event = info.data.get("event")
+        if event is not None and to not in _REACHES[event]:
+            raise PydanticCustomError(
+                "reach", "{event} names no {to}: it can reach {reach}",
+                {"event": event, "to": to, "reach": either(sorted(_REACHES[event]))},
+            )  # fmt: skip
+        return to
+
+
+class NotifyFile(_Section):
+    """``notify.yml``."""
+
+    sign: str = "综治中心"
+    link: str = ""
+    sms_segments: Annotated[int, _whole(1, 6)] = 1
+    quiet_hours: QuietEntry = QuietEntry(start=time(22), end=time(8))
+    rate_limits: RateLimits = RateLimits()
+    retry: RetryEntry = RetryEntry()
+    providers: ProvidersEntry = ProvidersEntry()
+    rules: list[RuleEntry] = Field(min_length=1)
+    templates: dict[str, Annotated[str, PlainValidator(_template)]] = Field(min_length=1)
+    max_in_flight: Annotated[int, _whole(1, 200)] = 10
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, document: object) -> object:
+        """Sections left empty take their defaults; a rule's unknown field is named in full,
+        ``on`` read as true included."""
+        if not isinstance(document, Mapping) or not document:
+            raise Fault((), "must be a mapping with rules and templates")
+        rules = document.get("rules")
+        for index, entry in enumerate(rules if isinstance(rules, list) else []):
+            if isinstance(entry, Mapping):
+                refuse_unknown(entry, ("rules", index), _RULE)
+        return {key: value for key, value in document.items() if value is not None}
+
+    @model_validator(mode="after")
+    def _templates_fit(self) -> Self:
+        for index, rule in enumerate(self.rules):
+            if rule.template not in self.templates:
+                raise Fault(
+                    ("rules", index, "template"), f"{rule.template!r} is not one of the templates"
+                )
+            text = self.templates[rule.template]
+            unknown = meta.find_undeclared_variables(_ENV.parse(text)) - EVENT_VARIABLES[rule.event]
+            if unknown:
+                raise Fault(
+                    ("templates", rule.template),
+                    f"uses {', '.join(sorted(unknown))}, which {rule.event} does not provide "
+                    f"(it gives {', '.join(sorted(EVENT_VARIABLES[rule.event]))})",
+                )
+        return self
+
+    def notify_rules(self) -> NotifyRules:
+        return NotifyRules(
+            sign=self.sign, link=self.link, sms_segments=self.sms_segments,
+            quiet_hours=QuietHours(self.quiet_hours.start, self.quiet_hours.end),
+            provider_limit=self.rate_limits.provider.bucket(),
+            recipient_limit=self.rate_limits.recipient.bucket(),
+            retry=Retry(self.retry.attempts, self.retry.base, self.retry.max, self.retry.jitter),
+            providers={channel: getattr(self.providers, channel) for channel in CHANNELS},
+            rules=tuple(
+                Rule(rule.event, rule.to, tuple(rule.channels), rule.template, rule.when.risk)
+                for rule in self.rules
+            ),
+            templates=dict(self.templates), max_in_flight=self.max_in_flight,
+        )  # fmt: skip

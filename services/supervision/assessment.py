@@ -36,11 +36,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Annotated, Final, Literal, Self
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, PlainValidator, model_validator
+from pydantic_core import PydanticCustomError
+
+from kernel.config import ConfigError, load_model
 from kernel.config import Fault as _Fault
-from kernel.config import PathStep, load
 from kernel.config import either as _either
 from kernel.config import refuse_unknown as _refuse_unknown
 
@@ -85,35 +88,87 @@ class AssignmentRecord:
 # --- configuration -----------------------------------------------------------------------------
 
 
-class AssessmentConfigError(ValueError):
+class AssessmentConfigError(ConfigError, ValueError):
     """assessment.yml is wrong; the message names the file, the line and the field."""
+
+
+def _amount(value: object) -> float:
+    # bool is an int: `satisfaction: yes` must not read as a weight of 1
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PydanticCustomError("not_a_number", "{value} is not a number", {"value": repr(value)})
+    if value < 0:
+        raise PydanticCustomError(
+            "negative", "{value} is negative (0 or more)", {"value": repr(value)}
+        )
+    return float(value)
+
+
+Amount = Annotated[float, PlainValidator(_amount)]
+"""A weight or a deduction: a finite number, 0 or more."""
 
 
 @dataclass(frozen=True)
 class Weights:
     """Relative weights of the rates; only their proportions matter."""
 
-    respond_on_time: float = 0.0
-    feedback_on_time: float = 0.0
-    resolve_on_time: float = 0.0
-    satisfaction: float = 0.0
-    no_return: float = 0.0  # weighs 1 - return_rate
-    no_reopen: float = 0.0  # weighs 1 - reopen_rate
+    respond_on_time: Amount = 0.0
+    feedback_on_time: Amount = 0.0
+    resolve_on_time: Amount = 0.0
+    satisfaction: Amount = 0.0
+    no_return: Amount = 0.0  # weighs 1 - return_rate
+    no_reopen: Amount = 0.0  # weighs 1 - reopen_rate
 
 
 @dataclass(frozen=True)
 class Deductions:
     """Points off the score per occurrence."""
 
-    overdue: float = 0.0
-    order_normal: float = 0.0
-    order_yellow: float = 0.0
-    order_red: float = 0.0
+    overdue: Amount = 0.0
+    order_normal: Amount = 0.0
+    order_yellow: Amount = 0.0
+    order_red: Amount = 0.0
 
 
 _TOP_FIELDS: Final = ("weights", "deductions")
 _WEIGHT_FIELDS: Final = tuple(f.name for f in fields(Weights))
 _DEDUCTION_FIELDS: Final = tuple(f.name for f in fields(Deductions))
+
+
+class AssessmentFile(BaseModel):
+    """``assessment.yml``: the weights of the rates and the points off."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weights: Weights
+    deductions: Deductions = Deductions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, document: object) -> object:
+        """The document's shape, with messages that say what belongs where."""
+        if not isinstance(document, Mapping) or not document:
+            raise _Fault((), "must be a mapping with weights (and deductions)")
+        _refuse_unknown(document, (), _TOP_FIELDS)
+        weights = document.get("weights")
+        if not isinstance(weights, Mapping):
+            got = "" if weights is None else f", not {weights!r}"
+            raise _Fault(("weights",), f"missing (a mapping of {_either(_WEIGHT_FIELDS)}){got}")
+        _refuse_unknown(weights, ("weights",), _WEIGHT_FIELDS)
+        # `deductions:` with every entry commented out: no points off, as if absent
+        deductions = document.get("deductions") or {}
+        if not isinstance(deductions, Mapping):
+            raise _Fault(
+                ("deductions",), f"{deductions!r} is not a mapping of {_either(_DEDUCTION_FIELDS)}"
+            )
+        _refuse_unknown(deductions, ("deductions",), _DEDUCTION_FIELDS)
+        return {"weights": weights, "deductions": deductions}
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Self:
+        if not any(getattr(self.weights, name) for name in _WEIGHT_FIELDS):
+            # every score would be 100 less deductions: surely not what was meant
+            raise _Fault(("weights",), "all zero: give at least one rate a positive weight")
+        return self
 
 
 @dataclass(frozen=True)
@@ -125,53 +180,12 @@ class AssessmentConfig:
     def from_text(cls, text: str, name: str = "assessment.yml") -> AssessmentConfig:
         """From the YAML text: errors name the line and the field, so a refused start says
         where to look."""
-        return load(text, name, cls._build, AssessmentConfigError)
+        read = load_model(text, name, AssessmentFile, AssessmentConfigError)
+        return cls(read.weights, read.deductions)
 
     @classmethod
     def from_file(cls, path: Path) -> AssessmentConfig:
         return cls.from_text(path.read_text(encoding="utf-8"), name=path.name)
-
-    @classmethod
-    def _build(cls, document: object) -> AssessmentConfig:
-        if not isinstance(document, Mapping):
-            raise _Fault((), "must be a mapping with weights (and deductions)")
-        _refuse_unknown(document, (), _TOP_FIELDS)
-        weights = document.get("weights")
-        if not isinstance(weights, Mapping):
-            got = "" if weights is None else f", not {weights!r}"
-            raise _Fault(("weights",), f"missing (a mapping of {_either(_WEIGHT_FIELDS)}){got}")
-        deductions = document.get("deductions")
-        if deductions is None:
-            # `deductions:` with every entry commented out: no points off, as if absent
-            deductions = {}
-        if not isinstance(deductions, Mapping):
-            raise _Fault(
-                ("deductions",), f"{deductions!r} is not a mapping of {_either(_DEDUCTION_FIELDS)}"
-            )
-        built = cls(
-            Weights(**_numbers(weights, "weights", _WEIGHT_FIELDS)),
-            Deductions(**_numbers(deductions, "deductions", _DEDUCTION_FIELDS)),
-        )
-        if not any(getattr(built.weights, name) for name in _WEIGHT_FIELDS):
-            # every score would be 100 less deductions: surely not what was meant
-            raise _Fault(("weights",), "all zero: give at least one rate a positive weight")
-        return built
-
-
-def _numbers(
-    mapping: Mapping[object, object], section: str, known: Sequence[str]
-) -> dict[str, float]:
-    _refuse_unknown(mapping, (section,), known)
-    return {str(key): _number(value, (section, str(key))) for key, value in mapping.items()}
-
-
-def _number(value: object, path: tuple[PathStep, ...]) -> float:
-    # bool is an int: `satisfaction: yes` must not read as a weight of 1
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Fault(path, f"{value!r} is not a number")
-    if value < 0:
-        raise _Fault(path, f"{value!r} is negative (0 or more)")
-    return float(value)
 
 
 # --- periods -----------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ def test_no_event_and_no_log_line_holds_a_plain_number(
         with ClusterRpcProxy({"AMQP_URI": vhost_uri}, timeout=10) as cluster:
             taps[0].wait_for("case.dispatched", case_id)
             admin = {"user": "admin", "role": "admin"}
-            cluster.dispatch.act(case_id, "accept", admin, {})
-            cluster.dispatch.act(case_id, "conclude", admin, {"result": "已处理"})
+            cluster.dispatch.act(case_id, {"action": "accept"}, admin)
+            cluster.dispatch.act(case_id, {"action": "conclude", "result": "已处理"}, admin)
         taps[0].wait_for("notification.sent", case_id)
         deadline = time.monotonic() + 10
         sms = settings.data_dir / "notify" / "sms.jsonl"

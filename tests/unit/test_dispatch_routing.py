@@ -21,6 +21,7 @@ from services.dispatch.domain import (
     decide,
     extra_keywords,
 )
+from services.dispatch.routing_config import load_routing
 from services.dispatch.service import DispatchService
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
@@ -210,42 +211,98 @@ def test_without_a_place_the_street_tier_is_skipped(
     assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
 
 
-def broken(routing_doc: dict[str, Any], **change: Any) -> dict[str, Any]:
+def broken(routing_doc: dict[str, Any], **change: Any) -> str:
+    """routing.yml as text, its second rule changed."""
     document = copy.deepcopy(routing_doc)
     document["rules"][1].update(change)
-    return document
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"when": {"colour": ["red"]}}, r"rules\[1\] \(solved_in_the_grid\)\.when: unknown field"),
-        ({"when": {"channels": ["fax"]}}, r"\.when\.channels: each one of"),
-        ({"when": {"categories": ["no.such"]}}, r"\.when\.categories: 'no.such' is not in"),
-        ({"when": {"located": "yes"}}, r"\.when\.located: true or false"),
-        ({"then": {"assign": "mayor"}}, r"\.then\.assign: grid, duty or department"),
-        ({"then": {"wait": True, "assign": "grid"}}, r"\.then: exactly one of"),
-        ({"then": {"assign": "grid", "level": "street"}}, r"\.then\.level: street or district"),
-        ({"then": {"assign": "department"}}, r"\.then\.department: needed"),
+        ({"when": {"colour": ["red"]}},
+         r"rules\[1\]\.when\.colour: Extra inputs are not permitted"),
+        ({"when": {"channels": ["fax"]}},
+         r"rules\[1\]\.when\.channels\[0\]: Input should be 'hotline', 'grid'"),
+        ({"when": {"categories": ["no.such"]}},
+         r"rules\[1\]\.when\.categories\[0\]: 'no.such' is not in the catalogue"),
+        ({"when": {"located": "yes"}}, r"rules\[1\]\.when\.located: Input should be a valid bool"),
+        ({"then": {"assign": "mayor"}},
+         r"rules\[1\]\.then\.assign: Input should be 'grid', 'duty' or 'department'"),
+        ({"then": {"wait": True, "assign": "grid"}},
+         r"rules\[1\]\.then: exactly one of wait, resolve_on_site, assign"),
+        ({"then": {"assign": "grid", "level": "street"}},
+         r"rules\[1\]\.then\.level: street or district, with assign: duty only"),
+        ({"then": {"assign": "department"}},
+         r"rules\[1\]\.then\.department: needed with assign: department only"),
         ({"then": {"assign": "department", "department": "D-NONE"}},
-         r"'D-NONE' is not a department"),
-        ({"then": {"assign": "duty", "auto": "sometimes"}}, r"\.then\.auto: true or false"),
-        ({"name": "red_risk_waits_for_a_person"}, r"rules\[1\]\.name: .* repeats"),
+         r"rules\[1\]\.then\.department: 'D-NONE' is not a department"),
+        ({"then": {"assign": "duty", "auto": "sometimes"}},
+         r"rules\[1\]\.then\.auto: Input should be a valid boolean"),
+        ({"name": "red_risk_waits_for_a_person"},
+         r"rules\[1\]\.name: 'red_risk_waits_for_a_person' repeats"),
     ],
 )  # fmt: skip
-def test_a_broken_rule_is_refused_naming_it(
+def test_a_broken_rule_is_refused_naming_its_line_and_field(
     routing_doc: dict[str, Any], table: RoutingTable, change: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(RoutingConfigError, match=message):
-        RoutingRules.from_config(broken(routing_doc, **change), table)
+    text = broken(routing_doc, **change)
+    with pytest.raises(RoutingConfigError, match=r"^routing.yml line [0-9]+: " + message):
+        load_routing(text, table.categories, table.departments)
+    with pytest.raises(RoutingConfigError, match=message):  # the same, read already
+        RoutingRules.from_config(yaml.safe_load(text), table)
+
+
+def test_the_line_named_is_the_field_s_own(table: RoutingTable) -> None:
+    text = (
+        "rules:\n"
+        "  - name: first\n"
+        "    when: {channels: [grid]}\n"
+        "    then: {assign: grid}\n"
+        "  - name: second\n"
+        "    then:\n"
+        "      assign: department\n"
+        "      department: D-NONE\n"
+    )
+    with pytest.raises(RoutingConfigError) as refused:
+        load_routing(text, table.categories, table.departments)
+    assert str(refused.value) == (
+        "routing.yml line 8: rules[1].then.department: 'D-NONE' is not a department"
+    )
+    rules = RoutingRules.from_routing(
+        load_routing(text.replace("D-NONE", "D-HBJ"), table.categories, table.departments)
+    )
+    assert [(rule.name, rule.action, rule.department) for rule in rules.rules] == [
+        ("first", "grid", None), ("second", "department", "D-HBJ")
+    ]  # fmt: skip
 
 
 def test_routing_keywords_for_an_unknown_category_are_refused(table: RoutingTable) -> None:
     with pytest.raises(RoutingConfigError, match=r"keywords\.no\.such: not in the catalogue"):
         extra_keywords({"keywords": {"no.such": {"词": 1}}}, table)
+    text = "keywords:\n  no.such: {词: 1}\nrules:\n  - {name: all, then: {wait: true}}\n"
+    with pytest.raises(
+        RoutingConfigError, match=r"^routing.yml line 2: keywords\.no\.such: not in"
+    ):
+        load_routing(text, table.categories, table.departments)
 
 
-def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTable) -> None:
+def test_a_console_request_naming_a_helper_twice_is_bad_input() -> None:
+    from pydantic import ValidationError
+
+    from contracts.actions import action_from
+
+    body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
+    with pytest.raises(ValidationError) as refused:
+        action_from("dispatch", body)
+    assert [(e["loc"], e["msg"]) for e in refused.value.errors()] == [
+        (("helpers",), "a unit is named twice")
+    ]
+
+
+def test_a_helper_that_is_no_department_is_refused_by_dispatch(table: RoutingTable) -> None:
+    from contracts.actions import DispatchAction
     from kernel.sla import SlaPolicy
     from services.dispatch.commands import BadCommand, CaseFacts, parse
     from services.dispatch.lifecycle import CaseState, CaseStatus
@@ -253,9 +310,9 @@ def test_a_console_request_naming_a_helper_twice_is_bad_input(table: RoutingTabl
     facts = CaseFacts("C-1", "environment.noise", "hotline", "blue", None, None, (), ())
     state = CaseState(status=CaseStatus.PENDING_DISPATCH, level="district")
     sla = SlaPolicy.from_config(load("sla.yml"))
-    body = {"assignee": "D-HBJ", "helpers": ["D-GAJ", "D-GAJ"]}
-    with pytest.raises(BadCommand, match="helpers: a unit is named twice"):
-        parse("dispatch", body, state, facts, table, sla, datetime.now(UTC))
+    action = DispatchAction(assignee="D-HBJ", helpers=["D-GAJ", "D-NONE"])
+    with pytest.raises(BadCommand, match="assignee: 'D-NONE' is neither a department"):
+        parse(action, state, facts, table, sla, datetime.now(UTC))
 
 
 class FakeGrid:

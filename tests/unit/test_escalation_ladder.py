@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.actions import EscalateAction
 from contracts.events import Level
 from kernel.levels import LEVELS, PARENT_LEVEL, TOP_DOWN, EscalationSteps, is_above
 from kernel.sla import SlaPolicy
@@ -34,7 +35,7 @@ def manual(sla: SlaPolicy, level: Level) -> Level | None:
     """Where a supervisor's escalate, naming no level, takes a case at ``level``."""
     state = CaseState(status=CaseStatus.DISPATCHED, level=level)
     try:
-        command = parse("escalate", {"reason": "无人响应"}, state, FACTS, TABLE, sla, NOW)
+        command = parse(EscalateAction(reason="无人响应"), state, FACTS, TABLE, sla, NOW)
     except BadCommand:
         return None
     return command.to_level  # type: ignore[attr-defined, no-any-return]

@@ -26,6 +26,7 @@ from contracts.inbound import (
     OpinionItem,
     Petition,
 )
+from kernel.config import ConfigError
 from services.intake.domain import (
     MAX_CLOCK_SKEW_SECONDS,
     AuthenticationFailed,
@@ -279,12 +280,12 @@ def test_secret_may_come_from_env_alone() -> None:
 
 @pytest.mark.parametrize("entry", [{}, {"secret": ""}, {"secret": "", "channels": ["grid"]}])
 def test_source_without_secret_is_refused_by_name(entry: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="'lonely' has no secret"):
+    with pytest.raises(ConfigError, match="'lonely' has no secret"):
         SourceRegistry.from_config({"sources": {"lonely": entry}}, {})
 
 
 def test_empty_env_override_does_not_hide_a_missing_secret() -> None:
-    with pytest.raises(ValueError, match="no secret"):
+    with pytest.raises(ConfigError, match="no secret"):
         SourceRegistry.from_config({"sources": {"x": {}}}, {"CIVICFLOW_SOURCE_X_SECRET": ""})
 
 

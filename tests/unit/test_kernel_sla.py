@@ -338,7 +338,7 @@ INVALID = [
     pytest.param(
         "  feedback: PT24H\n",
         "",
-        "sla.yml line 1: default.feedback: None is not an ISO 8601 duration like PT2H or P5D",
+        "sla.yml line 1: default.feedback: Field required",
         id="default.feedback missing",
     ),
     pytest.param(
@@ -445,6 +445,13 @@ INVALID = [
         "sla.yml line 14: overrides[2]: 'P10D' is not a mapping with when and a limit",
         id="override not a mapping",
     ),
+    pytest.param(
+        "  - when: {category: dispute}\n",
+        "  - ",
+        "sla.yml line 14: overrides[2].when: missing: "
+        "give at least one of channel, category or risk",
+        id="override without when",
+    ),
 ]
 
 
@@ -458,12 +465,19 @@ def test_invalid_fields_are_named_with_their_line(old: str, new: str, message: s
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "sla.yml line 1: must be a mapping with default (respond, feedback, resolve)"),
-        ("- PT2H\n", "sla.yml line 1: must be a mapping with default (respond, feedback, resolve)"),
-        ("warn_at: 0.8\n", "sla.yml line 1: default: missing (respond, feedback, resolve)"),
+        ("", "sla.yml line 1: default: Field required"),
+        (
+            "- PT2H\n",
+            "sla.yml line 1: ['PT2H'] is not a mapping with default (respond, feedback, resolve)",
+        ),
+        ("warn_at: 0.8\n", "sla.yml line 1: default: Field required"),
+        (
+            "warn_at: 0.8\ndefault:\n",
+            "sla.yml line 2: default: missing: give respond, feedback and resolve",
+        ),
         (
             "warn_at: 0.8\ndefault: PT2H\n",
-            "sla.yml line 2: default: missing (respond, feedback, resolve), not 'PT2H'",
+            "sla.yml line 2: default: 'PT2H' is not a mapping with respond, feedback and resolve",
         ),
         (
             "default: {respond: PT2H, feedback: PT24H, resolve: P5D}\noverrides: {risk: red}\n",
@@ -475,6 +489,22 @@ def test_invalid_documents(text: str, message: str) -> None:
     with pytest.raises(PolicyError) as exc:
         SlaPolicy.from_text(text)
     assert str(exc.value) == message
+
+
+def test_every_field_at_fault_is_named_on_a_line_of_its_own() -> None:
+    text = edit("respond: PT2H", "respond: soon", edit("{risk: red}", "{risk: purple}"))
+    with pytest.raises(PolicyError) as exc:
+        SlaPolicy.from_text(text)
+    assert str(exc.value).splitlines() == [
+        "sla.yml line 2: default.respond: 'soon' is not an ISO 8601 duration like PT2H or P5D",
+        "sla.yml line 8: overrides[0].when.risk: 'purple' is not red, yellow or blue",
+    ]
+
+
+def test_empty_sections_read_as_absent() -> None:
+    text = "default: {respond: PT2H, feedback: PT24H, resolve: P5D}\n"
+    empty = SlaPolicy.from_text(text + "overrides:\nescalation:\n  ladder:\norders:\n")
+    assert empty == SlaPolicy.from_text(text)
 
 
 def test_broken_yaml_is_refused_with_its_line() -> None:
@@ -776,8 +806,13 @@ def test_the_shipped_policy_escalates_grids_after_an_hour() -> None:
             "  purple: PT2H",
             "sla.yml line 13: orders.purple: unknown field (expected normal, yellow or red)",
         ),
+        (
+            "  clocks: [respond, feedback]",
+            "  clocks: []",
+            "sla.yml line 7: escalation.clocks: must be a list of respond, feedback or resolve",
+        ),
     ],
-    ids=["pause", "level", "wait", "max", "clock", "field", "grade"],
+    ids=["pause", "level", "wait", "max", "clock", "field", "grade", "no clocks"],
 )
 def test_bad_ladder_and_order_fields_are_named_with_their_line(
     old: str, new: str, message: str

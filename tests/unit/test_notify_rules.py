@@ -124,7 +124,7 @@ def line_of(text: str, needle: str) -> int:
             "  - event: case.concluded\n    to: citizen",
             "  - event: case.concluded\n    to: mayor",
             "to: mayor",
-            "to: 'mayor' is not assignee, supervisors, centre, citizen or subscribers",
+            "to: Input should be 'assignee', 'supervisors', 'centre', 'citizen' or 'subscribers'",
         ),
         (
             "  - event: case.escalated\n    to: supervisors",
@@ -136,13 +136,13 @@ def line_of(text: str, needle: str) -> int:
             "    channels: [sms, wecom]",
             "    channels: [sms, fax]",
             "channels: [sms, fax]",
-            "channels[1]: 'fax' is not sms, wechat or wecom",
+            "channels[1]: Input should be 'sms', 'wechat' or 'wecom'",
         ),
         (
             "  sms: file",
             "  sms: twilio",
             "sms: twilio",
-            "providers.sms: 'twilio' is not file, aliyun or tencent",
+            "providers.sms: Input should be 'file', 'aliyun' or 'tencent'",
         ),
         (
             'quiet_hours: {start: "22:00"',
@@ -189,6 +189,24 @@ def test_a_wrong_file_is_refused_naming_the_line(
         NotifyRules.from_text(text)
     assert f"notify.yml line {line_of(text, field)}: " in str(refused.value)
     assert message in str(refused.value)
+
+
+def test_a_bucket_that_never_holds_a_token_is_refused() -> None:
+    text = edit("recipient: {rate: 0.2, burst: 5}", "recipient: {rate: 0.2, burst: 0.5}")
+    with pytest.raises(RulesError) as refused:
+        NotifyRules.from_text(text)
+    assert str(refused.value) == (
+        f"notify.yml line {line_of(text, 'recipient:')}: rate_limits.recipient.burst: "
+        "must be at least 1: a bucket that never holds a token"
+    )
+
+
+def test_sections_left_empty_take_their_defaults() -> None:
+    text = edit('quiet_hours: {start: "22:00", end: "08:00"}', "quiet_hours:")
+    text = text.replace("recipient: {rate: 0.2, burst: 5}", "recipient: {rate: 2}")
+    rules = NotifyRules.from_text(text)
+    assert (rules.quiet_hours.start, rules.quiet_hours.end) == (time(22), time(8))
+    assert (rules.recipient_limit.rate, rules.recipient_limit.burst) == (2.0, 2.0)
 
 
 def test_a_bare_on_would_be_read_as_true_so_rules_say_event() -> None:

@@ -130,12 +130,18 @@ def test_warn_at_out_of_range_is_refused_by_name(warn_at: object) -> None:
 @pytest.mark.parametrize("default", [None, "PT2H", ["PT2H"], 5])
 def test_missing_default_is_refused_by_name(default: object) -> None:
     document = doc(default=default)
-    with pytest.raises(PolicyError, match=r"^sla.yml: default: missing"):
+    with pytest.raises(PolicyError) as exc:
         SlaPolicy.from_config(document)
+    if default is None:
+        assert str(exc.value) == "sla.yml: default: missing: give respond, feedback and resolve"
+    else:
+        assert str(exc.value) == (
+            f"sla.yml: default: {default!r} is not a mapping with respond, feedback and resolve"
+        )
 
 
 def test_absent_default_is_refused_by_name() -> None:
-    with pytest.raises(PolicyError, match=r"^sla.yml: default: missing"):
+    with pytest.raises(PolicyError, match=r"^sla.yml: default: Field required$"):
         SlaPolicy.from_config({"warn_at": 0.8})
 
 
@@ -143,7 +149,7 @@ def test_absent_default_is_refused_by_name() -> None:
 def test_missing_limit_is_refused_by_name(kind: str) -> None:
     document = doc()
     del document["default"][kind]
-    with pytest.raises(PolicyError, match=rf"^sla.yml: default\.{kind}: None is not"):
+    with pytest.raises(PolicyError, match=rf"^sla.yml: default\.{kind}: Field required$"):
         SlaPolicy.from_config(document)
 
 
