@@ -99,9 +99,9 @@ class IntakeService(ServiceBase):
     def consume_inbound(self, deliveries: list[tuple[NewSubmission]]) -> list[Exception | None]:
         """A batch from ``civicflow.inbound``: each message its source may send is stored as an
         HTTP submission is, one after the other in one unit of work; an outcome each."""
-        news = [new for (new,) in deliveries]
-        outcomes = [self._refusal(new) for new in news]
-        accepted = [new for new, refused in zip(news, outcomes, strict=True) if not refused]
+        submissions = [new for (new,) in deliveries]
+        outcomes = [self._refusal(new) for new in submissions]
+        accepted = [new for new, refused in zip(submissions, outcomes, strict=True) if not refused]
         handlers.store_submissions(self._uow(), accepted, self.config, self._now())
         return outcomes
 
@@ -123,8 +123,8 @@ class IntakeService(ServiceBase):
     @on_event_batch(*TRACKED)
     def track_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
         """Keep the sources' view of their cases; a burst in one transaction, in order."""
-        events = [event for (event,) in batch]
-        handlers.track_case_events(self._uow(), events, self.config.sources, self._now())
+        happened = [event for (event,) in batch]
+        handlers.track_case_events(self._uow(), happened, self.config.sources, self._now())
         return [None] * len(batch)
 
     @timer(interval=1.0)

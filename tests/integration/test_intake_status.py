@@ -11,6 +11,8 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from civicflow.demo import load_demo
+from kernel.clock import ManualClock
 from tests.support.harness import (
     EventTap,
     Platform,
@@ -82,12 +85,18 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    """The platform's time, standing still unless a test moves it."""
+    return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture
 def platform(
     vhost_uri: str, tmp_path: Path, database_url: str, receiver: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, clock: ManualClock,
 ) -> Iterator[Platform]:  # fmt: skip
     monkeypatch.setenv("CIVICFLOW_SOURCE_HOTLINE_CALLBACK_URL", receiver.url)
-    settings = settings_for_test(vhost_uri, tmp_path, database_url)
+    settings = replace(settings_for_test(vhost_uri, tmp_path, database_url), clock=clock)
     with running(settings, ["intake", "grid", "dispatch"]) as platform:
         migrate_all(settings, ["console"])  # the demo's users live there
         load_demo(settings)
@@ -102,7 +111,7 @@ def get_case(platform: Platform, case_id: str, source: str = "hotline") -> Any:
 
 
 def test_a_source_follows_its_case_and_is_called_back(
-    platform: Platform, vhost_uri: str, receiver: Receiver
+    platform: Platform, vhost_uri: str, receiver: Receiver, clock: ManualClock
 ) -> None:
     tap = EventTap(vhost_uri, "case.dispatched")
     case_id = platform.submit(TICKETS, ticket()).body["case_id"]
@@ -121,7 +130,13 @@ def test_a_source_follows_its_case_and_is_called_back(
         "case.received",
         "case.dispatched",
     ]
-    # the callback: refused once, then delivered, signed with the source's own secret
+    # the callback: refused once, then delivered once its backoff has passed, signed with the
+    # source's own secret
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not receiver.calls:
+        time.sleep(0.1)
+    assert [status for _, _, status in receiver.calls] == [500]
+    clock.advance(timedelta(seconds=2))  # the backoff after a first refusal
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and len(receiver.calls) < 2:
         time.sleep(0.1)
