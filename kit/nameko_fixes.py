@@ -32,6 +32,11 @@ Each one has a test that fails without it: 1 to 3 in ``tests/integration/test_ki
    ``start`` makes, and raise) and, once start ends, the container runs on as if never stopped.
    ``StartThenStopRunner``, a ``nameko.runners.ServiceRunner``, makes a stop that comes while
    its containers are starting (an early SIGTERM) wait for the start to end.
+
+``nameko.web.server.WebServer.stop()`` before ``start()`` raises as in 1, and is left as it is:
+the kit stops a container only once its start has ended (``StartThenStopRunner``;
+``kit.runner.InProcess`` stops only what its ``start`` returned), and a start that ended
+without starting the web server raised, which ends ``civicflow run`` with that error.
 """
 
 from __future__ import annotations
