@@ -30,7 +30,8 @@ from kit.migrations import upgrade
 from kit.sla import load_sla_policy
 from services.supervision.models import TABLES, ClockRow
 from services.supervision.repository import SupervisionRepository
-from services.supervision.scanner import BATCH, Scanner
+from services.supervision.scanner import BATCH, scan_due
+from services.supervision.unit_of_work import SqlSupervisionUnitOfWork
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "config"
 CLOCKS = 1_000_000
@@ -104,7 +105,7 @@ def measure(url: str, label: str, clocks: int, due: int) -> dict[str, Any]:
         before = rss_mb()
         tracemalloc.start()
         started = time.perf_counter()
-        scanned = Scanner(store, policy, "bench").scan(now)
+        scanned = scan_due(SqlSupervisionUnitOfWork(store, "bench", autoflush=False), policy, now)
         tick_s = time.perf_counter() - started
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

@@ -11,11 +11,9 @@ Nothing is acked before it is either handled or parked.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -25,15 +23,17 @@ import kombu.exceptions as kombu_exceptions
 from kombu.entity import Queue, binding
 from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
-from nameko.extensions import SharedExtension
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 from pydantic import ValidationError
 
 from contracts.events import CATALOGUE, EventSpec
-from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES, REJECT_REASON_HEADER
+from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES
 from kit import metrics
 from kit.amqp import config_connection
 from kit.db import store_unavailable
+from kit.nameko_fixes import StoppableQueueConsumer
+from kit.parking import Parking
+from kit.queue_gauges import QueueGauges
 from kit.topology import (
     DLQ_SUFFIX,
     dead_letter_exchange,
@@ -59,16 +59,6 @@ LOST_CONNECTION = (
     kombu_exceptions.OperationalError,
 )
 """What settling a message raises when the broker connection is gone."""
-
-PARKING_PATIENCE_SECONDS = 30.0
-"""How long parking one message may take, connecting included. A park the broker has not
-confirmed by then is given up and the message goes back to its queue, to be parked on its next
-delivery. RabbitMQ withholds the confirm while the dead-letter queue has no majority of its
-nodes (a split cluster); without a limit the park would wait, silent, holding its message
-unsettled until the service stopped."""
-
-PARKING_CONNECTIONS = 8
-"""Parks under way at once for one queue: a flood of poison opens no more connections."""
 
 STORE_PATIENCE_SECONDS = 900.0
 """How long a message is held, retried in place, while its service's database is unavailable."""
@@ -120,136 +110,31 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:900]
 
 
-class RawQueueConsumer(QueueConsumer):  # type: ignore[misc]
-    """nameko's queue consumer, handing over undecoded messages so a bad body cannot kill it,
-    and acking a handled batch at once where it can (``ack_all``)."""
+class RawQueueConsumer(StoppableQueueConsumer):
+    """nameko's queue consumer, handing each delivery undecoded to its entrypoint, on the
+    consumer's own thread, so a body that cannot be decoded cannot kill it."""
 
-    def setup(self) -> None:
-        super().setup()
-        # The deliveries of the current channel not yet settled, in the order they came (the
-        # broker numbers them 1, 2, 3… per channel), each marked once it is handled.
-        self._unsettled: dict[int, bool] = {}
-        self._unsettled_channel: Any = None
+    largest_prefetch = 0
+
+    def register_provider(self, provider: MessageEntrypoint) -> None:
+        self.largest_prefetch = max(self.largest_prefetch, provider.prefetch)
+        super().register_provider(provider)
+
+    @property
+    def prefetch_count(self) -> int:
+        """One channel carries every consumer, so one prefetch: large enough for the largest
+        batch any entrypoint here asks for."""
+        return max(int(super().prefetch_count), self.largest_prefetch)
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
-        # a new channel (a reconnection): the old one's delivery tags mean nothing on it
-        self._unsettled, self._unsettled_channel = {}, channel
-        # One channel carries every consumer, so one prefetch: large enough for the
-        # largest batch any entrypoint here asks for.
-        prefetch = max([self.prefetch_count, *(getattr(p, "prefetch", 0) for p in self._providers)])
-        for provider in self._providers:
-            consumer = consumer_cls(
-                queues=[provider.queue],
-                on_message=partial(self.hand_over, provider),
-                accept=None,
-            )
-            consumer.qos(prefetch_count=prefetch)
-            self._consumers[provider] = consumer
-        return self._consumers.values()
+        def undecoded(*, callbacks: list[Callable[..., None]], **options: Any) -> Any:
+            [handle] = callbacks
+            return consumer_cls(on_message=partial(handle, None), **options)
 
-    def stop(self) -> None:
-        if self._gt is None:
-            return  # stopped before it ever started: no thread to stop, no consumer to cancel
-        super().stop()
+        return super().get_consumers(undecoded, channel)
 
-    def unregister_provider(self, provider: Any) -> None:
-        # Stopped before the consumers were up, nameko signals "last provider gone" once per
-        # provider and the second signal raises, leaving the process unable to stop. Here the
-        # signal is given once, when the last one goes.
-        if not self._consumers_ready.ready():
-            self._providers.discard(provider)
-            if not self._providers and not self._last_provider_unregistered.ready():
-                self._last_provider_unregistered.send()
-            return
-        super().unregister_provider(provider)
-
-    def ack_message(self, message: Message) -> None:
-        self._forget(message)
-        super().ack_message(message)
-
-    def requeue_message(self, message: Message) -> None:
-        self._forget(message)
-        super().requeue_message(message)
-
-    def ack_all(self, messages: Sequence[Message]) -> None:
-        """Ack these handled messages: the ones that, with every delivery before them on the
-        channel, are settled go in one ``basic.ack`` with ``multiple`` (one settlement for the
-        broker's quorum queue instead of one per message); any after a delivery still in
-        hand (a held or a slower message) are acked one by one, never with it."""
-        current = [m for m in messages if self._current(m) and m.delivery_tag in self._unsettled]
-        for message in current:
-            self._unsettled[message.delivery_tag] = True
-        highest = None
-        for tag, handled in self._unsettled.items():  # in the order delivered
-            if not handled:
-                break
-            highest = tag
-        covered = {tag for tag in self._unsettled if highest is not None and tag <= highest}
-        for tag in covered:
-            del self._unsettled[tag]
-        singles = [m for m in messages if not (self._current(m) and m.delivery_tag in covered)]
-        if covered and self._unsettled_channel.connection:
-            self._unsettled_channel.basic_ack(highest, multiple=True)
-        for message in singles:
-            self.ack_message(message)
-
-    def _current(self, message: Message) -> bool:
-        return message.channel is self._unsettled_channel
-
-    def _forget(self, message: Message) -> None:
-        if self._current(message):
-            self._unsettled.pop(message.delivery_tag, None)
-
-    def hand_over(self, provider: MessageEntrypoint, message: Message) -> None:
-        if self._current(message):
-            self._unsettled[message.delivery_tag] = False
+    def handle_message(self, provider: MessageEntrypoint, body: None, message: Message) -> None:
         provider.receive(message)
-
-
-class QueueGauges(SharedExtension):  # type: ignore[misc]
-    """Depth and consumers of this service's work queues and dead-letter queues, as metrics.
-
-    Asked of the broker (a passive declare) every few seconds, so an operator sees a backlog or
-    a parked message from the service's own ``/metrics`` without the management plugin.
-    """
-
-    interval = 5.0
-
-    def __init__(self) -> None:
-        self.queues: dict[str, bool] = {}  # name → is a dead-letter queue
-        self._stopped = threading.Event()
-
-    def watch(self, queue: str, dead_letter_queue: str) -> None:
-        self.queues[queue] = False
-        self.queues[dead_letter_queue] = True
-
-    def start(self) -> None:
-        self._stopped.clear()
-        self.container.spawn_managed_thread(self.run, identifier="QueueGauges.run")
-
-    def stop(self) -> None:
-        self._stopped.set()  # wakes the loop at once, so stopping never waits out an interval
-
-    kill = stop
-
-    def run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.read_once()
-            except Exception as exc:  # the broker is away: the gauges keep their last value
-                log.debug("queue gauges: %r", exc)
-            self._stopped.wait(self.interval)
-
-    def read_once(self) -> None:
-        with config_connection(self.container.config, connect_timeout=5) as connection:
-            channel = connection.default_channel
-            for name, parked in list(self.queues.items()):
-                _, ready, consumers = channel.queue_declare(queue=name, passive=True)
-                if parked:
-                    metrics.DEAD_LETTER_MESSAGES.labels(name).set(ready)
-                else:
-                    metrics.QUEUE_MESSAGES.labels(name).set(ready)
-                    metrics.QUEUE_CONSUMERS.labels(name).set(consumers)
 
 
 class MessageEntrypoint(Consumer):  # type: ignore[misc]
@@ -261,6 +146,8 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
 
     queue_consumer = RawQueueConsumer()
     gauges = QueueGauges()
+    prefetch = 0
+    """Deliveries this entrypoint wants in hand at once (0: as many as the service's workers)."""
 
     def __init__(
         self,
@@ -297,7 +184,7 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
                 item.exchange(channel).declare()
         self.gauges.watch(name, self.dlq_name)
         self._held: dict[int, float] = {}
-        self.parking = eventlet.semaphore.Semaphore(PARKING_CONNECTIONS)
+        self.parking = Parking(self.container.config, name, self.dlq_name)
         super().setup()
 
     # --- delivery ---
@@ -312,17 +199,6 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         except LOST_CONNECTION as lost:
             log.warning("%s: connection lost before settling a message (%s); the broker "
                         "delivers it again", self.queue.name, type(lost).__name__)  # fmt: skip
-
-    def settle_all(self, messages: Sequence[Message]) -> None:
-        """``settle`` with an ack for each of these, sent together where the channel allows."""
-        for message in messages:
-            self._held.pop(message.delivery_tag, None)
-        try:
-            self.queue_consumer.ack_all(messages)
-        except LOST_CONNECTION as lost:
-            log.warning("%s: connection lost before settling %d messages (%s); the broker "
-                        "delivers them again", self.queue.name, len(messages),
-                        type(lost).__name__)  # fmt: skip
 
     def receive(self, message: Message) -> None:
         """A delivery, on the consumer's own thread. Decoding it is all done here: cheaper in
@@ -423,18 +299,10 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         return result, exc_info
 
     def park(self, message: Message, raw: RawMessage, reason: str) -> None:
-        """Copy the message to its dead-letter queue with the reason, confirmed, then ack."""
-        headers = {
-            **{k: v for k, v in raw.headers.items() if k != "x-delivery-count"},
-            REJECT_REASON_HEADER: reason,
-            "x-original-exchange": raw.exchange,
-            "x-original-routing-key": raw.routing_key,
-            "x-original-queue": self.queue.name,
-            "x-parked-at": datetime.now(UTC).isoformat(),
-        }
+        """Copy the message to its dead-letter queue with the reason, confirmed, then ack; if
+        the copy cannot be made, put the message back to be parked on its next delivery."""
         try:
-            with self.parking:
-                self.publish_parked(raw, headers)
+            self.parking.park(raw, reason)
         except (Exception, eventlet.Timeout):
             log.exception(
                 "%s: could not park a message; it goes back to the queue", self.queue.name
@@ -447,31 +315,6 @@ class MessageEntrypoint(Consumer):  # type: ignore[misc]
         )
         metrics.MESSAGES_PARKED.labels(self.queue.name, raw.routing_key).inc()
         self.settle(self.queue_consumer.ack_message, message)
-
-    def publish_parked(self, raw: RawMessage, headers: dict[str, Any]) -> None:
-        """Publish the copy and wait for the broker's confirm, on a connection of its own,
-        within ``PARKING_PATIENCE_SECONDS``. Given up, the connection is dropped without the
-        closing handshake: it may be what hung, and a late confirm must answer no one."""
-        connection = config_connection(
-            self.container.config, transport_options={"confirm_publish": True}, connect_timeout=5
-        )
-        try:
-            with eventlet.Timeout(PARKING_PATIENCE_SECONDS):
-                connection.Producer().publish(
-                    raw.body,
-                    exchange=dead_letter_exchange,
-                    routing_key=self.dlq_name,
-                    headers=headers,
-                    content_type=raw.content_type or "application/octet-stream",
-                    content_encoding="binary",
-                    message_id=raw.message_id,
-                    app_id=raw.app_id,
-                    delivery_mode=2,
-                )
-                connection.release()
-        except BaseException:
-            connection.collect()
-            raise
 
 
 @dataclass
@@ -488,12 +331,30 @@ than it costs: at 5 ms the four lines mixed went through at 255 cases a second, 
 280–309; at 50 cases a second the wait adds its 20 ms once to ``received → dispatched``."""
 
 
+class BatchFailed(Exception):
+    """A batch of several failed as a whole for a refusal no one message is known to cause."""
+
+
+def each_outcome(batch_size: int, exc: BaseException) -> BaseException:
+    """What a failure of the whole batch is for each of its messages: the same failure,
+    settled by the same rule as a failure of its own. Only a refusal (``Rejected``, a
+    ``ValidationError``), which parks at once, is not pinned on all of several: for each it
+    counts as a passing failure, so each is tried again, alone (see ``BatchEntrypoint``)."""
+    if batch_size > 1 and isinstance(exc, Rejected | ValidationError):
+        return BatchFailed(f"its batch was refused: {describe_error(exc)}")
+    return exc
+
+
 class BatchEntrypoint(MessageEntrypoint):
     """Hands its handler up to ``batch_size`` messages at once (or what came within
     ``linger`` seconds), so their work shares one transaction. The handler returns one outcome
-    per message in order: None when done, or the exception that message met. If the whole
-    batch fails, its messages are tried again one by one, so that a poison message is
-    parked alone and never takes its neighbours with it.
+    per message in order: None when done, or the exception that message met; an exception of
+    the whole batch is each message's outcome (``each_outcome``). Each message is then settled
+    by the one rule: acked when done, otherwise retried or parked (``retry_or_park``).
+
+    A message that comes again after a failure is handed over in a batch of its own: a poison
+    message that failed its batch fails alone next time, is parked alone, and never takes its
+    neighbours with it.
     """
 
     def __init__(
@@ -510,10 +371,15 @@ class BatchEntrypoint(MessageEntrypoint):
         super().setup()
 
     def take(self, decoded: tuple[RawMessage, tuple[Any, ...]] | None, message: Message) -> None:
-        """Put a decoded message with the batch; the batch goes when full or lingered."""
+        """Put a decoded message with the batch; the batch goes when full or lingered. A
+        message tried before goes in a batch of its own."""
         if decoded is None:
             return
-        self._pending.append(_Delivery(message, *decoded))
+        delivery = _Delivery(message, *decoded)
+        if delivery.raw.delivery_count > 0:
+            self.spawn_batch([delivery])
+            return
+        self._pending.append(delivery)
         if len(self._pending) >= self.batch_size:
             self.flush()
         elif self._flush_timer is None:
@@ -549,21 +415,21 @@ class BatchEntrypoint(MessageEntrypoint):
         result: Any = None,
         exc_info: Any = None,
     ) -> tuple[Any, Any]:
+        """Settle each message by its outcome: acked when done; a failure retried or parked on
+        a thread of its own, so that one's backoff does not hold up the others'."""
         metrics.HANDLER_SECONDS.labels(self.queue.name).observe(time.perf_counter() - started)
-        if exc_info is not None and len(batch) > 1:
-            log.warning("%s: a batch of %d failed; trying each alone", self.queue.name, len(batch))
-            for delivery in batch:
-                self.spawn_batch([delivery])
-            return result, exc_info
-        outcomes = [exc_info[1]] if exc_info is not None else list(result)
-        handled = []
+        if exc_info is None:
+            outcomes = list(result)
+        else:
+            log.warning("%s: a batch of %d failed: %s", self.queue.name, len(batch),
+                        describe_error(exc_info[1]))  # fmt: skip
+            outcomes = [each_outcome(len(batch), exc_info[1])] * len(batch)
         for delivery, outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
                 metrics.MESSAGES_CONSUMED.labels(self.queue.name, delivery.raw.routing_key).inc()
-                handled.append(delivery.message)
+                self.settle(self.queue_consumer.ack_message, delivery.message)
             else:
-                self.retry_or_park(delivery.message, delivery.raw, outcome)
-        self.settle_all(handled)
+                self.spawn(self.retry_or_park, delivery.message, delivery.raw, outcome)
         return result, exc_info
 
 

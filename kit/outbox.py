@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import logging
 import os
-import struct
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import amqp
-from amqp import spec
-from amqp.exceptions import RecoverableConnectionError
-from amqp.serialization import dumps
 from kombu.connection import Connection
 
 from kit import metrics
@@ -61,6 +56,9 @@ class OutboxRelay:
         self._stopping = False
         self.connected = False
         self.standing_by = False
+        self.published_on_channel = 0
+        """Publishes on the current confirm channel: the broker numbers them 1, 2, 3… and
+        confirms them by that number."""
         store.listeners.append(self)
 
     def outbox_committed(self) -> None:
@@ -102,6 +100,7 @@ class OutboxRelay:
                     channel = connection.channel()
                     declare_publisher_topology(channel, self.service)
                     channel.confirm_select()
+                    self.published_on_channel = 0  # the broker numbers a channel's publishes
                     self.connected = True
                     backoff = 0.5
                     with Heartbeats(connection, self.heartbeat / 4) as beats:
@@ -148,7 +147,11 @@ class OutboxRelay:
     def _publish_confirmed(
         self, connection: Connection, channel: Any, rows: list[tuple[int, str, str, str]]
     ) -> list[int]:
+        """Publish the rows' events back to back, then wait for the broker's confirms of them
+        all; the ids of the rows whose events it acked."""
         outcome: dict[int, bool] = {}
+        first = self.published_on_channel + 1
+        tags = list(range(first, first + len(rows)))
 
         def on_ack(tag: int, multiple: bool) -> None:
             _settle(outcome, tags, tag, multiple, True)
@@ -156,20 +159,17 @@ class OutboxRelay:
         def on_nack(tag: int, multiple: bool) -> None:
             _settle(outcome, tags, tag, multiple, False)
 
-        tags: list[int] = []
         channel.events["basic_ack"].add(on_ack)
         channel.events["basic_nack"].add(on_nack)
         try:
             now = int(time.time())
-            publish_all(
-                channel,
-                self.exchange,
-                [
-                    (event_type, event_properties(event_id, event_type, self.service, now), body)
-                    for _row_id, event_id, event_type, body in rows
-                ],
-            )
-            tags.extend(_next_tag(channel) for _row in rows)
+            for _row_id, event_id, event_type, body in rows:
+                channel.basic_publish(
+                    self.event_message(event_id, event_type, body, now),
+                    exchange=self.exchange,
+                    routing_key=event_type,
+                )
+                self.published_on_channel += 1
             deadline = time.monotonic() + self.confirm_timeout
             while len(outcome) < len(tags):
                 remaining = deadline - time.monotonic()
@@ -182,96 +182,19 @@ class OutboxRelay:
         by_tag = dict(zip(tags, (row[0] for row in rows), strict=True))
         return [by_tag[tag] for tag, ok in outcome.items() if ok]
 
-
-def publish_all(
-    channel: Any, exchange: str, messages: list[tuple[str, bytes, str | bytes]]
-) -> None:
-    """``basic.publish`` of each (routing key, encoded properties, body), the frames of them
-    all written to the socket at once: what py-amqp's ``basic_publish`` writes, byte for byte,
-    less three costs a message.
-
-    py-amqp reads the socket before every message (to hear a ``connection.blocked``): the
-    relay reads it once a batch, for the confirms, and hears it then. It encodes the method's
-    arguments and the message's properties anew for every message, though the arguments change
-    only with the event type and the relay's properties only in the event id and the time. And
-    it writes each message to the socket on its own, a system call and a hub switch each."""
-    connection = channel.connection
-    if connection is None or connection.transport is None:
-        raise RecoverableConnectionError("connection already closed")
-    frames = bytearray()
-    for routing_key, properties, body in messages:
-        frames += publish_frames(
-            channel.channel_id,
-            connection.frame_max,
-            _publish_arguments(exchange, routing_key),
-            properties,
-            body.encode() if isinstance(body, str) else body,
+    def event_message(self, event_id: str, event_type: str, body: str, timestamp: int) -> Any:
+        """An event as DESIGN publishes it: JSON in UTF-8, persistent, the event id as message
+        id, the time, the type, the publishing service."""
+        return amqp.Message(
+            body,
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            message_id=event_id,
+            timestamp=timestamp,
+            type=event_type,
+            app_id=self.service,
         )
-    connection.transport.write(frames)
-    connection.bytes_sent += 1  # as py-amqp counts a write: no heartbeat is due after it
-
-
-_PUBLISH = struct.pack(">HH", *spec.Basic.Publish)
-_FRAME_END = b"\xce"
-
-
-def publish_frames(
-    channel_id: int, frame_max: int, arguments: bytes, properties: bytes, body: bytes
-) -> bytes:
-    """The frames of one ``basic.publish``: the method, the content header, the body in as
-    many frames as ``frame_max`` asks (AMQP 0-9-1, 4.2.3 and 4.2.6)."""
-    method = _PUBLISH + arguments
-    header = struct.pack(">HHQ", spec.Basic.Publish[0], 0, len(body)) + properties
-    parts = [
-        struct.pack(">BHI", 1, channel_id, len(method)), method, _FRAME_END,
-        struct.pack(">BHI", 2, channel_id, len(header)), header, _FRAME_END,
-    ]  # fmt: skip
-    chunk = frame_max - 8  # a frame's own header and end
-    for start in range(0, len(body), chunk):
-        piece = body[start : start + chunk]
-        parts += (struct.pack(">BHI", 3, channel_id, len(piece)), piece, _FRAME_END)
-    return b"".join(parts)
-
-
-_EVENT_PROPERTIES = {
-    "content_type", "content_encoding", "delivery_mode", "message_id", "timestamp", "type", "app_id"
-}  # fmt: skip
-_EVENT_PROPERTY_FLAGS = sum(
-    1 << (15 - position)
-    for position, (name, _type) in enumerate(amqp.Message.PROPERTIES)
-    if name in _EVENT_PROPERTIES
-)
-_JSON_UTF8 = b"\x10application/json\x05utf-8\x02"  # content type, encoding; delivery mode 2
-
-
-def event_properties(event_id: str, event_type: str, app_id: str, timestamp: int) -> bytes:
-    """An event's AMQP properties as py-amqp encodes them (content type JSON in UTF-8,
-    persistent, the event id as message id, the time, the type, the publishing service)."""
-    return b"".join(
-        (
-            struct.pack(">H", _EVENT_PROPERTY_FLAGS),
-            _JSON_UTF8,
-            _shortstr(event_id),
-            struct.pack(">Q", timestamp),
-            _shortstr(event_type),
-            _shortstr(app_id),
-        )
-    )
-
-
-def _shortstr(text: str) -> bytes:
-    encoded = text.encode()
-    if len(encoded) > 255:
-        raise ValueError(f"{text[:40]!r}…: longer than an AMQP short string")
-    return bytes((len(encoded),)) + encoded
-
-
-@functools.lru_cache(maxsize=1024)
-def _publish_arguments(exchange: str, routing_key: str) -> bytes:
-    """``basic.publish``'s arguments, encoded: ticket, exchange, routing key, mandatory,
-    immediate."""
-    encoded: bytes = dumps("Bssbb", (0, exchange, routing_key, False, False))
-    return encoded
 
 
 def keep_alive(connection: Connection) -> None:
@@ -343,14 +266,6 @@ class FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-
-def _next_tag(channel: Any) -> int:
-    # The broker numbers publishes on a confirm channel 1, 2, 3…; py-amqp does not expose
-    # the counter, so we keep our own on the channel.
-    counter: int = getattr(channel, "_civicflow_published", 0) + 1
-    channel._civicflow_published = counter
-    return counter
 
 
 def _settle(outcome: dict[int, bool], tags: list[int], tag: int, multiple: bool, ok: bool) -> None:

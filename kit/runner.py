@@ -91,14 +91,13 @@ YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
 def settle_the_collector() -> None:
-    """Keep the garbage collector to what a running service makes.
+    """Keep the garbage collector to what a running service makes: what a started service
+    holds (modules, classes, compiled statements, models) stays for the rest of its life, so
+    it is frozen out of full collections (``gc.freeze``, made for this), and a burst's
+    short-lived objects are collected less often.
 
-    What a started service holds stays for the rest of its life (modules, classes, compiled
-    statements, models): frozen, it is no longer walked by every full collection, which took
-    0.1–0.3 s at a time, several times a minute under load, about a tenth of the services'
-    CPU in the end-to-end bench. And a burst makes and drops objects by the thousand: young
-    collections every 10,000 allocations instead of 700 halve what the collector costs
-    the services (measured across all six: 1.2 s of a 3,000-case run, against 0.5 s).
+    Both stay for the measurement in ``docs/performance.md``, item 24 ("A started service
+    settles its garbage collector"), and go if ``make bench`` stops showing it.
     """
     gc.collect()
     gc.freeze()

@@ -8,6 +8,7 @@ or on the first problem nothing (every problem is reported, each naming its feat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contracts.events import (
@@ -36,7 +37,7 @@ class ImportReport:
     revision: int
 
 
-def import_territory(uow: GridUnitOfWork, command: ImportTerritory) -> ImportReport:
+def import_territory(uow: GridUnitOfWork, command: ImportTerritory, now: datetime) -> ImportReport:
     parts = command.bundle.parts
     with uow:
         territory = merge(uow.territory.load(), command.bundle)
@@ -46,7 +47,7 @@ def import_territory(uow: GridUnitOfWork, command: ImportTerritory) -> ImportRep
         changes = uow.territory.write(territory, parts)
         for event in change_events(territory, changes):
             uow.emit(event)
-        revision = uow.territory.bump_revision() if changes.any else uow.territory.revision()
+        revision = uow.territory.bump_revision(now) if changes.any else uow.territory.revision()
         uow.commit()
     return report(territory, changes, warnings, revision)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import shapely
@@ -53,9 +53,8 @@ class GridRepository:
         found = self.session.scalar(select(RevisionRow.revision).where(RevisionRow.id == 1))
         return int(found or 0)
 
-    def bump_revision(self) -> int:
+    def bump_revision(self, now: datetime) -> int:
         row = self.session.get(RevisionRow, 1)
-        now = datetime.now(UTC)
         if row is None:
             row = RevisionRow(id=1, revision=1, changed_at=now)
             self.session.add(row)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kernel.clock import Clock, SystemClock
 from kit.db import Store
 from kit.pii import PhoneVault
 from kit.settings import Settings
@@ -104,11 +105,19 @@ def parse_bundle(texts: dict[str, str], names: dict[str, str] | None = None) -> 
     return bundle
 
 
+SYSTEM_CLOCK = SystemClock()
+
+
 def import_bundle(
-    store: Store, bundle: Bundle, vault: PhoneVault, tolerance_m: float = DEFAULT_TOLERANCE_M
+    store: Store,
+    bundle: Bundle,
+    vault: PhoneVault,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ImportReport:
     """Validate and store the bundle, with its change events, in one transaction."""
-    return import_territory(SqlGridUnitOfWork(store, vault), ImportTerritory(bundle, tolerance_m))
+    command = ImportTerritory(bundle, tolerance_m)
+    return import_territory(SqlGridUnitOfWork(store, vault), command, clock.now())
 
 
 def export_texts(territory: Territory, with_phones: bool = False) -> dict[str, str]:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -28,7 +29,7 @@ class TerritoryRepository(Protocol):
 
     def revision(self) -> int: ...
 
-    def bump_revision(self) -> int: ...
+    def bump_revision(self, now: datetime) -> int: ...
 
 
 class GridUnitOfWork(Protocol):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from contracts.common import mask_phone
 from contracts.events import Assignee
+from kernel.catalogue import read_departments
+
+if TYPE_CHECKING:
+    from services.notify.rules import Bucket
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
@@ -31,13 +35,10 @@ class ContactDirectory:
 
     @classmethod
     def from_config(cls, departments_doc: Mapping[str, Any]) -> ContactDirectory:
-        return cls(
-            {
-                entry["code"]: (entry["name"], str(entry["phone"]))
-                for entry in departments_doc.get("departments") or []
-                if entry.get("phone")
-            }
-        )
+        """The departments of departments.yml that have a duty phone, read as every service
+        reads the catalogue (``kernel.catalogue``)."""
+        departments = read_departments(departments_doc)
+        return cls({d.code: (d.name, d.phone) for d in departments.values() if d.phone})
 
     def recipient_for(self, assignee: Assignee) -> Recipient | None:
         found = self._phones.get(assignee.code)
@@ -116,3 +117,34 @@ def revisit_answer(reply: str) -> str | None:
     if len(digits) == 1 and not any(c.isdigit() and c not in "123" for c in text):
         return ANSWERS[digits[0]]
     return None
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+
+class BucketLevel(Protocol):
+    """What a stored token bucket holds: its tokens, and when (epoch seconds) it last gave one."""
+
+    tokens: float
+    updated: float
+
+
+def take_tokens(
+    levels: Sequence[BucketLevel], buckets: Sequence[tuple[str, Bucket]], now: float
+) -> tuple[float, str]:
+    """One token from each bucket, or none at all: the seconds to wait and the bucket that
+    holds the message back (0 and "" when the tokens were taken). ``levels`` are the buckets'
+    stored states, in the same order, changed in place.
+
+    All or nothing, so a provider's account is not spent on a message its recipient's limit
+    holds back."""
+    takes = [
+        bucket.take(level.tokens, level.updated, now)
+        for level, (_, bucket) in zip(levels, buckets, strict=True)
+    ]
+    wait, holder = max((w, key) for (_, w), (key, _) in zip(takes, buckets, strict=True))
+    for level, (tokens, bucket_wait) in zip(levels, takes, strict=True):
+        if wait > 0 and bucket_wait == 0:
+            tokens += 1.0  # another bucket holds the message back: this one's token stays
+        level.tokens, level.updated = tokens, max(now, level.updated)
+    return (wait, holder) if wait > 0 else (0.0, "")

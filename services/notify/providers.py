@@ -19,10 +19,10 @@ import os
 import threading
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kernel.clock import Clock, SystemClock
 from kit.green import off_the_hub
 from kit.settings import ConfigError
 from services.notify.gateways import aliyun_sms, tencent_sms, wechat_template, wecom_robot
@@ -39,9 +39,10 @@ class FileGateway:
 
     name = "file"
 
-    def __init__(self, path: Path, channel: GatewayChannel) -> None:
+    def __init__(self, path: Path, channel: GatewayChannel, clock: Clock | None = None) -> None:
         self.path = path
         self.channel = channel
+        self.clock = clock or SystemClock()
         self._lock = threading.Lock()
 
     def send(self, message: Message) -> str:
@@ -50,7 +51,7 @@ class FileGateway:
             {
                 "message_id": message_id, "reference": message.reference, "to": message.address,
                 "text": message.text, "template": message.template, "params": message.params,
-                "at": datetime.now(UTC).isoformat(),
+                "at": self.clock.now().isoformat(),
             },
             ensure_ascii=False,
         )  # fmt: skip
@@ -67,20 +68,29 @@ class FileGateway:
 
 
 def build_gateways(
-    rules: NotifyRules, data_dir: Path, environ: Mapping[str, str] | None = None
+    rules: NotifyRules,
+    data_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
 ) -> dict[ChannelName, Gateway]:
+    """The gateway of each channel. ``clock`` dates what the file gateway writes; the real
+    providers sign their requests with the machine's time, which they check."""
     env = os.environ if environ is None else environ
     return {
-        channel: _gateway(channel, provider, data_dir, env)
+        channel: _gateway(channel, provider, data_dir, env, clock)
         for channel, provider in rules.providers.items()
     }
 
 
 def _gateway(
-    channel: ChannelName, provider: str, data_dir: Path, env: Mapping[str, str]
+    channel: ChannelName,
+    provider: str,
+    data_dir: Path,
+    env: Mapping[str, str],
+    clock: Clock | None = None,
 ) -> Gateway:
     if provider == "file":
-        return FileGateway(data_dir / "notify" / f"{channel}.jsonl", channel)
+        return FileGateway(data_dir / "notify" / f"{channel}.jsonl", channel, clock)
     if provider == "aliyun":
         return AliyunSmsGateway(
             AliyunSmsConfig(

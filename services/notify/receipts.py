@@ -10,7 +10,6 @@ from werkzeug.wrappers import Request, Response
 from kit.web import BadRequest, NotFound, Unauthorized
 from services.notify.gateways import aliyun_sms, tencent_sms, wechat_template
 from services.notify.gateways.base import InboundSms, Receipt
-from services.notify.models import Delivery
 
 _PARSERS: dict[str, Any] = {"aliyun": aliyun_sms, "tencent": tencent_sms}
 
@@ -55,14 +54,3 @@ def wechat_receipt(body: bytes) -> Receipt:
         return wechat_template.parse_job_finish(body)
     except ValueError as bad:
         raise BadRequest(f"not a WeChat template job report: {bad}") from None
-
-
-def view_of(row: Delivery) -> dict[str, Any]:
-    return {
-        "id": row.id, "channel": row.channel, "recipient": row.recipient_masked,
-        "provider": row.provider, "template": row.template, "status": row.status,
-        "attempts": row.attempts, "segments": row.segments, "text": row.text,
-        "provider_message_id": row.provider_message_id, "error_code": row.error_code,
-        "receipt": row.receipt_status, "trigger": row.trigger_type,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-    }  # fmt: skip

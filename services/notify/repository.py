@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kit.db import insert_all_if_absent, insert_if_absent, inserted_if_absent, made_and_locked
+from services.notify.domain import take_tokens
 from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
 from services.notify.rules import Bucket
 
@@ -154,17 +155,9 @@ class DeliveryRepository:
         All or nothing, so a provider's account is not spent on a message its recipient's
         limit holds back. Rows are locked in the order given: always provider, then recipient.
         """
-        rows = [self._bucket(key, bucket, now) for key, bucket in buckets]
-        takes = [
-            bucket.take(row.tokens, row.updated, now)
-            for row, (_, bucket) in zip(rows, buckets, strict=True)
-        ]
-        wait, holder = max((w, key) for (_, w), (key, _) in zip(takes, buckets, strict=True))
-        for row, (tokens, bucket_wait) in zip(rows, takes, strict=True):
-            if wait > 0 and bucket_wait == 0:
-                tokens += 1.0  # another bucket holds the message back: this one's token stays
-            row.tokens, row.updated = tokens, max(now, row.updated)
-        return (wait, holder) if wait > 0 else (0.0, "")
+        return take_tokens(
+            [self._bucket(key, bucket, now) for key, bucket in buckets], buckets, now
+        )
 
     def hold_buckets(self, buckets: Mapping[str, Bucket], now: float) -> None:
         """Lock these buckets' rows until the transaction ends (made full where new): one

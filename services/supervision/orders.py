@@ -14,7 +14,7 @@ from contracts.events import (
 )
 from contracts.rpc import OrderRequest
 from services.supervision import domain
-from services.supervision.handlers import ClockBook, new_clock, stop
+from services.supervision.clocks import ClockBook, new_clock, stop
 from services.supervision.models import Order
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,3 +54,11 @@ def assess_period(
     session: Session, period: Period, config: AssessmentConfig, now: datetime
 ) -> list[UnitAssessment]:
     return assess(records_of(session, period), config, now)
+
+
+def assessment(
+    session: Session, period: Period, kind: str | None, config: AssessmentConfig, now: datetime
+) -> list[dict[str, Any]]:
+    """The period's scores per unit and department (``kind``: of that kind only)."""
+    rows = assess_period(session, period, config, now)
+    return [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]

@@ -9,9 +9,10 @@ row with a unique key, written in the transaction that emits it, so it cannot fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from prometheus_client import Counter
 
 from contracts.events import (
     SLA_OVERDUE,
@@ -23,109 +24,104 @@ from contracts.events import (
     SlaWarning,
 )
 from kernel.sla import SlaPolicy
-from kit.db import Store
+from kit.logs import about
 from services.supervision import domain
-from services.supervision.handlers import ClockBook
+from services.supervision.clocks import ClockBook
 from services.supervision.models import ClockRow, FollowedCase
-from services.supervision.repository import SupervisionRepository
+from services.supervision.unit_of_work import SupervisionUnitOfWork
 
 BATCH = 500
 LEASE = "clock-scanner"
 
+CLOCK_SCANS = Counter(
+    "civicflow_clock_scans_total",
+    "Scans of the clocks done by this process (on SQLite only the lease holder scans)",
+)
 
-@dataclass
-class Scanner:
-    store: Store
-    policy: SlaPolicy
-    holder: str
-    """This instance's name on the lease."""
 
-    @property
-    def claims_rows(self) -> bool:
-        return self.store.dialect == "postgresql"
+def hold_lease(uow: SupervisionUnitOfWork, holder: str, now: datetime, tick: float) -> bool:
+    """Whether this instance may scan: always where scanners claim rows; on SQLite while it
+    holds the scanner's lease (for three ticks)."""
+    if uow.claims_rows:
+        return True
+    with uow:
+        held = uow.records.hold_lease(LEASE, holder, now, timedelta(seconds=max(3 * tick, 10)))
+        uow.commit()
+    return held
 
-    def may_scan(self, now: datetime, tick: float) -> bool:
-        """On SQLite, whether this instance holds the scanner's lease (for three ticks)."""
-        if self.claims_rows:
-            return True
-        with self.store.unit_of_work("scanner") as uow:
-            held = SupervisionRepository(uow.session).hold_lease(
-                LEASE, self.holder, now, timedelta(seconds=max(3 * tick, 10))
-            )
-            uow.commit()
-        return held
 
-    def scan(self, now: datetime, batch: int = BATCH) -> int:
-        """Everything due at ``now``, in batches of one transaction each; how many clocks."""
-        seen = 0
-        while True:
-            done = self._batch(now, batch)
-            seen += done
-            if done < batch:
-                return seen
+def scan_due(
+    uow: SupervisionUnitOfWork, policy: SlaPolicy, now: datetime, batch: int = BATCH
+) -> int:
+    """Everything due at ``now``, in batches of one transaction each; how many clocks."""
+    seen = 0
+    while True:
+        done = scan_batch(uow, policy, now, batch)
+        seen += done
+        if done < batch:
+            return seen
 
-    def _batch(self, now: datetime, batch: int) -> int:
-        with self.store.unit_of_work("scanner") as uow, uow.session.no_autoflush:
-            book = ClockBook(uow, self.policy)
-            due = book.repo.due_clocks(now, batch, skip_locked=self.claims_rows)
-            # what the batch will look up, in three queries rather than three per clock
-            cases = book.repo.cases(row.case_id for row in due)
-            holders = holders_of(book, due)
-            for row in due:
-                case = cases.get(row.case_id) or FollowedCase(
-                    case_id=row.case_id, risk="blue", territory={}, climbs=0
-                )  # a case known only by its clock: nothing to scope it by, never climbed
-                self._look_at(book, row, case, holders.get(row.owner), now)
-            uow.commit()
-            return len(due)
 
-    def _look_at(
-        self,
-        book: ClockBook,
-        row: ClockRow,
-        case: FollowedCase,
-        holder: Assignee | None,
-        now: datetime,
-    ) -> None:
-        step = domain.next_step(clock_of(row), now, self.policy.escalation, case.climbs)
-        row.warned, row.overdue = step.clock.warned, step.clock.overdue
-        row.escalation_asked = step.clock.escalation_asked
-        row.next_due_at = step.next_due_at
-        if step.alert is not None:
-            self._alert(book, row, case, holder, step.alert, now)
-        if step.escalate_to is not None:
-            self._ask_escalation(book, row, step.escalate_to, now)
+def scan_batch(uow: SupervisionUnitOfWork, policy: SlaPolicy, now: datetime, batch: int) -> int:
+    with uow:
+        book = ClockBook(uow, policy)
+        due = book.repo.due_clocks(now, batch, skip_locked=uow.claims_rows)
+        # what the batch will look up, in three queries rather than three per clock
+        cases = book.repo.cases(row.case_id for row in due)
+        holders = holders_of(book, due)
+        for row in due:
+            case = cases.get(row.case_id) or FollowedCase(
+                case_id=row.case_id, risk="blue", territory={}, climbs=0
+            )  # a case known only by its clock: nothing to scope it by, never climbed
+            with about(case_id=row.case_id):
+                look_at(book, row, case, holders.get(row.owner), now)
+        uow.commit()
+        return len(due)
 
-    def _alert(
-        self,
-        book: ClockBook,
-        row: ClockRow,
-        case: FollowedCase,
-        holder: Assignee | None,
-        kind: str,
-        now: datetime,
-    ) -> None:
-        spec = SLA_WARNING if kind == "warning" else SLA_OVERDUE
-        data = (SlaWarning if kind == "warning" else SlaOverdue)(
-            clock=row.kind, due_at=row.due_at, assignee=holder,
-            level=row.level, order_id=row.owner if row.kind == "order" else None,
-        )  # fmt: skip
-        event = spec.new(data, case_id=row.case_id, occurred_at=now)  # type: ignore[arg-type]
-        key = f"{row.id}:{kind}:{row.due_at.isoformat()}"
-        if book.repo.raise_alert(key, row.case_id, kind, now, event.event_id):
-            book.uow.emit(event)
-            late = "已超时" if kind == "overdue" else "即将到期"
-            book.route(kind, event, case, f"{row.kind} {late} {row.due_at:%m-%d %H:%M}")  # type: ignore[arg-type]
 
-    def _ask_escalation(self, book: ClockBook, row: ClockRow, to_level: str, now: datetime) -> None:
-        asked = EscalationRequested(
-            from_level=row.level, to_level=to_level, clock=row.kind, due_at=row.due_at,
-            reason=f"{row.kind} limit {row.due_at.isoformat()} passed at {row.level} level",
-        )  # fmt: skip
-        event = SUPERVISION_ESCALATION_REQUESTED.new(asked, case_id=row.case_id, occurred_at=now)
-        key = f"{row.id}:escalate:{row.due_at.isoformat()}"
-        if book.repo.raise_alert(key, row.case_id, "escalate", now, event.event_id):
-            book.uow.emit(event)
+def look_at(
+    book: ClockBook, row: ClockRow, case: FollowedCase, holder: Assignee | None, now: datetime
+) -> None:
+    step = domain.next_step(clock_of(row), now, book.policy.escalation, case.climbs)
+    row.warned, row.overdue = step.clock.warned, step.clock.overdue
+    row.escalation_asked = step.clock.escalation_asked
+    row.next_due_at = step.next_due_at
+    if step.alert is not None:
+        alert(book, row, case, holder, step.alert, now)
+    if step.escalate_to is not None:
+        ask_escalation(book, row, step.escalate_to, now)
+
+
+def alert(
+    book: ClockBook,
+    row: ClockRow,
+    case: FollowedCase,
+    holder: Assignee | None,
+    kind: str,
+    now: datetime,
+) -> None:
+    spec = SLA_WARNING if kind == "warning" else SLA_OVERDUE
+    data = (SlaWarning if kind == "warning" else SlaOverdue)(
+        clock=row.kind, due_at=row.due_at, assignee=holder,
+        level=row.level, order_id=row.owner if row.kind == "order" else None,
+    )  # fmt: skip
+    event = spec.new(data, case_id=row.case_id, occurred_at=now)  # type: ignore[arg-type]
+    key = f"{row.id}:{kind}:{row.due_at.isoformat()}"
+    if book.repo.raise_alert(key, row.case_id, kind, now, event.event_id):
+        book.uow.emit(event)
+        late = "已超时" if kind == "overdue" else "即将到期"
+        book.route(kind, event, case, f"{row.kind} {late} {row.due_at:%m-%d %H:%M}")  # type: ignore[arg-type]
+
+
+def ask_escalation(book: ClockBook, row: ClockRow, to_level: str, now: datetime) -> None:
+    asked = EscalationRequested(
+        from_level=row.level, to_level=to_level, clock=row.kind, due_at=row.due_at,
+        reason=f"{row.kind} limit {row.due_at.isoformat()} passed at {row.level} level",
+    )  # fmt: skip
+    event = SUPERVISION_ESCALATION_REQUESTED.new(asked, case_id=row.case_id, occurred_at=now)
+    key = f"{row.id}:escalate:{row.due_at.isoformat()}"
+    if book.repo.raise_alert(key, row.case_id, "escalate", now, event.event_id):
+        book.uow.emit(event)
 
 
 def clock_of(row: ClockRow) -> domain.Clock:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.common import mask_phone
+from contracts.events import AlertKind
 from contracts.rpc import SubscriptionRequest
 from kit.pii import PhoneVault
-from services.supervision.handlers import ALERT_ROUTING_KEYS
 from services.supervision.models import SubscriptionRow
 
 QUEUE_PREFIX = "civicflow.sub."
+
+# alert kinds and the public routing keys an AMQP subscriber's queue is bound to
+ALERT_ROUTING_KEYS: dict[AlertKind, str] = {
+    "warning": "sla.warning",
+    "overdue": "sla.overdue",
+    "escalated": "case.escalated",
+    "red_risk": "supervision.red_risk",
+    "order": "supervision.order",
+}
 
 
 def queue_of(subscriber: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from prometheus_client import REGISTRY
 
 from civicflow.demo import load_demo
 from tests.support.harness import (
@@ -73,7 +74,10 @@ def test_an_unanswered_grid_report_climbs_to_the_street_and_stops_there(
         first = tap.wait_for("case.dispatched", case_id)["data"]
         up = wait_for_count(tap, "case.escalated", case_id, 2, timeout=30)
         street = wait_for_count(tap, "case.dispatched", case_id, 2, timeout=10)[-1]["data"]
-        time.sleep(3)  # the street's own limit passes too: the ladder says two climbs only
+        # the street's own limit passes too, and later scans find it nowhere to climb: the
+        # ladder says two climbs only
+        wait_for_overdue_at(tap, case_id, "street")
+        scans_pass(10)
         escalations = tap.of_type("case.escalated", case_id)
         overdue = tap.of_type("sla.overdue", case_id)
         chain = {u["level"]: u for u in cluster.grid.chain(grid["code"])}
@@ -118,3 +122,25 @@ def wait_for_count(
         assert time.monotonic() < deadline, (event_type, count, [e["type"] for e in tap.seen])
         time.sleep(0.05)
     return found
+
+
+def wait_for_overdue_at(tap: EventTap, case_id: str, level: str) -> None:
+    deadline = time.monotonic() + 10
+    while not any(
+        e["data"]["level"] == level and e["data"]["clock"] == "respond"
+        for e in tap.of_type("sla.overdue", case_id)
+    ):
+        assert time.monotonic() < deadline, f"no overdue respond limit at {level}"
+        time.sleep(0.05)
+
+
+def scans_pass(count: int) -> None:
+    """Wait for ``count`` more scans of supervision's clocks (the services run in this process)."""
+
+    def done() -> float:
+        return REGISTRY.get_sample_value("civicflow_clock_scans_total") or 0.0
+
+    wanted, deadline = done() + count, time.monotonic() + 10
+    while done() < wanted:
+        assert time.monotonic() < deadline, f"{count} scans did not pass in 10 s"
+        time.sleep(0.05)

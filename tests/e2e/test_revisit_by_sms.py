@@ -4,6 +4,7 @@ case (1) or sends it back (3). In quiet hours the question waits for the morning
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -16,6 +17,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from civicflow.demo import load_demo
+from kernel.clock import ManualClock
 from services.notify.domain import LOCAL_TIME
 from tests.support.harness import (
     Platform,
@@ -108,10 +110,13 @@ def test_a_citizen_s_reply_closes_the_case_or_sends_it_back(platform: Platform) 
 
 
 def test_the_question_waits_for_the_end_of_quiet_hours(vhost_uri: str, tmp_path: Path) -> None:
-    local = datetime.now(LOCAL_TIME)
-    quiet = {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
-             "end": (local + timedelta(hours=1)).strftime("%H:%M")}  # fmt: skip
-    settings = settings_with_quiet_hours(vhost_uri, tmp_path, quiet)
+    """The platform runs on a clock that stands at 23:00 until the test moves it to 08:00."""
+    quiet = {"start": "22:00", "end": "08:00"}
+    night = datetime.now(LOCAL_TIME).replace(hour=23, minute=0, second=0, microsecond=0)
+    clock = ManualClock(night)
+    settings = dataclasses.replace(
+        settings_with_quiet_hours(vhost_uri, tmp_path, quiet), clock=clock
+    )
     with running(settings, SERVICES) as platform:
         migrate_all(settings, ["console"])
         load_demo(settings)
@@ -126,9 +131,13 @@ def test_the_question_waits_for_the_end_of_quiet_hours(vhost_uri: str, tmp_path:
 
         wait_until(lambda: citizen_record() is not None)
         held = citizen_record()
-        time.sleep(0.6)  # three ticks of the retry timer: it stays held
+        assert held is not None and held["status"] == "queued"
+        end = datetime.fromisoformat(held["next_attempt_at"])
+        assert end == night.replace(hour=8) + timedelta(days=1)
         assert sms_to(platform, phone) == []
-    assert held is not None and held["status"] == "queued"
+        clock.set(end)  # the morning: it goes, at the first tick of the retry timer
+        wait_until(lambda: sms_to(platform, phone) != [])
+        sent = citizen_record()
     assert held["recipient"] == "139****0003"
-    end = datetime.fromisoformat(held["next_attempt_at"]).astimezone(LOCAL_TIME)
-    assert end.strftime("%H:%M") == quiet["end"]
+    assert sent is not None and (sent["status"], sent["attempts"]) == ("sent", 1)
+    assert case_id in sms_to(platform, phone)[0]["text"]

@@ -16,21 +16,23 @@ import kombu
 import kombu.exceptions
 import pika
 import pytest
+from nameko.containers import ServiceContainer
 from nameko.rpc import Responder
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData, func, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
-import kit.messaging
+import kit.parking
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope, Reporter
 from kit.base import ServiceBase
 from kit.db import Store, kit_tables
-from kit.messaging import Rejected, on_event
+from kit.messaging import Rejected, on_event, on_event_batch
 from kit.outbox import OutboxRelay
 from kit.providers import Database
 from kit.rpc import rpc
-from kit.runner import InProcess
+from kit.runner import InProcess, container_config
+from kit.settings import Settings
 from tests.support.databases import store_with_tables
 from tests.support.harness import EventTap, management_get, settings_for_test
 
@@ -135,6 +137,126 @@ def test_relay_publishes_with_confirms_and_marks_sent(store: Store, vhost_uri: s
         while time.monotonic() < deadline and any(r["sent_at"] is None for r in outbox_rows(store)):
             time.sleep(0.05)
         assert all(row["sent_at"] is not None for row in outbox_rows(store))
+    finally:
+        relay.stop()
+        worker.join(5)
+        tap.close()
+
+
+def published_with_properties(uri: str, count: int, timeout: float = 10.0) -> list[Any]:
+    """What a subscriber of ``civicflow.events`` receives: each message's properties."""
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.exchange_declare("civicflow.events", "topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "civicflow.events", "#")
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(found) < count:
+            method, props, _body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                time.sleep(0.05)
+                continue
+            found.append((method.routing_key, props))
+    finally:
+        connection.close()
+    return found
+
+
+def test_relay_publishes_each_event_with_design_s_properties(store: Store, vhost_uri: str) -> None:
+    tap = EventTap(vhost_uri)  # declares civicflow.events, so the subscriber below can bind
+    relay = OutboxRelay(store, vhost_uri, "intake")
+    worker = threading.Thread(target=relay.run, daemon=True)
+    envelopes = [received(case_id=f"CF261121-{i:06d}") for i in range(3)]
+    with store.unit_of_work("probe.test") as uow:
+        for envelope in envelopes:
+            uow.emit(envelope)
+        uow.commit()
+    got: list[Any] = []
+    subscriber = threading.Thread(
+        target=lambda: got.extend(published_with_properties(vhost_uri, 3)), daemon=True
+    )
+    subscriber.start()
+    time.sleep(0.5)  # its queue is bound before the relay starts
+    before = int(time.time())
+    worker.start()
+    try:
+        subscriber.join(15)
+        assert [props.message_id for _key, props in got] == [e.event_id for e in envelopes]
+        for routing_key, props in got:
+            assert routing_key == "case.received"
+            assert props.content_type == "application/json"
+            assert props.content_encoding == "utf-8"
+            assert props.delivery_mode == 2
+            assert props.type == "case.received"
+            assert props.app_id == "intake"
+            assert before - 1 <= props.timestamp <= int(time.time()) + 1
+    finally:
+        relay.stop()
+        worker.join(5)
+        tap.close()
+
+
+def test_relay_keeps_the_events_the_broker_refuses_until_it_takes_them(
+    store: Store, vhost_uri: str
+) -> None:
+    """A queue that is full and refuses more (``reject-publish``) makes the broker nack the
+    publishes it cannot take: those events stay unsent and go again until it takes them."""
+    tap = EventTap(vhost_uri)
+    full = tap.channel.queue_declare(
+        "full", arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    ).method.queue
+    tap.channel.queue_bind(full, "civicflow.events", "#")
+    relay = OutboxRelay(store, vhost_uri, "intake")
+    worker = threading.Thread(target=relay.run, daemon=True)
+    with store.unit_of_work("probe.test") as uow:
+        for i in range(3):
+            uow.emit(received(case_id=f"CF261121-{i:06d}"))
+        uow.commit()
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(tap.of_type("case.received")) < 6:
+            time.sleep(0.05)  # the refused two went again at least once
+        in_order = sorted(outbox_rows(store), key=lambda row: int(row["id"]))
+        assert [row["sent_at"] is not None for row in in_order] == [True, False, False]
+        tap.channel.queue_delete(full)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(r["sent_at"] is None for r in outbox_rows(store)):
+            time.sleep(0.05)
+        assert all(row["sent_at"] is not None for row in outbox_rows(store))
+    finally:
+        relay.stop()
+        worker.join(5)
+        tap.close()
+
+
+def test_relay_counts_its_publishes_afresh_on_a_new_channel(store: Store, vhost_uri: str) -> None:
+    """The broker numbers a channel's publishes from 1: after the channel is lost (here to a
+    publish to an exchange deleted meanwhile), the relay connects again and matches the new
+    channel's confirms to its own publishes."""
+    tap = EventTap(vhost_uri)
+    relay = OutboxRelay(store, vhost_uri, "intake")
+    relay.confirm_timeout = 2.0
+    worker = threading.Thread(target=relay.run, daemon=True)
+    worker.start()
+    try:
+        for round_ in range(2):
+            with store.unit_of_work("probe.test") as uow:
+                for i in range(5):
+                    uow.emit(received(case_id=f"CF26112{round_}-{i:06d}"))
+                uow.commit()
+            wait_for_events(tap, 5 * (round_ + 1))
+            if round_ == 0:
+                assert relay.published_on_channel == 5
+                tap.channel.exchange_delete("intake.events")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(r["sent_at"] is None for r in outbox_rows(store)):
+            time.sleep(0.05)
+        assert len(tap.of_type("case.received")) == 10
+        assert all(row["sent_at"] is not None for row in outbox_rows(store))
+        assert relay.published_on_channel == 5  # the second round, on a channel of its own
     finally:
         relay.stop()
         worker.join(5)
@@ -342,7 +464,7 @@ def test_an_undecodable_body_is_parked_and_the_consumer_lives_on(
 def test_a_park_that_hangs_is_given_up_and_the_message_parked_on_its_next_delivery(
     probe: Store, vhost_uri: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(kit.messaging, "PARKING_PATIENCE_SECONDS", 0.5)
+    monkeypatch.setattr(kit.parking, "PARKING_PATIENCE_SECONDS", 0.5)
     publish = kombu.Producer.publish
     hung: list[str] = []
 
@@ -437,3 +559,148 @@ def test_an_rpc_reply_lost_to_the_broker_leaves_the_service_running(
         assert all(not container._died.ready() for container in services.containers)
     finally:
         services.kill()
+
+
+# --- nameko's queue consumer stopped early (kit.nameko_fixes) ---
+
+
+class OneQueueService:
+    """Consumers only (nameko's web server, too, cannot stop before it started)."""
+
+    name = "probe"
+
+    @on_event(CASE_RECEIVED)
+    def handle(self, event: Envelope[CaseReceived]) -> None:
+        ATTEMPTS.append(event.data.content)
+
+
+class TwoQueuesService(OneQueueService):
+    @on_event(CASE_RECEIVED)
+    def handle_too(self, event: Envelope[CaseReceived]) -> None:
+        ATTEMPTS.append(event.data.content)
+
+
+def probe_settings(vhost_uri: str, tmp_path: Path) -> Settings:
+    settings = settings_for_test(vhost_uri, tmp_path)
+    settings.ports["probe"] = 0  # type: ignore[index]
+    return settings
+
+
+def stopped_in_time(container: ServiceContainer) -> bool:
+    """Stop the container; whether it stopped, without an error, within 10 s."""
+    stopping = eventlet.spawn(container.stop)
+    with eventlet.Timeout(10, False):
+        stopping.wait()
+        return True
+    stopping.kill()
+    return False
+
+
+def test_a_service_stopped_before_it_started_stops(vhost_uri: str, tmp_path: Path) -> None:
+    """nameko's queue consumer, stopped before start, reaches for the thread start makes (a
+    start that failed on another extension, say)."""
+    settings = probe_settings(vhost_uri, tmp_path)
+    container = ServiceContainer(OneQueueService, container_config(settings, "probe"))
+    container.extensions.all.setup()  # set up, as a start does first, and never started
+    assert stopped_in_time(container)
+
+
+def test_a_service_of_two_queues_stopped_while_starting_stops(
+    vhost_uri: str, tmp_path: Path
+) -> None:
+    """nameko's queue consumer, stopped before its consumers are ready, signals "last
+    provider gone" once per provider, and the second signal raises."""
+    ATTEMPTS.clear()
+    settings = probe_settings(vhost_uri, tmp_path)
+    container = ServiceContainer(TwoQueuesService, container_config(settings, "probe"))
+    container.extensions.all.setup()
+    assert stopped_in_time(container)
+    # and, started, it consumes both queues
+    services = InProcess([TwoQueuesService], settings).start()
+    try:
+        publish_event(vhost_uri, received("both"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(ATTEMPTS) < 2:
+            time.sleep(0.05)
+        assert ATTEMPTS == ["both", "both"]
+    finally:
+        services.stop()
+
+
+# --- a batch: one path for every message, poison parked alone ---
+
+
+BATCHES: list[list[str]] = []
+
+
+class BatchProbeService(ServiceBase):
+    name = "probe"
+    db = Database(PROBE_TABLES)
+
+    @on_event_batch(CASE_RECEIVED, batch_size=10)
+    def handle_batch(self, batch: list[tuple[Envelope[CaseReceived]]]) -> list[None]:
+        contents = [event.data.content for (event,) in batch]
+        BATCHES.append(contents)
+        if "poison" in contents:
+            raise ValueError("the batch's transaction failed")
+        if "refused" in contents:
+            raise Rejected("a refusal of the whole batch")
+        with self.db.unit_of_work() as uow:
+            for (event,) in batch:
+                uow.first_time(event.event_id)
+            uow.commit()
+        return [None] * len(batch)
+
+
+def publish_events(uri: str, envelopes: list[Envelope[Any]]) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    for envelope in envelopes:  # unconfirmed, back to back: they arrive together
+        channel.basic_publish(
+            "intake.events",
+            "case.received",
+            envelope.model_dump_json().encode(),
+            pika.BasicProperties(content_type="application/json", delivery_mode=2),
+        )
+    channel.confirm_delivery()
+    channel.basic_publish("intake.events", "none", b"")  # confirmed: all before it went out
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason", "tried_alone"),
+    [
+        ("poison", "gave up after 3 attempts: ValueError", 2),  # its 2nd and 3rd attempt
+        ("refused", "Rejected: a refusal of the whole batch", 1),  # alone, parked at once
+    ],
+)
+def test_a_batch_that_fails_settles_each_message_and_parks_only_the_poison(
+    vhost_uri: str, tmp_path: Path, bad: str, reason: str, tried_alone: int
+) -> None:
+    """Each message of a failed batch is settled by the one rule: put back (attempt 1), then,
+    having failed before, tried alone; the neighbours go through, the bad one is parked."""
+    settings = probe_settings(vhost_uri, tmp_path)
+    store = Store(settings.database_url_for("probe"), "probe", PROBE_TABLES)
+    PROBE_METADATA.create_all(store.engine)
+    BATCHES.clear()
+    services = InProcess([BatchProbeService], settings).start()
+    try:
+        contents = ["a", "b", bad, "c", "d"]
+        publish_events(vhost_uri, [received(content) for content in contents])
+        [(headers, body)] = parked(vhost_uri, "probe.handle_batch.dlq", timeout=30)
+        assert json.loads(body)["data"]["content"] == bad
+        assert headers["x-reject-reason"].startswith(reason)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and processed_count(store) < 4:
+            time.sleep(0.05)
+        assert processed_count(store) == 4
+        first = next(batch for batch in BATCHES if bad in batch)
+        assert len(first) > 1  # it came with neighbours, and failed with them
+        retried = [b for b in BATCHES[BATCHES.index(first) + 1 :] if set(b) & set(first)]
+        assert all(len(batch) == 1 for batch in retried)  # then each came alone
+        neighbours = [content for content in first if content != bad]
+        assert sorted(c for b in retried for c in b) == sorted(neighbours + [bad] * tried_alone)
+        assert parked(vhost_uri, "probe.handle_batch.dlq", timeout=0.5) == []
+    finally:
+        services.stop()
+        store.dispose()

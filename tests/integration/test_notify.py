@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from civicflow.registry import service_class
 from contracts.events import (
@@ -33,6 +34,7 @@ from contracts.events import (
     Deadlines,
     SlaWarning,
 )
+from kernel.clock import Clock, ManualClock, SystemClock
 from kit.runner import InProcess
 from kit.settings import Settings
 from services.notify.domain import LOCAL_TIME
@@ -74,12 +76,15 @@ def notify(
     vhost_uri: str, tmp_path: Path, aliyun: FakeAliyunSms, monkeypatch: pytest.MonkeyPatch,
     database_url: str,
 ) -> Any:  # fmt: skip
-    """Start notify (on SQLite, then on PostgreSQL) with notify.yml changed as asked."""
+    """Start notify (on SQLite, then on PostgreSQL) with notify.yml changed as asked, and on
+    the clock given (the system's if none)."""
 
     @contextmanager
-    def start(**changes: Any) -> Iterator[Settings]:
-        with running_notify(vhost_uri, tmp_path, aliyun, monkeypatch, database_url, changes) as s:
-            yield s
+    def start(clock: Clock | None = None, **changes: Any) -> Iterator[Settings]:
+        with running_notify(
+            vhost_uri, tmp_path, aliyun, monkeypatch, database_url, changes, clock
+        ) as settings:
+            yield settings
 
     return start
 
@@ -87,7 +92,7 @@ def notify(
 @contextmanager
 def running_notify(
     vhost_uri: str, tmp_path: Path, aliyun: FakeAliyunSms, monkeypatch: pytest.MonkeyPatch,
-    database_url: str, changes: dict[str, Any],
+    database_url: str, changes: dict[str, Any], clock: Clock | None = None,
 ) -> Iterator[Settings]:  # fmt: skip
     config = tmp_path / "config"
     if config.exists():
@@ -106,6 +111,7 @@ def running_notify(
         settings_for_test(vhost_uri, tmp_path, database_url),
         config_dir=config,
         notify_tick_seconds=0.2,
+        clock=clock or SystemClock(),
     )
     migrate_all(settings, ["notify"])
     running = InProcess([service_class("notify")], settings).start()
@@ -137,6 +143,28 @@ def sent_to(aliyun: FakeAliyunSms, phone: str, count: int, timeout: float = 10) 
         time.sleep(0.05)
 
 
+def handled(settings: Settings, event_type: str) -> float:
+    """How many events of this type notify's ``tell`` has handled (its /metrics: the count
+    goes up once a message's work is done, before it is acknowledged)."""
+    url = f"http://127.0.0.1:{settings.ports['notify']}/metrics"
+    answer = http("GET", url)
+    assert answer.status == 200
+    for family in text_string_to_metric_families(answer.body):
+        for sample in family.samples:
+            if sample.name == "civicflow_messages_consumed_total" and sample.labels == {
+                "queue": "notify.tell", "type": event_type
+            }:  # fmt: skip
+                return sample.value
+    return 0.0
+
+
+def wait_for_handled(settings: Settings, event_type: str, count: float) -> None:
+    deadline = time.monotonic() + 10
+    while handled(settings, event_type) < count:
+        assert time.monotonic() < deadline, handled(settings, event_type)
+        time.sleep(0.05)
+
+
 def new_case() -> str:
     return f"CF-{uuid.uuid4().hex[:12]}"
 
@@ -156,14 +184,17 @@ def test_a_dispatch_is_told_once_even_when_the_event_comes_twice(
 ) -> None:
     tap = EventTap(vhost_uri, "notification.*")
     case_id = new_case()
-    with notify():
+    with notify() as settings:
+        before = handled(settings, CASE_DISPATCHED.type)
         event_id = dispatched(stand_in, case_id, summary="化工厂夜间偷排污水,气味刺鼻")
         stand_in.replay(event_id)  # the broker redelivers, or dispatch's relay sends it again
         request = sent_to(aliyun, HBJ_PHONE, 1)[0]
         sent = tap.wait_for("notification.sent", case_id)["data"]
-        time.sleep(0.5)
+        wait_for_handled(settings, CASE_DISPATCHED.type, before + 2)  # the copy too
+        records = deliveries(settings, case_id)
     tap.close()
     assert len(sent_to(aliyun, HBJ_PHONE, 1)) == 1
+    assert [(r["status"], r["attempts"]) for r in records] == [("sent", 1)]
     params = request.params
     assert (params["SignName"], params["TemplateCode"]) == ("综治中心", "SMS_1001")
     variables = json.loads(params["TemplateParam"])
@@ -181,17 +212,28 @@ def test_a_dispatch_is_told_once_even_when_the_event_comes_twice(
 def test_transient_errors_are_tried_again_until_it_goes(
     vhost_uri: str, aliyun: FakeAliyunSms, notify: Any, stand_in: StandIn
 ) -> None:
+    """Tried again after 1 s, then 2 s of backoff: the clock moves only when the test moves it,
+    so no try can come before its time."""
     aliyun.enqueue(aliyun_throttled(), http_error(503), PASS)
-    case_id = new_case()
-    with notify() as settings:
-        started = time.monotonic()
+    clock, case_id = ManualClock(datetime.now(UTC)), new_case()
+    with notify(clock=clock) as settings:
         dispatched(stand_in, case_id)
-        sent_to(aliyun, HBJ_PHONE, 1, timeout=15)
-        took = time.monotonic() - started
-        record = deliveries(settings, case_id)[0]
+        first = wait_for_status(settings, case_id, "retrying", attempts=1)
+        assert at(first["next_attempt_at"]) == clock.now() + timedelta(seconds=1)
+        assert len(aliyun.received) == 1
+        clock.advance(timedelta(seconds=1))
+        second = wait_for_status(settings, case_id, "retrying", attempts=2)
+        assert at(second["next_attempt_at"]) == clock.now() + timedelta(seconds=2)
+        assert len(aliyun.received) == 2
+        clock.advance(timedelta(seconds=2))
+        sent_to(aliyun, HBJ_PHONE, 1)
+        record = wait_for_status(settings, case_id, "sent")
     assert (record["status"], record["attempts"]) == ("sent", 3)
-    assert took >= 3  # 1 s, then 2 s of backoff between the three tries
     assert len(aliyun.received) == 3
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
 
 
 def test_a_permanent_error_stops_at_once_and_the_last_transient_one_gives_up(
@@ -199,13 +241,16 @@ def test_a_permanent_error_stops_at_once_and_the_last_transient_one_gives_up(
 ) -> None:
     tap = EventTap(vhost_uri, "notification.*")
     aliyun.enqueue(aliyun_error("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"))
-    first, second = new_case(), new_case()
-    with notify() as settings:
+    first, second, clock = new_case(), new_case(), ManualClock(datetime.now(UTC))
+    with notify(clock=clock) as settings:
         dispatched(stand_in, first)
         failed = tap.wait_for("notification.failed", first)["data"]
         aliyun.enqueue(aliyun_throttled(), aliyun_throttled(), aliyun_throttled(), PASS)
         dispatched(stand_in, second)
-        gave_up = tap.wait_for("notification.failed", second, timeout=15)["data"]
+        for tries, backoff in ((1, 1), (2, 2)):
+            wait_for_status(settings, second, "retrying", attempts=tries)
+            clock.advance(timedelta(seconds=backoff))
+        gave_up = tap.wait_for("notification.failed", second)["data"]
         # the centre's WeCom message follows each notification.failed: wait for it, not for luck
         records = deliveries(settings, first, wecom=1) + deliveries(settings, second, wecom=1)
     tap.close()
@@ -250,13 +295,17 @@ UNSETTLED = {"pending", "queued", "retrying", "sending"}
 
 
 def deliveries(
-    settings: Settings, case_id: str, *, wecom: int = 0, timeout: float = 10.0
-) -> list[dict[str, Any]]:
-    """The case's delivery records, once at least `wecom` of them are settled WeCom messages."""
+    settings: Settings, case_id: str, *, wecom: int = 0, timeout: float = 10.0,
+    missing_ok: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The case's delivery records, once at least `wecom` of them are settled WeCom messages;
+    none (if `missing_ok`) while nothing is recorded about the case."""
     url = f"http://127.0.0.1:{settings.ports['notify']}/api/v1/notify/deliveries/{case_id}?token={TOKEN}"
     deadline = time.monotonic() + timeout
     while True:
         answer = http("GET", url)
+        if missing_ok and answer.status == 404:
+            return []
         assert answer.status == 200, answer.body
         records = list(answer.body)
         settled = [r for r in records if r["channel"] == "wecom" and r["status"] not in UNSETTLED]
@@ -273,13 +322,12 @@ def test_quiet_hours_do_not_hold_the_centre_s_red_alert(
 ) -> None:
     """Quiet hours are for citizens: the centre hears of a red-risk case at once, whenever.
     (A citizen's message held by them: tests/e2e/test_revisit_by_sms.py.)"""
-    local = datetime.now(LOCAL_TIME)
-    quiet = {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
-             "end": (local + timedelta(hours=1)).strftime("%H:%M")}  # fmt: skip
+    quiet = {"start": "22:00", "end": "08:00"}
+    night = ManualClock(datetime.now(LOCAL_TIME).replace(hour=23, minute=0))
     case_id = new_case()
-    with notify(quiet_hours=quiet) as settings:
+    with notify(quiet_hours=quiet, clock=night) as settings:
         waiting = CaseAwaitingDispatch(reason="群体性事件苗头", risk="red")
-        stand_in.emit(CASE_AWAITING_DISPATCH, waiting, case_id, datetime.now(UTC))
+        stand_in.emit(CASE_AWAITING_DISPATCH, waiting, case_id, night.now())
         sent_to(aliyun, "13800000001", 1)  # the centre's duty phone
         record = wait_for_status(settings, case_id, "sent")
     assert record["template"] == "red_risk" and record["attempts"] == 1
@@ -288,16 +336,38 @@ def test_quiet_hours_do_not_hold_the_centre_s_red_alert(
 def test_a_recipient_limit_spaces_a_burst_of_alerts(
     vhost_uri: str, aliyun: FakeAliyunSms, notify: Any, stand_in: StandIn
 ) -> None:
+    """Two at once from the full bucket, then one every half second of the clock: none while
+    it stands still."""
     limits = {"provider": {"rate": 100, "burst": 100}, "recipient": {"rate": 2, "burst": 2}}
-    with notify(rate_limits=limits):
-        started = time.monotonic()
-        for _ in range(6):
-            dispatched(stand_in, new_case())
-        sent_to(aliyun, HBJ_PHONE, 6, timeout=20)
-        took = time.monotonic() - started
-    # two at once from the full bucket, then one every half second: at least 2 s for six
-    assert took >= 1.9
+    # a whole second to start from: the buckets count in float seconds, which then add up exactly
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    cases = [new_case() for _ in range(6)]
+    with notify(rate_limits=limits, clock=clock) as settings:
+        for case_id in cases:
+            dispatched(stand_in, case_id)
+        for half_seconds in range(5):
+            if half_seconds:
+                clock.advance(timedelta(seconds=0.5))
+            sent_to(aliyun, HBJ_PHONE, 2 + half_seconds)
+            waiting = held_back(settings, cases, clock)
+            assert len(waiting) == 4 - half_seconds
+            assert len(sent_to(aliyun, HBJ_PHONE, 0)) == 2 + half_seconds
     assert len([r for r in aliyun.received if r.params["PhoneNumbers"] == HBJ_PHONE]) == 6
+
+
+def held_back(settings: Settings, cases: list[str], clock: ManualClock) -> list[dict[str, Any]]:
+    """The cases' deliveries waiting for a token, once every delivery is recorded and none
+    may go before the clock moves on: what was sent by then is all that goes."""
+    deadline = time.monotonic() + 10
+    while True:
+        records = [r for case_id in cases for r in deliveries(settings, case_id, missing_ok=True)]
+        waiting = [r for r in records if r["status"] in UNSETTLED]
+        if len(records) == len(cases) and all(
+            r["status"] == "queued" and at(r["next_attempt_at"]) > clock.now() for r in waiting
+        ):
+            return waiting
+        assert time.monotonic() < deadline, records
+        time.sleep(0.05)
 
 
 # --- receipts ------------------------------------------------------------------------------------
@@ -331,13 +401,17 @@ def test_delivery_receipts_settle_the_record(
     assert record["receipt"] == "delivered"
 
 
-def wait_for_status(settings: Settings, case_id: str, status: str) -> dict[str, Any]:
+def wait_for_status(
+    settings: Settings, case_id: str, status: str, attempts: int | None = None
+) -> dict[str, Any]:
+    """The case's first delivery record, once it has this status (after so many tries)."""
     deadline = time.monotonic() + 10
     while True:
         url = f"http://127.0.0.1:{settings.ports['notify']}/api/v1/notify/deliveries/{case_id}?token={TOKEN}"
         answer = http("GET", url)
-        if answer.status == 200 and answer.body[0]["status"] == status:
-            return dict(answer.body[0])
+        first = answer.body[0] if answer.status == 200 else {}
+        if first.get("status") == status and attempts in (None, first["attempts"]):
+            return dict(first)
         assert time.monotonic() < deadline, answer.body
         time.sleep(0.05)
 

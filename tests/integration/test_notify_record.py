@@ -20,9 +20,9 @@ from contracts.events import (
     Deadlines,
 )
 from kit.db import Store
+from services.notify.handlers import follow
 from services.notify.models import TABLES, Base, Delivery, FollowedCase
 from services.notify.repository import DeliveryRecordedElsewhere, DeliveryRepository
-from services.notify.service import follow
 from tests.support.databases import store_with_tables
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -113,7 +113,7 @@ def test_a_burst_keeps_new_and_known_cases_as_their_events_leave_them(store: Sto
         uow.session.add(FollowedCase(case_id="CF-KNOWN", risk="blue", summary="旧", territory={}))
         uow.commit()
     with store.unit_of_work() as uow:
-        follow(uow, [
+        follow(DeliveryRepository(uow.session), [
             CASE_AWAITING_DISPATCH.new(waiting, case_id="CF-NEW", occurred_at=NOW),
             CASE_DISPATCHED.new(dispatched, case_id="CF-NEW", occurred_at=NOW),
             CASE_DISPATCHED.new(dispatched, case_id="CF-KNOWN", occurred_at=NOW),

@@ -2,7 +2,8 @@
 stopped by the unit, warnings, overdue alerts and escalation requests exactly once with two
 instances scanning, extensions, 督办 orders, subscriptions and a restart that misses nothing.
 
-Dispatch is played by a publisher on ``dispatch.events``, so every time is the test's choice.
+Dispatch is played by a publisher on ``dispatch.events``, so every time is the test's choice;
+supervision reads a manual clock that the tests move on past the limits instead of sleeping.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 import pika
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
 from civicflow.cli import cmd_report
 from civicflow.registry import service_class
@@ -51,13 +53,15 @@ from contracts.events import (
     EventSpec,
 )
 from kernel.calendar import SHANGHAI
+from kernel.clock import ManualClock, SystemClock
 from kit.db import Store
 from kit.pii import load_vault
 from kit.runner import InProcess
 from kit.settings import Settings
 from kit.sla import load_sla_policy
-from services.supervision.models import TABLES, Alert
-from services.supervision.scanner import Scanner
+from services.supervision.models import TABLES, Alert, Mark
+from services.supervision.scanner import scan_due
+from services.supervision.unit_of_work import SqlSupervisionUnitOfWork
 from tests.conftest import free_port
 from tests.support.harness import CONFIG_DIR, EventTap, migrate_all, settings_for_test
 
@@ -89,7 +93,10 @@ def config_dir(tmp_path: Path) -> Path:
 def settings(vhost_uri: str, database_url: str, tmp_path: Path) -> Settings:
     base = settings_for_test(vhost_uri, tmp_path, database_url)
     settings = dataclasses.replace(
-        base, config_dir=config_dir(tmp_path), supervision_tick_seconds=0.1
+        base,
+        config_dir=config_dir(tmp_path),
+        supervision_tick_seconds=0.05,
+        clock=ManualClock(datetime.now(UTC)),
     )
     migrate_all(settings, ["supervision"])
     return settings
@@ -177,8 +184,43 @@ def new_case() -> str:
     return f"CF-{uuid.uuid4().hex[:12]}"
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def now(settings: Settings) -> datetime:
+    return settings.clock.now()
+
+
+def advance(settings: Settings, seconds: float) -> None:
+    """Move supervision's clock on: limits run out without the test sleeping."""
+    assert isinstance(settings.clock, ManualClock)
+    settings.clock.advance(timedelta(seconds=seconds))
+
+
+def scans_done() -> float:
+    return REGISTRY.get_sample_value("civicflow_clock_scans_total") or 0.0
+
+
+def scans_pass(count: int) -> None:
+    """Wait for ``count`` more scans of the clocks (by any instance in this process): whatever
+    was due at the clock's time has been looked at by then, more than once."""
+    wanted, deadline = scans_done() + count, time.monotonic() + 10
+    while scans_done() < wanted:
+        assert time.monotonic() < deadline, f"{count} scans did not pass in 10 s"
+        time.sleep(0.02)
+
+
+def marked(settings: Settings, case_id: str) -> None:
+    """Wait until supervision has kept a fact of the case (a mark): it has handled its event."""
+    store = Store(settings.database_url_for("supervision"), "supervision", TABLES)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            with store.read() as session:
+                query = select(func.count()).select_from(Mark).where(Mark.case_id == case_id)
+                if session.scalar(query):
+                    return
+            assert time.monotonic() < deadline, f"no fact of {case_id} kept in 10 s"
+            time.sleep(0.05)
+    finally:
+        store.dispose()
 
 
 def clocks(settings: Settings, case_id: str, **wanted: Any) -> list[dict[str, Any]]:
@@ -217,11 +259,16 @@ def test_warning_overdue_and_escalation_fire_once_each_with_two_instances(
 ) -> None:
     case_id = new_case()
     with supervision(settings, instances=2):
-        dispatch.dispatched(case_id, now(), respond=1.0)
+        dispatch.dispatched(case_id, now(settings), respond=1.0)
+        clocks(settings, case_id, kind="respond")
+        advance(settings, 0.5)  # half the limit
         warning = public.wait_for("sla.warning", case_id)
+        advance(settings, 0.5)  # the limit
         overdue = public.wait_for("sla.overdue", case_id)
+        advance(settings, 1.0)  # a grid climbs 1 s after its limit
         asked = internal.wait_for("supervision.escalation_requested", case_id)
-        time.sleep(1.0)  # ten more ticks of each scanner: nothing fires again
+        advance(settings, 1.0)
+        scans_pass(20)  # ten more scans of each scanner: nothing fires again
         alerts = public.of_type("sla.warning", case_id) + public.of_type("sla.overdue", case_id)
         requests = internal.of_type("supervision.escalation_requested", case_id)
     # the relay publishes at least once (a batch whose confirm came but whose marking failed
@@ -251,13 +298,15 @@ def test_a_restart_misses_no_alert(
 ) -> None:
     case_id = new_case()
     with supervision(settings):
-        dispatch.dispatched(case_id, now(), respond=1.5)
+        dispatch.dispatched(case_id, now(settings), respond=1.5)
         clocks(settings, case_id, kind="respond")
     assert public.of_type("sla.overdue", case_id) == []  # stopped before the limit
-    time.sleep(1.6)
+    # past the limit while supervision is down, and past the stopped instance's hold on the
+    # scanner's lease (SQLite: ten seconds), which the new instance waits out
+    advance(settings, 1.6 + 10)
     with supervision(settings):
         overdue = public.wait_for("sla.overdue", case_id)
-        time.sleep(0.5)
+        scans_pass(10)
     assert overdue["data"]["clock"] == "respond"
     assert types_of(public.of_type("sla.overdue", case_id), "respond") == ["sla.overdue"]
     # past its limit when first seen: overdue alone, no stale warning
@@ -270,14 +319,15 @@ def test_a_restart_misses_no_alert(
 def test_an_accept_stops_the_respond_clock_even_when_it_comes_before_the_dispatch(
     settings: Settings, dispatch: Dispatch, public: EventTap
 ) -> None:
-    case_id, start = new_case(), now()
+    case_id, start = new_case(), now(settings)
     with supervision(settings):
         accepted = CaseAccepted(assignee=GRID, by="worker-1")
         dispatch.emit(CASE_ACCEPTED, accepted, case_id, start + timedelta(seconds=0.2))
-        time.sleep(0.3)
+        marked(settings, case_id)  # the accept is handled before its dispatch comes
         dispatch.dispatched(case_id, start, respond=0.8)
         found = clocks(settings, case_id, kind="resolve")
-        time.sleep(1.0)
+        advance(settings, 1.0)  # past the limit the accept met
+        scans_pass(10)
         assert public.of_type("sla.warning", case_id) == []
         assert public.of_type("sla.overdue", case_id) == []
     by_kind = {c["kind"]: c for c in found}
@@ -289,7 +339,7 @@ def test_an_accept_stops_the_respond_clock_even_when_it_comes_before_the_dispatc
 def test_facts_racing_their_dispatch_are_never_lost(settings: Settings, dispatch: Dispatch) -> None:
     """Accepts and extension requests published with their dispatch, either first: handled
     concurrently by two instances, every one still lands on its clock."""
-    start, cases = now(), [new_case() for _ in range(12)]
+    start, cases = now(settings), [new_case() for _ in range(12)]
     with supervision(settings, instances=2):
         for n, case_id in enumerate(cases):
             accepted = CaseAccepted(assignee=GRID, by="worker-1")
@@ -309,19 +359,20 @@ def test_facts_racing_their_dispatch_are_never_lost(settings: Settings, dispatch
 def test_an_extension_pauses_the_resolve_clock_and_an_approval_moves_it(
     settings: Settings, dispatch: Dispatch, public: EventTap
 ) -> None:
-    case_id, start = new_case(), now()
+    case_id, start = new_case(), now(settings)
     with supervision(settings):
         dispatch.dispatched(case_id, start, respond=3600, feedback=3600, resolve=1.0)
         until = start + timedelta(days=10)
         asked = CaseExtensionRequested(until=until, reason="需第三方检测", by="h-1")
         dispatch.emit(CASE_EXTENSION_REQUESTED, asked, case_id, start + timedelta(seconds=0.1))
         paused = clocks(settings, case_id, state="paused")
-        time.sleep(1.5)  # past the old limit: a paused clock does not go overdue
+        advance(settings, 1.5)  # past the old limit: a paused clock does not go overdue
+        scans_pass(10)
         assert public.of_type("sla.overdue", case_id) == []
         assert public.of_type("sla.warning", case_id) == []
         moved = Deadlines(respond_by=start, feedback_by=start, resolve_by=until)
         decided = CaseExtensionDecided(approved=True, until=until, deadlines=moved, by="sup-1")
-        dispatch.emit(CASE_EXTENSION_DECIDED, decided, case_id, now())
+        dispatch.emit(CASE_EXTENSION_DECIDED, decided, case_id, now(settings))
         resumed = clocks(settings, case_id, due_at=until.isoformat())
     resolve = next(c for c in paused if c["kind"] == "resolve")
     assert resolve["state"] == "paused"
@@ -332,7 +383,7 @@ def test_an_extension_pauses_the_resolve_clock_and_an_approval_moves_it(
 def test_a_refused_extension_gives_back_the_time_the_clock_stood_still(
     settings: Settings, dispatch: Dispatch
 ) -> None:
-    case_id, start = new_case(), now()
+    case_id, start = new_case(), now(settings)
     with supervision(settings):
         dispatch.dispatched(case_id, start, respond=3600, feedback=3600, resolve=600)
         asked = CaseExtensionRequested(until=start + timedelta(days=3), reason="等待", by="h-1")
@@ -355,13 +406,14 @@ def test_an_order_has_its_own_clock_and_reply(
 ) -> None:
     case_id = new_case()
     with supervision(settings), rpc(settings) as service:
-        dispatch.dispatched(case_id, now(), respond=3600)
+        dispatch.dispatched(case_id, now(settings), respond=3600)
         clocks(settings, case_id, kind="respond")
-        due = now() + timedelta(seconds=0.8)
+        due = now(settings) + timedelta(seconds=0.8)
         red = service.issue_order(
             case_id, {"grade": "red", "note": "限期办理", "due_at": due.isoformat()}, "sup-1"
         )
         issued = public.wait_for("supervision.order", case_id)["data"]
+        advance(settings, 1.0)  # past the order's time
         late = public.wait_for("sla.overdue", case_id)["data"]
         replied = service.reply_to_order(red["order_id"], {"reply": "已上门调解"}, "worker-1")
         answer = public.wait_for("supervision.order_replied", case_id)["data"]
@@ -395,7 +447,9 @@ def test_subscriptions_reach_the_right_supervisors(
 ) -> None:
     case_id = new_case()
     migrate_all(settings, ["notify"])
-    notify = InProcess([service_class("notify")], settings).start()
+    # notify keeps the system's time: its sending is not what this test moves on
+    notify_settings = dataclasses.replace(settings, clock=SystemClock())
+    notify = InProcess([service_class("notify")], notify_settings).start()
     with supervision(settings), rpc(settings) as service:
         mine = service.subscribe({"subscriber": "sup-street", "kinds": ["overdue"],
                                   "scope": {"kind": "unit", "value": "S-001"},
@@ -409,14 +463,11 @@ def test_subscriptions_reach_the_right_supervisors(
         service.subscribe({"subscriber": "screen", "kinds": ["overdue"], "channels": ["amqp"]})
         with pytest.raises(Exception) as refused:
             service.subscribe({"subscriber": "x", "kinds": ["overdue"], "channels": ["sms"]})
-        dispatch.dispatched(case_id, now(), respond=0.5, risk="red")
+        dispatch.dispatched(case_id, now(settings), respond=0.5, risk="red")
         red = internal.wait_for("supervision.red_risk", case_id)
+        advance(settings, 0.6)  # past the respond limit
         internal.wait_for("sla.overdue", case_id)
-        time.sleep(0.3)
-        routed = {
-            e["data"]["alert"]: e["data"]
-            for e in internal.of_type("supervision.alert_routed", case_id)
-        }
+        routed = routed_alerts(internal, case_id, {"red_risk", "overdue"})
         listed = service.subscriptions("sup-street")
         refused_stored = service.subscriptions("x")
     assert mine["phone"] == "138****8001" and "13800138001" not in str(listed)
@@ -449,6 +500,21 @@ def test_subscriptions_reach_the_right_supervisors(
     ]
     assert [m["to"] for m in sent["wechat.jsonl"]] == ["oX1234567890"]
     assert case_id in sent["wechat.jsonl"][0]["text"]
+
+
+def routed_alerts(internal: EventTap, case_id: str, kinds: set[str]) -> dict[str, dict[str, Any]]:
+    """The case's routed alerts by kind, once one of each kind wanted is there (an alert and
+    its routing leave in one transaction, but not always in one batch)."""
+    deadline = time.monotonic() + 10
+    while True:
+        routed = {
+            e["data"]["alert"]: e["data"]
+            for e in internal.of_type("supervision.alert_routed", case_id)
+        }
+        if kinds <= routed.keys():
+            return routed
+        assert time.monotonic() < deadline, (kinds, routed)
+        time.sleep(0.02)
 
 
 def wait_for_lines(folder: Path, wanted: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
@@ -539,7 +605,8 @@ def test_the_assessment_matches_hand_computed_figures(
             time.sleep(0.1)
     # one scan, now (late November): only E's three clocks are still open, all past due
     store = Store(settings.database_url_for("supervision"), "supervision", TABLES)
-    Scanner(store, load_sla_policy(settings.config_dir), "test").scan(now())
+    uow = SqlSupervisionUnitOfWork(store, "test", autoflush=False)
+    scan_due(uow, load_sla_policy(settings.config_dir), now(settings))
     store.dispose()
     with supervision(settings), rpc(settings) as service:
         rows = {row["assignee_code"]: row for row in service.assessment("2026-11")}

@@ -22,9 +22,9 @@ from contracts.events import (
 from kernel.calendar import package_last_year
 from kit.db import Store
 from kit.sla import load_sla_policy
-from services.supervision.handlers import ClockBook
+from services.supervision.clocks import ClockBook
 from services.supervision.models import TABLES, Assignment, Base, ClockRow, FollowedCase
-from services.supervision.repository import SupervisionRepository
+from services.supervision.unit_of_work import SqlSupervisionUnitOfWork
 from tests.support.databases import store_with_tables
 from tests.support.harness import CONFIG_DIR
 
@@ -74,11 +74,11 @@ def outcome(store: Store, case_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize("risk", ["blue", "red"])
 def test_a_first_dispatch_comes_out_as_the_long_way_would_have_it(store: Store, risk: str) -> None:
     policy = load_sla_policy(CONFIG_DIR)
-    with store.unit_of_work("test") as uow:  # the long way: the case's row exists already
-        SupervisionRepository(uow.session).follow("CF-LONG")
+    with SqlSupervisionUnitOfWork(store, "test") as uow:  # the long way: the case is known
+        uow.records.follow("CF-LONG")
         uow.commit()
     for case_id in ("CF-SHORT", "CF-LONG"):
-        with store.unit_of_work("test") as uow:
+        with SqlSupervisionUnitOfWork(store, "test") as uow:
             ClockBook(uow, policy).apply(dispatched(case_id, risk))
             uow.commit()
     short, long = outcome(store, "CF-SHORT"), outcome(store, "CF-LONG")
@@ -96,7 +96,7 @@ def test_working_days_in_an_unknown_year_flag_the_clock_uncertain(store: Store) 
     event = dispatched("CF-LATER", "blue", at=later)
     before = uncertain_resolve_clocks()
     for each in (event, dispatched("CF-NOW", "blue")):
-        with store.unit_of_work("test") as uow:
+        with SqlSupervisionUnitOfWork(store, "test") as uow:
             ClockBook(uow, policy).apply(each)
             uow.commit()
     flags = {c["kind"]: c["calendar_uncertain"] for c in outcome(store, "CF-LATER")["clocks"]}
@@ -143,7 +143,7 @@ def test_a_batch_locked_at_once_comes_out_as_its_events_one_by_one(store: Store)
     the short way, its later events and known cases the long way, as one by one would."""
     policy = load_sla_policy(CONFIG_DIR)
     for prefix in ("ONE", "ALL"):  # a case known before the batch, dispatched once already
-        with store.unit_of_work("test") as uow:
+        with SqlSupervisionUnitOfWork(store, "test") as uow:
             ClockBook(uow, policy).apply(dispatched(f"{prefix}-KNOWN", "blue"))
             uow.commit()
     stories = {
@@ -152,10 +152,10 @@ def test_a_batch_locked_at_once_comes_out_as_its_events_one_by_one(store: Store)
         for prefix in ("ONE", "ALL")
     }  # fmt: skip
     for event in stories["ONE"]:
-        with store.unit_of_work("test") as uow:
+        with SqlSupervisionUnitOfWork(store, "test") as uow:
             ClockBook(uow, policy).apply(event)
             uow.commit()
-    with store.unit_of_work("test") as uow:
+    with SqlSupervisionUnitOfWork(store, "test") as uow:
         book = ClockBook(uow, policy)
         book.follow_all(stories["ALL"])
         for event in stories["ALL"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -99,7 +100,7 @@ class FakeTerritoryRepository:
     def revision(self) -> int:
         return self.stored_revision
 
-    def bump_revision(self) -> int:
+    def bump_revision(self, now: datetime) -> int:
         self.stored_revision += 1
         return self.stored_revision
 

@@ -4,6 +4,7 @@ a refused import stores and tells nothing."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
@@ -15,6 +16,8 @@ from services.grid.domain import Bundle, Duty, GridImportError, Territory, Unit
 from services.grid.handlers import import_territory
 from tests.support.fake_grid import FakeGridUnitOfWork
 from tests.unit.grid_support import tiny_territory
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def whole(territory: Territory) -> Bundle:
@@ -42,7 +45,7 @@ def test_an_import_stores_the_territory_and_tells_what_changed() -> None:
     tiny = tiny_territory()
     uow = FakeGridUnitOfWork()
 
-    report = import_territory(uow, ImportTerritory(whole(tiny)))
+    report = import_territory(uow, ImportTerritory(whole(tiny)), NOW)
 
     territory = stored(uow)
     assert set(territory.units) == set(tiny.units)
@@ -73,7 +76,7 @@ def test_the_same_import_again_changes_and_tells_nothing() -> None:
     uow = FakeGridUnitOfWork(tiny)
     uow.committed.stored_revision = 7
 
-    report = import_territory(uow, ImportTerritory(whole(tiny)))
+    report = import_territory(uow, ImportTerritory(whole(tiny)), NOW)
 
     assert uow.events == []
     assert report.revision == 7 and uow.committed.revision() == 7
@@ -86,7 +89,7 @@ def test_a_change_of_people_is_told_for_their_units_only() -> None:
     uow = FakeGridUnitOfWork(tiny)
     people = [replace(p, name="新网格员") if p.person_id == "p1" else p for p in tiny.people]
 
-    report = import_territory(uow, ImportTerritory(Bundle(people=people)))
+    report = import_territory(uow, ImportTerritory(Bundle(people=people)), NOW)
 
     assert told(uow.events) == [(GRID_STAFF_CHANGED.type, ["G1"])]
     assert next(p for p in stored(uow).people if p.person_id == "p1").name == "新网格员"
@@ -99,7 +102,7 @@ def test_a_unit_import_keeps_the_stored_people() -> None:
     uow = FakeGridUnitOfWork(tiny)
     units = [replace(u, name="老街微网格") if u.code == "M1" else u for u in tiny.units]
 
-    import_territory(uow, ImportTerritory(Bundle(units=units)))
+    import_territory(uow, ImportTerritory(Bundle(units=units)), NOW)
 
     assert told(uow.events) == [(GRID_UNIT_CHANGED.type, ["M1"])]
     assert set(stored(uow).people) == set(tiny.people)
@@ -111,7 +114,7 @@ def test_a_change_of_duties_is_told_as_a_staff_change_of_the_district() -> None:
     # A duty line that names no level takes its department's (street).
     duties = [*tiny.duties, Duty("S1-ZZ", "order.public", cast(Level, ""))]
 
-    report = import_territory(uow, ImportTerritory(Bundle(duties=duties)))
+    report = import_territory(uow, ImportTerritory(Bundle(duties=duties)), NOW)
 
     assert told(uow.events) == [(GRID_STAFF_CHANGED.type, ["T"])]
     assert report.responsibilities_changed and report.changed_staff_units == 0
@@ -125,7 +128,7 @@ def test_a_refused_import_stores_and_tells_nothing() -> None:
     renamed = [replace(u, name="改名") if u.code == "M1" else u for u in tiny.units]
 
     with pytest.raises(GridImportError) as refused:
-        import_territory(uow, ImportTerritory(Bundle(units=[*renamed, orphan])))
+        import_territory(uow, ImportTerritory(Bundle(units=[*renamed, orphan])), NOW)
 
     assert [str(p) for p in refused.value.problems] == ["M9 孤儿微网格: parent G9 is not a unit"]
     assert uow.commits == 0 and uow.events == []
@@ -141,19 +144,19 @@ def test_the_tolerance_of_the_command_is_the_one_checked() -> None:
     ]
     strict = FakeGridUnitOfWork(tiny)
     with pytest.raises(GridImportError) as refused:
-        import_territory(strict, ImportTerritory(Bundle(units=units), tolerance_m=1.0))
+        import_territory(strict, ImportTerritory(Bundle(units=units), tolerance_m=1.0), NOW)
     assert any("M4" in str(problem) for problem in refused.value.problems)
     assert strict.commits == 0
 
     lenient = FakeGridUnitOfWork(tiny)
-    import_territory(lenient, ImportTerritory(Bundle(units=units), tolerance_m=20.0))
+    import_territory(lenient, ImportTerritory(Bundle(units=units), tolerance_m=20.0), NOW)
     assert told(lenient.events) == [(GRID_UNIT_CHANGED.type, ["M4"])]
 
 
 def test_grids_short_of_their_sole_roles_are_stored_with_warnings() -> None:
     uow = FakeGridUnitOfWork()
 
-    report = import_territory(uow, ImportTerritory(whole(tiny_territory())))
+    report = import_territory(uow, ImportTerritory(whole(tiny_territory())), NOW)
 
     assert [str(w) for w in report.warnings] == [
         "G1 甲社区第1网格: no police",

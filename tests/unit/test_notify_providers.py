@@ -4,12 +4,15 @@ per channel, and a start refused when a credential is missing."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from kernel.clock import ManualClock
 from kit.settings import ConfigError
 from services.notify.gateways.aliyun_sms import AliyunSmsGateway
+from services.notify.gateways.base import Message
 from services.notify.gateways.tencent_sms import TencentSmsGateway
 from services.notify.gateways.wechat_template import WeChatTemplateGateway
 from services.notify.gateways.wecom_robot import WeComRobotGateway
@@ -63,3 +66,12 @@ def test_a_missing_credential_refuses_the_start_naming_it(tmp_path: Path) -> Non
             "CIVICFLOW_ALIYUN_ACCESS_KEY_ID": "id", "CIVICFLOW_ALIYUN_ACCESS_KEY_SECRET": "s",
             "CIVICFLOW_ALIYUN_SIGN_NAME": "x", "CIVICFLOW_ALIYUN_TEMPLATES": "{nope",
         })  # fmt: skip
+
+
+def test_the_file_gateway_dates_its_lines_by_the_service_s_clock(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 12, 7, 23, 0, tzinfo=UTC))
+    gateway = build_gateways(rules("file"), tmp_path, {}, clock)["sms"]
+    message_id = gateway.send(Message(address="13900000000", text="您好", template="t"))
+    [line] = (tmp_path / "notify" / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    written = json.loads(line)
+    assert (written["message_id"], written["at"]) == (message_id, "2026-12-07T23:00:00+00:00")

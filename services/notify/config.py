@@ -1,0 +1,37 @@
+"""What notify reads once at start: notify.yml and the gateways it chooses, the departments'
+duty phones, the vault, and the callbacks' tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kit.pii import load_vault
+from kit.settings import Settings, secret
+from services.notify import domain
+from services.notify.providers import build_gateways
+from services.notify.rules import NotifyRules
+from services.notify.sending import ProviderConcurrency, Sending
+
+DEV_CALLBACK_TOKEN = "dev-notify-callback"
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    sending: Sending
+    departments: domain.ContactDirectory
+    callback_token: str
+    """Aliyun's and Tencent's callbacks are not signed: their URL carries this token."""
+    wechat_token: str
+    centre_robot: str
+
+
+def load_config(settings: Settings) -> NotifyConfig:
+    rules = NotifyRules.from_file(settings.config_dir / "notify.yml")
+    gateways = build_gateways(rules, settings.data_dir, clock=settings.clock)
+    return NotifyConfig(
+        Sending(rules, load_vault(settings), gateways, ProviderConcurrency(rules.max_in_flight)),
+        domain.ContactDirectory.from_config(settings.load_yaml("departments.yml")),
+        secret(settings, "CIVICFLOW_NOTIFY_CALLBACK_TOKEN", DEV_CALLBACK_TOKEN),
+        secret(settings, "CIVICFLOW_WECHAT_TOKEN", "dev-wechat-token"),
+        secret(settings, "CIVICFLOW_WECOM_CENTRE_KEY", "dev-centre-robot"),
+    )
