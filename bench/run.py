@@ -173,6 +173,21 @@ COMPARED = {
 }
 
 
+LARGEST_RSS = "largest service's peak RSS, MB"
+
+
+def largest_rss(measured: dict[str, Any]) -> float:
+    """The largest peak RSS of any service in the runs of one platform."""
+    return float(
+        max(
+            service["rss_mb"]
+            for run in measured.values()
+            for service in run.get("per_service", {}).values()
+            if service.get("rss_mb")
+        )
+    )
+
+
 def compare(ref: str, pairs: int, sizes: Sizes) -> dict[str, Any]:
     """``pairs`` × (REF, this tree), alternating, each on a platform of its own; every
     figure of both sides, their means, and this tree's over REF's."""
@@ -189,13 +204,15 @@ def compare(ref: str, pairs: int, sizes: Sizes) -> dict[str, Any]:
                     for step in path:
                         value = value[step]
                     figures[name] = value
+                figures[LARGEST_RSS] = largest_rss(measured)
                 runs[side].append(figures)
+    names = (*COMPARED, LARGEST_RSS)
     means = {
-        side: {name: round(sum(r[name] for r in got) / len(got), 1) for name in COMPARED}
+        side: {name: round(sum(r[name] for r in got) / len(got), 1) for name in names}
         for side, got in runs.items()
     }
-    ratio = {name: round(means["this tree"][name] / means[ref][name], 3) for name in COMPARED}
-    for name in COMPARED:
+    ratio = {name: round(means["this tree"][name] / means[ref][name], 3) for name in names}
+    for name in names:
         log(
             f"{name}: {ref} {[r[name] for r in runs[ref]]} mean {means[ref][name]}; this tree "
             f"{[r[name] for r in runs['this tree']]} mean {means['this tree'][name]}; "

@@ -25,9 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import amqp.exceptions as amqp_exceptions
+import kombu.exceptions as kombu_exceptions
 from kombu.connection import Connection
 
 from kit.settings import ConfigError
+
+LOST_CONNECTION = (
+    OSError,
+    amqp_exceptions.ConnectionError,
+    amqp_exceptions.RecoverableConnectionError,
+    kombu_exceptions.OperationalError,
+)
+"""What a publish or an ack raises when the connection to the broker is gone."""
 
 log = logging.getLogger(__name__)
 

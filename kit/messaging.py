@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar, cast
 
-import amqp.exceptions as amqp_exceptions
 import eventlet
-import kombu.exceptions as kombu_exceptions
 from kombu.entity import Queue, binding
 from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
@@ -29,7 +27,7 @@ from pydantic import ValidationError
 from contracts.events import CATALOGUE, EventSpec
 from contracts.inbound import INBOUND_REJECTED_QUEUE, LINES
 from kit import metrics
-from kit.amqp import config_connection
+from kit.amqp import LOST_CONNECTION, config_connection
 from kit.db import store_unavailable
 from kit.nameko_fixes import StoppableQueueConsumer
 from kit.parking import Parking
@@ -52,12 +50,6 @@ class Rejected(Exception):
     """The message can never be handled as it is: park it with this reason, do not retry."""
 
 
-LOST_CONNECTION = (
-    OSError,
-    amqp_exceptions.ConnectionError,
-    amqp_exceptions.RecoverableConnectionError,
-    kombu_exceptions.OperationalError,
-)
 """What settling a message raises when the broker connection is gone."""
 
 STORE_PATIENCE_SECONDS = 900.0

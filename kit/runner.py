@@ -9,12 +9,11 @@ import signal
 from typing import Any
 
 import eventlet
-import eventlet.event
 from nameko.containers import ServiceContainer
-from nameko.runners import ServiceRunner
 
 from kit import logs
 from kit.amqp import nameko_config
+from kit.nameko_fixes import StartThenStopRunner
 from kit.settings import Settings
 
 
@@ -45,20 +44,13 @@ def configure_logging(level: str = "INFO", service: str = "civicflow") -> None:
 
 def run_until_signalled(service_cls: type, settings: Settings) -> None:
     """Start one service and stop it gracefully on SIGTERM or Ctrl-C (twice: kill)."""
-    runner = ServiceRunner(container_config(settings, service_cls.name))  # type: ignore[attr-defined]
+    runner = StartThenStopRunner(container_config(settings, service_cls.name))  # type: ignore[attr-defined]
     runner.add_service(service_cls)
 
-    started = eventlet.event.Event()
-
-    def stop_once_started() -> None:
-        # nameko cannot stop a container that is still starting (its extensions assert or
-        # dereference what start has not made yet): a stop that comes early waits for start.
-        started.wait()
-        runner.stop()
-
     def shutdown(_signum: int, _frame: Any) -> None:
-        # Signal handlers run outside the hub; stopping must happen in a greenlet.
-        eventlet.spawn_n(stop_once_started)
+        # Signal handlers run outside the hub; stopping must happen in a greenlet. A SIGTERM
+        # that comes while the service starts is carried out once it has started.
+        eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     try:
@@ -66,8 +58,6 @@ def run_until_signalled(service_cls: type, settings: Settings) -> None:
     except KeyboardInterrupt:
         runner.kill()
         return
-    finally:
-        started.send(True)
     settle_the_collector()
     waiter = eventlet.spawn(runner.wait)
     while True:

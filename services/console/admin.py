@@ -1,4 +1,5 @@
-"""Administration: users and roles, and read-only views of the configuration and sources."""
+"""Administration: users and roles, and read-only views of the configuration and sources.
+Administrators only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from kit.settings import Settings
 from services.console import domain
 from services.console.models import User
+from services.console.refusals import Clash, NotFound, NotPermitted
+from services.console.unit_of_work import ConsoleReads, ConsoleUnitOfWork
 
 CONFIG_FILES = ("routing.yml", "sla.yml", "notify.yml", "assessment.yml", "categories.yml")
 _USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
@@ -40,6 +43,38 @@ def new_user(body: Any) -> User:
         username=username, password_hash=domain.hash_password(password), role=role,
         unit=unit if role in domain.UNIT_ROLES else None, dev_only=False, display=display,
     )  # fmt: skip
+
+
+def must_be_admin(principal: domain.Principal) -> domain.Principal:
+    if principal.role != "admin":
+        raise NotPermitted("administrators only")
+    return principal
+
+
+def users(reads: ConsoleReads) -> list[dict[str, Any]]:
+    with reads:
+        return [domain.user_view(user) for user in reads.users.all()]
+
+
+def add_user(uow: ConsoleUnitOfWork, body: Any) -> dict[str, Any]:
+    user = new_user(body)
+    with uow:
+        if uow.users.get(user.username) is not None:
+            raise Clash(f"user {user.username} exists")
+        uow.users.put(user)
+        uow.commit()
+    return domain.user_view(user)
+
+
+def remove_user(uow: ConsoleUnitOfWork, principal: domain.Principal, username: str) -> None:
+    if username == principal.user:
+        raise Clash("you cannot remove yourself")
+    with uow:
+        user = uow.users.get(username)
+        if user is None:
+            raise NotFound(f"no user {username}")
+        uow.users.remove(user)
+        uow.commit()
 
 
 def config_files(folder: Path) -> dict[str, str]:

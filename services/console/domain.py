@@ -159,6 +159,12 @@ def holds(principal: Principal, case: dict[str, Any]) -> bool:
     )
 
 
+def user_view(user: Any) -> dict[str, Any]:
+    """A user as the console shows them (never the password's hash)."""
+    return {"username": user.username, "role": user.role, "unit": user.unit,
+            "display": user.display or user.username}  # fmt: skip
+
+
 # --- login throttling ----------------------------------------------------------------------
 
 MAX_FAILURES: Final = 5

@@ -14,6 +14,10 @@
   ``deploy/config/categories.yml``.
 
 Levels, roles and exclusive types may be written in Chinese (街镇, 专职网格员, 学校, …).
+
+Each entry of departments, duties and categories, from YAML or a CSV row, is read by
+``kernel.catalogue`` (``department_entry``, ``duty_entry``, ``category_entry``), the reader of
+the format every service's catalogue comes from; a wrong one is a problem of the import.
 """
 
 from __future__ import annotations
@@ -26,9 +30,17 @@ from typing import Any, cast
 
 import yaml
 
-from contracts.common import mask_phone
+from contracts.common import RiskGrade, mask_phone
 from contracts.events import Level
 from contracts.rpc import DutyRole, ExclusiveType, StaffRole
+from kernel.catalogue import (
+    CatalogueError,
+    CategoryEntry,
+    DutyEntry,
+    category_entry,
+    department_entry,
+    duty_entry,
+)
 from services.grid.domain import (
     EXCLUSIVE_WORDS,
     LEVEL_WORDS,
@@ -260,46 +272,43 @@ def people_csv(people: Iterable[Person], with_phones: bool) -> str:
 def parse_departments(
     text: str, source: str = "departments.yml"
 ) -> tuple[list[Department], list[Duty], list[Problem]]:
+    """Departments and the duties listed with them, each entry read by the kernel."""
     rows, problems = read_rows(text, source, "departments")
     departments = []
     duties: list[Duty] = []
     for where, row in rows:
-        code = _text(row.get("code"))
-        level = _level(row.get("level"))
-        phone, wrong = check_phone(_optional(row.get("phone")), f"{where} ({code})")
+        try:
+            entry = department_entry(row, where)
+        except CatalogueError as exc:
+            problems.append(Problem(exc.where, exc.detail))
+            continue
+        level = cast(Level, _level(entry.level))
+        phone, wrong = check_phone(entry.phone, f"{where} ({entry.code})")
         problems.extend(wrong)
         departments.append(
             Department(
-                code=code,
-                name=_text(row.get("name")),
-                level=cast(Level, level),
-                unit=_optional(row.get("unit")),
+                code=entry.code,
+                name=entry.name,
+                level=level,
+                unit=entry.unit,
                 phone=phone,
-                contact=_optional(row.get("contact")),
+                contact=entry.contact,
                 origin=where,
             )
         )
-        listed = row.get("duties") or []
-        if not isinstance(listed, list):
-            problems.append(Problem(f"{where} ({code})", "duties must be a list"))
-            continue
-        for index, item in enumerate(listed):
-            duty_where = f"{where}.duties[{index}]"
-            if isinstance(item, str):
-                duties.append(Duty(code, item, cast(Level, level), "lead", duty_where))
-            elif isinstance(item, dict):
-                duties.append(_duty(code, item, cast(Level, level), duty_where))
-            else:
-                problems.append(Problem(duty_where, "a duty is a category code or a mapping"))
+        duties.extend(
+            _duty(entry.code, duty, level, f"{where}.duties[{n}]")
+            for n, duty in enumerate(entry.duties)
+        )
     return departments, duties, problems
 
 
-def _duty(department: str, item: Mapping[str, Any], level: Level, where: str) -> Duty:
+def _duty(department: str, duty: DutyEntry, level: Level, where: str) -> Duty:
     return Duty(
         department=department,
-        category=_text(item.get("category")),
-        level=cast(Level, _level(item.get("level")) or level),
-        role=cast(DutyRole, _text(item.get("role")) or "lead"),
+        category=duty.category,
+        level=cast(Level, _level(duty.level) or level),
+        role=cast(DutyRole, duty.role or "lead"),
         origin=where,
     )
 
@@ -315,7 +324,7 @@ def parse_duties(
         known = departments.get(code)
         # Unknown here: the stored department's level is filled in when merging.
         level = known.level if known else cast(Level, "")
-        duties.append(_duty(code, row, level, where))
+        duties.append(_duty(code, duty_entry(row, where), level, where))
     return duties, problems
 
 
@@ -353,63 +362,47 @@ def departments_yaml(
 def parse_categories(
     text: str, source: str = "categories.yml"
 ) -> tuple[list[Category], list[Problem]]:
+    """Groups (YAML only) and categories, each entry read by the kernel; in CSV, keywords are
+    written ``word|word``."""
     problems: list[Problem] = []
     categories: list[Category] = []
-    if not source.endswith(".csv"):
-        group_rows, wrong = read_rows(text, source, "groups")
+    csv_file = source.endswith(".csv")
+    for key in ("categories",) if csv_file else ("groups", "categories"):
+        rows, wrong = read_rows(text, source, key)
         problems.extend(wrong)
-        for where, row in group_rows:
+        for where, row in rows:
+            if csv_file:
+                words = _text(row.get("keywords")).split("|")
+                row = {**row, "keywords": [word.strip() for word in words if word.strip()]}
+            try:
+                entry = category_entry(row, where)
+            except CatalogueError as exc:
+                problems.append(Problem(exc.where, exc.detail))
+                continue
             categories.append(
-                Category(
-                    code=_text(row.get("code")),
-                    name=_text(row.get("name")),
-                    parent=_optional(row.get("parent")),
-                    risk=cast(Any, _optional(row.get("risk"))),
-                    origin=where,
-                )
+                _category(entry, where) if key == "categories" else _group(entry, where)
             )
-    rows, wrong = read_rows(text, source, "categories")
-    problems.extend(wrong)
-    for where, row in rows:
-        keywords, bad = _keywords(row.get("keywords"), where)
-        problems.extend(bad)
-        level = _level(row.get("level"))
-        categories.append(
-            Category(
-                code=_text(row.get("code")),
-                name=_text(row.get("name")),
-                parent=_optional(row.get("parent")),
-                department=_optional(row.get("department")),
-                level=cast(Level, level) if level else None,
-                resolve=_optional(row.get("resolve")),
-                risk=cast(Any, _optional(row.get("risk"))),
-                keywords=keywords,
-                origin=where,
-            )
-        )
     return categories, problems
 
 
-def _keywords(value: Any, where: str) -> tuple[tuple[tuple[str, float], ...], list[Problem]]:
-    """``[word, {word: weight}]`` in YAML; ``word|word`` in CSV."""
-    if value is None or value == "":
-        return (), []
-    if isinstance(value, str):
-        return tuple((word.strip(), 1.0) for word in value.split("|") if word.strip()), []
-    if not isinstance(value, list):
-        return (), [Problem(where, "keywords must be a list of words")]
-    words: list[tuple[str, float]] = []
-    for item in value:
-        if isinstance(item, str):
-            words.append((item, 1.0))
-        elif isinstance(item, dict) and len(item) == 1:
-            ((word, weight),) = item.items()
-            if isinstance(weight, bool) or not isinstance(weight, int | float):
-                return (), [Problem(where, f"keywords: weight of {word!r} must be a number")]
-            words.append((str(word), float(weight)))
-        else:
-            return (), [Problem(where, f"keywords: {item!r} is neither a word nor word: weight")]
-    return tuple(words), []
+def _group(entry: CategoryEntry, where: str) -> Category:
+    risk = cast(RiskGrade | None, entry.risk)
+    return Category(code=entry.code, name=entry.name, parent=entry.parent, risk=risk, origin=where)
+
+
+def _category(entry: CategoryEntry, where: str) -> Category:
+    level = _level(entry.level)
+    return Category(
+        code=entry.code,
+        name=entry.name,
+        parent=entry.parent,
+        department=entry.department,
+        level=cast(Level, level) if level else None,
+        resolve=entry.resolve,
+        risk=cast(RiskGrade | None, entry.risk),
+        keywords=tuple(entry.keywords.items()),
+        origin=where,
+    )
 
 
 def categories_yaml(categories: Sequence[Category]) -> str:

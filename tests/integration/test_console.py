@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import UnroutableError
 
 from civicflow.demo import load_demo
 from services.console.domain import issue_token
@@ -271,6 +273,19 @@ def test_every_service_answers_unrouted_urls_in_the_error_shape(platform: Platfo
         assert wrong.body == {"errors": [{"loc": [], "msg": "POST is not allowed on /healthz"}]}
 
 
+def publish_once_routed(channel: BlockingChannel, routing_key: str, body: bytes) -> None:
+    """Publish on ``civicflow.events`` once a queue takes it: here only the stream's is bound
+    there, so a refused (unroutable) publish means the stream is not listening yet."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            channel.basic_publish("civicflow.events", routing_key, body, mandatory=True)
+            return
+        except UnroutableError:
+            assert time.monotonic() < deadline, "the stream never bound its queue"
+            time.sleep(0.05)
+
+
 def test_the_event_stream_tells_types_and_no_case_numbers(
     platform: Platform, tokens: dict[str, str]
 ) -> None:
@@ -285,10 +300,9 @@ def test_the_event_stream_tells_types_and_no_case_numbers(
             "event_id": "e-1", "type": "sla.overdue", "occurred_at": "2026-11-21T10:00:00+00:00",
             "case_id": "CF-SECRET", "data": {},
         }  # fmt: skip
-        time.sleep(0.5)  # the stream is bound before the event is published
         # confirmed: unconfirmed, a publish just before closing may be dropped
         channel = publisher(platform.settings.amqp_uri)
-        channel.basic_publish("civicflow.events", "sla.overdue", json.dumps(body).encode())
+        publish_once_routed(channel, "sla.overdue", json.dumps(body).encode())
         channel.connection.close()
         lines = [stream.readline() for _ in range(4)]
     received = b"".join(lines)

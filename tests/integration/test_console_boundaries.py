@@ -1,7 +1,7 @@
 """The console at its edges, against a stand-in dispatch on the real broker: another service
 that is slow (503), that crashes (502, its message kept inside) or refuses on purpose (the
 statuses it always had); URLs no route serves (JSON 404 and 405); the login throttle behind
-a trusted proxy (``CIVICFLOW_TRUSTED_PROXIES``)."""
+a trusted proxy (``CIVICFLOW_TRUSTED_PROXIES``), on the console's clock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import eventlet
 import pytest
 
+from kernel.clock import ManualClock
 from kit.rpc import rpc
 from kit.runner import InProcess
 from services.console.domain import MAX_ADDRESS_FAILURES, issue_token
@@ -67,7 +69,13 @@ class StandInDispatch:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def clock() -> ManualClock:
+    """The console's clock: it stands still unless a test moves it."""
+    return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory, clock: ManualClock) -> Iterator[str]:
     """The console's base URL."""
     from tests.conftest import BASE_AMQP_URI
     from tests.support.harness import temporary_vhost
@@ -75,7 +83,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("console-boundaries")
     with temporary_vhost(BASE_AMQP_URI) as vhost, pytest.MonkeyPatch.context() as env:
         env.setenv("CIVICFLOW_TRUSTED_PROXIES", f"{PROXY}, 10.0.0.0/8")
-        settings = replace(settings_for_test(vhost, Path(data)), rpc_timeout=1.0)
+        settings = replace(settings_for_test(vhost, Path(data)), rpc_timeout=1.0, clock=clock)
         migrate_all(settings, ["console"])
         services = InProcess([ConsoleService, StandInDispatch], settings).start()
         try:
@@ -193,3 +201,19 @@ def test_through_a_trusted_proxy_each_client_is_throttled_on_its_own(console: st
     assert login_from(console, PROXY, "203.0.113.7")[0] == 429
     assert login_from(console, PROXY, "203.0.113.8")[0] == 401  # another client behind it
     assert login_from(console, PROXY)[0] == 401  # nor is the proxy itself locked
+
+
+def test_a_locked_address_may_try_again_fifteen_minutes_later_by_the_consoles_clock(
+    console: str, clock: ManualClock
+) -> None:
+    client = "203.0.113.50"
+    for _ in range(MAX_ADDRESS_FAILURES):
+        assert login_from(console, PROXY, client)[0] == 401
+    assert login_from(console, PROXY, client)[0] == 429
+
+    clock.advance(timedelta(minutes=10))
+    status, body = login_from(console, PROXY, client)
+    assert status == 429 and "try again in 301 s" in body["errors"][0]["msg"]
+
+    clock.advance(timedelta(minutes=5))
+    assert login_from(console, PROXY, client)[0] == 401  # wrong, but heard again

@@ -25,7 +25,7 @@ import yaml
 
 from civicflow.demo import load_demo
 from contracts.common import CHANNELS
-from services.console.service import CONFLICTS, NOT_FOUND, STATIC, UNPROCESSABLE
+from services.console.edge import CONFLICTS, NOT_FOUND, STATIC, UNPROCESSABLE
 from tests.support.harness import CONFIG_DIR, Platform, http, running, settings_for_test
 from tests.support.openapi_fuzz import CrashLog, FuzzConfig, FuzzReport, run_schemathesis
 

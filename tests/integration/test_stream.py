@@ -4,6 +4,7 @@ while a browser listens, so that nobody watching costs the broker nothing."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -52,6 +53,21 @@ def routable_within(uri: str, wanted: bool, seconds: float = 10.0) -> bool:
     return False
 
 
+class Wanted(threading.Event):
+    """``Broadcast.wanted`` that also tells when the stream's consumer has looked for a
+    browser and found none: by then, an eager consumer would have bound its queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found_nobody = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        wanted = super().wait(timeout)
+        if not wanted:
+            self.found_nobody.set()
+        return wanted
+
+
 @pytest.fixture
 def stream(vhost_uri: str) -> Iterator[PublicStream]:
     provider = PublicStream()
@@ -59,6 +75,7 @@ def stream(vhost_uri: str) -> Iterator[PublicStream]:
         config={"AMQP_URI": vhost_uri}, spawn_managed_thread=eventlet.spawn
     )
     provider.setup()
+    provider.broadcast.wanted = Wanted()
     provider.linger = 0.5
     provider.start()
     yield provider
@@ -68,7 +85,9 @@ def stream(vhost_uri: str) -> Iterator[PublicStream]:
 def test_the_stream_holds_a_queue_only_while_a_browser_listens(
     stream: PublicStream, vhost_uri: str
 ) -> None:
-    time.sleep(1.5)  # time enough for an eager consumer to have bound its queue
+    wanted = stream.broadcast.wanted
+    assert isinstance(wanted, Wanted)
+    assert wanted.found_nobody.wait(10), "the stream's consumer never looked for a browser"
     assert not routable(vhost_uri), "a queue was bound with no browser listening"
 
     browser = stream.broadcast.frames()

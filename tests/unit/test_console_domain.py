@@ -12,6 +12,7 @@ import re
 import pytest
 
 from kit.settings import ConfigError, Settings
+from services.console.config import load_trusted_proxies
 from services.console.domain import (
     TOKEN_TTL_SECONDS,
     AuthError,
@@ -29,7 +30,6 @@ from services.console.domain import (
     trusted_networks,
     verify_password,
 )
-from services.console.service import load_trusted_proxies
 
 SECRET = "console-test-secret"
 NOW = 1_772_330_400.75

@@ -238,7 +238,7 @@ def test_people_in_yaml() -> None:
         ),
         (
             "departments:\n  - {code: D-1, name: 局, level: district, duties: x}",
-            "departments[0] (D-1): duties must be a list",
+            "departments.yml: departments[0].duties: must be a list",
         ),
     ],
 )
@@ -285,7 +285,7 @@ def test_categories_from_csv() -> None:
 @pytest.mark.parametrize(
     ("keywords", "expected"),
     [
-        ("3", "keywords must be a list of words"),
+        ("3", "keywords: must be a list of words"),
         ("[{a: x}]", "weight of 'a' must be a number"),
         ("[[a]]", "is neither a word nor word: weight"),
     ],

@@ -10,7 +10,7 @@ import pytest
 
 from kit.pii import load_vault
 from kit.settings import ConfigError, Settings, secret
-from services.console.service import load_token_secret
+from services.console.config import load_token_secret
 from services.notify.config import load_config as load_notify
 from tests.unit.conftest import CONFIG_DIR
 

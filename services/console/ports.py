@@ -1,0 +1,68 @@
+"""The other services as the console's handlers call them, listing only what they call.
+
+In the service these are the RPC clients (``kit.providers.RpcClient``); in the handlers' unit
+tests, ``tests/support/fake_console.py`` stands in for them. Answers are the JSON-shaped
+documents the services' RPC returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Dispatch(Protocol):
+    """Cases and their lifecycle (派单、办理、反馈、办结…)."""
+
+    def get_case(self, case_id: str) -> dict[str, Any] | None: ...
+
+    def list_cases(
+        self, scope: list[str] | None, filters: dict[str, str], page: int, page_size: int
+    ) -> dict[str, Any]:
+        """``{"items": [case…], …}`` of the cases of the units in ``scope`` (None: all)."""
+        ...
+
+    def act(
+        self, case_id: str, action: dict[str, Any], actor: dict[str, Any], key: str | None
+    ) -> dict[str, Any]:
+        """Carry out a lifecycle action (``contracts.actions``) as ``actor``; the case after."""
+        ...
+
+    def dispatch_many(
+        self, case_ids: list[str], actor: dict[str, Any], key: str | None
+    ) -> list[dict[str, Any]]:
+        """一键派单 of many: each case takes its suggestion; an answer per case."""
+        ...
+
+
+class Supervision(Protocol):
+    """督办 orders, the overdue board, 一单考评 and alert subscriptions."""
+
+    def issue_order(self, case_id: str, order: Any, issued_by: str) -> dict[str, Any]: ...
+
+    def reply_to_order(self, order_id: str, reply: Any, user: str) -> dict[str, Any]: ...
+
+    def board(self, scope: list[str] | None) -> dict[str, Any]: ...
+
+    def assessment(self, period: str, kind: str | None) -> dict[str, Any]: ...
+
+    def subscriptions(self, subscriber: str) -> list[dict[str, Any]]: ...
+
+    def subscribe(self, wanted: dict[str, Any]) -> dict[str, Any]: ...
+
+    def unsubscribe(self, subscription_id: int, subscriber: str) -> None: ...
+
+
+class Grid(Protocol):
+    """The territory: its units and their outlines."""
+
+    def units(self, level: str | None, parent: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+    def shapes(self, level: str) -> list[dict[str, Any]]: ...
+
+
+class Intake(Protocol):
+    """What came in: here, the citizen's sealed number behind a case."""
+
+    def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
+        """``{"phone_sealed": …}``, or None when there is no number."""
+        ...

@@ -1,0 +1,169 @@
+"""Console's unit of work: staff users, login failures, the phone-view audit and the big
+screen's counts as the handlers see them, and one transaction around them.
+
+``ConsoleUnitOfWork`` is what a handler that writes is given and ``ConsoleReads`` what a read
+is given; ``SqlConsoleUnitOfWork`` and ``SqlConsoleReads`` are the database's, and
+``tests/support/fake_console.py`` has both in memory for the handlers' unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from sqlalchemy.orm import Session
+
+from kit.db import FirstTimes, UnitOfWork
+from services.console.models import LoginFailures, User
+from services.console.repository import UserRepository
+
+
+class Users(Protocol):
+    """The staff who may sign in (坐席、部门办理人、网格员、督查、管理员)."""
+
+    def get(self, username: str) -> User | None: ...
+
+    def put(self, user: User) -> None:
+        """Add the user, or store the changes to one already there."""
+        ...
+
+    def all(self) -> list[User]:
+        """Every user, by username."""
+        ...
+
+    def remove(self, user: User) -> None: ...
+
+
+class FailedLogins(Protocol):
+    """Failed logins counted per key (``user:<name>``, ``addr:<address>``) in a window."""
+
+    def failures(self, key: str) -> LoginFailures | None: ...
+
+    def failed(self, key: str, now: float, window: float) -> None:
+        """One more failure; a window older than ``window`` seconds starts again at one."""
+        ...
+
+    def forget_failures(self, *keys: str) -> None: ...
+
+
+class PhoneViews(Protocol):
+    """The audit of who saw a citizen's number unmasked."""
+
+    def saw_phone(self, username: str, case_id: str, address: str, at: datetime) -> None: ...
+
+
+class ScreenCounts(Protocol):
+    """The big screen's counts, by (Beijing) day and metric."""
+
+    def count(self, tally: Mapping[tuple[str, str], int]) -> None:
+        """Add each ``(day, metric)``'s number to its count."""
+        ...
+
+    def counts(self, day: str) -> dict[str, int]: ...
+
+
+class ConsoleReads(Protocol):
+    """What the console reads outside any transaction."""
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def screen(self) -> ScreenCounts: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class ConsoleUnitOfWork(ConsoleReads, Protocol):
+    """One transaction: the rows written and the events consumed, stored together on
+    ``commit`` or not at all (leaving without a commit rolls back)."""
+
+    @property
+    def failed_logins(self) -> FailedLogins: ...
+
+    @property
+    def phone_views(self) -> PhoneViews: ...
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        """The event ids this consumer had not handled yet, each to be taken once."""
+        ...
+
+    def commit(self) -> None: ...
+
+
+class SqlConsoleUnitOfWork:
+    """The console database's unit of work: ``kit.db``'s (``begin`` starts one, for the
+    consumer that asks), with the console's repository on its session."""
+
+    users: UserRepository
+    screen: UserRepository
+    failed_logins: UserRepository
+    phone_views: UserRepository
+
+    def __init__(self, begin: Callable[[], UnitOfWork]) -> None:
+        self.begin = begin
+        self._work: UnitOfWork | None = None
+
+    def __enter__(self) -> Self:
+        work = self.begin()
+        repository = UserRepository(work.__enter__().session)
+        self.users = self.screen = self.failed_logins = self.phone_views = repository
+        self._work = work
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        work, self._work = self._started(), None
+        work.__exit__(exc_type, exc, tb)
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        return self._started().first_times(event_ids)
+
+    def commit(self) -> None:
+        self._started().commit()
+
+    def _started(self) -> UnitOfWork:
+        if self._work is None:
+            raise RuntimeError("the unit of work is used outside its with block")
+        return self._work
+
+
+class SqlConsoleReads:
+    """Reads of the console database on a session of their own (``read`` opens one)."""
+
+    users: UserRepository
+    screen: UserRepository
+
+    def __init__(self, read: Callable[[], AbstractContextManager[Session]]) -> None:
+        self.read = read
+        self._reading: AbstractContextManager[Session] | None = None
+
+    def __enter__(self) -> Self:
+        reading = self.read()
+        self.users = self.screen = UserRepository(reading.__enter__())
+        self._reading = reading
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.__exit__(exc_type, exc, tb)

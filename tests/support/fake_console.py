@@ -1,0 +1,214 @@
+"""Console's unit of work and the other services in memory, so the handlers are tested with
+no broker and no database.
+
+The unit of work keeps the promises of ``SqlConsoleUnitOfWork`` the handlers rely on: writes
+count only once committed, leaving without a commit puts everything back, and an event id is
+new to ``first_times`` once only (and only if the unit of work that saw it commits).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from kit.db import FirstTimes
+from services.console.models import LoginFailures, User
+
+
+@dataclass
+class FakeConsoleRepository:
+    """Everything the console stores, in dicts and lists."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    failures_by_key: dict[str, LoginFailures] = field(default_factory=dict)
+    phone_views: list[tuple[str, str, str, datetime]] = field(default_factory=list)
+    """(username, case_id, address, at)"""
+    daily_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """By (day, metric)."""
+    processed: set[str] = field(default_factory=set)
+    """The event ids the screen's counter handled."""
+
+    def copy(self) -> FakeConsoleRepository:
+        return copy.deepcopy(self)
+
+    # Users
+    def get(self, username: str) -> User | None:
+        return self.users.get(username)
+
+    def put(self, user: User) -> None:
+        self.users[user.username] = user
+
+    def all(self) -> list[User]:
+        return [self.users[name] for name in sorted(self.users)]
+
+    def remove(self, user: User) -> None:
+        del self.users[user.username]
+
+    # FailedLogins
+    def failures(self, key: str) -> LoginFailures | None:
+        return self.failures_by_key.get(key)
+
+    def failed(self, key: str, now: float, window: float) -> None:
+        row = self.failures_by_key.get(key)
+        if row is None or now - row.window_start >= window:
+            self.failures_by_key[key] = LoginFailures(key=key, failures=1, window_start=now)
+        else:
+            row.failures += 1
+
+    def forget_failures(self, *keys: str) -> None:
+        for key in keys:
+            self.failures_by_key.pop(key, None)
+
+    # PhoneViews
+    def saw_phone(self, username: str, case_id: str, address: str, at: datetime) -> None:
+        self.phone_views.append((username, case_id, address, at))
+
+    # ScreenCounts
+    def count(self, tally: Mapping[tuple[str, str], int]) -> None:
+        self.daily_counts.update(tally)
+
+    def counts(self, day: str) -> dict[str, int]:
+        return {metric: n for (d, metric), n in self.daily_counts.items() if d == day}
+
+
+class FakeConsoleUnitOfWork:
+    """``users``, ``failed_logins``, ``phone_views`` and ``screen`` are what the handlers see
+    inside the unit of work (one repository); ``committed`` holds what is stored."""
+
+    def __init__(self, users: Iterable[User] = ()) -> None:
+        self.committed = FakeConsoleRepository(users={user.username: user for user in users})
+        self.working = self.committed.copy()
+        self.commits = 0
+
+    @property
+    def users(self) -> FakeConsoleRepository:
+        return self.working
+
+    @property
+    def failed_logins(self) -> FakeConsoleRepository:
+        return self.working
+
+    @property
+    def phone_views(self) -> FakeConsoleRepository:
+        return self.working
+
+    @property
+    def screen(self) -> FakeConsoleRepository:
+        return self.working
+
+    def __enter__(self) -> Self:
+        self.working = self.committed.copy()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # What was not committed is gone, as a rolled-back transaction's rows are.
+        self.working = self.committed.copy()
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        new = set(event_ids) - self.working.processed
+        self.working.processed |= new
+        return FirstTimes(new)
+
+    def commit(self) -> None:
+        self.committed = self.working.copy()
+        self.commits += 1
+
+
+class FakeDispatch:
+    """Dispatch holding ``cases`` by id; ``acted`` records each action it carried out."""
+
+    def __init__(self, *cases: dict[str, Any]) -> None:
+        self.cases = {case["case_id"]: case for case in cases}
+        self.acted: list[tuple[str, dict[str, Any], dict[str, Any], str | None]] = []
+        self.listed: list[list[str] | None] = []
+
+    def get_case(self, case_id: str) -> dict[str, Any] | None:
+        case = self.cases.get(case_id)
+        return copy.deepcopy(case) if case is not None else None
+
+    def list_cases(
+        self, scope: list[str] | None, filters: dict[str, str], page: int, page_size: int
+    ) -> dict[str, Any]:
+        """Every case; the scope asked for is recorded (dispatch applies it)."""
+        self.listed.append(scope)
+        items = [copy.deepcopy(case) for case in self.cases.values()]
+        return {"items": items, "page": page, "page_size": page_size, "total": len(items)}
+
+    def act(
+        self, case_id: str, action: dict[str, Any], actor: dict[str, Any], key: str | None
+    ) -> dict[str, Any]:
+        self.acted.append((case_id, action, actor, key))
+        return {**self.cases[case_id], "status": "acted"}
+
+    def dispatch_many(
+        self, case_ids: list[str], actor: dict[str, Any], key: str | None
+    ) -> list[dict[str, Any]]:
+        answers = []
+        for case_id in case_ids:
+            self.acted.append((case_id, {"action": "dispatch"}, actor, key))
+            answers.append({"case_id": case_id, "ok": True, "status": "dispatched"})
+        return answers
+
+
+class FakeIntake:
+    """Intake holding each case's sealed number."""
+
+    def __init__(self, sealed: Mapping[str, str]) -> None:
+        self.sealed = dict(sealed)
+
+    def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
+        phone = self.sealed.get(case_id)
+        return {"phone_sealed": phone} if phone is not None else None
+
+
+class FakeSupervision:
+    """Supervision recording the orders and subscriptions asked of it."""
+
+    def __init__(self) -> None:
+        self.orders: list[tuple[str, Any, str]] = []
+        self.subscribed: list[dict[str, Any]] = []
+        self.boards: list[list[str] | None] = []
+
+    def issue_order(self, case_id: str, order: Any, issued_by: str) -> dict[str, Any]:
+        self.orders.append((case_id, order, issued_by))
+        return {"case_id": case_id, "issued_by": issued_by}
+
+    def reply_to_order(self, order_id: str, reply: Any, user: str) -> dict[str, Any]:
+        return {"order_id": order_id, "replied_by": user}
+
+    def board(self, scope: list[str] | None) -> dict[str, Any]:
+        self.boards.append(scope)
+        return {"units": [], "totals": {}}
+
+    def assessment(self, period: str, kind: str | None) -> dict[str, Any]:
+        return {"period": period, "kind": kind, "units": []}
+
+    def subscriptions(self, subscriber: str) -> list[dict[str, Any]]:
+        return [s for s in self.subscribed if s["subscriber"] == subscriber]
+
+    def subscribe(self, wanted: dict[str, Any]) -> dict[str, Any]:
+        self.subscribed.append(wanted)
+        return {"id": len(self.subscribed), **wanted}
+
+    def unsubscribe(self, subscription_id: int, subscriber: str) -> None:
+        del self.subscribed[subscription_id - 1]
+
+
+class FakeGrid:
+    """Grid with no territory to speak of: one outline per level asked."""
+
+    def units(self, level: str | None, parent: str | None, limit: int) -> list[dict[str, Any]]:
+        return []
+
+    def shapes(self, level: str) -> list[dict[str, Any]]:
+        return [{"code": f"{level}-1", "level": level, "polygons": []}]
