@@ -1,5 +1,6 @@
-"""From a lifecycle action (``contracts.actions``, what the console sends) to a lifecycle
-command.
+"""What dispatch is asked to do (``ActOnCase``, ``DispatchMany``, each handled by a function of
+``handlers``), and from a lifecycle action (``contracts.actions``, what the console sends) to a
+lifecycle command.
 
 Pure: whatever must be looked up (the catalogue, the duty list at the next level, the SLA
 policy) is handed in. The action's own fields are checked by its model; what only the case
@@ -37,6 +38,26 @@ from services.dispatch.domain import RoutingTable
 
 class BadCommand(ValueError):
     """The parameters of an action are missing or wrong; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ActOnCase:
+    """Carry out one lifecycle action on a case. The same ``command_id`` again changes
+    nothing; an ``expected_version`` the case has left behind is refused."""
+
+    case_id: str
+    action: LifecycleAction
+    actor: lc.Actor
+    command_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DispatchMany:
+    """Batch one click (一键派单): each case takes its suggestion."""
+
+    case_ids: Sequence[str]
+    actor: lc.Actor
+    command_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,9 @@ class CaseRepository:
         self.session = session
 
     def add(self, case: Case) -> None:
+        """A new case, with its history: the flush at commit writes the new cases of a unit
+        of work together, one statement a table."""
         self.session.add(case)
-
-    def add_all(self, cases: Sequence[Case]) -> None:
-        """New cases, with their history: the flush writes each table's rows together."""
-        self.session.add_all(cases)
 
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id, options=[selectinload(Case.history)])

@@ -4,12 +4,13 @@ verification and revisits, replays and concurrent hands."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from civicflow.demo import load_demo
+from kernel.clock import ManualClock
 from tests.support.harness import Answer, EventTap, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -26,13 +28,15 @@ SERVICES = ["intake", "grid", "dispatch", "supervision", "console"]
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """One platform for the module: each test works on cases of its own."""
+    """One platform for the module: each test works on cases of its own. Its clock stands
+    still until a test moves it."""
     from tests.conftest import BASE_AMQP_URI
     from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp("dispatch")
     with temporary_vhost(BASE_AMQP_URI) as vhost:
-        settings = settings_for_test(vhost, Path(data))
+        clock = ManualClock(datetime.now(UTC))
+        settings = dataclasses.replace(settings_for_test(vhost, Path(data)), clock=clock)
         with running(settings, SERVICES) as platform:
             load_demo(settings)
             yield platform
@@ -179,6 +183,25 @@ def test_batch_dispatch_clicks_many_at_once(platform: Platform, token: str) -> N
         ("CF000000-NOSUCH", False),
     ]
     assert all(case_of(platform, token, c)["status"] == "dispatched" for c in waiting)
+
+
+def test_routing_and_actions_take_their_time_from_the_platform_clock(
+    platform: Platform, token: str, tap: EventTap
+) -> None:
+    clock = platform.settings.clock
+    assert isinstance(clock, ManualClock)
+    routed_at = clock.advance(timedelta(minutes=7))
+    case_id = hotline(platform, "化工厂排污", category="environment.pollution")
+    dispatched = tap.wait_for("case.dispatched", case_id)
+    assert datetime.fromisoformat(dispatched["occurred_at"]) == routed_at
+    respond_by = datetime.fromisoformat(dispatched["data"]["deadlines"]["respond_by"])
+    accepted_at = clock.advance(timedelta(minutes=3))
+    accepted = act(platform, token, case_id, "accept").body
+    assert [datetime.fromisoformat(step["at"]) for step in accepted["timeline"]] == [
+        routed_at,
+        accepted_at,
+    ]
+    assert datetime.fromisoformat(accepted["deadlines"]["respond_by"]) == respond_by > routed_at
 
 
 # --- the lifecycle through the console ---
@@ -328,7 +351,10 @@ def test_a_supervisor_issues_an_order_and_the_unit_replies(platform: Platform, t
     replied = console(platform, token, "POST", path, {"reply": "已约谈企业负责人"})
     assert replied.status == 200 and replied.body["reply"] == "已约谈企业负责人"
     assert console(platform, token, "POST", path, {"reply": "again"}).status == 409
-    this_month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # of the dispatch
+    # of the dispatch
+    this_month = (
+        platform.settings.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    )
     assessment = console(platform, token, "GET", f"/api/v1/assessment?period={this_month}")
     assert assessment.status == 200
     hbj = next(row for row in assessment.body if row["assignee_code"] == "D-HBJ")

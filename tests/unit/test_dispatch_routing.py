@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from contracts.events import Assignee, CaseReceived, Level, Reporter
-from contracts.rpc import DepartmentDuty, GridUnit
+from contracts.rpc import DepartmentDuty, GridUnit, Location
 from kit.providers import RpcTimeout
 from services.dispatch.domain import (
     Place,
@@ -21,8 +21,8 @@ from services.dispatch.domain import (
     decide,
     extra_keywords,
 )
+from services.dispatch.routing import locate_all
 from services.dispatch.routing_config import load_routing
-from services.dispatch.service import DispatchService
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
 
@@ -321,17 +321,17 @@ class FakeGrid:
     def __init__(self, answers: list[dict[str, Any]] | None) -> None:
         self.answers, self.asked = answers, list[list[dict[str, Any]]]()
 
-    def locate_all(self, places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def locate_all(self, places: list[dict[str, Any]]) -> list[Location]:
         self.asked.append(places)
         if self.answers is None:
             raise RpcTimeout("grid.locate_all gave no answer in 2.0s")
-        return self.answers[: len(places)]
+        return [Location.model_validate(answer) for answer in self.answers[: len(places)]]
 
+    def departments_for(self, category: str, level: str, unit: str | None) -> list[DepartmentDuty]:
+        raise AssertionError("routing asks no duty list to locate cases")
 
-def router(grid: FakeGrid) -> DispatchService:
-    service = DispatchService.__new__(DispatchService)  # no container: only grid is needed
-    service.grid = grid  # type: ignore[assignment]
-    return service
+    def staff(self, unit: str, role: str) -> list[Any]:
+        raise AssertionError("routing asks for no one to locate cases")
 
 
 UNLOCATED = {"located": False, "reason": "outside", "detail": "", "chain": [], "exclusive": []}
@@ -346,7 +346,7 @@ PLACELESS_BURST = [
 def test_a_burst_is_located_in_one_call_and_placeless_cases_are_not_asked() -> None:
     reasons = ("unknown_code", "outside", "no_match")
     grid = FakeGrid([{**UNLOCATED, "reason": reason} for reason in reasons])
-    places = router(grid)._locate_all(PLACELESS_BURST)
+    places = locate_all(grid, PLACELESS_BURST)
     assert grid.asked == [[{"grid_code": "3701130010010102"}, {"lat": 36.6, "lon": 117.0},
                            {"address": "城关街道新华社区"}]]  # fmt: skip
     assert [place.note for place in places] == [
@@ -356,9 +356,9 @@ def test_a_burst_is_located_in_one_call_and_placeless_cases_are_not_asked() -> N
 
 
 def test_a_silent_grid_routes_the_burst_without_places() -> None:
-    places = router(FakeGrid(None))._locate_all(PLACELESS_BURST)
+    places = locate_all(FakeGrid(None), PLACELESS_BURST)
     assert [place.chain for place in places] == [()] * 4
     assert [place.note.split(":")[0] for place in places] == [
         "grid unavailable", "no place given", "grid unavailable", "grid unavailable"
     ]  # fmt: skip
-    assert router(FakeGrid(None))._locate_all([case()]) == [NOWHERE]  # nothing asked at all
+    assert locate_all(FakeGrid(None), [case()]) == [NOWHERE]  # nothing asked at all

@@ -1,0 +1,268 @@
+"""The lifecycle's vocabulary (接 转 见 办 结 访): the statuses, the state of a case, the
+commands that change it, the outcome of one, and which action may start from which status.
+
+Pure data; what each command does is in ``transitions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from contracts.common import Channel, RiskGrade
+from contracts.events import Assignee, Deadlines, EventData, EventSpec, Level, Territory
+
+
+class CaseStatus(StrEnum):
+    RECEIVED = "received"  # 接
+    PENDING_DISPATCH = "pending_dispatch"  # 转: waits for one click
+    DISPATCHED = "dispatched"  # 转
+    ACCEPTED = "accepted"  # 见: signed for
+    IN_PROGRESS = "in_progress"  # 办
+    CONCLUDED = "concluded"  # 结
+    CLOSED = "closed"  # 访
+    RESOLVED_ON_SITE = "resolved_on_site"  # 就地化解
+    MERGED = "merged"
+
+
+S = CaseStatus
+OPEN = frozenset({S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS})
+BEFORE_DISPATCH = frozenset({S.RECEIVED, S.PENDING_DISPATCH})
+
+
+class LifecycleError(Exception):
+    """Base of the lifecycle's refusals."""
+
+
+class IllegalTransition(LifecycleError):
+    def __init__(self, action: str, status: CaseStatus, allowed: list[str], why: str = "") -> None:
+        self.action = action
+        self.status = status
+        self.allowed = allowed
+        detail = f": {why}" if why else ""
+        super().__init__(
+            f"cannot {action} a case that is {status}{detail}; allowed now: {allowed or 'nothing'}"
+        )
+
+
+class NotYourCase(LifecycleError):
+    """The unit acting is neither the lead nor a helper of this case."""
+
+
+# --- state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A 协办 unit: signs for its part and reports it done on its own."""
+
+    unit: Assignee
+    accepted: bool = False
+    concluded: bool = False
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    until: datetime
+    reason: str
+    by: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class CaseState:
+    status: CaseStatus
+    level: Level
+    assignee: Assignee | None = None
+    helpers: tuple[Helper, ...] = ()
+    suggestion: Assignee | None = None
+    alternatives: tuple[Assignee, ...] = ()
+    deadlines: Deadlines | None = None
+    extension: PendingExtension | None = None
+    verified: bool = False
+    returns: int = 0
+    reopens: int = 0
+    merged_into: str | None = None
+    satisfaction: str | None = None
+
+
+# --- commands (imperative) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, in what role, on behalf of which unit (a department or grid code)."""
+
+    user: str
+    role: str = "system"
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class AwaitDispatch:
+    reason: str
+    suggestion: Assignee | None
+    alternatives: tuple[Assignee, ...] = ()
+    risk: RiskGrade = "blue"
+    territory: Territory = field(default_factory=dict)
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    assignee: Assignee
+    level: Level
+    deadlines: Deadlines
+    helpers: tuple[Assignee, ...] = ()
+    rule: str | None = None
+    category: str | None = None
+    channel: Channel | None = None
+    risk: RiskGrade = "blue"
+    territory: Territory = field(default_factory=dict)
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Accept:
+    pass
+
+
+@dataclass(frozen=True)
+class Return:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    note: str
+
+
+@dataclass(frozen=True)
+class Conclude:
+    result: str
+
+
+@dataclass(frozen=True)
+class Verify:
+    passed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Revisit:
+    satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Escalate:
+    to_level: Level
+    reason: str
+    suggestion: Assignee | None = None
+    unit: str | None = None
+    supervisors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestExtension:
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class DecideExtension:
+    approve: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveOnSite:
+    note: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    into: str
+
+
+Command = (
+    AwaitDispatch
+    | Dispatch
+    | Accept
+    | Return
+    | Feedback
+    | Conclude
+    | Verify
+    | Revisit
+    | Escalate
+    | RequestExtension
+    | DecideExtension
+    | ResolveOnSite
+    | Merge
+)
+
+
+# --- outcome -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One history row."""
+
+    action: str
+    from_status: CaseStatus
+    to_status: CaseStatus
+    actor: Actor
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: CaseState
+    step: Step
+    facts: list[tuple[EventSpec[Any], EventData]] = field(default_factory=list)
+
+
+ACTIONS: dict[str, frozenset[CaseStatus]] = {
+    "await_dispatch": frozenset({S.RECEIVED}),
+    "dispatch": BEFORE_DISPATCH,
+    "accept": frozenset({S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS}),
+    "return": frozenset({S.DISPATCHED, S.ACCEPTED}),
+    "feedback": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    "conclude": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    "verify": frozenset({S.CONCLUDED}),
+    "revisit": frozenset({S.CONCLUDED}),
+    "escalate": frozenset({S.PENDING_DISPATCH}) | OPEN,
+    "extend": OPEN,
+    "decide_extension": OPEN,
+    "resolve_on_site": BEFORE_DISPATCH,
+    "merge": BEFORE_DISPATCH | {S.DISPATCHED},
+}
+"""Action → the statuses it may start from. The target status depends on the action's data
+(a helper's sign-off leaves the case where it is; an unsatisfied revisit reopens it)."""
+
+ACTION_OF: dict[type, str] = {
+    AwaitDispatch: "await_dispatch",
+    Dispatch: "dispatch",
+    Accept: "accept",
+    Return: "return",
+    Feedback: "feedback",
+    Conclude: "conclude",
+    Verify: "verify",
+    Revisit: "revisit",
+    Escalate: "escalate",
+    RequestExtension: "extend",
+    DecideExtension: "decide_extension",
+    ResolveOnSite: "resolve_on_site",
+    Merge: "merge",
+}
+
+
+def allowed_actions(state: CaseState) -> list[str]:
+    allowed = [action for action, sources in ACTIONS.items() if state.status in sources]
+    if state.extension is None:
+        allowed = [a for a in allowed if a != "decide_extension"]
+    return allowed

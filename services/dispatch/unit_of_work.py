@@ -1,0 +1,122 @@
+"""Dispatch's unit of work: the cases as the handlers see them, and one transaction around them.
+
+``DispatchUnitOfWork`` is what a handler is given; ``SqlDispatchUnitOfWork`` is the
+database's, and ``tests/support/fake_dispatch.py`` has one in memory for the handlers' unit
+tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from contracts.events import Envelope
+from kit.db import FirstTimes, Store, UnitOfWork
+from services.dispatch.models import Case
+from services.dispatch.repository import CaseFilters, CaseRepository
+
+
+class Cases(Protocol):
+    """The cases inside a unit of work: found by id (with their history), or added."""
+
+    def get(self, case_id: str) -> Case | None: ...
+
+    def add(self, case: Case) -> None: ...
+
+
+class CaseReads(Protocol):
+    """The cases as committed, read outside any transaction that writes."""
+
+    def get(self, case_id: str) -> Case | None: ...
+
+    def page(
+        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
+    ) -> tuple[list[Case], int]:
+        """Newest first; ``scope`` limits them to the cases those units hold, help with, or
+        that lie within them. Also the number of cases in all pages."""
+        ...
+
+
+class DispatchUnitOfWork(Protocol):
+    """One transaction: the cases changed, the events their change causes and the event or
+    command consumed, stored together on ``commit`` or not at all (leaving without a commit
+    rolls back). ``read`` looks at the committed cases without taking part in it."""
+
+    @property
+    def cases(self) -> Cases: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def read(self) -> AbstractContextManager[CaseReads]: ...
+
+    def first_time(self, event_id: str) -> bool:
+        """Record that this event (or command) is handled; False if it was already."""
+        ...
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        """``first_time`` for a burst: the ids not handled yet, each to be taken once."""
+        ...
+
+    def emit(self, envelope: Envelope[Any]) -> None:
+        """Queue an event; it leaves only if the unit of work commits."""
+        ...
+
+    def commit(self) -> None: ...
+
+
+class SqlDispatchUnitOfWork:
+    """The dispatch database's unit of work: ``kit.db``'s, with the cases' repository on its
+    session. ``consumer`` names the entrypoint whose handled events it records."""
+
+    cases: CaseRepository
+
+    def __init__(self, store: Store, consumer: str) -> None:
+        self.store = store
+        self.consumer = consumer
+        self._work: UnitOfWork | None = None
+
+    def __enter__(self) -> Self:
+        work = self.store.unit_of_work(self.consumer)
+        self.cases = CaseRepository(work.__enter__().session)
+        self._work = work
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        work, self._work = self._started(), None
+        work.__exit__(exc_type, exc, tb)
+
+    @contextmanager
+    def read(self) -> Iterator[CaseRepository]:
+        with self.store.read() as session:
+            yield CaseRepository(session)
+
+    def first_time(self, event_id: str) -> bool:
+        return self._started().first_time(event_id)
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        return self._started().first_times(event_ids)
+
+    def emit(self, envelope: Envelope[Any]) -> None:
+        self._started().emit(envelope)
+
+    def commit(self) -> None:
+        self._started().commit()
+
+    def _started(self) -> UnitOfWork:
+        if self._work is None:
+            raise RuntimeError("the unit of work is used outside its with block")
+        return self._work

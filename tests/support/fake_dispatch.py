@@ -1,0 +1,175 @@
+"""Dispatch's unit of work and grid in memory: cases in a dict, events and handled ids kept in
+lists, grid's answers given by the test, so the handlers are tested with no broker, no
+database and no grid service.
+
+The unit of work keeps the promises of ``SqlDispatchUnitOfWork`` the handlers rely on: what
+is changed and emitted counts only once committed, leaving without a commit puts everything
+back, an event or command id is handled once, reads see what is committed, and each commit
+that changes a case moves its version on (the database's version counter).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import inspect
+
+from contracts.events import Envelope
+from contracts.rpc import DepartmentDuty, Location, StaffMember
+from kit.db import FirstTimes
+from kit.rpc import RpcTimeout
+from services.dispatch.models import Case, HistoryEntry
+from services.dispatch.repository import CaseFilters
+
+
+def copy_case(case: Case) -> Case:
+    """A case of its own, with its history, as a fresh read from the database would give."""
+    columns = {a.key: copy.deepcopy(getattr(case, a.key)) for a in inspect(Case).column_attrs}
+    history = [
+        HistoryEntry(**{a.key: getattr(step, a.key) for a in inspect(HistoryEntry).column_attrs})
+        for step in case.history
+    ]
+    return Case(**columns, history=history)
+
+
+def row_of(case: Case) -> tuple[dict[str, Any], int]:
+    """What a commit compares: the columns but the version, and the number of steps."""
+    columns = {a.key: getattr(case, a.key) for a in inspect(Case).column_attrs}
+    del columns["version"]
+    return columns, len(case.history)
+
+
+class FakeCases:
+    """``Cases`` and ``CaseReads`` over a dict."""
+
+    def __init__(self, cases: dict[str, Case]) -> None:
+        self.by_id = cases
+
+    def get(self, case_id: str) -> Case | None:
+        return self.by_id.get(case_id)
+
+    def add(self, case: Case) -> None:
+        self.by_id[case.case_id] = case
+
+    def page(
+        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
+    ) -> tuple[list[Case], int]:
+        found = [
+            case
+            for case in self.by_id.values()
+            if (scope is None or any(f" {code} " in case.reach_codes for code in scope))
+            and all(str(getattr(case, column)) == value for column, value in filters.equal)
+        ]
+        found.sort(key=lambda case: case.received_at, reverse=True)
+        start = (page - 1) * page_size
+        return found[start : start + page_size], len(found)
+
+
+class FakeDispatchUnitOfWork:
+    """``cases`` is what the handlers see inside the unit of work; ``committed`` holds what is
+    stored, ``events`` what the committed units of work emitted and ``handled`` the event and
+    command ids they consumed."""
+
+    def __init__(self, *cases: Case) -> None:
+        self.committed: dict[str, Case] = {case.case_id: copy_case(case) for case in cases}
+        self.cases = FakeCases({})
+        self.events: list[Envelope[Any]] = []
+        self.handled: set[str] = set()
+        self.commits = 0
+        self._emitted: list[Envelope[Any]] = []
+        self._handling: set[str] = set()
+
+    def __enter__(self) -> Self:
+        self.cases = FakeCases({key: copy_case(case) for key, case in self.committed.items()})
+        self._emitted, self._handling = [], set()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # What was not committed is gone, as a rolled-back transaction's rows are.
+        self.cases = FakeCases({})
+        self._emitted, self._handling = [], set()
+
+    @contextmanager
+    def read(self) -> Iterator[FakeCases]:
+        yield FakeCases({key: copy_case(case) for key, case in self.committed.items()})
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self.handled or event_id in self._handling:
+            return False
+        self._handling.add(event_id)
+        return True
+
+    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
+        return FirstTimes(event_id for event_id in set(event_ids) if self.first_time(event_id))
+
+    def emit(self, envelope: Envelope[Any]) -> None:
+        self._emitted.append(envelope)
+
+    def commit(self) -> None:
+        for case_id, case in self.cases.by_id.items():
+            stored = self.committed.get(case_id)
+            if stored is None:
+                case.version = 1
+            elif row_of(case) != row_of(stored):
+                case.version = stored.version + 1
+        self.committed = {key: copy_case(case) for key, case in self.cases.by_id.items()}
+        self.events += self._emitted
+        self.handled |= self._handling
+        self._emitted, self._handling = [], set()
+        self.commits += 1
+
+    def stored(self, case_id: str) -> Case:
+        return self.committed[case_id]
+
+
+def place_key(place: dict[str, Any]) -> str:
+    """How ``FakeGrid.places`` knows a place asked: its grid code, address or point."""
+    if "grid_code" in place:
+        return str(place["grid_code"])
+    if "address" in place:
+        return str(place["address"])
+    return f"{place['lat']},{place['lon']}"
+
+
+NOT_LOCATED = Location(located=False, reason="no_match")
+
+
+@dataclass
+class FakeGrid:
+    """Grid's answers, set by the test; ``silent`` makes every call time out. ``asked`` lists
+    the calls, by method name and arguments."""
+
+    places: dict[str, Location] = field(default_factory=dict)
+    duties: dict[tuple[str, str, str | None], list[DepartmentDuty]] = field(default_factory=dict)
+    """By (category, level, unit)."""
+    people: dict[tuple[str, str], list[StaffMember]] = field(default_factory=dict)
+    """By (unit, role)."""
+    silent: bool = False
+    asked: list[tuple[str, Any]] = field(default_factory=list)
+
+    def locate_all(self, places: list[dict[str, Any]]) -> list[Location]:
+        self._ask("locate_all", places)
+        return [self.places.get(place_key(place), NOT_LOCATED) for place in places]
+
+    def departments_for(self, category: str, level: str, unit: str | None) -> list[DepartmentDuty]:
+        self._ask("departments_for", (category, level, unit))
+        return self.duties.get((category, level, unit), [])
+
+    def staff(self, unit: str, role: str) -> list[StaffMember]:
+        self._ask("staff", (unit, role))
+        return self.people.get((unit, role), [])
+
+    def _ask(self, method: str, question: Any) -> None:
+        self.asked.append((method, question))
+        if self.silent:
+            raise RpcTimeout(f"grid.{method} gave no answer in 2.0s")
