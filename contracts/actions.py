@@ -48,7 +48,10 @@ OptionalText = Annotated[str, AfterValidator(str.strip)]
 
 
 class Action(Contract):
-    """What every action may carry besides its own fields."""
+    """What every action may carry besides its own fields. A field an action does not take is
+    ignored, as the 1.0 console did: a client that sends more than it must keeps working."""
+
+    model_config = Contract.model_config | {"extra": "ignore"}
 
     expected_version: StrictInt | None = Field(
         default=None,
