@@ -286,8 +286,13 @@ class Platform:
         return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
 
     def submit(self, path: str, payload: dict[str, Any] | bytes, source: str = "hotline") -> Answer:
+        """POST ``payload`` to intake as ``source``, signed at the platform's own time (a test's
+        clock may stand hours away from the machine's)."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return http("POST", self.url("intake", path), body, signed_headers(body, source))
+        stamp = int(self.settings.clock.now().timestamp())
+        return http(
+            "POST", self.url("intake", path), body, signed_headers(body, source, None, stamp)
+        )
 
 
 def settings_for_test(amqp_uri: str, data_dir: Path, database_url: str | None = None) -> Settings:
