@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.sla import SlaPolicy
+from kit.catalogue import load_catalogue
 from kit.settings import Settings
 from kit.sla import load_sla_policy
 from services.dispatch import domain
@@ -29,9 +30,8 @@ def read_routing(path: Path, catalogue: domain.RoutingTable) -> RoutingFile:
 
 
 def load_config(settings: Settings) -> DispatchConfig:
-    catalogue = domain.RoutingTable.from_config(
-        settings.load_yaml("categories.yml"), settings.load_yaml("departments.yml")
-    )
+    read = load_catalogue(settings.config_dir)
+    catalogue = domain.RoutingTable(read.categories, read.departments)
     routing = read_routing(settings.config_dir / "routing.yml", catalogue)
     return DispatchConfig(
         domain.extra_keywords(routing, catalogue), domain.RoutingRules.from_routing(routing),

@@ -324,7 +324,12 @@ def parse_duties(
         known = departments.get(code)
         # Unknown here: the stored department's level is filled in when merging.
         level = known.level if known else cast(Level, "")
-        duties.append(_duty(code, duty_entry(row, where), level, where))
+        try:
+            entry = duty_entry(row, where)
+        except CatalogueError as exc:
+            problems.append(Problem(exc.where, exc.detail))
+            continue
+        duties.append(_duty(code, entry, level, where))
     return duties, problems
 
 

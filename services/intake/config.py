@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from kernel.catalogue import read_categories, read_departments
+from kit.catalogue import load_catalogue
 from kit.pii import PhoneVault, load_vault
 from kit.settings import Settings
 from services.intake import domain, open311
@@ -24,7 +24,6 @@ class IntakeConfig:
 
 
 def load_config(settings: Settings) -> IntakeConfig:
-    departments = read_departments(settings.load_yaml("departments.yml"))
     return IntakeConfig(
         sources=domain.SourceRegistry.from_file(
             settings.config_dir / "sources.yml", os.environ, production=not settings.is_dev
@@ -32,7 +31,5 @@ def load_config(settings: Settings) -> IntakeConfig:
         risk=RiskRules.from_file(settings.config_dir / "risk.yml"),
         repeats=RepeatPolicy.from_file(settings.config_dir / "intake.yml"),
         vault=load_vault(settings),
-        services=open311.catalogue(
-            read_categories(settings.load_yaml("categories.yml"), departments)
-        ),
+        services=open311.catalogue(load_catalogue(settings.config_dir).categories),
     )

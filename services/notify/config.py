@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kit.catalogue import load_departments
 from kit.pii import load_vault
 from kit.settings import Settings, secret
 from services.notify import domain
@@ -30,7 +31,7 @@ def load_config(settings: Settings) -> NotifyConfig:
     gateways = build_gateways(rules, settings.data_dir, clock=settings.clock)
     return NotifyConfig(
         Sending(rules, load_vault(settings), gateways, ProviderConcurrency(rules.max_in_flight)),
-        domain.ContactDirectory.from_config(settings.load_yaml("departments.yml")),
+        domain.ContactDirectory.of(load_departments(settings.config_dir)),
         secret(settings, "CIVICFLOW_NOTIFY_CALLBACK_TOKEN", DEV_CALLBACK_TOKEN),
         secret(settings, "CIVICFLOW_WECHAT_TOKEN", "dev-wechat-token"),
         secret(settings, "CIVICFLOW_WECOM_CENTRE_KEY", "dev-centre-robot"),

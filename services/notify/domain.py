@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.common import mask_phone
 from contracts.events import Assignee
-from kernel.catalogue import read_departments
+from kernel.catalogue import Department, read_departments
 
 if TYPE_CHECKING:
     from services.notify.rules import Bucket
@@ -37,7 +37,11 @@ class ContactDirectory:
     def from_config(cls, departments_doc: Mapping[str, Any]) -> ContactDirectory:
         """The departments of departments.yml that have a duty phone, read as every service
         reads the catalogue (``kernel.catalogue``)."""
-        departments = read_departments(departments_doc)
+        return cls.of(read_departments(departments_doc))
+
+    @classmethod
+    def of(cls, departments: Mapping[str, Department]) -> ContactDirectory:
+        """The departments that have a duty phone."""
         return cls({d.code: (d.name, d.phone) for d in departments.values() if d.phone})
 
     def recipient_for(self, assignee: Assignee) -> Recipient | None:

@@ -368,3 +368,10 @@ def test_departments_yaml_writes_duties_in_short_form_where_it_can() -> None:
     assert [replace(d, origin="") for d in departments] == sorted(
         territory.departments, key=lambda d: (d.level != "district", d.code)
     )
+
+
+def test_a_duty_line_of_the_wrong_shape_is_a_problem() -> None:
+    text = "duties:\n  - {department: D-GAJ, category: [order.public]}\n"
+    with pytest.raises(GridImportError) as refused:
+        parse_bundle({"duties": text}, {"duties": "duties.yml"})
+    assert "duties.yml: duties[0].category: Input should be a valid string" in str(refused.value)
