@@ -1,6 +1,6 @@
 """The shared kernel: what several services must agree on, in plain Python with no I/O and no
 framework — the territory's levels and the escalation ladder, durations, the SLA policy, the
-working calendar, the catalogues and how configuration files are read.
+working calendar, the catalogues, the registered sources and how configuration files are read.
 
 A service imports the kernel, never another service (``make lint`` checks both ways).
 
@@ -10,6 +10,7 @@ A service imports the kernel, never another service (``make lint`` checks both w
 - ``sla_file``: what sla.yml may say, as a pydantic model the policy is built from
 - ``calendar``, ``holidays``: working days, from chinesecalendar and holidays.yml
 - ``catalogue``: categories.yml and departments.yml
+- ``sources``: sources.yml, the submitters intake registers and the console shows
 - ``config``: configuration files read with the file, line and field of each fault named
 - ``clock``: where time comes from
 """

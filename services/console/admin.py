@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kernel.sources import SOURCES_FILE, SourcesConfigError, SourcesFile
 from kit.settings import Settings
 from services.console import domain
 from services.console.models import User
@@ -86,11 +87,15 @@ def config_files(folder: Path) -> dict[str, str]:
 
 
 def sources(settings: Settings) -> list[dict[str, Any]]:
-    """The registered sources, with whether a secret is set (never the secret)."""
-    document = settings.load_yaml("sources.yml").get("sources") or {}
+    """The registered sources, with whether a secret is set (never the secret). sources.yml is
+    read as intake reads it: a wrong one is refused naming the file, the line and the field."""
+    path = settings.config_dir / SOURCES_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourcesConfigError(f"{path}: missing") from None
     return [
-        {"id": source_id, "name": entry.get("name", source_id),
-         "lines": entry.get("channels", []), "secret_set": bool(entry.get("secret")),
-         "dev_secret": str(entry.get("secret", "")).startswith("dev-")}
-        for source_id, entry in document.items()
+        {"id": source_id, "name": entry.name or source_id, "lines": list(entry.channels),
+         "secret_set": bool(entry.secret), "dev_secret": entry.secret.startswith("dev-")}
+        for source_id, entry in SourcesFile.from_text(text, path.name).sources.items()
     ]  # fmt: skip

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from contracts.common import Channel, mask_phone, mask_phones_in
@@ -25,7 +24,7 @@ from contracts.inbound import (
     OpinionItem,
     Petition,
 )
-from kernel.config import ConfigError, dotted_path, load_model
+from kernel.sources import SourcesConfigError, SourcesFile
 from services.intake.risk import RiskFacts, RiskRules
 
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -60,42 +59,6 @@ class Source:
             raise ChannelNotAllowed(f"source {self.id!r} may not submit on the {channel} line")
 
 
-class SourcesConfigError(ConfigError):
-    """sources.yml is wrong; the message names the file, the line and the field, or the
-    source."""
-
-
-def _no_lines(value: object) -> object:
-    """``channels:`` written with nothing after it: no line."""
-    return [] if value is None else value
-
-
-def _no_sources(value: object) -> object:
-    """``sources:`` written with nothing after it: no source."""
-    return {} if value is None else value
-
-
-class SourceEntry(BaseModel):
-    """A source of ``sources.yml``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str | None = None
-    secret: str = ""
-    api_key: str = ""
-    channels: Annotated[list[Channel], BeforeValidator(_no_lines)] = []
-    """The lines it may submit on; none: nowhere."""
-    callback_url: str | None = None
-
-
-class SourcesFile(BaseModel):
-    """``sources.yml``: the sources by their ids."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sources: Annotated[dict[str, SourceEntry], BeforeValidator(_no_sources)] = {}
-
-
 class SourceRegistry:
     def __init__(self, sources: Mapping[str, Source]) -> None:
         self._by_id = dict(sources)
@@ -121,16 +84,7 @@ class SourceRegistry:
         cls, document: Mapping[str, Any], environ: Mapping[str, str], production: bool = False
     ) -> SourceRegistry:
         """``sources.yml`` as read already; see ``from_text``."""
-        try:
-            registered = SourcesFile.model_validate(document)
-        except ValidationError as exc:
-            faults = [
-                f"sources.yml: {dotted_path([s for s in e['loc'] if isinstance(s, str | int)])}: "
-                f"{e['msg']}"
-                for e in exc.errors(include_url=False)
-            ]
-            raise SourcesConfigError("\n".join(faults)) from None
-        return cls.registered(registered, environ, production)
+        return cls.registered(SourcesFile.from_document(document), environ, production)
 
     @classmethod
     def from_text(
@@ -139,8 +93,7 @@ class SourceRegistry:
     ) -> SourceRegistry:  # fmt: skip
         """``sources.yml``; ``CIVICFLOW_SOURCE_<ID>_SECRET`` / ``_API_KEY`` override it. A
         fault is refused naming the file, the line and the field."""
-        registered = load_model(text, name, SourcesFile, SourcesConfigError)
-        return cls.registered(registered, environ, production)
+        return cls.registered(SourcesFile.from_text(text, name), environ, production)
 
     @classmethod
     def from_file(
