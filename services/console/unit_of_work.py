@@ -9,14 +9,15 @@ is given; ``SqlConsoleUnitOfWork`` and ``SqlConsoleReads`` are the database's, a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from sqlalchemy.orm import Session
 
-from kit.db import FirstTimes, UnitOfWork
+from kit.db import FirstTimes
+from kit.unit_of_work import ServiceUnitOfWork
 from services.console.models import LoginFailures, User
 from services.console.repository import UserRepository
 
@@ -101,7 +102,7 @@ class ConsoleUnitOfWork(ConsoleReads, Protocol):
     def commit(self) -> None: ...
 
 
-class SqlConsoleUnitOfWork:
+class SqlConsoleUnitOfWork(ServiceUnitOfWork):
     """The console database's unit of work: ``kit.db``'s (``begin`` starts one, for the
     consumer that asks), with the console's repository on its session."""
 
@@ -110,36 +111,9 @@ class SqlConsoleUnitOfWork:
     failed_logins: UserRepository
     phone_views: UserRepository
 
-    def __init__(self, begin: Callable[[], UnitOfWork]) -> None:
-        self.begin = begin
-        self._work: UnitOfWork | None = None
-
-    def __enter__(self) -> Self:
-        work = self.begin()
-        repository = UserRepository(work.__enter__().session)
+    def on_session(self, session: Session, during: ExitStack) -> None:
+        repository = UserRepository(session)
         self.users = self.screen = self.failed_logins = self.phone_views = repository
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        work, self._work = self._started(), None
-        work.__exit__(exc_type, exc, tb)
-
-    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
-        return self._started().first_times(event_ids)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work
 
 
 class SqlConsoleReads:

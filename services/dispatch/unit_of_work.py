@@ -8,12 +8,15 @@ tests.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy.orm import Session
+
 from contracts.events import Envelope
-from kit.db import FirstTimes, Store, UnitOfWork
+from kit.db import FirstTimes, Store
+from kit.unit_of_work import ServiceUnitOfWork
 from services.dispatch.models import Case
 from services.dispatch.repository import CaseFilters, CaseRepository
 
@@ -73,50 +76,20 @@ class DispatchUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
-class SqlDispatchUnitOfWork:
+class SqlDispatchUnitOfWork(ServiceUnitOfWork):
     """The dispatch database's unit of work: ``kit.db``'s, with the cases' repository on its
     session. ``consumer`` names the entrypoint whose handled events it records."""
 
     cases: CaseRepository
 
     def __init__(self, store: Store, consumer: str) -> None:
+        super().__init__(lambda: store.unit_of_work(consumer))
         self.store = store
-        self.consumer = consumer
-        self._work: UnitOfWork | None = None
 
-    def __enter__(self) -> Self:
-        work = self.store.unit_of_work(self.consumer)
-        self.cases = CaseRepository(work.__enter__().session)
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        work, self._work = self._started(), None
-        work.__exit__(exc_type, exc, tb)
+    def on_session(self, session: Session, during: ExitStack) -> None:
+        self.cases = CaseRepository(session)
 
     @contextmanager
     def read(self) -> Iterator[CaseRepository]:
         with self.store.read() as session:
             yield CaseRepository(session)
-
-    def first_time(self, event_id: str) -> bool:
-        return self._started().first_time(event_id)
-
-    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
-        return self._started().first_times(event_ids)
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        self._started().emit(envelope)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work

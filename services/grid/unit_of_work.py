@@ -7,13 +7,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import ExitStack
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy.orm import Session
+
 from contracts.events import Envelope
-from kit.db import Store, UnitOfWork
+from kit.db import Store
 from kit.pii import PhoneVault
+from kit.unit_of_work import ServiceUnitOfWork
 from services.grid.domain import Changes, Territory
 from services.grid.repository import GridRepository
 
@@ -55,39 +59,15 @@ class GridUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
-class SqlGridUnitOfWork:
+class SqlGridUnitOfWork(ServiceUnitOfWork):
     """The grid database's unit of work: ``kit.db``'s, with the territory's repository on its
     session. ``vault`` seals the phones written."""
 
     territory: GridRepository
 
     def __init__(self, store: Store, vault: PhoneVault) -> None:
-        self.store = store
+        super().__init__(store.unit_of_work)
         self.vault = vault
-        self._work: UnitOfWork | None = None
 
-    def __enter__(self) -> Self:
-        work = self.store.unit_of_work()
-        self.territory = GridRepository(work.__enter__().session, self.vault)
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        work, self._work = self._started(), None
-        work.__exit__(exc_type, exc, tb)
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        self._started().emit(envelope)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work
+    def on_session(self, session: Session, during: ExitStack) -> None:
+        self.territory = GridRepository(session, self.vault)

@@ -9,7 +9,7 @@ handlers see them, and one transaction around them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -17,7 +17,8 @@ from typing import Any, Protocol, Self
 from sqlalchemy.orm import Session
 
 from contracts.events import Envelope
-from kit.db import FirstTimes, UnitOfWork
+from kit.db import FirstTimes
+from kit.unit_of_work import ServiceUnitOfWork
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 from services.intake.repository import (
@@ -136,7 +137,7 @@ class IntakeUnitOfWork(IntakeReads, Protocol):
     def commit(self) -> None: ...
 
 
-class SqlIntakeUnitOfWork:
+class SqlIntakeUnitOfWork(ServiceUnitOfWork):
     """The intake database's unit of work: ``kit.db``'s (``begin`` starts one, for the
     consumer that asks), with intake's repositories on its session."""
 
@@ -144,43 +145,12 @@ class SqlIntakeUnitOfWork:
     statuses: CaseStatusRepository
     callbacks: CallbackRepository
 
-    def __init__(self, begin: Callable[[], UnitOfWork]) -> None:
-        self.begin = begin
-        self._work: UnitOfWork | None = None
-
-    def __enter__(self) -> Self:
-        work = self.begin()
-        session = work.__enter__().session
+    def on_session(self, session: Session, during: ExitStack) -> None:
         self.submissions = SubmissionRepository(session)
         self.statuses = CaseStatusRepository(session)
         self.callbacks = CallbackRepository(session)
         # New statuses are kept back while a batch of events moves them, then written at once.
-        work.before_commit(self.statuses.write_new)
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        work, self._work = self._started(), None
-        work.__exit__(exc_type, exc, tb)
-
-    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
-        return self._started().first_times(event_ids)
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        self._started().emit(envelope)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work
+        self.before_commit(self.statuses.write_new)
 
 
 class SqlIntakeReads:

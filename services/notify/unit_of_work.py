@@ -8,13 +8,16 @@ around them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy.orm import Session
+
 from contracts.events import Envelope
-from kit.db import FirstTimes, Store, UnitOfWork
+from kit.db import FirstTimes, Store
+from kit.unit_of_work import ServiceUnitOfWork
 from services.notify.models import Delivery, FollowedCase, Revisit
 from services.notify.repository import DeliveryRepository, Due, Sent
 from services.notify.rules import Bucket
@@ -85,16 +88,15 @@ class NotifyUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
-class SqlNotifyUnitOfWork:
+class SqlNotifyUnitOfWork(ServiceUnitOfWork):
     """The notify database's unit of work: ``kit.db``'s, for ``consumer``, with the delivery
     repository on its session. One ``with`` block at a time; it can begin again after."""
 
     deliveries: DeliveryRepository
 
     def __init__(self, store: Store, consumer: str) -> None:
+        super().__init__(lambda: store.unit_of_work(consumer))
         self.store = store
-        self.consumer = consumer
-        self._work: UnitOfWork | None = None
 
     @contextmanager
     def _reading(self) -> Iterator[DeliveryRecords]:
@@ -104,31 +106,5 @@ class SqlNotifyUnitOfWork:
     def read(self) -> AbstractContextManager[DeliveryRecords]:
         return self._reading()
 
-    def __enter__(self) -> Self:
-        work = self.store.unit_of_work(self.consumer)
-        self.deliveries = DeliveryRepository(work.__enter__().session)
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        work, self._work = self._started(), None
-        work.__exit__(exc_type, exc, tb)
-
-    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
-        return self._started().first_times(event_ids)
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        self._started().emit(envelope)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work
+    def on_session(self, session: Session, during: ExitStack) -> None:
+        self.deliveries = DeliveryRepository(session)

@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy.orm import Session
+
 from contracts.events import Envelope
-from kit.db import FirstTimes, Store, UnitOfWork
+from kit.db import FirstTimes, Store
+from kit.unit_of_work import ServiceUnitOfWork
 from services.supervision.models import (
     Assignment,
     ClockRow,
@@ -132,7 +135,7 @@ class SupervisionUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
-class SqlSupervisionUnitOfWork:
+class SqlSupervisionUnitOfWork(ServiceUnitOfWork):
     """The supervision database's unit of work: ``kit.db``'s, with the repository on its
     session. ``consumer`` names who records the events handled; ``autoflush=False`` keeps the
     rows a scan changes in the session until commit, to be written together."""
@@ -140,47 +143,15 @@ class SqlSupervisionUnitOfWork:
     records: SupervisionRepository
 
     def __init__(self, store: Store, consumer: str, autoflush: bool = True) -> None:
+        super().__init__(lambda: store.unit_of_work(consumer))
         self.store = store
-        self.consumer = consumer
         self.autoflush = autoflush
-        self._work: UnitOfWork | None = None
-        self._stack = ExitStack()
 
     @property
     def claims_rows(self) -> bool:
         return self.store.dialect == "postgresql"
 
-    def __enter__(self) -> Self:
-        self._stack = ExitStack()
-        work = self._stack.enter_context(self.store.unit_of_work(self.consumer))
+    def on_session(self, session: Session, during: ExitStack) -> None:
         if not self.autoflush:
-            self._stack.enter_context(work.session.no_autoflush)
-        self.records = SupervisionRepository(work.session)
-        self._work = work
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._work = None
-        self._stack.__exit__(exc_type, exc, tb)
-
-    def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
-        return self._started().first_times(event_ids)
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        self._started().emit(envelope)
-
-    def before_commit(self, write: Callable[[], None]) -> None:
-        self._started().before_commit(write)
-
-    def commit(self) -> None:
-        self._started().commit()
-
-    def _started(self) -> UnitOfWork:
-        if self._work is None:
-            raise RuntimeError("the unit of work is used outside its with block")
-        return self._work
+            during.enter_context(session.no_autoflush)
+        self.records = SupervisionRepository(session)

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 import kit.engine
 from contracts.events import CASE_RECEIVED, CaseReceived, Reporter
@@ -40,6 +41,7 @@ from kit.db import (
     kit_tables,
     store_unavailable,
 )
+from kit.unit_of_work import ServiceUnitOfWork
 from services.console.models import TABLES as CONSOLE_TABLES
 from services.console.models import Base as ConsoleBase
 from services.console.repository import UserRepository
@@ -359,3 +361,34 @@ def test_a_write_lock_held_past_our_patience_is_an_outage_of_the_store(
     assert store_unavailable(caught.value)  # held and tried again, not parked
     other.rollback()
     other.close()
+
+
+class ParcelWork(ServiceUnitOfWork):
+    """A service's unit of work as the services write theirs: a repository on the session."""
+
+    parcels: Session
+
+    def on_session(self, session: Session, during: ExitStack) -> None:
+        self.parcels = session
+
+
+def test_a_service_unit_of_work_keeps_what_it_commits_and_nothing_else(store: Store) -> None:
+    work = ParcelWork(lambda: store.unit_of_work("parcels.test"))
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    with work:
+        assert work.first_time("E-1")
+        work.parcels.add(Parcel(code="P-1", at=at))
+        received = CaseReceived(
+            channel="hotline", source="hotline", external_id="T-1", reporter=Reporter(),
+            content="路灯坏了", received_at=at,
+        )  # fmt: skip
+        work.emit(CASE_RECEIVED.new(received, case_id="C-1"))
+        work.commit()
+    with work:  # a second block on the same object: begun again, and rolled back unless committed
+        assert not work.first_time("E-1")
+        work.parcels.add(Parcel(code="P-2", at=at))
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        work.commit()
+    with store.read() as session:
+        assert [p.code for p in session.scalars(select(Parcel))] == ["P-1"]
+    assert store.outbox_backlog()[0] == 1
