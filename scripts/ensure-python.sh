@@ -11,13 +11,22 @@ is_wanted() {
   "$1" -c "import sys; sys.exit(sys.version_info[:2] != ($major, $minor))" 2>/dev/null
 }
 
+# On PATH, then in pyenv's versions (a pyenv shim answers only for the versions selected)
+candidates() {
+  command -v "python$version" python3 2>/dev/null || true
+  local root
+  root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+  ls -d "$root"/versions/"$version".*/bin/python"$version" 2>/dev/null | sort -V -r || true
+}
+
 find_python() {
-  for candidate in "python$version" python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && is_wanted "$candidate" \
+  local candidate
+  while read -r candidate; do
+    if [ -n "$candidate" ] && is_wanted "$candidate" \
        && "$candidate" -c 'import ensurepip, venv' 2>/dev/null; then
-      command -v "$candidate"; return 0
+      echo "$candidate"; return 0
     fi
-  done
+  done < <(candidates)
   return 1
 }
 
