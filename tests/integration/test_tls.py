@@ -164,8 +164,10 @@ def test_a_client_certificate_from_another_ca_is_refused_by_the_broker(broker: T
     foreign = broker.pki.foreign_client
     exc = refusal(broker.uri(), verified(broker, cert_file=foreign.cert, key_file=foreign.key))
     # the broker's alert ("unknown ca"); under TLS 1.3 the client may meet the closed
-    # connection (EOF) before it reads the alert
-    assert isinstance(exc, ssl.SSLEOFError) or "unknown ca" in str(exc).lower(), repr(exc)
+    # connection before it reads the alert: as an EOF, or (Python 3.13 at times) as the
+    # broker's reset of a socket it closed with our data unread
+    closed = isinstance(exc, ssl.SSLEOFError | ConnectionResetError)
+    assert closed or "unknown ca" in str(exc).lower(), repr(exc)
 
 
 # (d) a civicflow service end to end over TLS
