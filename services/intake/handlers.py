@@ -21,7 +21,7 @@ from services.intake import domain
 from services.intake.commands import NewSubmission
 from services.intake.config import IntakeConfig
 from services.intake.models import Callback, CaseStatus, Submission
-from services.intake.repeats import find_repeats
+from services.intake.repeats import EarlierMatter, find_repeats
 from services.intake.unit_of_work import CaseStatuses, IntakeUnitOfWork, Submissions
 
 EARLIER_LIMIT = 50
@@ -48,48 +48,65 @@ def store_submissions(
     uow: IntakeUnitOfWork, submissions: Sequence[NewSubmission], config: IntakeConfig, now: datetime
 ) -> list[tuple[str, bool]]:
     """Each submission stored as one alone is, in order, in one unit of work (a batch from
-    ``civicflow.inbound``): each sees those before it as earlier matters, and a repeat of a
-    stored one is answered as the duplicate it is. (case id, duplicate) each."""
+    ``civicflow.inbound``, or HTTP submissions that waited together): each sees those before
+    it as earlier matters, and a repeat of a stored one is answered as the duplicate it is.
+    (case id, duplicate) each."""
     if not submissions:
         return []
+    vault = config.vault
+    fingerprints = [vault.fingerprint(new.phone) if new.phone else None for new in submissions]
     with uow:
-        answers = [submit(uow, new, config, now) for new in submissions]
+        earlier = earlier_matters(uow.submissions, submissions, fingerprints, config)
+        answers = [
+            submit(uow, new, fingerprint, earlier, config, now)
+            for new, fingerprint in zip(submissions, fingerprints, strict=True)
+        ]
         uow.commit()
     return answers
 
 
+def earlier_matters(
+    submissions: Submissions,
+    batch: Sequence[NewSubmission],
+    fingerprints: Sequence[str | None],
+    config: IntakeConfig,
+) -> dict[str, list[EarlierMatter]]:
+    """The batch's citizens' earlier matters within the repeat window, in one query."""
+    wanted = [fingerprint for fingerprint in fingerprints if fingerprint]
+    if not wanted:
+        return {}
+    since = min(new.case.received_at for new in batch) - config.repeats.window
+    return submissions.earlier_matters(wanted, since, EARLIER_LIMIT)
+
+
 def submit(
-    uow: IntakeUnitOfWork, new: NewSubmission, config: IntakeConfig, now: datetime
+    uow: IntakeUnitOfWork,
+    new: NewSubmission,
+    fingerprint: str | None,
+    earlier: dict[str, list[EarlierMatter]],
+    config: IntakeConfig,
+    now: datetime,
 ) -> tuple[str, bool]:
     """Store the submission and emit ``case.received``, unless its (source, external id) is
-    stored: then it is the duplicate of that case, and nothing is emitted."""
-    fingerprint = config.vault.fingerprint(new.phone) if new.phone else None
-    case = assessed(uow.submissions, new, fingerprint, config)
+    stored: then it is the duplicate of that case, and nothing is emitted. A stored one joins
+    its citizen's ``earlier`` matters, for those after it in the batch."""
+    citizens_earlier = earlier.get(fingerprint, []) if fingerprint else []
+    repeats = find_repeats(new.case.content, new.case.received_at, citizens_earlier, config.repeats)
+    case = domain.assess(new.case, repeats, config.risk)
     sealed = config.vault.seal(new.phone) if new.phone else None
     for _attempt in range(3):  # a fresh case id on the rare random collision
         case_id = domain.new_case_id(now)
         row = submission_row(case_id, case, new.transport, sealed, fingerprint, now)
         if uow.submissions.add_if_new(row):
             uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
+            if fingerprint:
+                matter = EarlierMatter(case_id, case.received_at, case.content)
+                earlier[fingerprint] = [matter, *citizens_earlier]
             return case_id, False
         existing = uow.submissions.case_id_for(case.source, case.external_id)
         if existing:
             return existing, True
     raise RuntimeError("could not allocate a case id")
-
-
-def assessed(
-    submissions: Submissions, new: NewSubmission, fingerprint: str | None, config: IntakeConfig
-) -> CaseReceived:
-    """The case with the citizen's earlier matters it repeats (within the repeat window) and
-    its risk."""
-    case = new.case
-    earlier = []
-    if fingerprint:
-        since = case.received_at - config.repeats.window
-        earlier = submissions.earlier_matters([fingerprint], since, EARLIER_LIMIT)[fingerprint]
-    repeats = find_repeats(case.content, case.received_at, earlier, config.repeats)
-    return domain.assess(case, repeats, config.risk)
 
 
 def submission_row(

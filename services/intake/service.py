@@ -22,6 +22,7 @@ from contracts.inbound import (
     InboundLine,
 )
 from kit.base import ServiceBase
+from kit.group_commit import GroupCommit, Writer
 from kit.messaging import RawMessage, Rejected, on_event_batch, on_inbound
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import rpc, timer
@@ -76,6 +77,8 @@ class IntakeService(ServiceBase):
     db = Database(TABLES)
     config = Configured(load_config)
     clock = ClockProvider()
+    writer: Writer[NewSubmission, tuple[str, bool]] = GroupCommit()
+    """HTTP and Open311 submissions, stored together while they wait (``kit.group_commit``)."""
 
     # --- the four lines ---
 
@@ -156,7 +159,7 @@ class IntakeService(ServiceBase):
             now, key = self._now(), request.headers.get("Idempotency-Key")
             ticket = open311.ticket_from_request(request.form, self.config.services, now, key)
             new = NewSubmission.of(HOTLINE, ticket, source.id, "open311")
-            case_id, _ = handlers.store_submission(self._uow(), new, self.config, now)
+            case_id, _ = self.writer.store(new, self._store_all)
             return [{"service_request_id": case_id, "service_notice": OPEN311_NOTICE,
                      "account_id": None}]  # fmt: skip
 
@@ -195,6 +198,9 @@ class IntakeService(ServiceBase):
         now: datetime = self.clock.now()
         return now
 
+    def _store_all(self, submissions: list[NewSubmission]) -> list[tuple[str, bool]]:
+        return handlers.store_submissions(self._uow(), submissions, self.config, self._now())
+
     def _uow(self) -> SqlIntakeUnitOfWork:
         return SqlIntakeUnitOfWork(self.db.unit_of_work)
 
@@ -215,7 +221,7 @@ class IntakeService(ServiceBase):
         with http_errors(AUTH_ERRORS):
             source.ensure_allowed(line.channel)
         new = NewSubmission.of(line, line.model.model_validate_json(body), source.id, "http")
-        case_id, duplicate = handlers.store_submission(self._uow(), new, self.config, self._now())
+        case_id, duplicate = self.writer.store(new, self._store_all)
         answer = Accepted(case_id=case_id, duplicate=duplicate)
         return json_response(answer, 200 if duplicate else 202)
 
