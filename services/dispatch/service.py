@@ -20,6 +20,7 @@ from contracts.events import (
     EscalationRequested,
     RevisitAnswered,
 )
+from contracts.listing import CaseListFilters
 from contracts.rpc import DepartmentDuty
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
@@ -33,7 +34,6 @@ from services.dispatch.commands import ActOnCase, DispatchMany
 from services.dispatch.config import load_config
 from services.dispatch.grid import DutyQuestion, GridOverRpc
 from services.dispatch.models import TABLES
-from services.dispatch.repository import CaseFilters
 from services.dispatch.unit_of_work import SqlDispatchUnitOfWork
 
 GRID_TIMEOUT_SECONDS = 2.0
@@ -107,12 +107,14 @@ class DispatchService(ServiceBase):
         filters: dict[str, Any] | None = None,
         page: int = 1,
         page_size: int = 50,
+        after: str | None = None,
     ) -> Any:
         """Cases newest first; ``scope`` (unit codes) limits them to the cases those units hold,
-        help with, or that lie within them."""
-        wanted = CaseFilters.from_mapping(filters or {})
-        answer = queries.list_cases(self._uow(), scope, wanted, page, page_size)
-        return answer.model_dump(mode="json")
+        help with, or that lie within them; ``filters`` as ``contracts.listing`` says;
+        ``after``: the ``next`` cursor of the page before."""
+        wanted = CaseListFilters.model_validate(filters or {})
+        asked = queries.ListCases(scope, wanted, page, page_size, after)
+        return queries.list_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
 
     @on_event(SUPERVISION_ESCALATION_REQUESTED)
     def escalate_when_late(self, event: Envelope[EscalationRequested]) -> None:
