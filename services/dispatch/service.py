@@ -28,7 +28,7 @@ from kit.messaging import on_event, on_event_batch
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import RpcClient, rpc
 from services import metering  # noqa: F401  (registers the domain's meters)
-from services.dispatch import handlers, queries
+from services.dispatch import handlers, queries, search
 from services.dispatch import lifecycle as lc
 from services.dispatch.commands import ActOnCase, DispatchMany
 from services.dispatch.config import load_config
@@ -55,6 +55,8 @@ class DispatchService(ServiceBase):
     )
     grid = RpcClient("grid", timeout=GRID_TIMEOUT_SECONDS)
     clock = ClockProvider()
+    words = Configured(search.loaded)
+    """jieba's dictionary, for the search terms of every case received and every ``q``."""
 
     def _uow(self) -> SqlDispatchUnitOfWork:
         return SqlDispatchUnitOfWork(self.db.store, self.db.consumer)
