@@ -44,7 +44,10 @@ def _yes_no(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_day)]
-Code = Annotated[str, Field(min_length=1, max_length=64)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""No control characters: PostgreSQL refuses a NUL in text."""
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+Words = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=PRINTABLE)]
 
 
 class CaseListFilters(Contract):
@@ -63,7 +66,7 @@ class CaseListFilters(Contract):
     category: Code | None = None
     level: Level | None = None
     assignee_code: Code | None = None
-    q: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)] | None = None
+    q: Words | None = None
     received_from: Day | None = Field(default=None, alias="from")
     received_to: Day | None = Field(default=None, alias="to")
     overdue: Annotated[bool, BeforeValidator(_yes_no)] | None = None

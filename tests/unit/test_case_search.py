@@ -51,7 +51,8 @@ def test_anything_else_is_not_a_cursor(wrong: str) -> None:
     [({"from": "2026-13-01"}, "from"), ({"from": "21/11/2026"}, "from"),
      ({"to": "1732147200"}, "to"), ({"from": "2026-11-22", "to": "2026-11-21"}, "to"),
      ({"overdue": "maybe"}, "overdue"), ({"channel": "fax"}, "channel"),
-     ({"risk": "green"}, "risk"), ({"q": "x" * 201}, "q"), ({"unit": "U" * 65}, "unit"),
+     ({"risk": "green"}, "risk"), ({"q": "x" * 201}, "q"), ({"q": "a\x00b"}, "q"),
+     ({"unit": "U" * 65}, "unit"),
      ({"phone_number": "1"}, "phone_number")],
 )  # fmt: skip
 def test_a_bad_filter_is_refused_naming_it(asked: dict[str, str], field: str) -> None:
