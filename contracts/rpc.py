@@ -64,10 +64,16 @@ class CaseView(Contract):
 
 
 class CasePage(Contract):
+    """A page of cases, newest first. ``next``: the cursor of the page after it (None: this
+    is the last). ``total`` is counted up to 10,000 only (dispatch's ``TOTAL_CAP``), so that
+    no page counts the whole table; ``total_capped`` says there are more than that."""
+
     items: list[CaseView]
     total: int
     page: int
     page_size: int
+    next: str | None = None
+    total_capped: bool = False
 
 
 class GridUnit(Contract):

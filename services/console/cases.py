@@ -5,16 +5,18 @@ services': dispatch carries out lifecycle actions, supervision 督办 and 考评
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.actions import action_from
+from contracts.listing import BadCursor, CaseListFilters, decode_cursor
 from services.console import domain
 from services.console.ports import Dispatch, Grid, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
 
-FILTERS = ("status", "channel", "risk", "category", "level")
-"""What a case list may be filtered by."""
+FILTERS = ("status", "channel", "risk", "category", "level", "q", "from", "to", "overdue", "unit")
+"""What a case list may be filtered by, as the query string names it (``contracts.listing``)."""
 MAP_LEVELS = ("grid", "community", "street", "district", "micro_grid")
 CLOSED = ("closed", "merged", "resolved_on_site")
 
@@ -46,20 +48,51 @@ def actor_of(principal: domain.Principal, on_behalf_of: str | None = None) -> di
 
 @dataclass(frozen=True)
 class CaseQuery:
-    """A page of the case list; ``mine``: only my unit's, even for those who see all."""
+    """A page of the case list; ``mine``: only my unit's, even for those who see all;
+    ``after``: the ``next`` cursor of the page before (else ``page`` counts pages)."""
 
-    filters: dict[str, str] = field(default_factory=dict)
+    filters: CaseListFilters = field(default_factory=CaseListFilters)
     page: int = 1
     page_size: int = 50
     mine: bool = False
+    after: str | None = None
+
+    @classmethod
+    def of(cls, args: Mapping[str, str]) -> CaseQuery:
+        """From the query string: a filter that is not one is a ``ValidationError`` naming
+        it, a cursor that is not one a ``BadField``; a page number that is not one is the
+        first page, as in 1.0."""
+        filters = CaseListFilters.model_validate({key: args[key] for key in FILTERS
+                                                   if args.get(key)})  # fmt: skip
+        after = args.get("after") or None
+        if after is not None:
+            checked_cursor(after)
+        return cls(filters, _number(args.get("page"), 1), _number(args.get("page_size"), 50),
+                   args.get("mine") in ("1", "true"), after)  # fmt: skip
+
+
+def checked_cursor(after: str) -> None:
+    try:
+        decode_cursor(after)
+    except BadCursor as refusal:
+        raise BadField("after", str(refusal)) from None
+
+
+def _number(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
 
 
 def list_cases(dispatch: Dispatch, principal: domain.Principal, query: CaseQuery) -> dict[str, Any]:
+    """A page of the cases within reach, newest first, with the cursor of the next."""
     page = dispatch.list_cases(
         scope=scope_of(principal, query.mine),
-        filters=query.filters,
+        filters=query.filters.model_dump(mode="json", exclude_none=True),
         page=query.page,
         page_size=query.page_size,
+        after=query.after,
     )
     page["items"] = [domain.shown_actions(principal, case) for case in page["items"]]
     return page
@@ -115,8 +148,14 @@ def supervise(
     return supervision.issue_order(case_id, order, principal.user)
 
 
-def board(supervision: Supervision, principal: domain.Principal) -> dict[str, Any]:
-    """超时看板 of the units within reach."""
+def board(
+    supervision: Supervision, principal: domain.Principal, after: str | None = None
+) -> dict[str, Any]:
+    """超时看板 of the units within reach: every card's counts, a page of the late cases,
+    and the cursor of the next page (``after``)."""
+    if after:
+        checked_cursor(after)
+        return supervision.board(scope_of(principal), after)
     return supervision.board(scope_of(principal))
 
 

@@ -235,9 +235,15 @@ def case_paths(components: Components) -> dict[str, Any]:
     case, page = components.ref(CaseView), components.ref(CasePage)
     return {
         "/api/v1/cases": {"get": _op("cases within your reach, newest first", {
-            "200": _json("a page", page)}, operation_id="list_cases", params=[
+            "200": _json("a page", page), "422": _error("a filter or cursor that is not one")},
+            operation_id="list_cases", params=[
                 _query("status"), _query("channel"), _query("risk"), _query("category"),
-                _query("level"),
+                _query("level"), _query("q", note="words of the content or address, all of them"),
+                _query("from", {"type": "string", "format": "date"}, "received on or after"),
+                _query("to", {"type": "string", "format": "date"}, "received on or before"),
+                _query("overdue", {"enum": ["true", "false"]}), _query("unit",
+                       note="held by this unit or one in its subtree"),
+                _query("after", note="the next cursor of the page before"),
                 _query("mine", {"enum": ["1", "true", "0", "false"]},
                        "1 or true: only your unit's, also for those who see all"),
                 _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
@@ -297,8 +303,9 @@ def supervision_paths(components: Components) -> dict[str, Any]:
             "200": _json("the order", ORDER), **REMOTE_ERRORS,
             "404": _error("no such order"), "409": _error("answered already")},
             components.ref(OrderReply), params=[_path("order_id")], tag="supervision")},
-        "/api/v1/board": {"get": _op("超时看板: late cases by unit", {
-            "200": _json("board", BOARD)}, tag="supervision")},
+        "/api/v1/board": {"get": _op("超时看板: late cases by unit, a page of them", {
+            "200": _json("board", BOARD), "422": _error("a cursor that is not one")},
+            tag="supervision", params=[_query("after", note="the next cursor")])},
         "/api/v1/screen": {"get": _op("中心大屏: today's figures (Beijing day)", {
             "200": _json("figures", SCREEN), "503": UNAVAILABLE}, tag="supervision")},
         "/api/v1/assessment": {"get": _op("一单考评: a row per unit", {

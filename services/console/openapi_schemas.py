@@ -141,6 +141,8 @@ BOARD = {
                                    "due_at": MOMENT, "status": TEXT}}}}}},
         "totals": {"type": "object", "required": ["late", "red", "yellow", "blue"],
                    "additionalProperties": COUNT},
+        "next": {"type": ["string", "null"],
+                 "description": "the cursor of the next page of cases (after=)"},
     },
 }  # fmt: skip
 SCREEN = {

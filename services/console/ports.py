@@ -16,9 +16,15 @@ class Dispatch(Protocol):
     def get_case(self, case_id: str) -> dict[str, Any] | None: ...
 
     def list_cases(
-        self, scope: list[str] | None, filters: dict[str, str], page: int, page_size: int
+        self,
+        scope: list[str] | None,
+        filters: dict[str, Any],
+        page: int,
+        page_size: int,
+        after: str | None = None,
     ) -> dict[str, Any]:
-        """``{"items": [case…], …}`` of the cases of the units in ``scope`` (None: all)."""
+        """``{"items": [case…], "next", …}`` of the cases of the units in ``scope`` (None:
+        all), ``filters`` as ``contracts.listing.CaseListFilters`` dumps them."""
         ...
 
     def act(
@@ -41,7 +47,9 @@ class Supervision(Protocol):
 
     def reply_to_order(self, order_id: str, reply: Any, user: str) -> dict[str, Any]: ...
 
-    def board(self, scope: list[str] | None) -> dict[str, Any]: ...
+    def board(self, scope: list[str] | None, after: str | None = None) -> dict[str, Any]:
+        """超时看板: the cards' counts, a page of late cases and the ``next`` cursor."""
+        ...
 
     def assessment(self, period: str, kind: str | None) -> dict[str, Any]: ...
 

@@ -62,14 +62,10 @@ class ConsoleService(ServiceBase):
 
     @http("GET", "/api/v1/cases")
     def list_cases(self, request: Request) -> Response:
-        args = request.args
-        query = cases.CaseQuery(
-            filters={key: args[key] for key in cases.FILTERS if args.get(key)},
-            page=args.get("page", 1, type=int),
-            page_size=args.get("page_size", 50, type=int),
-            mine=args.get("mine") in ("1", "true"),
-        )
-        return json_response(cases.list_cases(self.dispatch, self._principal(request), query))
+        principal = self._principal(request)
+        with answers():
+            query = cases.CaseQuery.of(request.args)
+            return json_response(cases.list_cases(self.dispatch, principal, query))
 
     @http("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request: Request, case_id: str) -> Response:
@@ -120,7 +116,9 @@ class ConsoleService(ServiceBase):
 
     @http("GET", "/api/v1/board")
     def board(self, request: Request) -> Response:
-        return json_response(cases.board(self.supervision, self._principal(request)))
+        principal, after = self._principal(request), request.args.get("after") or None
+        with answers():
+            return json_response(cases.board(self.supervision, principal, after))
 
     @http("GET", "/api/v1/grid/units")
     def grid_units(self, request: Request) -> Response:

@@ -32,8 +32,14 @@ def _assignee(value: dict[str, Any] | None) -> Assignee | None:
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_status_received", "status", "received_at"),
+        # newest first, by (received_at, case_id): the list's order, alone or after a filter
+        Index("ix_cases_received", "received_at", "case_id"),
+        Index("ix_cases_status_received", "status", "received_at", "case_id"),
+        Index("ix_cases_channel_received", "channel", "received_at", "case_id"),
+        Index("ix_cases_risk_received", "risk", "received_at", "case_id"),
+        Index("ix_cases_category_received", "category", "received_at", "case_id"),
         Index("ix_cases_assignee_status", "assignee_code", "status"),
+        Index("ix_cases_due", "due_at"),
     )
 
     case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -58,8 +64,11 @@ class Case(Base):
     merged_into: Mapped[str | None] = mapped_column(String(32))
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     place: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    reach_codes: Mapped[str] = mapped_column(Text, default=" ")
-    """`` G-0101 C-01 S-001 D-HBJ ``: the holder, helpers and place, for scoped lists."""
+    search_terms: Mapped[str] = mapped_column(Text, default="")
+    """The words of the content and the address (``search.terms_of``), for ``q``."""
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """The next limit the holder must meet (None: no clock of the holder runs): overdue
+    when past it."""
     resolve_seconds: Mapped[int | None] = mapped_column(Integer)
     routing_rule: Mapped[str] = mapped_column(String(64))
     routing_reason: Mapped[str] = mapped_column(Text)
@@ -71,6 +80,7 @@ class Case(Base):
     history: Mapped[list[HistoryEntry]] = relationship(
         order_by="HistoryEntry.id", cascade="all, delete-orphan"
     )
+    reach: Mapped[list[CaseReach]] = relationship(cascade="all, delete-orphan")
 
     # Two handlers acting on one case at once cannot both win: the second UPDATE finds the
     # version moved and fails (StaleDataError) instead of overwriting.
@@ -122,7 +132,8 @@ class Case(Base):
         )
         self.verified, self.returns, self.reopens = new.verified, new.returns, new.reopens
         self.merged_into, self.satisfaction = new.merged_into, new.satisfaction
-        self.reach_codes = reach_of(self.assignee_code, self.helpers, self.place)
+        self.due_at = due_of(new)
+        self.reach_units(reach_of(self.assignee_code, self.level, self.helpers, self.place))
         self.updated_at = step.at
         self.history.append(
             HistoryEntry(
@@ -131,6 +142,20 @@ class Case(Base):
                 unit=step.actor.unit, reason=step.reason,
             )
         )  # fmt: skip
+
+    def reach_units(self, wanted: dict[str, bool]) -> None:
+        """Keep the reach rows as ``wanted`` says (code: held), changing rows in place: a row
+        removed and added again in one flush would clash on its key."""
+        kept = {row.unit_code: row for row in self.reach}
+        for code, row in kept.items():
+            if code not in wanted:
+                self.reach.remove(row)
+            else:
+                row.held = wanted[code]
+        for code, held in wanted.items():
+            if code not in kept:
+                self.reach.append(CaseReach(unit_code=code, received_at=self.received_at,
+                                            held=held))  # fmt: skip
 
     def view(self) -> CaseView:
         state = self.state()
@@ -186,13 +211,61 @@ class HistoryEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class CaseReach(Base):
+    """A unit a case is within reach of: the unit holding it, those helping, and those it lies
+    in (its place, micro-grid up to the district). ``held``: the holder, or a unit above the
+    holder in the case's place (the ``unit`` filter: held within that unit's subtree).
+    ``received_at`` is the case's, so that a scoped list reads its page from one index."""
+
+    __tablename__ = "case_reach"
+    __table_args__ = (Index("ix_case_reach_unit", "unit_code", "received_at", "case_id"),)
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 TABLES = kit_tables(Base.metadata)
 
 
 def reach_of(
-    assignee_code: str | None, helpers: list[dict[str, Any]], place: list[dict[str, Any]]
-) -> str:
-    """Space-delimited, with a space at each end, so ``LIKE '% S-001 %'`` finds a code."""
-    codes = [assignee_code] if assignee_code else []
-    codes += [h["unit"]["code"] for h in helpers] + [unit["code"] for unit in place]
-    return " " + " ".join(codes) + " "
+    assignee_code: str | None,
+    level: str | None,
+    helpers: list[dict[str, Any]],
+    place: list[dict[str, Any]],
+) -> dict[str, bool]:
+    """Every unit the case is within reach of, and whether it holds the case or lies above
+    the holder in the case's place (``place`` runs from the nearest unit up). A holder that
+    is not in the place (a department) holds the case for the place's unit at the case's
+    level: the duty list routing read is that unit's."""
+    codes = [h["unit"]["code"] for h in helpers] + [unit["code"] for unit in place]
+    reach = dict.fromkeys(codes, False)
+    if assignee_code:
+        chain = [unit["code"] for unit in place]
+        levels = [unit.get("level") for unit in place]
+        start = (
+            chain.index(assignee_code) if assignee_code in chain
+            else levels.index(level) if level in levels else len(chain)
+        )  # fmt: skip
+        reach.update(dict.fromkeys(chain[start:], True))
+        reach[assignee_code] = True
+    return reach
+
+
+OPEN_LIMITS: dict[str, tuple[str, ...]] = {
+    "dispatched": ("respond_by", "feedback_by", "resolve_by"),
+    "accepted": ("feedback_by", "resolve_by"),
+    "in_progress": ("resolve_by",),
+}
+"""The limits still running in each state: signing (见) meets the first, the first feedback
+(办) the second; a state not named here runs none of the holder's clocks."""
+
+
+def due_of(state: CaseState) -> datetime | None:
+    """The earliest limit still running: past it, the case is overdue."""
+    running = OPEN_LIMITS.get(state.status, ())
+    if state.deadlines is None or not running:
+        return None
+    limits: list[datetime] = [getattr(state.deadlines, limit) for limit in running]
+    return min(limits)

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from contracts.listing import CaseListFilters, decode_cursor, encode_cursor
 from contracts.rpc import CasePage, CaseView
-from services.dispatch.repository import CaseFilters
+from services.dispatch import search
+from services.dispatch.repository import FILTERABLE, CaseFilters, PageWanted
 from services.dispatch.unit_of_work import DispatchUnitOfWork
 
 MAX_PAGE = 1_000_000
 """Deeper than any real list; a larger page number would overflow the database's integer."""
 MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class ListCases:
+    """A page of the case list: ``scope`` (unit codes; None: all) limits it to the cases those
+    units hold, help with, or that lie within them; ``after`` is the cursor of the page
+    before, else ``page`` counts pages as 1.0 did."""
+
+    scope: Sequence[str] | None
+    filters: CaseListFilters
+    page: int = 1
+    page_size: int = 50
+    after: str | None = None
 
 
 def get_case(uow: DispatchUnitOfWork, case_id: str) -> CaseView | None:
@@ -19,17 +36,35 @@ def get_case(uow: DispatchUnitOfWork, case_id: str) -> CaseView | None:
         return case.view() if case else None
 
 
-def list_cases(
-    uow: DispatchUnitOfWork,
-    scope: Sequence[str] | None,
-    filters: CaseFilters,
-    page: int = 1,
-    page_size: int = 50,
-) -> CasePage:
-    """Cases newest first; ``scope`` (unit codes) limits them to the cases those units hold,
-    help with, or that lie within them. A page out of range is brought into it."""
-    page, page_size = min(max(page, 1), MAX_PAGE), min(max(page_size, 1), MAX_PAGE_SIZE)
+def filters_of(wanted: CaseListFilters, now: datetime) -> CaseFilters:
+    """The filters as the repository takes them: ``q`` cut into words, dates into instants,
+    ``overdue`` into the time a limit must have passed (dispatch's clock's now)."""
+    start, end = wanted.received_between()
+    asked = wanted.model_dump(include=set(FILTERABLE), exclude_none=True)
+    return CaseFilters(
+        equal=tuple((name, str(value)) for name, value in sorted(asked.items())),
+        terms=tuple(search.query_terms(wanted.q)) if wanted.q else (),
+        received_from=start,
+        received_before=end,
+        overdue_at=now if wanted.overdue else None,
+        unit=wanted.unit,
+        case_ids=tuple(wanted.case_ids) if wanted.case_ids is not None else None,
+    )
+
+
+def list_cases(uow: DispatchUnitOfWork, asked: ListCases, now: datetime) -> CasePage:
+    """Cases newest first, a page of them, and the cursor of the next. A page out of range is
+    brought into it; a cursor that is not one is a ``BadCursor`` (a ``ValueError``)."""
+    page = min(max(asked.page, 1), MAX_PAGE)
+    page_size = min(max(asked.page_size, 1), MAX_PAGE_SIZE)
+    after = decode_cursor(asked.after) if asked.after else None
+    wanted = PageWanted(page_size, 1 if after else page, after)
     with uow.read() as cases:
-        found, total = cases.page(scope, filters, page, page_size)
-        items = [case.view() for case in found]
-    return CasePage(items=items, total=total, page=page, page_size=page_size)
+        found = cases.page(asked.scope, filters_of(asked.filters, now), wanted)
+        items = [case.view() for case in found.cases]
+    last = found.cases[-1] if found.cases else None
+    cursor = encode_cursor(last.received_at, last.case_id) if last and found.more else None
+    return CasePage(
+        items=items, total=found.total, page=wanted.page, page_size=page_size, next=cursor,
+        total_capped=found.capped,
+    )  # fmt: skip

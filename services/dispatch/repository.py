@@ -1,29 +1,77 @@
-"""Dispatch's repository: cases with their history, found by scope and filters."""
+"""Dispatch's repository: cases with their history, found by scope and filters, a page at a
+time, newest first by (received_at, case_id).
+
+A page begins after a cursor (keyset: every page costs what the first does) or, as in 1.0, at
+a page number (OFFSET). Scope and ``unit`` read ``case_reach`` by its (unit, received_at,
+case_id) index; ``q`` reads FTS5 on SQLite and a GIN-indexed tsvector on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    tuple_,
+)
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from services.dispatch.models import Case
+from kit.db import UtcDateTime
+from services.dispatch.models import Case, CaseReach
 
 FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level")
+TOTAL_CAP = 10_000
+"""Pages count their cases up to this many only: never the whole table."""
+FTS = table("cases_fts", column("case_id"), column("terms"))
+"""SQLite's FTS5 table of the search terms (made by migration dispatch_0004)."""
 
 
 @dataclass(frozen=True)
 class CaseFilters:
-    equal: tuple[tuple[str, str], ...] = ()
+    """What a list is narrowed to, ready for the database: ``equal`` columns, search
+    ``terms`` (all must match), received in [``received_from``, ``received_before``), past a
+    limit at ``overdue_at``, held within ``unit``'s subtree, among ``case_ids``."""
 
-    @classmethod
-    def from_mapping(cls, filters: Mapping[str, Any]) -> CaseFilters:
-        unknown = set(filters) - set(FILTERABLE)
-        if unknown:
-            raise ValueError(f"cannot filter by {sorted(unknown)}; only by {FILTERABLE}")
-        return cls(tuple((k, str(v)) for k, v in filters.items() if v not in (None, "")))
+    equal: tuple[tuple[str, str], ...] = ()
+    terms: tuple[str, ...] = ()
+    received_from: datetime | None = None
+    received_before: datetime | None = None
+    overdue_at: datetime | None = None
+    unit: str | None = None
+    case_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    """``page_size`` cases after the cursor ``after`` (the last row's received_at and id)
+    or, without one, page number ``page``."""
+
+    page_size: int
+    page: int = 1
+    after: tuple[datetime, str] | None = None
+
+
+@dataclass(frozen=True)
+class Found:
+    cases: list[Case]
+    more: bool
+    """Whether another page follows."""
+    total: int
+    capped: bool
+    """More than ``TOTAL_CAP`` match: ``total`` says only that many."""
 
 
 class CaseRepository:
@@ -38,20 +86,76 @@ class CaseRepository:
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id, options=[selectinload(Case.history)])
 
-    def page(
-        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
-    ) -> tuple[list[Case], int]:
-        query: Select[Any] = select(Case)
-        if scope is not None:
-            # within reach of any of these units: holding it, helping, or where it lies
-            query = query.where(or_(false(), *(Case.reach_codes.contains(f" {c} ") for c in scope)))
-        for column, value in filters.equal:
-            query = query.where(getattr(Case, column) == value)
-        total = self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = self.session.scalars(
-            query.options(selectinload(Case.history))
-            .order_by(Case.received_at.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+    def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
+        query, order = self._matching(scope, filters)
+        counted = query.with_only_columns(Case.case_id).limit(TOTAL_CAP + 1).subquery()
+        total = int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
+        if wanted.after is not None:
+            at, case_id = wanted.after
+            query = query.where(tuple_(*order) < tuple_(literal(at, UtcDateTime()), case_id))
+        else:
+            query = query.offset((wanted.page - 1) * wanted.page_size)
+        rows = list(
+            self.session.scalars(
+                query.options(selectinload(Case.history))
+                .order_by(*(part.desc() for part in order))
+                .limit(wanted.page_size + 1)
+            )
         )
-        return list(rows), int(total or 0)
+        more = len(rows) > wanted.page_size
+        return Found(rows[: wanted.page_size], more, min(total, TOTAL_CAP), total > TOTAL_CAP)
+
+    def _matching(
+        self, scope: Sequence[str] | None, filters: CaseFilters
+    ) -> tuple[Select[Any], tuple[Any, Any]]:
+        """The cases in scope that pass the filters, and the columns they are ordered by:
+        a reach row's when the list is read through one (its index has the order)."""
+        query: Select[Any] = select(Case)
+        order: tuple[Any, Any] = (Case.received_at, Case.case_id)
+        if scope is not None and len(scope) == 1:
+            query, order = _through_reach(query, scope[0], held=False)
+        elif scope is not None:
+            within = select(CaseReach.case_id).where(
+                CaseReach.case_id == Case.case_id, CaseReach.unit_code.in_(scope)
+            )
+            query = query.where(exists(within) if scope else false())
+        if filters.unit is not None:
+            query, by_unit = _through_reach(query, filters.unit, held=True)
+            order = by_unit if scope is None else order
+        return query.where(*self._conditions(filters)), order
+
+    def _conditions(self, filters: CaseFilters) -> list[ColumnElement[bool]]:
+        conditions = [getattr(Case, name) == value for name, value in filters.equal]
+        if filters.received_from is not None:
+            conditions.append(Case.received_at >= filters.received_from)
+        if filters.received_before is not None:
+            conditions.append(Case.received_at < filters.received_before)
+        if filters.overdue_at is not None:
+            conditions.append(Case.due_at < filters.overdue_at)
+        if filters.case_ids is not None:
+            conditions.append(Case.case_id.in_(filters.case_ids) if filters.case_ids else false())
+        if filters.terms:
+            conditions.append(self._words(filters.terms))
+        return conditions
+
+    def _words(self, terms: Sequence[str]) -> ColumnElement[bool]:
+        """Every term among the case's search terms, through the dialect's full-text index."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
+            wanted = func.plainto_tsquery(simple, " ".join(terms))
+            return func.to_tsvector(simple, Case.search_terms).op("@@")(wanted)
+        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        found = select(FTS.c.case_id).where(literal_column("cases_fts").op("MATCH")(match))
+        return Case.case_id.in_(found)
+
+
+def _through_reach(
+    query: Select[Any], unit: str, *, held: bool
+) -> tuple[Select[Any], tuple[Any, Any]]:
+    """The cases within reach of ``unit`` (``held``: held in its subtree), joined through
+    its reach rows, which are ordered as the list is."""
+    reach = aliased(CaseReach)
+    on = [reach.case_id == Case.case_id, reach.unit_code == unit]
+    if held:
+        on.append(reach.held.is_(True))
+    return query.join(reach, and_(*on)), (reach.received_at, reach.case_id)

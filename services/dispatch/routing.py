@@ -17,7 +17,7 @@ from contracts.events import Assignee, CaseReceived, Envelope, Level
 from contracts.rpc import DepartmentDuty, GridUnit
 from kernel.sla import SlaPolicy
 from kit.green import concurrently
-from services.dispatch import domain
+from services.dispatch import domain, search
 from services.dispatch import lifecycle as lc
 from services.dispatch.commands import CaseFacts
 from services.dispatch.config import DispatchConfig
@@ -162,6 +162,7 @@ def new_case(routed: Routed, now: datetime) -> Case:
         category=decision.category,
         risk=received.risk,
         content=received.content,
+        search_terms=search.terms_of(received.content, received.address),
         status=lc.CaseStatus.RECEIVED,
         level=decision.level,
         helpers=[],

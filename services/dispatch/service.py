@@ -20,6 +20,7 @@ from contracts.events import (
     EscalationRequested,
     RevisitAnswered,
 )
+from contracts.listing import CaseListFilters
 from contracts.rpc import DepartmentDuty
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
@@ -27,13 +28,12 @@ from kit.messaging import on_event, on_event_batch
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import RpcClient, rpc
 from services import metering  # noqa: F401  (registers the domain's meters)
-from services.dispatch import handlers, queries
+from services.dispatch import handlers, queries, search
 from services.dispatch import lifecycle as lc
 from services.dispatch.commands import ActOnCase, DispatchMany
 from services.dispatch.config import load_config
 from services.dispatch.grid import DutyQuestion, GridOverRpc
 from services.dispatch.models import TABLES
-from services.dispatch.repository import CaseFilters
 from services.dispatch.unit_of_work import SqlDispatchUnitOfWork
 
 GRID_TIMEOUT_SECONDS = 2.0
@@ -55,6 +55,8 @@ class DispatchService(ServiceBase):
     )
     grid = RpcClient("grid", timeout=GRID_TIMEOUT_SECONDS)
     clock = ClockProvider()
+    words = Configured(search.loaded)
+    """jieba's dictionary, for the search terms of every case received and every ``q``."""
 
     def _uow(self) -> SqlDispatchUnitOfWork:
         return SqlDispatchUnitOfWork(self.db.store, self.db.consumer)
@@ -107,12 +109,14 @@ class DispatchService(ServiceBase):
         filters: dict[str, Any] | None = None,
         page: int = 1,
         page_size: int = 50,
+        after: str | None = None,
     ) -> Any:
         """Cases newest first; ``scope`` (unit codes) limits them to the cases those units hold,
-        help with, or that lie within them."""
-        wanted = CaseFilters.from_mapping(filters or {})
-        answer = queries.list_cases(self._uow(), scope, wanted, page, page_size)
-        return answer.model_dump(mode="json")
+        help with, or that lie within them; ``filters`` as ``contracts.listing`` says;
+        ``after``: the ``next`` cursor of the page before."""
+        wanted = CaseListFilters.model_validate(filters or {})
+        asked = queries.ListCases(scope, wanted, page, page_size, after)
+        return queries.list_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
 
     @on_event(SUPERVISION_ESCALATION_REQUESTED)
     def escalate_when_late(self, event: Envelope[EscalationRequested]) -> None:

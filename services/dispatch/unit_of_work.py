@@ -18,7 +18,7 @@ from contracts.events import Envelope
 from kit.db import FirstTimes, Store
 from kit.unit_of_work import ServiceUnitOfWork
 from services.dispatch.models import Case
-from services.dispatch.repository import CaseFilters, CaseRepository
+from services.dispatch.repository import CaseFilters, CaseRepository, Found, PageWanted
 
 
 class Cases(Protocol):
@@ -34,11 +34,10 @@ class CaseReads(Protocol):
 
     def get(self, case_id: str) -> Case | None: ...
 
-    def page(
-        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
-    ) -> tuple[list[Case], int]:
-        """Newest first; ``scope`` limits them to the cases those units hold, help with, or
-        that lie within them. Also the number of cases in all pages."""
+    def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
+        """Newest first by (received_at, case_id); ``scope`` limits them to the cases those
+        units hold, help with, or that lie within them. Also how many match, up to
+        ``repository.TOTAL_CAP``."""
         ...
 
 

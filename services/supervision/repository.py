@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,8 @@ from services.supervision.models import (
 )
 
 RUNNING = ("open", "paused")
+LATE_BATCH = 500
+"""Late clocks read at a time for the overdue board."""
 
 
 class SupervisionRepository:
@@ -143,16 +145,20 @@ class SupervisionRepository:
             query = query.with_for_update(skip_locked=True)
         return list(self.session.scalars(query))
 
-    def late_clocks(self) -> list[tuple[ClockRow, FollowedCase | None, Assignment | None]]:
-        """Running clocks past their limit, with their case and assignment: the overdue board."""
+    def late_clocks(self) -> Iterator[tuple[ClockRow, FollowedCase | None, Assignment | None]]:
+        """Running clocks past their limit, with their case and assignment, earliest limit
+        first (then by id: the board's keyset order): the overdue board. Read in batches,
+        so that the late clocks are never all held at once."""
         query = (
             select(ClockRow, FollowedCase, Assignment)
             .outerjoin(FollowedCase, FollowedCase.case_id == ClockRow.case_id)
             .outerjoin(Assignment, Assignment.id == ClockRow.owner)
             .where(ClockRow.state.in_(RUNNING), ClockRow.overdue.is_(True))
-            .order_by(ClockRow.due_at)
+            .order_by(ClockRow.due_at, ClockRow.id)
+            .execution_options(yield_per=LATE_BATCH)
         )
-        return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
+        for row in self.session.execute(query):
+            yield row[0], row[1], row[2]
 
     # --- marks, alerts ---
 

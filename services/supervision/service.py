@@ -21,7 +21,7 @@ from kit.topology import bind_subscriber_queue
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.supervision import handlers, orders, reports, subscriptions
 from services.supervision.assessment import AssessmentConfig, Period
-from services.supervision.board import overdue_board
+from services.supervision.board import PAGE_SIZE, board_page, overdue_board
 from services.supervision.clocks import FOLLOWED
 from services.supervision.commands import IssueOrder, ReplyToOrder, Unsubscribe
 from services.supervision.models import TABLES
@@ -101,11 +101,15 @@ class SupervisionService(ServiceBase):
             return [describe(c) for c in SupervisionRepository(session).clocks_of(case_id)]
 
     @rpc
-    def board(self, scope: list[str] | None = None) -> Any:
+    def board(
+        self, scope: list[str] | None = None, after: str | None = None, size: int = PAGE_SIZE
+    ) -> Any:
         """超时看板: late cases by the unit holding them, counted by risk; ``scope`` (unit
-        codes) keeps the units' own and those lying within them."""
+        codes) keeps the units' own and those lying within them. A page of the cases at a
+        time: ``after`` is the ``next`` cursor of the page before."""
+        page = board_page(after, size)
         with self.db.read() as session:
-            return overdue_board(SupervisionRepository(session).late_clocks(), scope)
+            return overdue_board(SupervisionRepository(session).late_clocks(), scope, page)
 
     # --- subscriptions ---
 

@@ -248,7 +248,7 @@ def test_the_board_the_screen_and_the_map_answer(
     platform: Platform, tokens: dict[str, str], cases: dict[str, str]
 ) -> None:
     board = api(platform, tokens["street"], "GET", "/api/v1/board")
-    assert board.status == 200 and set(board.body) == {"units", "totals"}
+    assert board.status == 200 and set(board.body) == {"units", "totals", "next"}
     screen = api(platform, tokens["operator"], "GET", "/api/v1/screen").body
     assert screen["received"]["hotline"] >= 2 and screen["dispatched"] >= 2
     shapes = api(platform, tokens["admin"], "GET", "/api/v1/grid/map?level=street").body

@@ -131,16 +131,24 @@ class FakeDispatch:
         self.cases = {case["case_id"]: case for case in cases}
         self.acted: list[tuple[str, dict[str, Any], dict[str, Any], str | None]] = []
         self.listed: list[list[str] | None] = []
+        self.asked: list[tuple[dict[str, Any], str | None]] = []
 
     def get_case(self, case_id: str) -> dict[str, Any] | None:
         case = self.cases.get(case_id)
         return copy.deepcopy(case) if case is not None else None
 
     def list_cases(
-        self, scope: list[str] | None, filters: dict[str, str], page: int, page_size: int
+        self,
+        scope: list[str] | None,
+        filters: dict[str, Any],
+        page: int,
+        page_size: int,
+        after: str | None = None,
     ) -> dict[str, Any]:
-        """Every case; the scope asked for is recorded (dispatch applies it)."""
+        """Every case; the scope asked for is recorded (dispatch applies it), and the filters
+        and cursor passed on in ``asked``."""
         self.listed.append(scope)
+        self.asked.append((filters, after))
         items = [copy.deepcopy(case) for case in self.cases.values()]
         return {"items": items, "page": page, "page_size": page_size, "total": len(items)}
 
@@ -178,6 +186,7 @@ class FakeSupervision:
         self.orders: list[tuple[str, Any, str]] = []
         self.subscribed: list[dict[str, Any]] = []
         self.boards: list[list[str] | None] = []
+        self.board_cursors: list[str | None] = []
 
     def issue_order(self, case_id: str, order: Any, issued_by: str) -> dict[str, Any]:
         self.orders.append((case_id, order, issued_by))
@@ -186,8 +195,9 @@ class FakeSupervision:
     def reply_to_order(self, order_id: str, reply: Any, user: str) -> dict[str, Any]:
         return {"order_id": order_id, "replied_by": user}
 
-    def board(self, scope: list[str] | None) -> dict[str, Any]:
+    def board(self, scope: list[str] | None, after: str | None = None) -> dict[str, Any]:
         self.boards.append(scope)
+        self.board_cursors.append(after)
         return {"units": [], "totals": {}}
 
     def assessment(self, period: str, kind: str | None) -> dict[str, Any]:

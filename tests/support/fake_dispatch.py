@@ -23,8 +23,8 @@ from contracts.events import Envelope
 from contracts.rpc import DepartmentDuty, Location, StaffMember
 from kit.db import FirstTimes
 from kit.rpc import RpcTimeout
-from services.dispatch.models import Case, HistoryEntry
-from services.dispatch.repository import CaseFilters
+from services.dispatch.models import Case, CaseReach, HistoryEntry
+from services.dispatch.repository import TOTAL_CAP, CaseFilters, Found, PageWanted
 
 
 def copy_case(case: Case) -> Case:
@@ -34,7 +34,11 @@ def copy_case(case: Case) -> Case:
         HistoryEntry(**{a.key: getattr(step, a.key) for a in inspect(HistoryEntry).column_attrs})
         for step in case.history
     ]
-    return Case(**columns, history=history)
+    reach = [
+        CaseReach(**{a.key: getattr(row, a.key) for a in inspect(CaseReach).column_attrs})
+        for row in case.reach
+    ]
+    return Case(**columns, history=history, reach=reach)
 
 
 def row_of(case: Case) -> tuple[dict[str, Any], int]:
@@ -56,18 +60,40 @@ class FakeCases:
     def add(self, case: Case) -> None:
         self.by_id[case.case_id] = case
 
-    def page(
-        self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int
-    ) -> tuple[list[Case], int]:
-        found = [
-            case
-            for case in self.by_id.values()
-            if (scope is None or any(f" {code} " in case.reach_codes for code in scope))
-            and all(str(getattr(case, column)) == value for column, value in filters.equal)
-        ]
-        found.sort(key=lambda case: case.received_at, reverse=True)
-        start = (page - 1) * page_size
-        return found[start : start + page_size], len(found)
+    def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
+        """As the repository reads them: the same filters, over the cases in the dict."""
+        found = [case for case in self.by_id.values() if in_scope(case, scope)
+                 and passes(case, filters)]  # fmt: skip
+        found.sort(key=lambda case: (case.received_at, case.case_id), reverse=True)
+        if wanted.after is not None:
+            found_after = [c for c in found if (c.received_at, c.case_id) < wanted.after]
+            rows = found_after[: wanted.page_size + 1]
+        else:
+            start = (wanted.page - 1) * wanted.page_size
+            rows = found[start : start + wanted.page_size + 1]
+        more = len(rows) > wanted.page_size
+        return Found(rows[: wanted.page_size], more, min(len(found), TOTAL_CAP),
+                     len(found) > TOTAL_CAP)  # fmt: skip
+
+
+def in_scope(case: Case, scope: Sequence[str] | None) -> bool:
+    return scope is None or bool({row.unit_code for row in case.reach} & set(scope))
+
+
+def passes(case: Case, filters: CaseFilters) -> bool:
+    """The repository's conditions, in Python: terms among the case's search terms, dates,
+    the next limit past, held within the unit, among the ids."""
+    held = {row.unit_code for row in case.reach if row.held}
+    return (
+        all(str(getattr(case, column)) == value for column, value in filters.equal)
+        and set(filters.terms) <= set(case.search_terms.split())
+        and (filters.received_from is None or case.received_at >= filters.received_from)
+        and (filters.received_before is None or case.received_at < filters.received_before)
+        and (filters.overdue_at is None
+             or (case.due_at is not None and case.due_at < filters.overdue_at))
+        and (filters.unit is None or filters.unit in held)
+        and (filters.case_ids is None or case.case_id in filters.case_ids)
+    )  # fmt: skip
 
 
 class FakeDispatchUnitOfWork:

@@ -29,6 +29,7 @@ from contracts.events import (
     Reporter,
     RevisitAnswered,
 )
+from contracts.listing import CaseListFilters
 from contracts.rpc import DepartmentDuty, GridUnit, Location, StaffMember
 from kit.settings import Settings
 from services.dispatch import handlers, queries
@@ -36,7 +37,6 @@ from services.dispatch.commands import ActOnCase, DispatchMany
 from services.dispatch.config import DispatchConfig, load_config
 from services.dispatch.handlers import CaseNotFound, StaleCase
 from services.dispatch.lifecycle import Actor, IllegalTransition
-from services.dispatch.repository import CaseFilters
 from tests.support.fake_dispatch import FakeDispatchUnitOfWork, FakeGrid
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the county
@@ -393,7 +393,8 @@ def test_reads_see_what_is_committed(config: DispatchConfig) -> None:
     view = queries.get_case(uow, "C-1")
     assert view is not None and view.status == "dispatched"
     assert queries.get_case(uow, "C-NOSUCH") is None
-    in_street = queries.list_cases(uow, [STREET], CaseFilters(), page=1, page_size=50)
+    in_street = queries.list_cases(uow, queries.ListCases([STREET], CaseListFilters()), LATER)
     assert [item.case_id for item in in_street.items] == ["C-1"] and in_street.total == 1
-    everything = queries.list_cases(uow, None, CaseFilters(), page=0, page_size=10_000)
+    every = queries.ListCases(None, CaseListFilters(), page=0, page_size=10_000)
+    everything = queries.list_cases(uow, every, LATER)
     assert (everything.total, everything.page, everything.page_size) == (2, 1, 200)

@@ -111,6 +111,16 @@ export function Pager({ page, pageSize, total, onPage }) {
   </div>`;
 }
 
+// 下一页 by the list's cursor: page 4,000 costs what page 1 does. ``total`` is counted up to a
+// cap; ``capped`` says there are more.
+export function CursorPager({ depth, next, total, capped, onPrev, onNext }) {
+  return html`<div class="pager" data-testid="cursor-pager">
+    <button class="btn" data-testid="page-prev" disabled=${depth === 0} onClick=${onPrev}>上一页</button>
+    <span>第 ${depth + 1} 页，共 ${total || 0}${capped ? '+' : ''} 条</span>
+    <button class="btn" data-testid="page-next" disabled=${!next} onClick=${onNext}>下一页</button>
+  </div>`;
+}
+
 // --- toasts: toast('已派单') from anywhere, <${Toasts}/> once in the shell -----------------
 const toastListeners = new Set();
 let toastSeq = 0;

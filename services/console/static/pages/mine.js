@@ -1,25 +1,51 @@
 // 我的工单: the cases assigned to me, with the actions the API allows on each.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { html, STATUS, RiskDot, StatusTag, channelText, cut, ErrorBox, Loading, Pager, NextDeadlines } from '../ui.js';
+import { html, STATUS, RiskDot, StatusTag, channelText, cut, ErrorBox, Loading, CursorPager, NextDeadlines } from '../ui.js';
 import { ActionBar } from '../actions.js';
 
 const PAGE_SIZE = 50;
+const NO_SEARCH = { q: '', from: '', to: '', overdue: false, unit: '' };
+
+// 搜索: words (Chinese needs no spaces), received dates, overdue, a unit and its subtree.
+function SearchBox({ onSearch }) {
+  const [form, setForm] = useState(NO_SEARCH);
+  const [wrong, setWrong] = useState(null);
+  const set = (key) => (e) => setForm({ ...form, [key]: key === 'overdue' ? e.target.checked : e.target.value });
+  const submit = (e) => {
+    e.preventDefault();
+    const backwards = form.from && form.to && form.to < form.from;
+    setWrong(backwards ? '截止日期早于起始日期' : null);
+    if (!backwards) onSearch({ ...form, q: form.q.trim(), unit: form.unit.trim() });
+  };
+  return html`<form class="toolbar search" data-testid="search-form" onSubmit=${submit}>
+    <input type="search" data-testid="search-q" aria-label="关键词" placeholder="内容或地址关键词" value=${form.q} onInput=${set('q')} />
+    <label>受理日期 <input type="date" data-testid="search-from" aria-label="起始日期" value=${form.from} onInput=${set('from')} /></label>
+    <label>至 <input type="date" data-testid="search-to" aria-label="截止日期" value=${form.to} onInput=${set('to')} /></label>
+    <label><input type="checkbox" data-testid="search-overdue" checked=${form.overdue} onChange=${set('overdue')} /> 仅超时</label>
+    <input data-testid="search-unit" aria-label="承办单位编码" placeholder="承办单位编码" value=${form.unit} onInput=${set('unit')} />
+    <button class="btn" type="submit" data-testid="search-go">搜索</button>
+    <${ErrorBox} error=${wrong} testid="search-error" />
+  </form>`;
+}
 
 export function MinePage() {
   const [status, setStatus] = useState('');
-  const [page, setPage] = useState(1);
+  const [search, setSearch] = useState(NO_SEARCH);
+  const [cursors, setCursors] = useState([]);  // the cursor of each page shown before this one
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [reload, setReload] = useState(0);
+  const after = cursors.length ? cursors[cursors.length - 1] : '';
 
   useEffect(() => {
     let stale = false;
     setError(null);
-    api('/api/v1/cases', { query: { mine: 1, status, page, page_size: PAGE_SIZE } })
+    const query = { mine: 1, status, page_size: PAGE_SIZE, ...search, overdue: search.overdue ? 'true' : '', after };
+    api('/api/v1/cases', { query })
       .then((d) => !stale && setData(d), (e) => !stale && setError(e));
     return () => { stale = true; };
-  }, [status, page, reload]);
+  }, [status, search, after, reload]);
 
   const replace = (updated) => setData((d) => ({
     ...d, items: d.items.map((c) => (c.case_id === updated.case_id ? updated : c)),
@@ -29,13 +55,14 @@ export function MinePage() {
     <div class="page-head">
       <h2>我的工单 ${data && html`<span class="count" data-testid="mine-total">${data.total}</span>`}</h2>
       <div class="toolbar">
-        <select data-testid="filter-status" aria-label="状态" value=${status} onChange=${(e) => { setStatus(e.target.value); setPage(1); }}>
+        <select data-testid="filter-status" aria-label="状态" value=${status} onChange=${(e) => { setStatus(e.target.value); setCursors([]); }}>
           <option value="">全部状态</option>
           ${Object.entries(STATUS).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
         </select>
         <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新</button>
       </div>
     </div>
+    <${SearchBox} onSearch=${(wanted) => { setSearch(wanted); setCursors([]); }} />
     <${ErrorBox} error=${error} />
     ${!data && !error ? html`<${Loading} />` : data && html`
       <div class="table-wrap">
@@ -55,6 +82,7 @@ export function MinePage() {
           </tbody>
         </table>
       </div>
-      <${Pager} page=${page} pageSize=${PAGE_SIZE} total=${data.total} onPage=${setPage} />`}
+      <${CursorPager} depth=${cursors.length} next=${data.next} total=${data.total} capped=${data.total_capped}
+        onPrev=${() => setCursors(cursors.slice(0, -1))} onNext=${() => setCursors([...cursors, data.next])} />`}
   </section>`;
 }

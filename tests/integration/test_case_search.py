@@ -1,0 +1,177 @@
+"""Dispatch's case list on SQLite and PostgreSQL, migrated as in production: each filter, ``q``
+with Chinese words run together, keyset pages walked end to end, 1.0's ``page``, scope
+through the reach table, and the migration filling what was stored before it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.listing import CaseListFilters
+from kit.db import Store
+from kit.migrations import upgrade
+from kit.settings import Settings
+from services.dispatch import handlers, queries
+from services.dispatch.config import DispatchConfig, load_config
+from services.dispatch.models import TABLES
+from services.dispatch.unit_of_work import SqlDispatchUnitOfWork
+from tests.unit.test_dispatch_handlers import ADDRESS, NOW, STREET, county_grid, received
+
+DAY = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 2026-11-21 00:00 in Beijing
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@pytest.fixture(scope="module")
+def config() -> DispatchConfig:
+    return load_config(Settings(env="dev"))
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    upgrade("dispatch", database_url)
+    store = Store(database_url, "dispatch", TABLES)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def route(store: Store, config: DispatchConfig, case_id: str, at: datetime, **fields: Any) -> None:
+    event = received(case_id, fields.pop("content"), **fields)
+    data = event.data.model_copy(update={"received_at": at})
+    uow = SqlDispatchUnitOfWork(store, "test")
+    handlers.route_cases(uow, [event.model_copy(update={"data": data})], county_grid(), config,
+                         NOW)  # fmt: skip
+
+
+def listed(store: Store, scope: list[str] | None = None, now: datetime = NOW, **asked: Any) -> Any:
+    page = asked.pop("page", 1)
+    size, after = asked.pop("page_size", 50), asked.pop("after", None)
+    wanted = queries.ListCases(scope, CaseListFilters.model_validate(asked), page, size, after)
+    return queries.list_cases(SqlDispatchUnitOfWork(store, "test"), wanted, now)
+
+
+def ids(store: Store, **asked: Any) -> list[str]:
+    return [case.case_id for case in listed(store, **asked).items]
+
+
+@pytest.fixture
+def county(store: Store, config: DispatchConfig) -> Store:
+    """Three cases: noise in the street (a hotline call, Nov 21), pollution for the county's
+    department (an opinion item, Nov 22), a red petition waiting (Nov 23), all Beijing days."""
+    route(store, config, "C-NOISE", DAY + timedelta(hours=1), content="楼下夜间施工噪音扰民",
+          category="environment.noise", address=ADDRESS)  # fmt: skip
+    route(store, config, "C-SMOKE", DAY + timedelta(days=1, hours=23, minutes=59),
+          content="化工厂排污，河水发黑", category="environment.pollution",
+          channel="opinion", source="opinion")  # fmt: skip
+    route(store, config, "C-RED", DAY + timedelta(days=2), content="多人聚集讨要工资",
+          channel="petition", source="petition", risk="red")  # fmt: skip
+    return store
+
+
+def test_each_filter_narrows_the_list(county: Store) -> None:
+    assert ids(county) == ["C-RED", "C-SMOKE", "C-NOISE"]
+    assert ids(county, status="dispatched") == ["C-SMOKE", "C-NOISE"]
+    assert ids(county, channel="opinion") == ["C-SMOKE"]
+    assert ids(county, risk="red") == ["C-RED"]
+    assert ids(county, category="environment.noise") == ["C-NOISE"]
+    assert ids(county, case_ids=["C-RED", "C-NOISE", "C-NONE"]) == ["C-RED", "C-NOISE"]
+    assert ids(county, case_ids=[]) == []
+
+
+def test_q_finds_chinese_words_without_spaces_in_content_and_address(county: Store) -> None:
+    assert ids(county, q="噪音") == ["C-NOISE"]
+    assert ids(county, q="施工噪音") == ["C-NOISE"]  # two words run together: both must match
+    assert ids(county, q="幸福社区") == ["C-NOISE"]  # from the address
+    assert ids(county, q="河水 排污") == ["C-SMOKE"]
+    assert ids(county, q="噪音 排污") == []  # every word must match
+    assert ids(county, q="地震") == []
+
+
+def test_from_and_to_are_beijing_days_both_included(county: Store) -> None:
+    assert ids(county, **{"from": "2026-11-21", "to": "2026-11-21"}) == ["C-NOISE"]
+    assert ids(county, **{"from": "2026-11-22", "to": "2026-11-22"}) == ["C-SMOKE"]
+    assert ids(county, **{"from": "2026-11-22"}) == ["C-RED", "C-SMOKE"]
+    assert ids(county, to="2026-11-20") == []
+
+
+def test_overdue_means_open_and_past_a_limit_by_the_clock_given(county: Store) -> None:
+    assert ids(county, overdue=True) == []
+    later = NOW + timedelta(days=40)  # every limit of the dispatched cases has passed
+    assert ids(county, overdue=True, now=later) == ["C-SMOKE", "C-NOISE"]  # not the waiting one
+
+
+def test_unit_takes_the_cases_held_in_its_subtree(county: Store) -> None:
+    assert ids(county, unit="S-001") == ["C-NOISE"]  # the street's own department
+    assert ids(county, unit=STREET) == ["C-NOISE"]  # the street: what is held for it
+    assert ids(county, unit="D-HBJ") == ["C-SMOKE"]
+    assert ids(county, unit="370113001001") == []  # the community holds nothing
+
+
+def test_scope_is_what_it_was_holding_helping_or_lying_within(county: Store) -> None:
+    assert ids(county, scope=[STREET]) == ["C-NOISE"]  # lies in the street
+    assert ids(county, scope=["D-HBJ"]) == ["C-SMOKE"]  # holds it
+    assert ids(county, scope=["D-HBJ", STREET]) == ["C-SMOKE", "C-NOISE"]
+    assert ids(county, scope=[]) == []
+    assert ids(county, scope=[STREET], q="排污") == []
+
+
+def test_keyset_pages_walk_every_case_once_in_order(store: Store, config: DispatchConfig) -> None:
+    made = []
+    for n in range(23):  # seven cases share each received time: the id breaks the tie
+        at = DAY + timedelta(minutes=n // 7)
+        route(store, config, f"C-{n:02d}", at, content=f"第{n}号噪音投诉",
+              category="environment.noise", address=ADDRESS)  # fmt: skip
+        made.append((at, f"C-{n:02d}"))
+    expected = [case_id for _, case_id in sorted(made, reverse=True)]
+    walked, after, pages = [], None, 0
+    while True:
+        page = listed(store, page_size=5, after=after)
+        walked += [case.case_id for case in page.items]
+        pages += 1
+        assert page.total == 23 and not page.total_capped
+        if page.next is None:
+            break
+        after = page.next
+    assert walked == expected and pages == 5
+    by_number = [ids(store, page=n, page_size=5) for n in range(1, 6)]
+    assert [case_id for page in by_number for case_id in page] == expected  # page= as in 1.0
+    assert ids(store, page=6, page_size=5) == []
+    scoped = listed(store, scope=[STREET], page_size=10)
+    second = listed(store, scope=[STREET], page_size=10, after=scoped.next)
+    assert [c.case_id for c in scoped.items + second.items] == expected[:20]
+
+
+def test_the_migration_fills_reach_terms_and_limits_of_stored_cases(database_url: str) -> None:
+    upgrade("dispatch", database_url, "dispatch_0003")
+    store = Store(database_url, "dispatch", TABLES)
+    try:
+        place = [{"code": "37011300100101", "name": "第1网格", "level": "grid"},
+                 {"code": STREET, "name": "城关街道", "level": "street"}]  # fmt: skip
+        due = (NOW - timedelta(hours=1)).isoformat()
+        with store.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO cases (case_id, channel, source, category, risk, content, status,"
+                " assignee, assignee_code, helpers, level, deadlines, alternatives,"
+                " proposed_helpers, verified, returns, reopens, place, reach_codes,"
+                " routing_rule, routing_reason, received, received_at, updated_at, version)"
+                " VALUES ('C-OLD', 'hotline', 'hotline', NULL, 'blue', '饭店油烟污染严重',"
+                " 'dispatched', NULL, 'G-1', '[]', 'grid', :deadlines, '[]', '[]', false, 0, 0,"
+                " :place, ' G-1 ', 'r', 'r', :received, :at, :at, 1)"
+            ), {"deadlines": f'{{"respond_by": "{due}", "feedback_by": "{due}",'
+                             f' "resolve_by": "{due}"}}',
+                "place": json.dumps(place),
+                "received": '{"address": "幸福社区5号楼"}',
+                "at": DAY.strftime(SQLITE_TIME) if store.is_sqlite else DAY})  # fmt: skip
+        upgrade("dispatch", database_url)
+        assert ids(store, scope=[STREET]) == ["C-OLD"]
+        assert ids(store, q="油烟") == ids(store, q="幸福社区") == ["C-OLD"]
+        assert ids(store, overdue=True) == ["C-OLD"]
+        assert ids(store, unit="G-1") == ["C-OLD"]
+    finally:
+        store.dispose()
