@@ -5,12 +5,14 @@ services': dispatch carries out lifecycle actions, supervision 督办 and 考评
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts.actions import action_from
+from kernel import phones
 from services.console import domain
-from services.console.ports import Dispatch, Grid, Supervision
+from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
 
 FILTERS = ("status", "channel", "risk", "category", "level")
@@ -46,23 +48,89 @@ def actor_of(principal: domain.Principal, on_behalf_of: str | None = None) -> di
 
 @dataclass(frozen=True)
 class CaseQuery:
-    """A page of the case list; ``mine``: only my unit's, even for those who see all."""
+    """A page of the case list; ``mine``: only my unit's, even for those who see all;
+    ``phone``: a full number, that citizen's cases (never echoed, never stored)."""
 
     filters: dict[str, str] = field(default_factory=dict)
     page: int = 1
     page_size: int = 50
     mine: bool = False
+    phone: str | None = None
+
+    @classmethod
+    def of(cls, args: Any) -> CaseQuery:
+        """The query a request's arguments (werkzeug's ``request.args``) ask."""
+        return cls(
+            filters={key: args[key] for key in FILTERS if args.get(key)},
+            page=args.get("page", 1, type=int),
+            page_size=args.get("page_size", 50, type=int),
+            mine=args.get("mine") in ("1", "true"),
+            phone=args.get("phone") or None,
+        )
 
 
-def list_cases(dispatch: Dispatch, principal: domain.Principal, query: CaseQuery) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PhoneSearch:
+    """按号码查询: intake, which holds the numbers, answers the cases of a number's keyed
+    blind index (``kernel.phones``); the number itself goes no further than this."""
+
+    intake: Intake
+    index_key: str
+
+    def case_ids(self, phone: str) -> list[str]:
+        try:
+            index = phones.blind_index(self.index_key, phone)
+        except phones.NotAPhoneNumber:
+            raise BadField("phone", "请输入完整的手机号码或固定电话号码") from None
+        return self.intake.case_ids_by_phone(index)
+
+
+def list_cases(
+    dispatch: Dispatch,
+    principal: domain.Principal,
+    query: CaseQuery,
+    phone_search: PhoneSearch | None = None,
+) -> dict[str, Any]:
+    filters: dict[str, Any] = dict(query.filters)
+    if query.phone is not None:
+        if phone_search is None:
+            raise BadField("phone", "此处不能按号码查询")
+        filters["case_ids"] = phone_search.case_ids(query.phone)
+        if not filters["case_ids"]:
+            return {"items": [], "total": 0, "page": query.page, "page_size": query.page_size}
     page = dispatch.list_cases(
         scope=scope_of(principal, query.mine),
-        filters=query.filters,
+        filters=filters,
         page=query.page,
         page_size=query.page_size,
     )
     page["items"] = [domain.shown_actions(principal, case) for case in page["items"]]
     return page
+
+
+EXPORT_PAGE = 200
+"""Cases fetched at once for an export: dispatch's largest page."""
+
+
+def walk_cases(
+    dispatch: Dispatch,
+    principal: domain.Principal,
+    query: CaseQuery,
+    phone_search: PhoneSearch | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every case of the filtered list within reach, a page at a time, fetched only as the
+    one before is used: an export holds one page in memory however long the list. The one
+    place that walks pages, so that it can move to a keyset cursor when dispatch has one."""
+    page = 1
+    while True:
+        asked = replace(query, page=page, page_size=EXPORT_PAGE)
+        answer = list_cases(dispatch, principal, asked, phone_search)
+        items = answer["items"]
+        if items:
+            yield items
+        if len(items) < EXPORT_PAGE or page * EXPORT_PAGE >= answer["total"]:
+            return
+        page += 1
 
 
 def get_case(dispatch: Dispatch, principal: domain.Principal, case_id: str) -> dict[str, Any]:

@@ -16,9 +16,10 @@ class Dispatch(Protocol):
     def get_case(self, case_id: str) -> dict[str, Any] | None: ...
 
     def list_cases(
-        self, scope: list[str] | None, filters: dict[str, str], page: int, page_size: int
+        self, scope: list[str] | None, filters: dict[str, Any], page: int, page_size: int
     ) -> dict[str, Any]:
-        """``{"items": [case…], …}`` of the cases of the units in ``scope`` (None: all)."""
+        """``{"items": [case…], …}`` of the cases of the units in ``scope`` (None: all);
+        ``filters`` by field, and ``case_ids`` (a list): only those."""
         ...
 
     def act(
@@ -65,4 +66,8 @@ class Intake(Protocol):
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         """``{"phone_sealed": …}``, or None when there is no number."""
+        ...
+
+    def case_ids_by_phone(self, blind_index: str) -> list[str]:
+        """The cases of the citizen whose number has this blind index, newest first."""
         ...

@@ -17,13 +17,23 @@ FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level")
 @dataclass(frozen=True)
 class CaseFilters:
     equal: tuple[tuple[str, str], ...] = ()
+    case_ids: tuple[str, ...] | None = None
+    """Only these cases (None: any); phone search resolves a number to them."""
 
     @classmethod
     def from_mapping(cls, filters: Mapping[str, Any]) -> CaseFilters:
-        unknown = set(filters) - set(FILTERABLE)
+        unknown = set(filters) - {*FILTERABLE, "case_ids"}
         if unknown:
             raise ValueError(f"cannot filter by {sorted(unknown)}; only by {FILTERABLE}")
-        return cls(tuple((k, str(v)) for k, v in filters.items() if v not in (None, "")))
+        equal = tuple(
+            (k, str(v)) for k, v in filters.items() if k != "case_ids" and v not in (None, "")
+        )
+        case_ids = filters.get("case_ids")
+        if case_ids is not None and not (
+            isinstance(case_ids, list) and all(isinstance(c, str) for c in case_ids)
+        ):
+            raise ValueError("case_ids: a list of case ids")
+        return cls(equal, None if case_ids is None else tuple(case_ids))
 
 
 class CaseRepository:
@@ -47,6 +57,8 @@ class CaseRepository:
             query = query.where(or_(false(), *(Case.reach_codes.contains(f" {c} ") for c in scope)))
         for column, value in filters.equal:
             query = query.where(getattr(Case, column) == value)
+        if filters.case_ids is not None:
+            query = query.where(Case.case_id.in_(filters.case_ids))
         total = self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = self.session.scalars(
             query.options(selectinload(Case.history))

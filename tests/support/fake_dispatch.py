@@ -64,6 +64,7 @@ class FakeCases:
             for case in self.by_id.values()
             if (scope is None or any(f" {code} " in case.reach_codes for code in scope))
             and all(str(getattr(case, column)) == value for column, value in filters.equal)
+            and (filters.case_ids is None or case.case_id in filters.case_ids)
         ]
         found.sort(key=lambda case: case.received_at, reverse=True)
         start = (page - 1) * page_size
