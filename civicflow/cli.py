@@ -308,6 +308,31 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(r.unreadable for r in done.values()) else 0
 
 
+def cmd_keys_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Intake's older submissions get the blind index phone search finds them by."""
+    from kit.pii import load_phone_index_key, load_vault
+    from kit.rekey import fill_phone_index, stores_for
+
+    store = stores_for(settings.database_url_for)["intake"]
+    try:
+        with store.engine.begin() as connection:
+            done = fill_phone_index(
+                connection, load_vault(settings), load_phone_index_key(settings)
+            )
+    finally:
+        store.dispose()
+    print(f"intake.submissions: {done.filled} indexed, {done.unreadable} no key opens")
+    return 1 if done.unreadable else 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    return (
+        cmd_keys_index(args, settings)
+        if args.action == "index"
+        else cmd_keys_rotate(args, settings)
+    )
+
+
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     """RabbitMQ's users, permissions and policies for civicflow (see deploy/rabbitmq/)."""
     import json
@@ -406,7 +431,8 @@ def _add_broker(broker: argparse.ArgumentParser) -> None:
 def _add_keys(keys: argparse.ArgumentParser) -> None:
     actions = keys.add_subparsers(dest="action", required=True)
     actions.add_parser("rotate", help="seal every stored number again under the newest key")
-    keys.set_defaults(handler=cmd_keys_rotate)
+    actions.add_parser("index", help="give older submissions the blind index phone search uses")
+    keys.set_defaults(handler=cmd_keys)
 
 
 def _add_dlq(dlq: argparse.ArgumentParser) -> None:

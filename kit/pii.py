@@ -5,6 +5,10 @@ Fernet keys come from ``CIVICFLOW_PHONE_KEYS`` (comma-separated, newest first: o
 open what they sealed, which is how a key is rotated) and the fingerprint key from
 ``CIVICFLOW_PHONE_HASH_KEY``; without them the dev values of ``deploy/config/keys.yml`` are
 used, which production refuses.
+
+The blind index a number is searched by (``kernel.phones.blind_index``) has a key of its own,
+``CIVICFLOW_PHONE_INDEX_KEY`` (dev: ``phone_index_key`` of ``keys.yml``): intake stores the
+index of each submission's number, the console computes it from the number searched for.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class KeysFile(BaseModel):
 
     phone_keys: list[Annotated[str, AfterValidator(_fernet_key)]] = Field(min_length=1)
     phone_hash_key: str = Field(min_length=1)
+    phone_index_key: str | None = Field(default=None, min_length=1)
+    """The key of the numbers' blind index (phone search)."""
 
 
 def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> PhoneVault:
@@ -97,6 +103,25 @@ def load_vault(settings: Settings, environ: Mapping[str, str] | None = None) -> 
     if not vault.hash_key:
         raise ConfigError("phone vault: the fingerprint key is empty")
     return vault
+
+
+PHONE_INDEX_KEY = "CIVICFLOW_PHONE_INDEX_KEY"
+
+
+def load_phone_index_key(settings: Settings, environ: Mapping[str, str] | None = None) -> str:
+    """The key of the numbers' blind index: ``CIVICFLOW_PHONE_INDEX_KEY``; outside production
+    the dev value of ``keys.yml`` stands in, which production refuses."""
+    value = (os.environ if environ is None else environ).get(PHONE_INDEX_KEY, "")
+    if value:
+        if not settings.is_dev and value.startswith(DEV_MARKER):
+            raise ConfigError(f"{PHONE_INDEX_KEY} holds a dev value; set a real one in production")
+        return value
+    if not settings.is_dev:
+        raise ConfigError(f"{PHONE_INDEX_KEY} is not set; production needs a real key")
+    dev_value = read_keys(settings.config_dir / "keys.yml").phone_index_key
+    if not dev_value:
+        raise ConfigError(f"keys.yml: phone_index_key is missing; or set {PHONE_INDEX_KEY}")
+    return dev_value
 
 
 def read_keys(path: Path) -> KeysFile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
+from contracts.common import mask_phones_in
 from kit import metrics
 from kit.entrypoints import SignatureCheckedOnce
 from kit.providers import RpcUnavailable
@@ -171,6 +173,25 @@ def unrouted_message(exc: HTTPException, request: Request) -> str:
     if exc.code == 404:
         return f"nothing at {request.path}"
     return exc.description or exc.name
+
+
+class NoNumbersInAccessLog(logging.Filter):
+    """The access log's request lines without a citizen's number: a phone search asks with
+    ``?phone=``, and a number may be anywhere in a URL. The value goes; the line stays."""
+
+    _QUERY = re.compile(r"([?&]phone=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = mask_phones_in(self._QUERY.sub(r"\1***", message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+ACCESS_LOG = logging.getLogger("nameko.web.server")
+"""The logger nameko hands eventlet's WSGI server for its access log."""
+ACCESS_LOG.addFilter(NoNumbersInAccessLog())
 
 
 class JsonWebServer(WebServer):  # type: ignore[misc]

@@ -5,14 +5,15 @@ services': dispatch carries out lifecycle actions, supervision 督办 and 考评
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts.actions import action_from
 from contracts.listing import BadCursor, CaseListFilters, decode_cursor
+from kernel import phones
 from services.console import domain
-from services.console.ports import Dispatch, Grid, Supervision
+from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
 
 FILTERS = ("status", "channel", "risk", "category", "level", "q", "from", "to", "overdue", "unit")
@@ -49,13 +50,15 @@ def actor_of(principal: domain.Principal, on_behalf_of: str | None = None) -> di
 @dataclass(frozen=True)
 class CaseQuery:
     """A page of the case list; ``mine``: only my unit's, even for those who see all;
-    ``after``: the ``next`` cursor of the page before (else ``page`` counts pages)."""
+    ``after``: the ``next`` cursor of the page before (else ``page`` counts pages);
+    ``phone``: a full number, that citizen's cases (never echoed, never stored)."""
 
     filters: CaseListFilters = field(default_factory=CaseListFilters)
     page: int = 1
     page_size: int = 50
     mine: bool = False
     after: str | None = None
+    phone: str | None = None
 
     @classmethod
     def of(cls, args: Mapping[str, str]) -> CaseQuery:
@@ -68,7 +71,7 @@ class CaseQuery:
         if after is not None:
             checked_cursor(after)
         return cls(filters, _number(args.get("page"), 1), _number(args.get("page_size"), 50),
-                   args.get("mine") in ("1", "true"), after)  # fmt: skip
+                   args.get("mine") in ("1", "true"), after, args.get("phone") or None)  # fmt: skip
 
 
 def checked_cursor(after: str) -> None:
@@ -85,17 +88,69 @@ def _number(text: str | None, default: int) -> int:
         return default
 
 
-def list_cases(dispatch: Dispatch, principal: domain.Principal, query: CaseQuery) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PhoneSearch:
+    """按号码查询: intake, which holds the numbers, answers the cases of a number's keyed
+    blind index (``kernel.phones``); the number itself goes no further than this."""
+
+    intake: Intake
+    index_key: str
+
+    def case_ids(self, phone: str) -> list[str]:
+        try:
+            index = phones.blind_index(self.index_key, phone)
+        except phones.NotAPhoneNumber:
+            raise BadField("phone", "请输入完整的手机号码或固定电话号码") from None
+        return self.intake.case_ids_by_phone(index)
+
+
+def list_cases(
+    dispatch: Dispatch,
+    principal: domain.Principal,
+    query: CaseQuery,
+    phone_search: PhoneSearch | None = None,
+) -> dict[str, Any]:
     """A page of the cases within reach, newest first, with the cursor of the next."""
+    filters = query.filters.model_dump(mode="json", exclude_none=True)
+    if query.phone is not None:
+        if phone_search is None:
+            raise BadField("phone", "此处不能按号码查询")
+        filters["case_ids"] = phone_search.case_ids(query.phone)
+        if not filters["case_ids"]:
+            return {"items": [], "total": 0, "page": query.page, "page_size": query.page_size,
+                    "next": None}  # fmt: skip
     page = dispatch.list_cases(
         scope=scope_of(principal, query.mine),
-        filters=query.filters.model_dump(mode="json", exclude_none=True),
+        filters=filters,
         page=query.page,
         page_size=query.page_size,
         after=query.after,
     )
     page["items"] = [domain.shown_actions(principal, case) for case in page["items"]]
     return page
+
+
+EXPORT_PAGE = 200
+"""Cases fetched at once for an export: dispatch's largest page."""
+
+
+def walk_cases(
+    dispatch: Dispatch,
+    principal: domain.Principal,
+    query: CaseQuery,
+    phone_search: PhoneSearch | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every case of the filtered list within reach, a page at a time by the ``next``
+    cursor, fetched only as the one before is used: an export holds one page in memory
+    however long the list, and page 4,000 costs what page 1 costs."""
+    asked = replace(query, page=1, page_size=EXPORT_PAGE, after=None)
+    while True:
+        answer = list_cases(dispatch, principal, asked, phone_search)
+        if answer["items"]:
+            yield answer["items"]
+        if not answer.get("next"):
+            return
+        asked = replace(asked, after=answer["next"])
 
 
 def get_case(dispatch: Dispatch, principal: domain.Principal, case_id: str) -> dict[str, Any]:

@@ -63,6 +63,10 @@ class Principal:
     role: str
     expires: int
     unit: str | None = None
+    version: int = 0
+    """The user's token version when the token was issued (``still_valid``)."""
+    token_id: str | None = None
+    """The token's own id: the one a password change keeps."""
 
 
 def _b64(data: bytes) -> str:
@@ -73,8 +77,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue_token(secret: str, user: str, role: str, now: float, unit: str | None = None) -> str:
-    payload = {"u": user, "r": role, "n": unit, "e": int(now) + TOKEN_TTL_SECONDS}
+def issue_token(
+    secret: str, user: str, role: str, now: float, unit: str | None = None,
+    version: int = 0, token_id: str | None = None,
+) -> str:  # fmt: skip
+    payload: dict[str, Any] = {"u": user, "r": role, "n": unit, "e": int(now) + TOKEN_TTL_SECONDS}
+    if version or token_id:
+        payload |= {"v": version, "i": token_id}
     claims = _b64(json.dumps(payload).encode())
     signature = _b64(hmac.new(secret.encode(), claims.encode(), hashlib.sha256).digest())
     return f"{claims}.{signature}"
@@ -87,12 +96,47 @@ def read_token(secret: str, token: str, now: float) -> Principal:
         raise AuthError("invalid token")
     try:
         data = json.loads(_unb64(claims))
-        principal = Principal(str(data["u"]), str(data["r"]), int(data["e"]), data.get("n"))
+        principal = Principal(
+            str(data["u"]), str(data["r"]), int(data["e"]), data.get("n"),
+            int(data.get("v", 0)), data.get("i"),
+        )  # fmt: skip
     except (ValueError, KeyError, TypeError):
         raise AuthError("invalid token") from None
     if principal.expires < now:
         raise AuthError("token expired")
     return principal
+
+
+def still_valid(principal: Principal, user: Any) -> bool:
+    """Whether a genuine, unexpired token still counts: its user is there and it was issued
+    under the user's present token version, or it is the one token a password change kept.
+    Raising the version (a password change, signing out everywhere) revokes the others."""
+    if user is None:
+        return False
+    if principal.version == (user.token_version or 0):
+        return True
+    return principal.token_id is not None and principal.token_id == user.kept_token
+
+
+MIN_PASSWORD = 10
+
+
+def password_problems(new: str, old: str, username: str) -> list[str]:
+    """Why a new password is too weak (none: it will do), in the words the user reads."""
+    problems = []
+    if len(new) < MIN_PASSWORD:
+        problems.append(f"新密码至少需要 {MIN_PASSWORD} 个字符")
+    kinds = sum(
+        (any(c.isalpha() for c in new), any(c.isdigit() for c in new),
+         any(not c.isalnum() for c in new))
+    )  # fmt: skip
+    if kinds < 2:
+        problems.append("新密码须包含字母、数字、符号中的至少两类")
+    if username and username.lower() in new.lower():
+        problems.append("新密码不能包含用户名")
+    if new == old:
+        problems.append("新密码不能与原密码相同")
+    return problems
 
 
 # --- roles and reach -------------------------------------------------------------------------

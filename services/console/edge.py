@@ -66,6 +66,8 @@ def refused(exc: Exception) -> HttpError:
         return TooMany(message, exc.wait)
     if isinstance(exc, refusals.BadField):
         return Unprocessable([{"loc": [exc.field], "msg": exc.problem}])
+    if isinstance(exc, refusals.BadFields):
+        return Unprocessable([{"loc": [field], "msg": problem} for field, problem in exc.problems])
     if isinstance(exc, refusals.NotFound):
         return NotFound(message)
     if isinstance(exc, refusals.NotPermitted):

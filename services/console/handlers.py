@@ -7,6 +7,7 @@ out by the other services), ``screen.py`` (the big screen's counts), ``admin.py`
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,7 +69,10 @@ def login(uow: ConsoleUnitOfWork, command: Login, sign_in: SignIn, now: datetime
             uow.users.put(user)
         uow.failed_logins.forget_failures(keys[0])
         uow.commit()
-    token = domain.issue_token(sign_in.token_secret, command.username, user.role, at, user.unit)
+    token = domain.issue_token(
+        sign_in.token_secret, command.username, user.role, at, user.unit,
+        user.token_version or 0, secrets.token_hex(8),
+    )  # fmt: skip
     return {"token": token, "token_type": "bearer", **domain.user_view(user)}
 
 

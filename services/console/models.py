@@ -1,4 +1,5 @@
-"""Console's tables: staff users, login throttling, the phone-view audit, the screen's counts."""
+"""Console's tables: staff users (with their token version), login throttling, stream tickets,
+the phone-view audit, the screen's counts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class User(Base):
     unit: Mapped[str | None] = mapped_column(String(64))
     dev_only: Mapped[bool] = mapped_column(Boolean, default=False)
     display: Mapped[str] = mapped_column(String(64), default="")
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    """Tokens carry the version they were issued under; a raise revokes them (签退所有设备)."""
+    kept_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The one token of an older version still good: the one that changed the password."""
 
 
 class LoginFailures(Base):
@@ -45,6 +50,21 @@ class PhoneView(Base):
     case_id: Mapped[str] = mapped_column(String(32), index=True)
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StreamTicket(Base):
+    """A short-lived, single-use ticket that opens the live stream in place of the bearer
+    token, which then never travels in a URL; kept only as its hash."""
+
+    __tablename__ = "stream_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    token_version: Mapped[int] = mapped_column(Integer)
+    token_id: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class DailyCount(Base):

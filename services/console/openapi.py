@@ -23,6 +23,7 @@ from contracts.rpc import (
     SubscriptionRequest,
 )
 from kit.web import RETRY_AFTER_HEADER
+from services.console.openapi_desk_accounts import desk_account_paths
 from services.console.openapi_schemas import (
     ASSESSMENT_ROW,
     BOARD,
@@ -244,6 +245,7 @@ def case_paths(components: Components) -> dict[str, Any]:
                 _query("overdue", {"enum": ["true", "false"]}), _query("unit",
                        note="held by this unit or one in its subtree"),
                 _query("after", note="the next cursor of the page before"),
+                _query("phone", note="a full number: that citizen's cases"),
                 _query("mine", {"enum": ["1", "true", "0", "false"]},
                        "1 or true: only your unit's, also for those who see all"),
                 _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
@@ -320,7 +322,9 @@ def supervision_paths(components: Components) -> dict[str, Any]:
         "/api/v1/stream": {"get": _op("server-sent events: the types of public events", {
             "200": {"description": "an event per public event: its type, never a case number",
                     "content": {"text/event-stream": {"schema": TEXT}}}},
-            params=[_query("token", note="the bearer token, for browsers' EventSource")],
+            params=[_query("ticket", note="a stream ticket (POST /api/v1/stream/ticket)"),
+                    {**_query("token", note="the bearer token: 1.0 clients only"),
+                     "deprecated": True}],
             tag="supervision")},
     }  # fmt: skip
 
@@ -409,7 +413,7 @@ def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         **who_paths(components), **case_paths(components), **action_paths(components),
         **supervision_paths(components), **grid_paths(components), **admin_paths(components),
-        **operations_paths(),
+        **operations_paths(), **desk_account_paths(_op, _json, _error, _query),
     }  # fmt: skip
     for template, item in paths.items():
         if template.startswith(CALLS_OTHERS):

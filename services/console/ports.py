@@ -24,7 +24,8 @@ class Dispatch(Protocol):
         after: str | None = None,
     ) -> dict[str, Any]:
         """``{"items": [case…], "next", …}`` of the cases of the units in ``scope`` (None:
-        all), ``filters`` as ``contracts.listing.CaseListFilters`` dumps them."""
+        all), ``filters`` as ``contracts.listing.CaseListFilters`` dumps them, ``case_ids``
+        among them (phone search: only those)."""
         ...
 
     def act(
@@ -73,4 +74,8 @@ class Intake(Protocol):
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         """``{"phone_sealed": …}``, or None when there is no number."""
+        ...
+
+    def case_ids_by_phone(self, blind_index: str) -> list[str]:
+        """The cases of the citizen whose number has this blind index, newest first."""
         ...

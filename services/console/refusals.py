@@ -30,6 +30,14 @@ class BadField(Refusal):
         self.problem = problem
 
 
+class BadFields(Refusal):
+    """Fields of the request that cannot be used as they are, each with its reason."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in problems))
+        self.problems = problems
+
+
 class TooManyLogins(Refusal):
     """Too many failed logins of this user or from this address; ``wait`` seconds to go."""
 

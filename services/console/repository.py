@@ -7,11 +7,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import CursorResult, Table, delete, select
 from sqlalchemy.orm import Session
 
 from kit.db import dialect_insert
-from services.console.models import DailyCount, LoginFailures, PhoneView, User
+from services.console.models import DailyCount, LoginFailures, PhoneView, StreamTicket, User
 
 
 @cache
@@ -83,3 +83,34 @@ class UserRepository:
     def counts(self, day: str) -> dict[str, int]:
         query = select(DailyCount).where(DailyCount.day == day)
         return {row.metric: row.count for row in self.session.scalars(query)}
+
+
+class StreamTicketRepository:
+    """The live stream's tickets, by their hash."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, ticket: StreamTicket) -> None:
+        self.session.add(ticket)
+
+    def take(self, ticket_hash: str) -> StreamTicket | None:
+        """The ticket, gone once taken: of two requests racing for it, the delete lets one
+        have it (the other deletes nothing)."""
+        ticket = self.session.get(StreamTicket, ticket_hash)
+        if ticket is None:
+            return None
+        self.session.expunge(ticket)
+        taken = cast(
+            CursorResult[Any],
+            self.session.execute(
+                delete(StreamTicket).where(StreamTicket.ticket_hash == ticket_hash)
+            ),
+        )
+        return ticket if taken.rowcount == 1 else None
+
+    def drop_expired(self, now: datetime) -> None:
+        self.session.execute(delete(StreamTicket).where(StreamTicket.expires_at <= now))
+
+    def drop_of_user(self, username: str) -> None:
+        self.session.execute(delete(StreamTicket).where(StreamTicket.username == username))

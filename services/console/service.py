@@ -14,28 +14,31 @@ from kit import web
 from kit.base import ServiceBase
 from kit.logs import about
 from kit.messaging import on_event_batch
-from kit.pii import PhoneVault, load_vault
+from kit.pii import PhoneVault, load_phone_index_key, load_vault
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import RpcClient
 from kit.stream import PublicStream
 from kit.web import http, json_response
-from services.console import admin, cases, domain, handlers
+from services.console import accounts, admin, cases, domain, handlers
 from services.console import screen as big_screen
+from services.console.accounts_api import AccountEntrypoints
 from services.console.config import load_token_secret, load_trusted_proxies
 from services.console.edge import answers, bearer_token, optional_json, static_file
+from services.console.export_api import ExportEntrypoints
 from services.console.models import TABLES
 from services.console.openapi import document as openapi_document
 from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
-class ConsoleService(ServiceBase):
+class ConsoleService(AccountEntrypoints, ExportEntrypoints, ServiceBase):
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)
     trusted_proxies = Configured(load_trusted_proxies)
     settings = Configured(lambda settings: settings)
     vault: PhoneVault = Configured(load_vault)
+    phone_index_key: str = Configured(load_phone_index_key)
     clock: Clock = ClockProvider()
     stream = PublicStream()
     dispatch: Dispatch = RpcClient("dispatch")
@@ -65,7 +68,8 @@ class ConsoleService(ServiceBase):
         principal = self._principal(request)
         with answers():
             query = cases.CaseQuery.of(request.args)
-            return json_response(cases.list_cases(self.dispatch, principal, query))
+            found = cases.list_cases(self.dispatch, principal, query, self._phone_search())
+        return json_response(found)
 
     @http("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request: Request, case_id: str) -> Response:
@@ -145,12 +149,6 @@ class ConsoleService(ServiceBase):
         period, kind = request.args.get("period", ""), request.args.get("kind") or None
         with answers(self.dispatch, period):
             return json_response(cases.assessment(self.supervision, principal, period, kind))
-
-    @http("GET", "/api/v1/stream")
-    def events(self, request: Request) -> Response:
-        """Server-sent events: the types of public events as they happen (no case numbers)."""
-        self._principal(request, request.args.get("token"))
-        return web.event_stream(request, self.stream.frames())
 
     @on_event_batch(*big_screen.COUNTED)
     def count_for_the_screen(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
@@ -232,6 +230,9 @@ class ConsoleService(ServiceBase):
     def _reads(self) -> SqlConsoleReads:
         return SqlConsoleReads(self.db.read)
 
+    def _phone_search(self) -> cases.PhoneSearch:
+        return cases.PhoneSearch(self.intake, self.phone_index_key)
+
     def _client(self, request: Request) -> str | None:
         forwarded = request.headers.getlist("X-Forwarded-For")
         return domain.client_address(request.remote_addr, forwarded, self.trusted_proxies)
@@ -239,7 +240,7 @@ class ConsoleService(ServiceBase):
     def _principal(self, request: Request, token: str | None = None) -> domain.Principal:
         token = bearer_token(request, token)
         with answers():
-            return handlers.principal(self.token_secret, token, self.clock.now())
+            return accounts.signed_in(self._reads(), self.token_secret, token, self.clock.now())
 
     def _admin(self, request: Request) -> domain.Principal:
         with answers():

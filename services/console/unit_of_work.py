@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from kit.db import FirstTimes
 from kit.unit_of_work import ServiceUnitOfWork
-from services.console.models import LoginFailures, User
-from services.console.repository import UserRepository
+from services.console.models import LoginFailures, StreamTicket, User
+from services.console.repository import StreamTicketRepository, UserRepository
 
 
 class Users(Protocol):
@@ -48,6 +48,20 @@ class FailedLogins(Protocol):
         ...
 
     def forget_failures(self, *keys: str) -> None: ...
+
+
+class StreamTickets(Protocol):
+    """The live stream's short-lived, single-use tickets, kept by their hash."""
+
+    def add(self, ticket: StreamTicket) -> None: ...
+
+    def take(self, ticket_hash: str) -> StreamTicket | None:
+        """The ticket, removed: a second take of it finds nothing."""
+        ...
+
+    def drop_expired(self, now: datetime) -> None: ...
+
+    def drop_of_user(self, username: str) -> None: ...
 
 
 class PhoneViews(Protocol):
@@ -95,6 +109,9 @@ class ConsoleUnitOfWork(ConsoleReads, Protocol):
     @property
     def phone_views(self) -> PhoneViews: ...
 
+    @property
+    def tickets(self) -> StreamTickets: ...
+
     def first_times(self, event_ids: Iterable[str]) -> FirstTimes:
         """The event ids this consumer had not handled yet, each to be taken once."""
         ...
@@ -110,10 +127,12 @@ class SqlConsoleUnitOfWork(ServiceUnitOfWork):
     screen: UserRepository
     failed_logins: UserRepository
     phone_views: UserRepository
+    tickets: StreamTicketRepository
 
     def on_session(self, session: Session, during: ExitStack) -> None:
         repository = UserRepository(session)
         self.users = self.screen = self.failed_logins = self.phone_views = repository
+        self.tickets = StreamTicketRepository(session)
 
 
 class SqlConsoleReads:

@@ -1,5 +1,6 @@
 """What intake reads from its configuration files once, when it starts: the sources, the risk
-rules, the repeat policy, the phone vault and the categories Open311 offers."""
+rules, the repeat policy, the phone vault, the key of the numbers' blind index and the
+categories Open311 offers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from dataclasses import dataclass
 
 from kit.catalogue import load_catalogue
-from kit.pii import PhoneVault, load_vault
+from kit.pii import PhoneVault, load_phone_index_key, load_vault
 from kit.settings import Settings
 from services.intake import domain, open311
 from services.intake.repeats import RepeatPolicy
@@ -21,6 +22,8 @@ class IntakeConfig:
     repeats: RepeatPolicy
     vault: PhoneVault
     services: dict[str, open311.Service]
+    phone_index_key: str = ""
+    """The key of the numbers' blind index (phone search); none: no index is stored."""
 
 
 def load_config(settings: Settings) -> IntakeConfig:
@@ -32,4 +35,5 @@ def load_config(settings: Settings) -> IntakeConfig:
         repeats=RepeatPolicy.from_file(settings.config_dir / "intake.yml"),
         vault=load_vault(settings),
         services=open311.catalogue(load_catalogue(settings.config_dir).categories),
+        phone_index_key=load_phone_index_key(settings),
     )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope
+from kernel import phones
 from kernel.clock import Clock
 from kit.logs import about
 from services.intake import domain
@@ -94,9 +95,11 @@ def submit(
     repeats = find_repeats(new.case.content, new.case.received_at, citizens_earlier, config.repeats)
     case = domain.assess(new.case, repeats, config.risk)
     sealed = config.vault.seal(new.phone) if new.phone else None
+    index = phone_index_of(new.phone, config.phone_index_key)
     for _attempt in range(3):  # a fresh case id on the rare random collision
         case_id = domain.new_case_id(now)
         row = submission_row(case_id, case, new.transport, sealed, fingerprint, now)
+        row["phone_index"] = index
         if uow.submissions.add_if_new(row):
             uow.emit(CASE_RECEIVED.new(case, case_id=case_id, occurred_at=now))
             if fingerprint:
@@ -107,6 +110,16 @@ def submit(
         if existing:
             return existing, True
     raise RuntimeError("could not allocate a case id")
+
+
+def phone_index_of(phone: str | None, key: str) -> str | None:
+    """The blind index phone search finds the submission by (none without a number or key)."""
+    if not phone or not key:
+        return None
+    try:
+        return phones.blind_index(key, phone)
+    except phones.NotAPhoneNumber:
+        return None  # a number the contract let in but search could never be given
 
 
 def submission_row(

@@ -22,6 +22,7 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_submission_source_id"),
         Index("ix_submissions_reporter", "reporter_fingerprint", "received_at"),
+        Index("ix_submissions_phone_index", "phone_index", "received_at"),
     )
 
     case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -33,6 +34,8 @@ class Submission(Base):
     content: Mapped[str] = mapped_column(Text)
     reporter_phone_sealed: Mapped[str | None] = mapped_column(Text)
     reporter_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    """The keyed blind index of the citizen's number (``kernel.phones``): phone search."""
     risk: Mapped[str] = mapped_column(String(8), default="blue")
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

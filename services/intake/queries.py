@@ -3,6 +3,7 @@ service requests of Open311, and the citizen's sealed number notify asks for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,24 @@ def reporter_contact(reads: IntakeReads, case_id: str) -> dict[str, str] | None:
         if submission is None or submission.reporter_phone_sealed is None:
             return None
         return {"phone_sealed": submission.reporter_phone_sealed}
+
+
+CASES_BY_PHONE = 1000
+"""The most cases one number's search answers, the newest."""
+_BLIND_INDEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def case_ids_by_phone(
+    reads: IntakeReads, blind_index: str, limit: int = CASES_BY_PHONE
+) -> list[str]:
+    """The cases of the citizen whose number has this blind index (``kernel.phones``), newest
+    first: the number itself never reaches intake in a search, nor is it compared."""
+    if not isinstance(blind_index, str) or not _BLIND_INDEX.match(blind_index):
+        raise ValueError("blind_index: not a blind index (64 hex digits)")
+    with reads:
+        return reads.submissions.case_ids_by_phone_index(
+            blind_index, max(1, min(limit, CASES_BY_PHONE))
+        )
 
 
 def case_view(reads: IntakeReads, source_id: str, case_id: str) -> SourceCaseView | None:

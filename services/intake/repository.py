@@ -97,6 +97,17 @@ class SubmissionRepository:
                 found[fingerprint].append(EarlierMatter(case_id, received_at, content))
         return found
 
+    def case_ids_by_phone_index(self, phone_index: str, limit: int) -> list[str]:
+        """The cases of the citizen whose number has this blind index, newest first; the
+        index (``ix_submissions_phone_index``) serves it."""
+        query = (
+            select(Submission.case_id)
+            .where(Submission.phone_index == phone_index)
+            .order_by(Submission.received_at.desc(), Submission.case_id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
     def of_source(
         self,
         source: str,

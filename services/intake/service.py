@@ -43,6 +43,7 @@ from services.intake.commands import NewSubmission
 from services.intake.config import load_config
 from services.intake.models import TABLES
 from services.intake.openapi import document as openapi_document
+from services.intake.phone_search_api import PhoneSearchEntrypoints
 from services.intake.unit_of_work import SqlIntakeReads, SqlIntakeUnitOfWork
 
 AUTH_ERRORS: dict[type[Exception], type[HttpError]] = {
@@ -72,7 +73,7 @@ def decode_inbound(raw: RawMessage) -> tuple[NewSubmission]:
     return (NewSubmission.of(line, payload, raw.app_id, "amqp"),)
 
 
-class IntakeService(ServiceBase):
+class IntakeService(PhoneSearchEntrypoints, ServiceBase):
     name = "intake"
     db = Database(TABLES)
     config = Configured(load_config)

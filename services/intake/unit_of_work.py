@@ -50,6 +50,10 @@ class Submissions(Protocol):
         """Read these ahead, for ``get`` to find (or know missing) without asking again."""
         ...
 
+    def case_ids_by_phone_index(self, phone_index: str, limit: int) -> list[str]:
+        """The cases of the citizen whose number has this blind index, newest first."""
+        ...
+
     def of_source(
         self,
         source: str,

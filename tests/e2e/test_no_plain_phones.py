@@ -1,6 +1,6 @@
-"""A citizen's number never travels or is logged in plain: every event on every exchange and
-every log line of a whole walk (received, dispatched, clocks, an SMS, concluded, the revisit
-question) is scanned for it."""
+"""A citizen's number never travels, is logged or is stored in plain: every event on every
+exchange, every log line and every column of every service's tables after a whole walk
+(received, dispatched, clocks, an SMS, concluded, the revisit question) is scanned for it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import MetaData, select
 
 from civicflow.demo import load_demo
+from kit.engine import make_engine
+from kit.settings import Settings
 from tests.support.harness import EventTap, migrate_all, running, settings_with_quiet_hours
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -59,3 +62,21 @@ def test_no_event_and_no_log_line_holds_a_plain_number(
     assert PHONE not in json.dumps(seen, ensure_ascii=False)
     assert "139****5678" in json.dumps(seen, ensure_ascii=False)  # masked, it may show
     assert PHONE not in caplog.text
+    stored = every_stored_value(settings)
+    assert case_id in stored and PHONE not in stored
+
+
+def every_stored_value(settings: Settings) -> str:
+    """Every value of every column of every service's tables (SQLite here), as one text."""
+    found = []
+    for service in ("intake", "grid", "dispatch", "supervision", "notify", "console"):
+        engine = make_engine(settings.database_url_for(service))
+        try:
+            metadata = MetaData()
+            metadata.reflect(engine)
+            with engine.connect() as connection:
+                for table in metadata.sorted_tables:
+                    found += [repr(tuple(row)) for row in connection.execute(select(table))]
+        finally:
+            engine.dispose()
+    return "\n".join(found)

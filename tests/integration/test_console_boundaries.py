@@ -20,9 +20,12 @@ import eventlet
 import pytest
 
 from kernel.clock import ManualClock
+from kit.db import Store
 from kit.rpc import rpc
 from kit.runner import InProcess
-from services.console.domain import MAX_ADDRESS_FAILURES, issue_token
+from kit.settings import Settings
+from services.console.domain import MAX_ADDRESS_FAILURES, hash_password, issue_token
+from services.console.models import TABLES, User
 from services.console.service import ConsoleService
 from tests.support.harness import Answer, http, migrate_all, settings_for_test
 
@@ -85,11 +88,25 @@ def console(tmp_path_factory: pytest.TempPathFactory, clock: ManualClock) -> Ite
         env.setenv("CIVICFLOW_TRUSTED_PROXIES", f"{PROXY}, 10.0.0.0/8")
         settings = replace(settings_for_test(vhost, Path(data)), rpc_timeout=1.0, clock=clock)
         migrate_all(settings, ["console"])
+        admitted(settings)
         services = InProcess([ConsoleService, StandInDispatch], settings).start()
         try:
             yield f"http://127.0.0.1:{settings.ports['console']}"
         finally:
             services.kill()
+
+
+def admitted(settings: Settings) -> None:
+    """The admin the tests' tokens name: a token of a user who is not there is refused."""
+    store = Store(settings.database_url_for("console"), "console", TABLES)
+    try:
+        with store.unit_of_work() as uow:
+            admin = User(username="admin", password_hash=hash_password("admin"), role="admin",
+                         unit=None, dev_only=True, display="管理员")  # fmt: skip
+            uow.session.add(admin)
+            uow.commit()
+    finally:
+        store.dispose()
 
 
 def admin(console: str, method: str, path: str, body: Any = None) -> Answer:

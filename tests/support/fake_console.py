@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kit.db import FirstTimes
-from services.console.models import LoginFailures, User
+from services.console.models import LoginFailures, StreamTicket, User
 
 
 @dataclass
@@ -32,6 +32,8 @@ class FakeConsoleRepository:
     """By (day, metric)."""
     processed: set[str] = field(default_factory=set)
     """The event ids the screen's counter handled."""
+    stream_tickets: dict[str, StreamTicket] = field(default_factory=dict)
+    """By the ticket's hash."""
 
     def copy(self) -> FakeConsoleRepository:
         return copy.deepcopy(self)
@@ -68,6 +70,21 @@ class FakeConsoleRepository:
     def saw_phone(self, username: str, case_id: str, address: str, at: datetime) -> None:
         self.phone_views.append((username, case_id, address, at))
 
+    # StreamTickets
+    def add(self, ticket: StreamTicket) -> None:
+        self.stream_tickets[ticket.ticket_hash] = ticket
+
+    def take(self, ticket_hash: str) -> StreamTicket | None:
+        return self.stream_tickets.pop(ticket_hash, None)
+
+    def drop_expired(self, now: datetime) -> None:
+        for key in [k for k, t in self.stream_tickets.items() if t.expires_at <= now]:
+            del self.stream_tickets[key]
+
+    def drop_of_user(self, username: str) -> None:
+        for key in [k for k, t in self.stream_tickets.items() if t.username == username]:
+            del self.stream_tickets[key]
+
     # ScreenCounts
     def count(self, tally: Mapping[tuple[str, str], int]) -> None:
         self.daily_counts.update(tally)
@@ -101,6 +118,10 @@ class FakeConsoleUnitOfWork:
     def screen(self) -> FakeConsoleRepository:
         return self.working
 
+    @property
+    def tickets(self) -> FakeConsoleRepository:
+        return self.working
+
     def __enter__(self) -> Self:
         self.working = self.committed.copy()
         return self
@@ -132,6 +153,7 @@ class FakeDispatch:
         self.acted: list[tuple[str, dict[str, Any], dict[str, Any], str | None]] = []
         self.listed: list[list[str] | None] = []
         self.asked: list[tuple[dict[str, Any], str | None]] = []
+        self.filtered: list[dict[str, Any]] = []
 
     def get_case(self, case_id: str) -> dict[str, Any] | None:
         case = self.cases.get(case_id)
@@ -145,12 +167,19 @@ class FakeDispatch:
         page_size: int,
         after: str | None = None,
     ) -> dict[str, Any]:
-        """Every case; the scope asked for is recorded (dispatch applies it), and the filters
-        and cursor passed on in ``asked``."""
+        """Every case (only ``case_ids`` when given), a page of them by number or after a
+        cursor (here: the position to go on from); the scope, filters and cursor asked for
+        are recorded (dispatch applies the scope)."""
         self.listed.append(scope)
         self.asked.append((filters, after))
-        items = [copy.deepcopy(case) for case in self.cases.values()]
-        return {"items": items, "page": page, "page_size": page_size, "total": len(items)}
+        self.filtered.append(dict(filters))
+        wanted = filters.get("case_ids")
+        every = [c for c in self.cases.values() if wanted is None or c["case_id"] in wanted]
+        start = int(after) if after else (page - 1) * page_size
+        end = start + page_size
+        items = [copy.deepcopy(case) for case in every[start:end]]
+        return {"items": items, "page": page, "page_size": page_size, "total": len(every),
+                "next": str(end) if end < len(every) else None}  # fmt: skip
 
     def act(
         self, case_id: str, action: dict[str, Any], actor: dict[str, Any], key: str | None
@@ -169,10 +198,18 @@ class FakeDispatch:
 
 
 class FakeIntake:
-    """Intake holding each case's sealed number."""
+    """Intake holding each case's sealed number, and the cases of each number's blind index."""
 
-    def __init__(self, sealed: Mapping[str, str]) -> None:
+    def __init__(
+        self, sealed: Mapping[str, str], by_index: Mapping[str, list[str]] | None = None
+    ) -> None:
         self.sealed = dict(sealed)
+        self.by_index = dict(by_index or {})
+        self.asked: list[str] = []
+
+    def case_ids_by_phone(self, blind_index: str) -> list[str]:
+        self.asked.append(blind_index)
+        return list(self.by_index.get(blind_index, []))
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         phone = self.sealed.get(case_id)

@@ -77,6 +77,11 @@ class FakeSubmissions:
     def load(self, case_ids: Sequence[str]) -> None:
         pass  # everything is at hand
 
+    def case_ids_by_phone_index(self, phone_index: str, limit: int) -> list[str]:
+        rows = [row for row in self.rows.values() if row.phone_index == phone_index]
+        rows.sort(key=lambda row: (row.received_at, row.case_id), reverse=True)
+        return [row.case_id for row in rows[:limit]]
+
     def of_source(
         self,
         source: str,

@@ -294,6 +294,8 @@ def secrets_read_by(service: str) -> frozenset[str]:
     names |= set(re.findall(r"\b_(?:need|json)\(\s*env,\s*\"([A-Z0-9_]+)\"", code))
     if "load_vault(" in code:
         names |= PHONE_KEYS
+    if "load_phone_index_key" in code:
+        names.add("CIVICFLOW_PHONE_INDEX_KEY")
     if service == "intake":
         names |= source_variables()
     return frozenset(names)
@@ -831,6 +833,7 @@ def test_the_code_reads_the_secrets_we_know_of() -> None:
     assert "CIVICFLOW_NOTIFY_CALLBACK_TOKEN" in secrets_read_by("notify")
     assert "CIVICFLOW_SOURCE_HOTLINE_SECRET" in secrets_read_by("intake")
     assert secrets_read_by("intake") >= PHONE_KEYS
+    assert "CIVICFLOW_PHONE_INDEX_KEY" in secrets_read_by("intake") & secrets_read_by("console")
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -95,7 +95,46 @@ export async function loadMe() {
   return session.me;
 }
 
-/** The event stream URL (EventSource cannot send headers, so the token goes in the query). */
-export function streamUrl() {
-  return '/api/v1/stream?token=' + encodeURIComponent(session.token || '');
+/**
+ * The event stream URL. EventSource cannot send headers, and the bearer token must never sit in
+ * a URL: a single-use ticket that expires in 30 s opens the stream instead.
+ */
+export async function streamUrl() {
+  const { ticket } = await api('/api/v1/stream/ticket', { method: 'POST' });
+  return '/api/v1/stream?ticket=' + encodeURIComponent(ticket);
+}
+
+/** The file name a download's Content-Disposition gives (filename* first). */
+function downloadName(header, fallback) {
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(header || '');
+  if (star) { try { return decodeURIComponent(star[1]); } catch { /* the plain one */ } }
+  const plain = /filename="([^"]+)"/i.exec(header || '');
+  return plain ? plain[1] : fallback;
+}
+
+/** Downloads an export (bearer token in the header, not in a link) and saves it. */
+export async function download(path, query, fallback = '导出文件') {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== '') params.set(k, v);
+  let response;
+  try {
+    response = await fetch(`${path}?${params}`, { headers: { Authorization: `Bearer ${session.token}` } });
+  } catch {
+    throw new ApiError(0, [], '网络错误，无法连接服务器');
+  }
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    const errors = Array.isArray(data?.errors) ? data.errors : [];
+    if (response.status === 401) logout('登录已失效，请重新登录');
+    throw new ApiError(response.status, errors, errors[0]?.msg || `导出失败（HTTP ${response.status}）`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = downloadName(response.headers.get('Content-Disposition'), fallback);
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }

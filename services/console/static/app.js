@@ -12,6 +12,7 @@ import { MapPage } from './pages/map.js';
 import { AssessmentPage } from './pages/assessment.js';
 import { ScreenPage } from './pages/screen.js';
 import { AdminPage } from './pages/admin.js';
+import { AccountPage } from './pages/account.js';
 
 const ALL = ['operator', 'handler', 'grid_worker', 'supervisor', 'admin'];
 /** Nav order; `roles` who see the item (and may open the page). */
@@ -23,6 +24,7 @@ const PAGES = {
   assessment: { label: '一单考评', page: AssessmentPage, roles: ['supervisor', 'admin'] },
   screen: { label: '中心大屏', page: ScreenPage, roles: ['operator', 'supervisor', 'admin'] },
   admin: { label: '系统管理', page: AdminPage, roles: ['admin'] },
+  account: { label: '账户', page: AccountPage, roles: ALL },
 };
 const LANDING = { operator: 'queue', handler: 'mine', grid_worker: 'mine', supervisor: 'board', admin: 'queue' };
 

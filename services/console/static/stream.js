@@ -3,6 +3,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './ui.js';
 import { streamUrl } from './api.js';
 
+const RECONNECT_MS = 3000;
+
 export const CASE_EVENTS = [
   'sla.overdue', 'sla.warning', 'case.accepted', 'case.feedback', 'case.concluded',
   'case.dispatched', 'case.escalated', 'case.closed',
@@ -20,7 +22,9 @@ export function useEventStream(types, onEvent) {
 
   useEffect(() => {
     if (typeof EventSource === 'undefined') return undefined;
-    const source = new EventSource(streamUrl());
+    let source = null;
+    let retry = null;
+    let closed = false;
     const deliver = (event) => {
       let data = null;
       try { data = JSON.parse(event.data); } catch { data = null; }
@@ -29,12 +33,28 @@ export function useEventStream(types, onEvent) {
       if (types && !types.includes(type)) return;
       handler.current(type, data);
     };
-    source.onopen = () => setLive(true);
-    source.onerror = () => setLive(false);
-    source.onmessage = deliver;
-    const named = types || CASE_EVENTS;
-    named.forEach((t) => source.addEventListener(t, deliver));
-    return () => source.close();
+    // A ticket opens the stream once: after a drop, a new ticket, not the browser's own retry.
+    const open = async () => {
+      if (closed) return;
+      try {
+        const url = await streamUrl();
+        if (closed) return;
+        source = new EventSource(url);
+      } catch {
+        retry = setTimeout(open, RECONNECT_MS);
+        return;
+      }
+      source.onopen = () => setLive(true);
+      source.onerror = () => {
+        setLive(false);
+        source.close();
+        retry = setTimeout(open, RECONNECT_MS);
+      };
+      source.onmessage = deliver;
+      (types || CASE_EVENTS).forEach((t) => source.addEventListener(t, deliver));
+    };
+    open();
+    return () => { closed = true; clearTimeout(retry); if (source) source.close(); };
   }, [types ? types.join(',') : '*']);
 
   return live;

@@ -1,6 +1,7 @@
 // 一单考评: scores per department / grid for a period, a table and a hand-drawn bar chart.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { ExportButtons } from '../export.js';
 import { html, KIND, pct, beijingMonth, ErrorBox, Loading, useSize } from '../ui.js';
 
 const PERIOD = /^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
@@ -69,6 +70,7 @@ export function AssessmentPage() {
           <option value="">全部</option><option value="department">部门</option><option value="grid">网格</option>
         </select></label>
       <button class="btn primary" type="submit" data-testid="assessment-submit">查询</button>
+      <${ExportButtons} path="/api/v1/assessment/export" query=${query} name=${`一单考评-${query.period}`} />
     </form>
     <${ErrorBox} error=${error} />
     ${!rows && !error && html`<${Loading} />`}

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html, STATUS, RiskDot, StatusTag, channelText, cut, ErrorBox, Loading, CursorPager, NextDeadlines } from '../ui.js';
 import { ActionBar } from '../actions.js';
+import { ExportButtons } from '../export.js';
 
 const PAGE_SIZE = 50;
 const NO_SEARCH = { q: '', from: '', to: '', overdue: false, unit: '' };
@@ -60,6 +61,7 @@ export function MinePage() {
           ${Object.entries(STATUS).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
         </select>
         <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新</button>
+        <${ExportButtons} path="/api/v1/cases/export" query=${{ mine: 1, status }} name="我的工单" />
       </div>
     </div>
     <${SearchBox} onSearch=${(wanted) => { setSearch(wanted); setCursors([]); }} />

@@ -1,6 +1,7 @@
 // 待派单: pending cases, one-click dispatch per row, checkboxes + 批量派单.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { ExportButtons } from '../export.js';
 import { html, CHANNEL, RISK, RiskDot, channelText, cut, fmtTime, ErrorBox, errorLines, Loading, Pager, toast } from '../ui.js';
 
 const PAGE_SIZE = 50;
@@ -87,6 +88,7 @@ export function QueuePage() {
           ${Object.entries(RISK).map(([k, v]) => html`<option value=${k}>${v}色</option>`)}
         </select>
         <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新</button>
+        <${ExportButtons} path="/api/v1/cases/export" query=${{ status: 'pending_dispatch', ...filters }} name="待派单" />
         <button class="btn primary" data-testid="bulk-dispatch" disabled=${!selected.size || bulk?.running}
           onClick=${dispatchSelected}>批量派单${selected.size ? `（${selected.size}）` : ''}</button>
       </div>
