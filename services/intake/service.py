@@ -4,7 +4,6 @@ sources' view of their cases, and the callbacks owed to them. The work is in ``h
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,11 +36,12 @@ from kit.web import (
     read_json_body,
 )
 from services import metering  # noqa: F401  (registers the domain's meters)
-from services.intake import domain, handlers, open311, queries
+from services.intake import domain, handlers, queries
 from services.intake.callbacks import deliver
 from services.intake.commands import NewSubmission
 from services.intake.config import load_config
 from services.intake.models import TABLES
+from services.intake.open311_api import Open311Entrypoints
 from services.intake.openapi import document as openapi_document
 from services.intake.phone_search_api import PhoneSearchEntrypoints
 from services.intake.unit_of_work import SqlIntakeReads, SqlIntakeUnitOfWork
@@ -56,7 +56,6 @@ TRACKED = (
     events.CASE_REOPENED, events.CASE_ESCALATED, events.CASE_EXTENSION_DECIDED,
     events.CASE_VERIFIED, events.CASE_RESOLVED_ON_SITE, events.CASE_MERGED,
 )  # fmt: skip
-OPEN311_NOTICE = "已受理,将按时限办理并回复"
 
 
 def decode_inbound(raw: RawMessage) -> tuple[NewSubmission]:
@@ -73,7 +72,7 @@ def decode_inbound(raw: RawMessage) -> tuple[NewSubmission]:
     return (NewSubmission.of(line, payload, raw.app_id, "amqp"),)
 
 
-class IntakeService(PhoneSearchEntrypoints, ServiceBase):
+class IntakeService(Open311Entrypoints, PhoneSearchEntrypoints, ServiceBase):
     name = "intake"
     db = Database(TABLES)
     config = Configured(load_config)
@@ -136,59 +135,6 @@ class IntakeService(PhoneSearchEntrypoints, ServiceBase):
         """POST owed status changes to the sources' callback URLs, signed, with backoff."""
         handlers.deliver_callbacks(self._uow(), self.config.sources, deliver, self.clock)
 
-    # --- Open311 GeoReport v2 ---
-
-    @http("GET", "/open311/v2/services.json")
-    def open311_services(self, request: Request) -> Response:
-        return json_response([s.as_open311() for s in self.config.services.values()])
-
-    @http("GET", "/open311/v2/services/<string:code>.json")
-    def open311_service(self, request: Request, code: str) -> Response:
-        def answer() -> Any:
-            if code not in self.config.services:
-                raise open311.Open311Error(404, f"service_code {code!r} is not offered")
-            return open311.definition(self.config.services[code])
-
-        return open311_answer(answer)
-
-    @http("POST", "/open311/v2/requests.json")
-    def open311_post_request(self, request: Request) -> Response:
-        def answer() -> Any:
-            source = self._open311_source(request.form.get("api_key"))
-            if "hotline" not in source.channels:
-                raise open311.Open311Error(403, "this api_key may not submit service requests")
-            now, key = self._now(), request.headers.get("Idempotency-Key")
-            ticket = open311.ticket_from_request(request.form, self.config.services, now, key)
-            new = NewSubmission.of(HOTLINE, ticket, source.id, "open311")
-            case_id, _ = self.writer.store(new, self._store_all)
-            return [{"service_request_id": case_id, "service_notice": OPEN311_NOTICE,
-                     "account_id": None}]  # fmt: skip
-
-        return open311_answer(answer)
-
-    @http("GET", "/open311/v2/requests.json")
-    def open311_requests(self, request: Request) -> Response:
-        def answer() -> Any:
-            source = self._open311_source(request.args.get("api_key"))
-            query = open311.parse_query(request.args)
-            services = self.config.services
-            return queries.service_requests(self._reads(), source.id, query, services)
-
-        return open311_answer(answer)
-
-    @http("GET", "/open311/v2/requests/<string:case_id>.json")
-    def open311_request(self, request: Request, case_id: str) -> Response:
-        def answer() -> Any:
-            source = self._open311_source(request.args.get("api_key"))
-            query = open311.RequestQuery((case_id,), (), (), None, None)
-            services = self.config.services
-            views = queries.service_requests(self._reads(), source.id, query, services)
-            if not views:
-                raise open311.Open311Error(404, f"no service request {case_id}")
-            return views
-
-        return open311_answer(answer)
-
     @http("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
@@ -235,16 +181,3 @@ class IntakeService(PhoneSearchEntrypoints, ServiceBase):
         if case.channel not in source.channels:
             return Rejected(f"source {source.id!r} may not submit on the {case.channel} line")
         return None
-
-    def _open311_source(self, api_key: str | None) -> domain.Source:
-        source = self.config.sources.by_api_key(api_key)
-        if source is None:
-            raise open311.Open311Error(403, "invalid api_key")
-        return source
-
-
-def open311_answer(make: Callable[[], Any]) -> Response:
-    try:
-        return json_response(make())
-    except open311.Open311Error as exc:
-        return json_response(exc.body(), exc.code)

@@ -175,7 +175,7 @@ class FakeDispatch:
         self.filtered.append(dict(filters))
         wanted = filters.get("case_ids")
         every = [c for c in self.cases.values() if wanted is None or c["case_id"] in wanted]
-        start = int(after) if after else (page - 1) * page_size
+        start = int(after) if after and after.isdigit() else (page - 1) * page_size
         end = start + page_size
         items = [copy.deepcopy(case) for case in every[start:end]]
         return {"items": items, "page": page, "page_size": page_size, "total": len(every),

@@ -16,6 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, select
 
+from contracts.listing import CaseListFilters
 from kernel import phones
 from kit import tabular
 from kit.pii import PhoneVault, load_phone_index_key
@@ -316,7 +317,8 @@ def test_the_export_walks_every_page_within_reach(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cases, "EXPORT_PAGE", 2)
     dispatch = FakeDispatch(*(a_case(f"CF-{n}") for n in range(5)))
 
-    pages = list(cases.walk_cases(dispatch, HBJ, cases.CaseQuery(filters={"risk": "red"})))
+    query = cases.CaseQuery(filters=CaseListFilters(risk="red"))
+    pages = list(cases.walk_cases(dispatch, HBJ, query))
 
     assert [[c["case_id"] for c in page] for page in pages] == [
         ["CF-0", "CF-1"], ["CF-2", "CF-3"], ["CF-4"]]  # fmt: skip
