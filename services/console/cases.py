@@ -13,7 +13,7 @@ from services.console import domain
 from services.console.ports import Dispatch, Grid, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
 
-FILTERS = ("status", "channel", "risk", "category", "level")
+FILTERS = ("status", "channel", "risk", "category", "level", "received_by")
 """What a case list may be filtered by."""
 MAP_LEVELS = ("grid", "community", "street", "district", "micro_grid")
 CLOSED = ("closed", "merged", "resolved_on_site")
@@ -55,9 +55,12 @@ class CaseQuery:
 
 
 def list_cases(dispatch: Dispatch, principal: domain.Principal, query: CaseQuery) -> dict[str, Any]:
+    filters = dict(query.filters)
+    if filters.get("received_by") == "me":  # 我登记的: the cases I registered at the desk
+        filters["received_by"] = principal.user
     page = dispatch.list_cases(
         scope=scope_of(principal, query.mine),
-        filters=query.filters,
+        filters=filters,
         page=query.page,
         page_size=query.page_size,
     )

@@ -51,6 +51,10 @@ class Supervision(Protocol):
 
     def unsubscribe(self, subscription_id: int, subscriber: str) -> None: ...
 
+    def revisits(self, page: int, page_size: int) -> dict[str, Any]:
+        """待回访: ``{"items": [{case_id, due_at, warned, overdue…}], "total", …}``."""
+        ...
+
 
 class Grid(Protocol):
     """The territory: its units and their outlines."""
@@ -65,4 +69,10 @@ class Intake(Protocol):
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         """``{"phone_sealed": …}``, or None when there is no number."""
+        ...
+
+    def register_at_desk(
+        self, registration: dict[str, Any], received_by: str, key: str | None
+    ) -> dict[str, Any]:
+        """登记: ``{"case_id", "duplicate", "received_at"}`` of a desk registration."""
         ...

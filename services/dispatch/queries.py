@@ -16,7 +16,7 @@ MAX_PAGE_SIZE = 200
 def get_case(uow: DispatchUnitOfWork, case_id: str) -> CaseView | None:
     with uow.read() as cases:
         case = cases.get(case_id)
-        return case.view() if case else None
+        return case.view(cases.repeats_of(case_id)) if case else None
 
 
 def list_cases(

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from services.dispatch.models import Case
+from services.dispatch.models import Case, RepeatLink
 
-FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level")
+FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level", "received_by")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,16 @@ class CaseRepository:
 
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id, options=[selectinload(Case.history)])
+
+    def link_repeats(self, case_id: str, repeat_of: Sequence[str]) -> None:
+        """``case_id`` repeats each of ``repeat_of``: each of those links to it."""
+        for earlier in dict.fromkeys(repeat_of):
+            self.session.add(RepeatLink(case_id=earlier, repeat_id=case_id))
+
+    def repeats_of(self, case_id: str) -> list[str]:
+        """The later matters repeating this case."""
+        query = select(RepeatLink.repeat_id).where(RepeatLink.case_id == case_id)
+        return sorted(self.session.scalars(query.order_by(RepeatLink.repeat_id)))
 
     def page(
         self, scope: Sequence[str] | None, filters: CaseFilters, page: int, page_size: int

@@ -40,6 +40,7 @@ from services.intake import domain, handlers, open311, queries
 from services.intake.callbacks import deliver
 from services.intake.commands import NewSubmission
 from services.intake.config import load_config
+from services.intake.desk_api import DeskEntrypoints
 from services.intake.models import TABLES
 from services.intake.openapi import document as openapi_document
 from services.intake.unit_of_work import SqlIntakeReads, SqlIntakeUnitOfWork
@@ -71,7 +72,7 @@ def decode_inbound(raw: RawMessage) -> tuple[NewSubmission]:
     return (NewSubmission.of(line, payload, raw.app_id, "amqp"),)
 
 
-class IntakeService(ServiceBase):
+class IntakeService(DeskEntrypoints, ServiceBase):
     name = "intake"
     db = Database(TABLES)
     config = Configured(load_config)

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kit.db import FirstTimes
-from services.console.models import LoginFailures, User
+from services.console.models import DeskCase, LoginFailures, Notice, User
 
 
 @dataclass
@@ -32,6 +32,8 @@ class FakeConsoleRepository:
     """By (day, metric)."""
     processed: set[str] = field(default_factory=set)
     """The event ids the screen's counter handled."""
+    desk_cases: dict[str, DeskCase] = field(default_factory=dict)
+    notice_rows: list[Notice] = field(default_factory=list)
 
     def copy(self) -> FakeConsoleRepository:
         return copy.deepcopy(self)
@@ -75,6 +77,38 @@ class FakeConsoleRepository:
     def counts(self, day: str) -> dict[str, int]:
         return {metric: n for (d, metric), n in self.daily_counts.items() if d == day}
 
+    # DeskBook
+    def received(self, case_id: str, received_by: str, summary: str) -> None:
+        self.desk_cases.setdefault(
+            case_id, DeskCase(case_id=case_id, received_by=received_by, summary=summary)
+        )
+
+    def receiver(self, case_id: str) -> DeskCase | None:
+        return self.desk_cases.get(case_id)
+
+    def notify(self, username: str, case_id: str, event_id: str, at: datetime, text: str) -> None:
+        if any((n.event_id, n.username) == (event_id, username) for n in self.notice_rows):
+            return
+        self.notice_rows.append(
+            Notice(id=len(self.notice_rows) + 1, username=username, case_id=case_id,
+                   event_id=event_id, at=at, text=text, read_at=None)
+        )  # fmt: skip
+
+    def notices(self, username: str) -> list[Notice]:
+        mine = [n for n in self.notice_rows if n.username == username]
+        mine.sort(key=lambda n: -n.id)
+        return sorted(mine, key=lambda n: n.read_at is not None)
+
+    def unread(self, username: str) -> int:
+        return sum(1 for n in self.notice_rows if n.username == username and n.read_at is None)
+
+    def mark_read(self, username: str, notice_id: int, at: datetime) -> bool:
+        for notice in self.notice_rows:
+            if notice.id == notice_id and notice.username == username:
+                notice.read_at = notice.read_at or at
+                return True
+        return False
+
 
 class FakeConsoleUnitOfWork:
     """``users``, ``failed_logins``, ``phone_views`` and ``screen`` are what the handlers see
@@ -99,6 +133,10 @@ class FakeConsoleUnitOfWork:
 
     @property
     def screen(self) -> FakeConsoleRepository:
+        return self.working
+
+    @property
+    def desk(self) -> FakeConsoleRepository:
         return self.working
 
     def __enter__(self) -> Self:
