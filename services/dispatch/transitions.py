@@ -290,9 +290,11 @@ def _reopen(
     *extra: tuple[EventSpec[Any], EventData],
     satisfaction: Literal["unsatisfied"] | None = None,
 ) -> Outcome:
+    # a case no unit ever held (直办) has no one to work it again: it waits for one click
+    back = S.IN_PROGRESS if state.assignee is not None else S.PENDING_DISPATCH
     new = replace(
         state,
-        status=S.IN_PROGRESS,
+        status=back,
         verified=False,
         reopens=state.reopens + 1,
         helpers=tuple(replace(h, concluded=False) for h in state.helpers),
