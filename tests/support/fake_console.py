@@ -203,10 +203,26 @@ class FakeIntake:
 
     def __init__(self, sealed: Mapping[str, str]) -> None:
         self.sealed = dict(sealed)
+        self.registered: list[tuple[dict[str, Any], str, str | None]] = []
+        """Each desk registration handed over: (registration, received_by, key)."""
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         phone = self.sealed.get(case_id)
         return {"phone_sealed": phone} if phone is not None else None
+
+    def register_at_desk(
+        self, registration: dict[str, Any], received_by: str, key: str | None
+    ) -> dict[str, Any]:
+        """A new case each time, but the same one for the same user's same key."""
+        earlier = [
+            i
+            for i, (_, by, k) in enumerate(self.registered)
+            if key and (by, k) == (received_by, key)
+        ]
+        self.registered.append((registration, received_by, key))
+        number = earlier[0] + 1 if earlier else len(self.registered)
+        return {"case_id": f"CF-D{number}", "duplicate": bool(earlier),
+                "received_at": "2026-11-23T02:00:00+00:00"}  # fmt: skip
 
 
 class FakeSupervision:
@@ -216,6 +232,8 @@ class FakeSupervision:
         self.orders: list[tuple[str, Any, str]] = []
         self.subscribed: list[dict[str, Any]] = []
         self.boards: list[list[str] | None] = []
+        self.waiting: list[dict[str, Any]] = []
+        """The 待回访 list, nearest limit first."""
 
     def issue_order(self, case_id: str, order: Any, issued_by: str) -> dict[str, Any]:
         self.orders.append((case_id, order, issued_by))
@@ -240,6 +258,12 @@ class FakeSupervision:
 
     def unsubscribe(self, subscription_id: int, subscriber: str) -> None:
         del self.subscribed[subscription_id - 1]
+
+    def revisits(self, page: int, page_size: int) -> dict[str, Any]:
+        items = self.waiting
+        start = (page - 1) * page_size
+        return {"items": items[start : start + page_size], "total": len(items), "page": page,
+                "page_size": page_size}  # fmt: skip
 
 
 class FakeGrid:
