@@ -3,9 +3,9 @@ of fields a newer minor version adds. The envelope and the catalogue are in ``co
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from contracts.common import (
     Channel,
@@ -14,6 +14,7 @@ from contracts.common import (
     MaskedPhone,
     RiskGrade,
     Text,
+    clean_text,
 )
 
 Level = Literal["micro_grid", "grid", "community", "street", "district"]
@@ -22,8 +23,16 @@ Level = Literal["micro_grid", "grid", "community", "street", "district"]
 ClockKind = Literal["respond", "feedback", "resolve"]
 """The three limits of every dispatch (2 h / 24 h / the category's days)."""
 
-AlertClock = Literal["respond", "feedback", "resolve", "order"]
-"""What an SLA alert is about: one of the three limits, or a supervision order's due time."""
+AlertClock = Literal["respond", "feedback", "resolve", "order", "revisit"]
+"""What an SLA alert is about: one of the three limits, a supervision order's due time, or the
+revisit by phone a concluded case waits for (回访)."""
+
+RevisitBy = Literal["sms", "phone"]
+"""How a concluded case is revisited (回访): by SMS, or by an operator's call when no SMS can
+reach the citizen (the grid and opinion lines, no mobile number)."""
+
+IntakeForm = Literal["visit", "letter", "phone", "online"]
+"""How a petition or a matter at the centre's desk came: 来访, 来信, 来电, 网上."""
 
 Territory = dict[Level, str]
 """Where a case lies, by level: ``{"grid": "G-...", "community": ..., "district": ...}``."""
@@ -48,6 +57,12 @@ class Reporter(Contract):
     id: str | None = None
 
 
+class HandledAtDesk(Contract):
+    """直办: solved on the spot at the centre's desk, and how."""
+
+    result: Annotated[str, BeforeValidator(clean_text), Field(min_length=1, max_length=2000)]
+
+
 class CaseReceived(EventData):
     """接: intake accepted a matter from one of the four lines as a canonical case."""
 
@@ -70,6 +85,10 @@ class CaseReceived(EventData):
     attachments: list[str] = []
     heat: int | None = None
     group_size: int | None = None
+    form: IntakeForm | None = None
+    received_by: str | None = None
+    """首问负责: the staff member who registered the matter at the centre's desk."""
+    handled_at_desk: HandledAtDesk | None = None
 
 
 class Assignee(Contract):
@@ -138,10 +157,14 @@ class CaseFeedback(EventData):
 
 
 class CaseConcluded(EventData):
-    """结: the unit reported its result (办结)."""
+    """结: the unit reported its result (办结), or the desk solved it on the spot (直办)."""
 
     result: str
     by: str
+    at_desk: bool = False
+    """直办: concluded at the centre's desk as it was registered."""
+    revisit: RevisitBy | None = None
+    """How the citizen will be revisited; ``phone`` puts the case in the 待回访 list."""
 
 
 class CaseClosed(EventData):

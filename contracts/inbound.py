@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -201,3 +201,12 @@ class SourceCaseView(Contract):
     deadlines: dict[str, str] | None
     received_at: datetime
     timeline: list[SourceTimelineEntry]
+    address: str | None = None
+    citizen: dict[str, str | None] | None = None
+    """The citizen's name and masked number."""
+    photos: list[str] = []
+    repeats: list[str] = []
+    """Later matters of the same citizen that repeat this one."""
+    risk_rules: list[str] = []
+    received_by: str | None = None
+    details: dict[str, Any] = {}

@@ -56,7 +56,8 @@ class CaseListFilters(Contract):
     ``q``: words of the content or the address, every one of them (Chinese needs no spaces);
     ``from``/``to``: received on these Beijing days, both included; ``overdue``: open and past
     a deadline by dispatch's clock; ``unit``: held by this unit or one in its subtree;
-    ``case_ids``: only these cases (what a search by phone number resolves to)."""
+    ``received_by``: registered at the desk by this user (首问负责: 我登记的); ``case_ids``:
+    only these cases (what a search by phone number resolves to)."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
@@ -71,6 +72,7 @@ class CaseListFilters(Contract):
     received_to: Day | None = Field(default=None, alias="to")
     overdue: Annotated[bool, BeforeValidator(_yes_no)] | None = None
     unit: Code | None = None
+    received_by: Code | None = None
     case_ids: Annotated[list[Code], Field(max_length=MAX_CASE_IDS)] | None = None
 
     @field_validator("received_to")

@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.common import Channel, Contract, GeoPoint, MaskedPhone, Phone, RiskGrade
+from contracts.desk import ShownCitizen
 from contracts.events import (
     AlertKind,
     Assignee,
@@ -61,6 +62,20 @@ class CaseView(Contract):
     actions: list[str] = []
     """The lifecycle actions allowed in the case's present state."""
     timeline: list[TimelineEntry]
+    address: str | None = None
+    citizen: ShownCitizen | None = None
+    """The citizen's name and masked number (the audited reveal shows the number whole)."""
+    photos: list[str] = []
+    repeat_of: list[str] = []
+    """The same citizen's earlier matters this one repeats."""
+    repeats: list[str] = []
+    """The same citizen's later matters repeating this one."""
+    risk_rules: list[str] = []
+    """Why this risk: the risk rules that fired."""
+    received_by: str | None = None
+    """首问负责: who registered it at the centre's desk."""
+    details: dict[str, Any] = {}
+    """The line's own particulars (``contracts.desk.Particulars.details``)."""
 
 
 class CasePage(Contract):

@@ -134,6 +134,8 @@ class SlaPolicy:
     escalation: EscalationLadder = field(default_factory=EscalationLadder)
     orders: Mapping[OrderGrade, timedelta] = field(default_factory=lambda: DEFAULT_ORDER_LIMITS)
     """督办: how long a unit has to answer an order of each grade, when the order gives no time."""
+    revisit: timedelta = field(default_factory=lambda: WorkingDuration.of(timedelta(days=3)))
+    """回访 by phone (待回访): how long after the conclusion the citizen must be called."""
 
     # --- loading ---
 
@@ -172,6 +174,7 @@ class SlaPolicy:
             pause_on_extension=file.pause_on_extension,
             escalation=_ladder(file.escalation),
             orders={grade: getattr(file.orders, grade) for grade in ORDER_GRADES},
+            revisit=file.revisit,
         )
 
     # --- using ---

@@ -36,7 +36,10 @@ DEFAULT_ORDER_LIMITS: Final[Mapping[OrderGrade, timedelta]] = {
 
 _TOP_FIELDS: Final = (
     "default", "warn_at", "calendar", "overrides", "pause_on_extension", "escalation", "orders",
+    "revisit",
 )  # fmt: skip
+DEFAULT_REVISIT: Final = "P3D"
+"""回访 by phone: three working days from the conclusion."""
 
 # a category code (dispute.land) or a group (dispute), as in categories.yml
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
@@ -228,6 +231,9 @@ class SlaFile(_Section):
     pause_on_extension: YesNo = True
     escalation: EscalationFile = Field(default_factory=EscalationFile)
     orders: OrdersFile = Field(default_factory=OrdersFile)
+    revisit: Limit = Field(default_factory=lambda: read_limit(DEFAULT_REVISIT))
+    """回访: how long a concluded case waits for an operator's call when no SMS can reach the
+    citizen (the 待回访 list)."""
 
     @field_validator("escalation", "orders", mode="before")
     @classmethod

@@ -16,7 +16,8 @@ from services.console import domain
 from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
 
-FILTERS = ("status", "channel", "risk", "category", "level", "q", "from", "to", "overdue", "unit")
+FILTERS = ("status", "channel", "risk", "category", "level", "q", "from", "to", "overdue", "unit",
+           "received_by")  # fmt: skip
 """What a case list may be filtered by, as the query string names it (``contracts.listing``)."""
 MAP_LEVELS = ("grid", "community", "street", "district", "micro_grid")
 CLOSED = ("closed", "merged", "resolved_on_site")
@@ -119,6 +120,8 @@ def list_cases(
         if not filters["case_ids"]:
             return {"items": [], "total": 0, "page": query.page, "page_size": query.page_size,
                     "next": None}  # fmt: skip
+    if filters.get("received_by") == "me":  # 我登记的: the cases I registered at the desk
+        filters["received_by"] = principal.user
     page = dispatch.list_cases(
         scope=scope_of(principal, query.mine),
         filters=filters,

@@ -35,7 +35,7 @@ class Console(Protocol):
     clock: Clock
     dispatch: Dispatch
     supervision: Supervision
-    categories: dict[str, str]
+    category_names: dict[str, str]
 
     def _principal(self, request: Request, token: str | None = None) -> domain.Principal: ...
 
@@ -45,7 +45,7 @@ class Console(Protocol):
 class ExportEntrypoints:
     """Mixed into ``ConsoleService``."""
 
-    categories: dict[str, str] = Configured(category_names)
+    category_names: dict[str, str] = Configured(category_names)
 
     @http("GET", "/api/v1/cases/export")
     def export_cases(self, request: Request) -> Response:
@@ -57,7 +57,7 @@ class ExportEntrypoints:
             pages = cases.walk_cases(console.dispatch, principal, query, console._phone_search())
             first = next(pages, [])
         found = (case for page in itertools.chain([first], pages) for case in page)
-        rows = export.case_rows(found, console.categories)
+        rows = export.case_rows(found, console.category_names)
         name = export.filename("工单导出", kind, console.clock.now())
         return _download(tabular.chunks(kind, export.CASE_COLUMNS, rows, "工单"), kind, name)
 

@@ -1,11 +1,12 @@
 """Console's tables: staff users (with their token version), login throttling, stream tickets,
-the phone-view audit, the screen's counts."""
+the phone-view audit, the screen's counts, the desk's cases and the notices kept for their
+receivers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Integer, String
+from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import UtcDateTime, kit_tables
@@ -75,6 +76,33 @@ class DailyCount(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class DeskCase(Base):
+    """A matter registered at the centre's desk, and who received it (首问负责): told when
+    it is concluded."""
+
+    __tablename__ = "desk_cases"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    received_by: Mapped[str] = mapped_column(String(64), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notice(Base):
+    """A notice kept for one user: a case they received at the desk was concluded, so that
+    they tell the citizen."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("event_id", "username", name="uq_notice_event_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 TABLES = kit_tables(Base.metadata)

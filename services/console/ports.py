@@ -60,6 +60,10 @@ class Supervision(Protocol):
 
     def unsubscribe(self, subscription_id: int, subscriber: str) -> None: ...
 
+    def revisits(self, page: int, page_size: int) -> dict[str, Any]:
+        """待回访: ``{"items": [{case_id, due_at, warned, overdue…}], "total", …}``."""
+        ...
+
 
 class Grid(Protocol):
     """The territory: its units and their outlines."""
@@ -78,4 +82,10 @@ class Intake(Protocol):
 
     def case_ids_by_phone(self, blind_index: str) -> list[str]:
         """The cases of the citizen whose number has this blind index, newest first."""
+        ...
+
+    def register_at_desk(
+        self, registration: dict[str, Any], received_by: str, key: str | None
+    ) -> dict[str, Any]:
+        """登记: ``{"case_id", "duplicate", "received_at"}`` of a desk registration."""
         ...

@@ -7,11 +7,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, select
+from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from kit.db import dialect_insert
-from services.console.models import DailyCount, LoginFailures, PhoneView, StreamTicket, User
+from kit.db import dialect_insert, insert_if_absent
+from services.console.models import (
+    DailyCount,
+    DeskCase,
+    LoginFailures,
+    Notice,
+    PhoneView,
+    StreamTicket,
+    User,
+)
 
 
 @cache
@@ -114,3 +122,49 @@ class StreamTicketRepository:
 
     def drop_of_user(self, username: str) -> None:
         self.session.execute(delete(StreamTicket).where(StreamTicket.username == username))
+
+
+NOTICES_SHOWN = 50
+
+
+class DeskRepository:
+    """The cases registered at the desk, and the notices kept for their receivers."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def received(self, case_id: str, received_by: str, summary: str) -> None:
+        insert_if_absent(
+            self.session, DeskCase, case_id=case_id, received_by=received_by, summary=summary
+        )
+
+    def receiver(self, case_id: str) -> DeskCase | None:
+        return self.session.get(DeskCase, case_id)
+
+    def notify(self, username: str, case_id: str, event_id: str, at: datetime, text: str) -> None:
+        insert_if_absent(
+            self.session, Notice, username=username, case_id=case_id, event_id=event_id, at=at,
+            text=text, read_at=None,
+        )  # fmt: skip
+
+    def notices(self, username: str) -> list[Notice]:
+        """The user's newest notices, the unread first."""
+        query = (
+            select(Notice)
+            .where(Notice.username == username)
+            .order_by(Notice.read_at.is_not(None), Notice.at.desc(), Notice.id.desc())
+            .limit(NOTICES_SHOWN)
+        )
+        return list(self.session.scalars(query))
+
+    def unread(self, username: str) -> int:
+        query = select(func.count()).where(Notice.username == username, Notice.read_at.is_(None))
+        return int(self.session.scalar(query) or 0)
+
+    def mark_read(self, username: str, notice_id: int, at: datetime) -> bool:
+        """False when the user has no such notice."""
+        notice = self.session.get(Notice, notice_id) if 0 <= notice_id < 2**31 else None
+        if notice is None or notice.username != username:
+            return False
+        notice.read_at = notice.read_at or at
+        return True

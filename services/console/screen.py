@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.desk import CENTRE_SOURCE
 from contracts.events import (
     CASE_CLOSED,
+    CASE_CONCLUDED,
     CASE_DISPATCHED,
     CASE_ESCALATED,
     CASE_RECEIVED,
@@ -23,7 +25,9 @@ from contracts.events import (
 from services.console.unit_of_work import ConsoleReads, ConsoleUnitOfWork
 
 SCREEN_DAY_ZONE = ZoneInfo("Asia/Shanghai")
-COUNTED = (CASE_RECEIVED, CASE_DISPATCHED, SLA_OVERDUE, CASE_ESCALATED, CASE_CLOSED)
+COUNTED = (
+    CASE_RECEIVED, CASE_DISPATCHED, SLA_OVERDUE, CASE_ESCALATED, CASE_CLOSED, CASE_CONCLUDED
+)  # fmt: skip
 """The events the screen counts."""
 LINES = ("hotline", "grid", "opinion", "petition")
 
@@ -37,7 +41,10 @@ def metrics_of(event: Envelope[Any]) -> list[str]:
     """The counts an event moves."""
     data = event.data
     if event.type == CASE_RECEIVED.type:
-        return [f"received.{data.channel}"]
+        desk = ["received.desk"] if data.source == CENTRE_SOURCE else []
+        return [f"received.{data.channel}", *desk]
+    if event.type == CASE_CONCLUDED.type:  # 直办 counted as such; other conclusions are not
+        return ["handled_at_desk"] if data.at_desk else []
     if event.type == CASE_CLOSED.type:
         good = data.satisfaction in ("satisfied", "basically_satisfied")
         return (
@@ -74,6 +81,8 @@ def screen_of(day: str, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "date": day,
         "received": {line: counts.get(f"received.{line}", 0) for line in LINES},
+        "received_at_desk": counts.get("received.desk", 0),
+        "handled_at_desk": counts.get("handled_at_desk", 0),
         "dispatched": counts.get("dispatched", 0), "overdue": counts.get("overdue", 0),
         "escalated": counts.get("escalated", 0), "closed": counts.get("closed", 0),
         "satisfaction_rate": counts.get("satisfied", 0) / revisited if revisited else None,

@@ -23,6 +23,7 @@ from services.console import accounts, admin, cases, domain, handlers
 from services.console import screen as big_screen
 from services.console.accounts_api import AccountEntrypoints
 from services.console.config import load_token_secret, load_trusted_proxies
+from services.console.desk_api import DeskEntrypoints
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.export_api import ExportEntrypoints
 from services.console.models import TABLES
@@ -31,7 +32,7 @@ from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
-class ConsoleService(AccountEntrypoints, ExportEntrypoints, ServiceBase):
+class ConsoleService(AccountEntrypoints, ExportEntrypoints, DeskEntrypoints, ServiceBase):
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from kit.db import FirstTimes
 from kit.unit_of_work import ServiceUnitOfWork
-from services.console.models import LoginFailures, StreamTicket, User
-from services.console.repository import StreamTicketRepository, UserRepository
+from services.console.models import DeskCase, LoginFailures, Notice, StreamTicket, User
+from services.console.repository import DeskRepository, StreamTicketRepository, UserRepository
 
 
 class Users(Protocol):
@@ -80,11 +80,38 @@ class ScreenCounts(Protocol):
     def counts(self, day: str) -> dict[str, int]: ...
 
 
+class DeskBook(Protocol):
+    """The cases registered at the desk (首问负责) and the notices kept for their receivers."""
+
+    def received(self, case_id: str, received_by: str, summary: str) -> None:
+        """Who received the case at the desk (once)."""
+        ...
+
+    def receiver(self, case_id: str) -> DeskCase | None: ...
+
+    def notify(self, username: str, case_id: str, event_id: str, at: datetime, text: str) -> None:
+        """Keep a notice for the user, once per (event, user)."""
+        ...
+
+    def notices(self, username: str) -> list[Notice]:
+        """The user's newest notices, the unread first."""
+        ...
+
+    def unread(self, username: str) -> int: ...
+
+    def mark_read(self, username: str, notice_id: int, at: datetime) -> bool:
+        """False when the user has no such notice."""
+        ...
+
+
 class ConsoleReads(Protocol):
     """What the console reads outside any transaction."""
 
     @property
     def users(self) -> Users: ...
+
+    @property
+    def desk(self) -> DeskBook: ...
 
     @property
     def screen(self) -> ScreenCounts: ...
@@ -128,11 +155,13 @@ class SqlConsoleUnitOfWork(ServiceUnitOfWork):
     failed_logins: UserRepository
     phone_views: UserRepository
     tickets: StreamTicketRepository
+    desk: DeskRepository
 
     def on_session(self, session: Session, during: ExitStack) -> None:
         repository = UserRepository(session)
         self.users = self.screen = self.failed_logins = self.phone_views = repository
         self.tickets = StreamTicketRepository(session)
+        self.desk = DeskRepository(session)
 
 
 class SqlConsoleReads:
@@ -140,6 +169,7 @@ class SqlConsoleReads:
 
     users: UserRepository
     screen: UserRepository
+    desk: DeskRepository
 
     def __init__(self, read: Callable[[], AbstractContextManager[Session]]) -> None:
         self.read = read
@@ -147,7 +177,9 @@ class SqlConsoleReads:
 
     def __enter__(self) -> Self:
         reading = self.read()
-        self.users = self.screen = UserRepository(reading.__enter__())
+        session = reading.__enter__()
+        self.users = self.screen = UserRepository(session)
+        self.desk = DeskRepository(session)
         self._reading = reading
         return self
 

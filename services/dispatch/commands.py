@@ -29,6 +29,7 @@ from contracts.actions import (
     RevisitAction,
     VerifyAction,
 )
+from contracts.event_data import RevisitBy
 from contracts.events import Assignee, Level, Territory
 from contracts.rpc import DepartmentDuty, GridUnit
 from kernel.sla import SlaPolicy
@@ -73,6 +74,8 @@ class CaseFacts:
     place: Sequence[GridUnit]
     proposed_helpers: Sequence[Assignee]
     summary: str | None = None
+    revisit: RevisitBy | None = None
+    """How the citizen will be revisited once the case is concluded."""
 
     @property
     def territory(self) -> Territory:
@@ -110,7 +113,7 @@ def parse(
         case FeedbackAction():
             return lc.Feedback(action.note)
         case ConcludeAction():
-            return lc.Conclude(action.result)
+            return lc.Conclude(action.result, facts.revisit)
         case VerifyAction():
             return lc.Verify(action.passed, action.note)
         case RevisitAction():

@@ -72,8 +72,12 @@ def route_case(
     with about(case_id=routed.event.case_id, event_id=routed.event.event_id):
         case = routing.new_case(routed, now)
         command = routing.first_command(case, routed.decision, config.sla, now)
-        carry_out(uow, case, command, SYSTEM, now)
+        actor = SYSTEM
+        if isinstance(command, lc.ConcludeAtDesk):  # 直办: the desk's own conclusion
+            actor = lc.Actor(case.received_by or "centre", "operator")
+        carry_out(uow, case, command, actor, now)
         uow.cases.add(case)
+        uow.cases.link_repeats(case.case_id, routed.event.data.repeat_of)
 
 
 def act(

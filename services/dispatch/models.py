@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from contracts.events import Assignee, Deadlines
+from contracts.desk import particulars_of
+from contracts.events import Assignee, CaseReceived, Deadlines
 from contracts.rpc import CaseView, TimelineEntry
 from kit.db import UtcDateTime, kit_tables
 from services.dispatch.lifecycle import (
@@ -73,6 +74,8 @@ class Case(Base):
     routing_rule: Mapped[str] = mapped_column(String(64))
     routing_reason: Mapped[str] = mapped_column(Text)
     received: Mapped[dict[str, object]] = mapped_column(JSON)
+    received_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    """首问负责: who registered it at the centre's desk."""
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -157,9 +160,14 @@ class Case(Base):
                 self.reach.append(CaseReach(unit_code=code, received_at=self.received_at,
                                             held=held))  # fmt: skip
 
-    def view(self) -> CaseView:
+    def view(self, repeats: list[str] | None = None) -> CaseView:
+        """The case as staff see it; ``repeats``: the later matters repeating it, when the
+        caller read them (a single case's page does, a list does not)."""
         state = self.state()
+        shown = particulars_of(CaseReceived.model_validate(self.received))
         return CaseView(
+            **shown.model_dump(),
+            repeats=repeats or [],
             case_id=self.case_id,
             status=self.status,
             channel=self.channel,
@@ -192,6 +200,16 @@ class Case(Base):
                 for h in self.history
             ],
         )  # fmt: skip
+
+
+class RepeatLink(Base):
+    """A later matter of the same citizen that repeats a case (最多访一次): the case's page
+    links to it. No key to the case: the earlier one may be routed after the later."""
+
+    __tablename__ = "case_repeats"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    repeat_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
 class HistoryEntry(Base):

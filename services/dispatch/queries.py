@@ -33,7 +33,7 @@ class ListCases:
 def get_case(uow: DispatchUnitOfWork, case_id: str) -> CaseView | None:
     with uow.read() as cases:
         case = cases.get(case_id)
-        return case.view() if case else None
+        return case.view(cases.repeats_of(case_id)) if case else None
 
 
 def filters_of(wanted: CaseListFilters, now: datetime) -> CaseFilters:

@@ -30,9 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from kit.db import UtcDateTime
-from services.dispatch.models import Case, CaseReach
+from services.dispatch.models import Case, CaseReach, RepeatLink
 
-FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level")
+FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level",
+              "received_by")  # fmt: skip
 TOTAL_CAP = 10_000
 """Pages count their cases up to this many only: never the whole table."""
 FTS = table("cases_fts", column("case_id"), column("terms"))
@@ -85,6 +86,16 @@ class CaseRepository:
 
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id, options=[selectinload(Case.history)])
+
+    def link_repeats(self, case_id: str, repeat_of: Sequence[str]) -> None:
+        """``case_id`` repeats each of ``repeat_of``: each of those links to it."""
+        for earlier in dict.fromkeys(repeat_of):
+            self.session.add(RepeatLink(case_id=earlier, repeat_id=case_id))
+
+    def repeats_of(self, case_id: str) -> list[str]:
+        """The later matters repeating this case."""
+        query = select(RepeatLink.repeat_id).where(RepeatLink.case_id == case_id)
+        return sorted(self.session.scalars(query.order_by(RepeatLink.repeat_id)))
 
     def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
         query, order = self._matching(scope, filters)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.desk import revisit_by
 from contracts.events import Assignee, CaseReceived, Envelope, Level
 from contracts.rpc import DepartmentDuty, GridUnit
 from kernel.sla import SlaPolicy
@@ -131,7 +132,11 @@ def supervisors(grid: Grid, case: Case, level: Level) -> list[str]:
 def first_command(
     case: Case, decision: domain.RoutingDecision, sla: SlaPolicy, now: datetime
 ) -> lc.Command:
-    """What routing does with a new case: the rules' decision as a lifecycle command."""
+    """What routing does with a new case: the rules' decision as a lifecycle command; a
+    matter the desk solved on the spot (直办) is concluded as it stands."""
+    at_desk = case.received.get("handled_at_desk")
+    if isinstance(at_desk, dict):
+        return lc.ConcludeAtDesk(str(at_desk.get("result", "")), facts_of(case).revisit)
     if decision.decision == "resolve_on_site":
         return lc.ResolveOnSite(decision.reason)
     facts = facts_of(case)
@@ -176,6 +181,7 @@ def new_case(routed: Routed, now: datetime) -> Case:
         routing_rule=decision.rule,
         routing_reason=f"{decision.reason} ({place.note})" if place.note else decision.reason,
         received=received.model_dump(mode="json"),
+        received_by=received.received_by,
         received_at=received.received_at,
         updated_at=now,
         history=[],
@@ -193,7 +199,15 @@ def facts_of(case: Case) -> CaseFacts:
         place=[GridUnit.model_validate(unit) for unit in case.place],
         proposed_helpers=[Assignee.model_validate(h) for h in case.proposed_helpers],
         summary=summary_of(case.content),
+        revisit=revisit_by(case.channel, reporter_phone(case.received)),  # type: ignore[arg-type]
     )
+
+
+def reporter_phone(received: dict[str, Any]) -> str | None:
+    """The citizen's masked number as the received case gave it."""
+    reporter = received.get("reporter")
+    phone = reporter.get("phone") if isinstance(reporter, dict) else None
+    return phone if isinstance(phone, str) else None
 
 
 def summary_of(content: str) -> str:

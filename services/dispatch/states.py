@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from contracts.common import Channel, RiskGrade
+from contracts.event_data import RevisitBy
 from contracts.events import Assignee, Deadlines, EventData, EventSpec, Level, Territory
 
 
@@ -142,6 +143,16 @@ class Feedback:
 @dataclass(frozen=True)
 class Conclude:
     result: str
+    revisit: RevisitBy | None = None
+    """How the citizen will be revisited, told with the conclusion (``phone``: 待回访)."""
+
+
+@dataclass(frozen=True)
+class ConcludeAtDesk:
+    """直办: the centre's desk solved the matter as it registered it; nothing to dispatch."""
+
+    result: str
+    revisit: RevisitBy | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,7 @@ Command = (
     | Return
     | Feedback
     | Conclude
+    | ConcludeAtDesk
     | Verify
     | Revisit
     | Escalate
@@ -233,6 +245,7 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "return": frozenset({S.DISPATCHED, S.ACCEPTED}),
     "feedback": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
     "conclude": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    "conclude_at_desk": frozenset({S.RECEIVED}),
     "verify": frozenset({S.CONCLUDED}),
     "revisit": frozenset({S.CONCLUDED}),
     "escalate": frozenset({S.PENDING_DISPATCH}) | OPEN,
@@ -251,6 +264,7 @@ ACTION_OF: dict[type, str] = {
     Return: "return",
     Feedback: "feedback",
     Conclude: "conclude",
+    ConcludeAtDesk: "conclude_at_desk",
     Verify: "verify",
     Revisit: "revisit",
     Escalate: "escalate",

@@ -54,6 +54,7 @@ from services.dispatch.states import (
     CaseState,
     Command,
     Conclude,
+    ConcludeAtDesk,
     DecideExtension,
     Dispatch,
     Escalate,
@@ -263,14 +264,20 @@ def _conclude(state: CaseState, c: Conclude, actor: Actor, at: datetime) -> Outc
             f"helpers have not reported their part: {'、'.join(waiting)}",
         )
     new = replace(state, status=S.CONCLUDED, extension=None)
+    concluded = CaseConcluded(result=c.result, by=actor.user, revisit=c.revisit)
+    return _outcome(state, new, "conclude", actor, at, c.result, (CASE_CONCLUDED, concluded))
+
+
+def _conclude_at_desk(state: CaseState, c: ConcludeAtDesk, actor: Actor, at: datetime) -> Outcome:
+    """直办: concluded as it was received, by whoever registered it; no unit ever held it."""
+    if not c.result.strip():
+        raise IllegalTransition(
+            "conclude_at_desk", state.status, allowed_actions(state), "the result is empty"
+        )
+    new = replace(state, status=S.CONCLUDED)
+    concluded = CaseConcluded(result=c.result, by=actor.user, at_desk=True, revisit=c.revisit)
     return _outcome(
-        state,
-        new,
-        "conclude",
-        actor,
-        at,
-        c.result,
-        (CASE_CONCLUDED, CaseConcluded(result=c.result, by=actor.user)),
+        state, new, "conclude_at_desk", actor, at, c.result, (CASE_CONCLUDED, concluded)
     )
 
 
@@ -283,9 +290,11 @@ def _reopen(
     *extra: tuple[EventSpec[Any], EventData],
     satisfaction: Literal["unsatisfied"] | None = None,
 ) -> Outcome:
+    # a case no unit ever held (直办) has no one to work it again: it waits for one click
+    back = S.IN_PROGRESS if state.assignee is not None else S.PENDING_DISPATCH
     new = replace(
         state,
-        status=S.IN_PROGRESS,
+        status=back,
         verified=False,
         reopens=state.reopens + 1,
         helpers=tuple(replace(h, concluded=False) for h in state.helpers),
@@ -417,6 +426,7 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     Return: _return,
     Feedback: _feedback,
     Conclude: _conclude,
+    ConcludeAtDesk: _conclude_at_desk,
     Verify: _verify,
     Revisit: _revisit,
     Escalate: _escalate,

@@ -28,11 +28,19 @@ class Cases(Protocol):
 
     def add(self, case: Case) -> None: ...
 
+    def link_repeats(self, case_id: str, repeat_of: Sequence[str]) -> None:
+        """``case_id`` repeats each of ``repeat_of`` (the same citizen's earlier matters)."""
+        ...
+
 
 class CaseReads(Protocol):
     """The cases as committed, read outside any transaction that writes."""
 
     def get(self, case_id: str) -> Case | None: ...
+
+    def repeats_of(self, case_id: str) -> list[str]:
+        """The later matters repeating this case."""
+        ...
 
     def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
         """Newest first by (received_at, case_id); ``scope`` limits them to the cases those

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from contracts.common import Channel, mask_phone, mask_phones_in
+from contracts.desk import CENTRE_SOURCE, DeskRegistration
 from contracts.events import CaseReceived, Reporter
 from contracts.inbound import (
     GridReport,
@@ -251,8 +252,44 @@ def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -
                 phone=mask_phone(first.phone) if first.phone else None,
             )
             group = payload.group_size or len(payload.petitioners)
-            return CaseReceived(**common, reporter=reporter, group_size=group)
+            return CaseReceived(**common, reporter=reporter, group_size=group, form=payload.form)
     raise TypeError(f"no canonical form for {type(payload).__name__}")
+
+
+def desk_external_id(received_by: str, key: str | None, now: datetime) -> str:
+    """The desk's own id for a registration: the same user's same ``Idempotency-Key`` gives
+    the same id (so the same case); without a key, one of its own."""
+    if key is None:
+        return f"desk-{now:%y%m%d}-{secrets.token_hex(8)}"
+    digest = hashlib.sha256(f"{received_by}\n{key}".encode()).hexdigest()
+    return f"desk-key-{digest[:40]}"
+
+
+def desk_case(
+    registration: DeskRegistration, received_by: str, external_id: str, now: datetime
+) -> CaseReceived:
+    """A matter registered at the centre's desk as the canonical case: source ``centre``, the
+    line the operator chose, the registering user its ``received_by`` (首问负责)."""
+    citizen = registration.citizen
+    reporter = Reporter(
+        name=citizen.name, phone=mask_phone(citizen.phone) if citizen.phone else None
+    )
+    address = registration.address
+    return CaseReceived(
+        channel=registration.line,
+        source=CENTRE_SOURCE,
+        external_id=external_id,
+        reporter=reporter,
+        content=mask_phones_in(registration.content),
+        category=registration.category,
+        address=mask_phones_in(address) if address else None,
+        location=registration.location,
+        grid_code=registration.grid_code,
+        received_at=now,
+        form=registration.form,
+        received_by=received_by,
+        handled_at_desk=registration.handled_at_desk,
+    )
 
 
 def reporter_phone(payload: InboundPayload) -> str | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.desk import RegisteredAtDesk
 from contracts.events import CASE_RECEIVED, CaseReceived, Envelope
 from kernel import phones
 from kernel.clock import Clock
@@ -78,6 +79,21 @@ def earlier_matters(
         return {}
     since = min(new.case.received_at for new in batch) - config.repeats.window
     return submissions.earlier_matters(wanted, since, EARLIER_LIMIT)
+
+
+def register_at_desk(
+    uow: IntakeUnitOfWork, new: NewSubmission, config: IntakeConfig, now: datetime
+) -> RegisteredAtDesk:
+    """A matter registered at the centre's desk, stored as every submission is (the number
+    sealed, the repeats linked, the risk graded, ``case.received`` told); a registration whose
+    key made a case already answers that case."""
+    case_id, duplicate = store_submission(uow, new, config, now)
+    received_at = now
+    if duplicate:
+        with uow:
+            stored = uow.submissions.get(case_id)
+            received_at = stored.received_at if stored is not None else now
+    return RegisteredAtDesk(case_id=case_id, duplicate=duplicate, received_at=received_at)
 
 
 def submit(

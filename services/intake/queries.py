@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from contracts.desk import particulars_of
 from contracts.events import CaseReceived
 from contracts.inbound import SourceCaseView, SourceTimelineEntry
 from services.intake import open311
@@ -49,7 +50,9 @@ def case_view(reads: IntakeReads, source_id: str, case_id: str) -> SourceCaseVie
         if submission is None or submission.source != source_id:
             return None
         statuses = reads.statuses
-        return case_answer(submission, statuses.get(case_id), statuses.timeline(case_id))
+        view = case_answer(submission, statuses.get(case_id), statuses.timeline(case_id))
+        repeats = reads.submissions.repeats_of(submission)
+    return view.model_copy(update={"repeats": repeats})
 
 
 def service_requests(
@@ -78,6 +81,7 @@ def case_answer(
     submission: Submission, status: CaseStatus | None, timeline: list[TimelineEntry]
 ) -> SourceCaseView:
     case = CaseReceived.model_validate(submission.case)
+    shown = particulars_of(case)
     received = SourceTimelineEntry(
         at=submission.created_at, type="case.received", status="received"
     )
@@ -97,6 +101,12 @@ def case_answer(
             SourceTimelineEntry(at=e.at, type=e.type, status=e.status, note=e.note)
             for e in timeline
         ],
+        address=shown.address,
+        citizen=shown.citizen.model_dump() if shown.citizen else None,
+        photos=shown.photos,
+        risk_rules=shown.risk_rules,
+        received_by=shown.received_by,
+        details=shown.details,
     )
 
 

@@ -13,6 +13,8 @@ from kit.db import insert_all_if_absent, insert_if_absent
 from services.intake.models import Callback, CaseStatus, Submission, TimelineEntry
 from services.intake.repeats import EarlierMatter
 
+REPEATS_SHOWN = 200
+"""A citizen's later matters looked at for repeats of one case, at most."""
 _submissions = Submission.__table__
 # Built once with bind parameters: the hot path of every submission reuses the compiled form.
 _latest = (
@@ -67,6 +69,23 @@ class SubmissionRepository:
         if case_id in self._loaded:
             return self._loaded[case_id]
         return self.session.get(Submission, case_id)
+
+    def repeats_of(self, submission: Submission) -> list[str]:
+        """The same citizen's later matters (by the number's fingerprint, on its index) that
+        name this one among those they repeat."""
+        if submission.reporter_fingerprint is None:
+            return []
+        later = self.session.scalars(
+            select(Submission)
+            .where(
+                Submission.reporter_fingerprint == submission.reporter_fingerprint,
+                Submission.received_at >= submission.received_at,
+                Submission.case_id != submission.case_id,
+            )
+            .order_by(Submission.received_at)
+            .limit(REPEATS_SHOWN)
+        )
+        return [row.case_id for row in later if submission.case_id in repeat_of(row)]
 
     def load(self, case_ids: Sequence[str]) -> None:
         """Read these at once: ``get`` then finds them, or knows they are not there, without
@@ -126,6 +145,12 @@ class SubmissionRepository:
             query = query.where(Submission.received_at <= end)
         rows = self.session.scalars(query.order_by(Submission.received_at.desc()).limit(limit))
         return [row for row in rows if not categories or row.case.get("category") in categories]
+
+
+def repeat_of(submission: Submission) -> list[str]:
+    """The earlier matters a stored submission's case repeats."""
+    named = submission.case.get("repeat_of")
+    return [str(case_id) for case_id in named] if isinstance(named, list) else []
 
 
 class CaseStatusRepository:

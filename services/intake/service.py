@@ -40,6 +40,7 @@ from services.intake import domain, handlers, queries
 from services.intake.callbacks import deliver
 from services.intake.commands import NewSubmission
 from services.intake.config import load_config
+from services.intake.desk_api import DeskEntrypoints
 from services.intake.models import TABLES
 from services.intake.open311_api import Open311Entrypoints
 from services.intake.openapi import document as openapi_document
@@ -72,7 +73,7 @@ def decode_inbound(raw: RawMessage) -> tuple[NewSubmission]:
     return (NewSubmission.of(line, payload, raw.app_id, "amqp"),)
 
 
-class IntakeService(Open311Entrypoints, PhoneSearchEntrypoints, ServiceBase):
+class IntakeService(Open311Entrypoints, PhoneSearchEntrypoints, DeskEntrypoints, ServiceBase):
     name = "intake"
     db = Database(TABLES)
     config = Configured(load_config)

@@ -46,6 +46,10 @@ class Submissions(Protocol):
 
     def get(self, case_id: str) -> Submission | None: ...
 
+    def repeats_of(self, submission: Submission) -> list[str]:
+        """The same citizen's later matters that repeat this one, oldest first."""
+        ...
+
     def load(self, case_ids: Sequence[str]) -> None:
         """Read these ahead, for ``get`` to find (or know missing) without asking again."""
         ...

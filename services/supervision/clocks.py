@@ -37,6 +37,7 @@ from contracts.events import (
     CaseAccepted,
     CaseAwaitingDispatch,
     CaseClosed,
+    CaseConcluded,
     CaseDispatched,
     CaseEscalated,
     CaseExtensionDecided,
@@ -56,6 +57,9 @@ from services.supervision.unit_of_work import SupervisionRecords, SupervisionUni
 # owners of the clocks that belong to no dispatch: a rework's, an escalation waiting for one
 REWORK = "rework:"
 ESCALATION = "escalation:"
+REVISIT = "revisit:"
+CENTRE = "centre"
+"""Who holds a 待回访 clock: the centre's operators call the citizens back."""
 
 
 @dataclass
@@ -168,11 +172,34 @@ class ClockBook:
     def fed_back(self, case_id: str, event: Envelope[Any]) -> None:
         self._fact(case_id, event, "feedback")
 
-    def concluded(self, case_id: str, event: Envelope[Any]) -> None:
-        self._fact(case_id, event, "concluded")
+    def concluded(self, case_id: str, event: Envelope[CaseConcluded]) -> None:
+        at_desk = {"at_desk": True} if event.data.at_desk else None  # 直办, counted as such
+        held = self._fact(case_id, event, "concluded", at_desk)
         for clock in self.repo.running_clocks(case_id, ("resolve",)):
             if clock.owner.startswith(REWORK) and clock.started_at <= event.occurred_at:
                 stop(clock, event.occurred_at)
+        if event.data.revisit == "phone":
+            self._await_revisit(case_id, event, held)
+
+    def _await_revisit(
+        self, case_id: str, event: Envelope[CaseConcluded], held: Assignment | None
+    ) -> None:
+        """待回访: no SMS can reach the citizen, so an operator must call within the revisit
+        limit (working days); the clock warns and falls overdue as any other."""
+        at = event.occurred_at
+        due = self.policy.due(at, self.policy.revisit)
+        plan = domain.ClockPlan("revisit", at, due, domain.warn_point(at, due, self.warn))
+        if self.policy.uncertain(at, due, self.policy.revisit):
+            plan = replace(plan, calendar_uncertain=True)
+        level = held.level if held is not None else "district"
+        owner = f"{REVISIT}{event.event_id}"
+        self.repo.add(new_clock(case_id, owner, plan, level, CENTRE))
+
+    def _revisited(self, case_id: str, at: datetime) -> None:
+        """The citizen was revisited (satisfied or not): the 待回访 clock is met."""
+        for clock in self.repo.running_clocks(case_id, ("revisit",)):
+            if clock.started_at <= at:
+                stop(clock, at)
 
     def returned(self, case_id: str, event: Envelope[Any]) -> None:
         self._fact(case_id, event, "returned")
@@ -184,12 +211,18 @@ class ClockBook:
 
     def closed(self, case_id: str, event: Envelope[CaseClosed]) -> None:
         self._fact(case_id, event, "closed", {"satisfaction": event.data.satisfaction})
+        self._revisited(case_id, event.occurred_at)
         self._cancel_all(case_id, event.occurred_at)
 
     def reopened(self, case_id: str, event: Envelope[CaseReopened]) -> None:
         """返工: the unit works again; its rework gets a fresh resolve limit from now."""
         at = event.occurred_at
         held = self._fact(case_id, event, "reopened", {"satisfaction": event.data.satisfaction})
+        if event.data.satisfaction is not None:
+            self._revisited(case_id, at)
+        else:  # a failed verification: worked again, to be concluded (and revisited) anew
+            for clock in self.repo.running_clocks(case_id, ("revisit",)):
+                cancel(clock, at)
         if held is None:
             return
         case = self.case(case_id)

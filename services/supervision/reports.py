@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.supervision.assessment import (
@@ -17,7 +18,7 @@ from services.supervision.assessment import (
     assess,
 )
 from services.supervision.domain import CLOCK_KINDS
-from services.supervision.models import Assignment, ClockRow
+from services.supervision.models import Assignment, ClockRow, Mark
 from services.supervision.repository import SupervisionRepository
 
 
@@ -61,4 +62,41 @@ def assessment(
 ) -> list[dict[str, Any]]:
     """The period's scores per unit and department (``kind``: of that kind only)."""
     rows = assess_period(session, period, config, now)
-    return [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]
+    found = [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]
+    desk = desk_row(session, period) if kind in (None, DESK) else None
+    return found + ([desk] if desk else [])
+
+
+DESK = "desk"
+
+
+def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
+    """直办: the matters the centre's desk concluded on the spot in the period, beside the
+    units' rows, with the satisfaction their revisits gave."""
+    concluded = session.scalars(
+        select(Mark).where(Mark.what == "concluded", Mark.at >= period.start, Mark.at < period.end)
+    )
+    case_ids = sorted({m.case_id for m in concluded if (m.detail or {}).get("at_desk")})
+    if not case_ids:
+        return None
+    answers: dict[str, str | None] = {}
+    for start in range(0, len(case_ids), 500):
+        closed = session.scalars(
+            select(Mark)
+            .where(
+                Mark.what.in_(("closed", "reopened")),
+                Mark.case_id.in_(case_ids[start : start + 500]),
+            )
+            .order_by(Mark.at)
+        )
+        # the last answer counts: an unsatisfied revisit reopens, a later one may close
+        answers.update(
+            (m.case_id, answer) for m in closed if (answer := (m.detail or {}).get("satisfaction"))
+        )
+    revisited = [a for a in answers.values() if a]
+    good = sum(1 for a in revisited if a in ("satisfied", "basically_satisfied"))
+    return {
+        "assignee_kind": DESK, "assignee_code": "centre", "assignee_name": "中心直办",
+        "dispatched": 0, "handled_at_desk": len(case_ids), "revisited": len(revisited),
+        "satisfaction_rate": good / len(revisited) if revisited else None,
+    }  # fmt: skip

@@ -26,6 +26,7 @@ from services.supervision.clocks import FOLLOWED
 from services.supervision.commands import IssueOrder, ReplyToOrder, Unsubscribe
 from services.supervision.models import TABLES
 from services.supervision.repository import SupervisionRepository
+from services.supervision.revisits import revisit_queue
 from services.supervision.scanner import describe
 from services.supervision.unit_of_work import SqlSupervisionUnitOfWork
 
@@ -134,6 +135,12 @@ class SupervisionService(ServiceBase):
         with self.db.read() as session:
             rows = SupervisionRepository(session).subscriptions(subscriber)
             return [subscriptions.view_of(row) for row in rows]
+
+    @rpc
+    def revisits(self, page: int = 1, page_size: int = 50) -> Any:
+        """待回访: concluded cases waiting for an operator's call, the nearest limit first."""
+        with self.db.read() as session:
+            return revisit_queue(session, page, page_size)
 
     # --- 一单考评 ---
 

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kit.db import FirstTimes
-from services.console.models import LoginFailures, StreamTicket, User
+from services.console.models import DeskCase, LoginFailures, Notice, StreamTicket, User
 
 
 @dataclass
@@ -34,6 +34,8 @@ class FakeConsoleRepository:
     """The event ids the screen's counter handled."""
     stream_tickets: dict[str, StreamTicket] = field(default_factory=dict)
     """By the ticket's hash."""
+    desk_cases: dict[str, DeskCase] = field(default_factory=dict)
+    notice_rows: list[Notice] = field(default_factory=list)
 
     def copy(self) -> FakeConsoleRepository:
         return copy.deepcopy(self)
@@ -92,6 +94,38 @@ class FakeConsoleRepository:
     def counts(self, day: str) -> dict[str, int]:
         return {metric: n for (d, metric), n in self.daily_counts.items() if d == day}
 
+    # DeskBook
+    def received(self, case_id: str, received_by: str, summary: str) -> None:
+        self.desk_cases.setdefault(
+            case_id, DeskCase(case_id=case_id, received_by=received_by, summary=summary)
+        )
+
+    def receiver(self, case_id: str) -> DeskCase | None:
+        return self.desk_cases.get(case_id)
+
+    def notify(self, username: str, case_id: str, event_id: str, at: datetime, text: str) -> None:
+        if any((n.event_id, n.username) == (event_id, username) for n in self.notice_rows):
+            return
+        self.notice_rows.append(
+            Notice(id=len(self.notice_rows) + 1, username=username, case_id=case_id,
+                   event_id=event_id, at=at, text=text, read_at=None)
+        )  # fmt: skip
+
+    def notices(self, username: str) -> list[Notice]:
+        mine = [n for n in self.notice_rows if n.username == username]
+        mine.sort(key=lambda n: -n.id)
+        return sorted(mine, key=lambda n: n.read_at is not None)
+
+    def unread(self, username: str) -> int:
+        return sum(1 for n in self.notice_rows if n.username == username and n.read_at is None)
+
+    def mark_read(self, username: str, notice_id: int, at: datetime) -> bool:
+        for notice in self.notice_rows:
+            if notice.id == notice_id and notice.username == username:
+                notice.read_at = notice.read_at or at
+                return True
+        return False
+
 
 class FakeConsoleUnitOfWork:
     """``users``, ``failed_logins``, ``phone_views`` and ``screen`` are what the handlers see
@@ -120,6 +154,10 @@ class FakeConsoleUnitOfWork:
 
     @property
     def tickets(self) -> FakeConsoleRepository:
+        return self.working
+
+    @property
+    def desk(self) -> FakeConsoleRepository:
         return self.working
 
     def __enter__(self) -> Self:
@@ -210,10 +248,26 @@ class FakeIntake:
     def case_ids_by_phone(self, blind_index: str) -> list[str]:
         self.asked.append(blind_index)
         return list(self.by_index.get(blind_index, []))
+        self.registered: list[tuple[dict[str, Any], str, str | None]] = []
+        """Each desk registration handed over: (registration, received_by, key)."""
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         phone = self.sealed.get(case_id)
         return {"phone_sealed": phone} if phone is not None else None
+
+    def register_at_desk(
+        self, registration: dict[str, Any], received_by: str, key: str | None
+    ) -> dict[str, Any]:
+        """A new case each time, but the same one for the same user's same key."""
+        earlier = [
+            i
+            for i, (_, by, k) in enumerate(self.registered)
+            if key and (by, k) == (received_by, key)
+        ]
+        self.registered.append((registration, received_by, key))
+        number = earlier[0] + 1 if earlier else len(self.registered)
+        return {"case_id": f"CF-D{number}", "duplicate": bool(earlier),
+                "received_at": "2026-11-23T02:00:00+00:00"}  # fmt: skip
 
 
 class FakeSupervision:
@@ -224,6 +278,8 @@ class FakeSupervision:
         self.subscribed: list[dict[str, Any]] = []
         self.boards: list[list[str] | None] = []
         self.board_cursors: list[str | None] = []
+        self.waiting: list[dict[str, Any]] = []
+        """The 待回访 list, nearest limit first."""
 
     def issue_order(self, case_id: str, order: Any, issued_by: str) -> dict[str, Any]:
         self.orders.append((case_id, order, issued_by))
@@ -249,6 +305,12 @@ class FakeSupervision:
 
     def unsubscribe(self, subscription_id: int, subscriber: str) -> None:
         del self.subscribed[subscription_id - 1]
+
+    def revisits(self, page: int, page_size: int) -> dict[str, Any]:
+        items = self.waiting
+        start = (page - 1) * page_size
+        return {"items": items[start : start + page_size], "total": len(items), "page": page,
+                "page_size": page_size}  # fmt: skip
 
 
 class FakeGrid:

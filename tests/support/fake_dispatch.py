@@ -51,14 +51,22 @@ def row_of(case: Case) -> tuple[dict[str, Any], int]:
 class FakeCases:
     """``Cases`` and ``CaseReads`` over a dict."""
 
-    def __init__(self, cases: dict[str, Case]) -> None:
+    def __init__(self, cases: dict[str, Case], links: set[tuple[str, str]] | None = None) -> None:
         self.by_id = cases
+        self.links = set(links or ())
+        """(case, a later case repeating it)."""
 
     def get(self, case_id: str) -> Case | None:
         return self.by_id.get(case_id)
 
     def add(self, case: Case) -> None:
         self.by_id[case.case_id] = case
+
+    def link_repeats(self, case_id: str, repeat_of: Sequence[str]) -> None:
+        self.links |= {(earlier, case_id) for earlier in repeat_of}
+
+    def repeats_of(self, case_id: str) -> list[str]:
+        return sorted(later for earlier, later in self.links if earlier == case_id)
 
     def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
         """As the repository reads them: the same filters, over the cases in the dict."""
@@ -103,6 +111,7 @@ class FakeDispatchUnitOfWork:
 
     def __init__(self, *cases: Case) -> None:
         self.committed: dict[str, Case] = {case.case_id: copy_case(case) for case in cases}
+        self.repeat_links: set[tuple[str, str]] = set()
         self.cases = FakeCases({})
         self.events: list[Envelope[Any]] = []
         self.handled: set[str] = set()
@@ -111,7 +120,9 @@ class FakeDispatchUnitOfWork:
         self._handling: set[str] = set()
 
     def __enter__(self) -> Self:
-        self.cases = FakeCases({key: copy_case(case) for key, case in self.committed.items()})
+        self.cases = FakeCases(
+            {key: copy_case(case) for key, case in self.committed.items()}, self.repeat_links
+        )
         self._emitted, self._handling = [], set()
         return self
 
@@ -127,7 +138,9 @@ class FakeDispatchUnitOfWork:
 
     @contextmanager
     def read(self) -> Iterator[FakeCases]:
-        yield FakeCases({key: copy_case(case) for key, case in self.committed.items()})
+        yield FakeCases(
+            {key: copy_case(case) for key, case in self.committed.items()}, self.repeat_links
+        )
 
     def first_time(self, event_id: str) -> bool:
         if event_id in self.handled or event_id in self._handling:
@@ -149,6 +162,7 @@ class FakeDispatchUnitOfWork:
             elif row_of(case) != row_of(stored):
                 case.version = stored.version + 1
         self.committed = {key: copy_case(case) for key, case in self.cases.by_id.items()}
+        self.repeat_links = set(self.cases.links)
         self.events += self._emitted
         self.handled |= self._handling
         self._emitted, self._handling = [], set()

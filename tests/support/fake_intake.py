@@ -82,6 +82,20 @@ class FakeSubmissions:
         rows.sort(key=lambda row: (row.received_at, row.case_id), reverse=True)
         return [row.case_id for row in rows[:limit]]
 
+    def repeats_of(self, submission: Submission) -> list[str]:
+        later = sorted(
+            (
+                row
+                for row in self.rows.values()
+                if submission.reporter_fingerprint is not None
+                and row.reporter_fingerprint == submission.reporter_fingerprint
+                and row.case_id != submission.case_id
+                and row.received_at >= submission.received_at
+            ),
+            key=lambda row: row.received_at,
+        )
+        return [row.case_id for row in later if submission.case_id in row.case.get("repeat_of", [])]
+
     def of_source(
         self,
         source: str,

@@ -340,6 +340,7 @@ def test_the_screen_counts_each_event_once_on_its_beijing_day() -> None:
     assert figures == {
         "date": "2026-11-21",
         "received": {"hotline": 1, "grid": 1, "opinion": 0, "petition": 0},
+        "received_at_desk": 0, "handled_at_desk": 0,
         "dispatched": 0, "overdue": 1, "escalated": 1, "closed": 3,
         "satisfaction_rate": 0.5,
     }  # fmt: skip

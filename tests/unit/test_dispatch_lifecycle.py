@@ -62,6 +62,7 @@ from services.dispatch.lifecycle import (
     CaseStatus,
     Command,
     Conclude,
+    ConcludeAtDesk,
     DecideExtension,
     Dispatch,
     Escalate,
@@ -137,6 +138,7 @@ DESIGN_SOURCES: dict[str, set[str]] = {
     "return": {"dispatched", "accepted"},
     "feedback": {"accepted", "in_progress"},
     "conclude": {"accepted", "in_progress"},
+    "conclude_at_desk": {"received"},  # 直办: concluded at the desk as it was registered
     "verify": {"concluded"},
     "revisit": {"concluded"},
     "escalate": {"pending_dispatch", "dispatched", "accepted", "in_progress"},
@@ -148,7 +150,7 @@ DESIGN_SOURCES: dict[str, set[str]] = {
 
 # What allowed_actions answers per status, in the table's order (no pending extension).
 EXPECTED_ALLOWED: dict[CaseStatus, list[str]] = {
-    S.RECEIVED: ["await_dispatch", "dispatch", "resolve_on_site", "merge"],
+    S.RECEIVED: ["await_dispatch", "dispatch", "conclude_at_desk", "resolve_on_site", "merge"],
     S.PENDING_DISPATCH: ["dispatch", "escalate", "resolve_on_site", "merge"],
     S.DISPATCHED: ["accept", "return", "escalate", "extend", "merge"],
     S.ACCEPTED: ["accept", "return", "feedback", "conclude", "escalate", "extend"],
@@ -177,6 +179,7 @@ DISPATCH = Dispatch(
 RETURN = Return(reason="不属于本单位职责")
 FEEDBACK = Feedback(note="已联系市民，明日上门")
 CONCLUDE = Conclude(result="垃圾已清运")
+AT_DESK = ConcludeAtDesk(result="窗口当场答复政策,群众认可", revisit="phone")
 VERIFY = Verify(passed=True, note="现场核查属实")
 REVISIT = Revisit(satisfaction="satisfied", note="市民表示满意")
 ESCALATE = Escalate(
@@ -198,6 +201,7 @@ COMMANDS: dict[str, Command] = {
     "return": RETURN,
     "feedback": FEEDBACK,
     "conclude": CONCLUDE,
+    "conclude_at_desk": AT_DESK,
     "verify": VERIFY,
     "revisit": REVISIT,
     "escalate": ESCALATE,
@@ -233,7 +237,8 @@ def scenario(status: CaseStatus, action: str) -> tuple[CaseState, Command, Actor
         return replace(state, helpers=(Helper(HELPER_A),)), command, HELPER_A_ACTOR
     if legal and action == "decide_extension":
         return replace(state, extension=PENDING_EXT), command, SUPERVISOR
-    actor = OPERATOR if action in ("await_dispatch", "dispatch", "merge") else LEAD_ACTOR
+    desk_or_centre = ("await_dispatch", "dispatch", "merge", "conclude_at_desk")
+    actor = OPERATOR if action in desk_or_centre else LEAD_ACTOR
     return state, command, actor
 
 
@@ -298,6 +303,10 @@ def expected_outcome(
         new = replace(state, status=S.CONCLUDED, extension=None)
         data = CaseConcluded(result=CONCLUDE.result, by=by)
         return new, [(CASE_CONCLUDED, data)], CONCLUDE.result
+    if action == "conclude_at_desk":
+        new = replace(state, status=S.CONCLUDED)
+        data = CaseConcluded(result=AT_DESK.result, by=by, at_desk=True, revisit="phone")
+        return new, [(CASE_CONCLUDED, data)], AT_DESK.result
     if action == "verify":
         new = replace(state, verified=True)
         data = CaseVerified(passed=True, note=VERIFY.note, by=by)
@@ -403,7 +412,7 @@ def test_the_action_table_matches_the_design() -> None:
 
 
 def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
-    assert len(ACTION_OF) == 13
+    assert len(ACTION_OF) == 14
     assert set(ACTION_OF.values()) == set(ACTIONS)
     assert {cls.__name__ for cls in ACTION_OF} == {
         "AwaitDispatch",
@@ -412,6 +421,7 @@ def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
         "Return",
         "Feedback",
         "Conclude",
+        "ConcludeAtDesk",
         "Verify",
         "Revisit",
         "Escalate",
@@ -478,7 +488,7 @@ MATRIX = [(status, action) for status in ALL_STATUSES for action in ALL_ACTIONS]
 
 
 def test_the_matrix_is_complete() -> None:
-    assert len(MATRIX) == 9 * 13
+    assert len(MATRIX) == 9 * 14
     assert sum(status in ACTIONS[action] for status, action in MATRIX) == sum(
         len(sources) for sources in DESIGN_SOURCES.values()
     )
@@ -1265,6 +1275,9 @@ COMMAND_ST: dict[str, st.SearchStrategy[Command]] = {
     "return": st.builds(Return, reason=notes),
     "feedback": st.builds(Feedback, note=notes),
     "conclude": st.builds(Conclude, result=notes),
+    "conclude_at_desk": st.builds(
+        ConcludeAtDesk, result=notes, revisit=st.sampled_from([None, "sms", "phone"])
+    ),
     "verify": st.builds(Verify, passed=st.booleans(), note=notes),
     "revisit": st.builds(
         Revisit, satisfaction=st.sampled_from(["satisfied", "basically_satisfied", "unsatisfied"])
@@ -1357,6 +1370,12 @@ def check_invariants(previous: CaseState, out: Outcome, actor: Actor, at: dateti
     assert ("decide_extension" in allowed_actions(state)) is pending
 
 
+def reworked(previous: CaseState) -> CaseStatus:
+    """Where a reopened case lands: back with its unit, or (直办: no unit ever held it) waiting
+    for one click."""
+    return S.IN_PROGRESS if previous.assignee is not None else S.PENDING_DISPATCH
+
+
 def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outcome) -> None:
     """A small reference model: where each accepted command lands and what it announces."""
     state, step = out.state, out.step
@@ -1404,14 +1423,20 @@ def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outc
         case Conclude():
             want, facts = S.CONCLUDED, ["case.concluded"]
             assert command.result.strip()
+        case ConcludeAtDesk():
+            want, facts = S.CONCLUDED, ["case.concluded"]
+            assert same is S.RECEIVED and command.result.strip()
+            assert out.facts[0][1] == CaseConcluded(
+                result=command.result, by=actor.user, at_desk=True, revisit=command.revisit
+            )
         case Verify(passed=True):
             want, facts = same, ["case.verified"]
             assert state.verified
         case Verify():
-            want, facts = S.IN_PROGRESS, ["case.verified", "case.reopened"]
+            want, facts = reworked(previous), ["case.verified", "case.reopened"]
             assert not any(h.concluded for h in state.helpers)
         case Revisit(satisfaction="unsatisfied"):
-            want, facts = S.IN_PROGRESS, ["case.reopened"]
+            want, facts = reworked(previous), ["case.reopened"]
         case Revisit():
             want, facts = S.CLOSED, ["case.closed"]
         case Escalate():
@@ -1587,3 +1612,16 @@ def test_a_helper_named_twice_is_refused() -> None:
 def test_an_escalation_needs_a_reason(reason: str) -> None:
     with pytest.raises(IllegalTransition, match="a reason is required"):
         handle(dispatched(), Escalate("street", reason), LEAD_ACTOR, T0)
+
+
+def test_a_desk_case_reopened_waits_for_dispatch_since_no_unit_ever_held_it() -> None:
+    """直办 concluded at the desk, then the citizen is unsatisfied: no unit holds the case to
+    work it again, so it waits for one click (转), as a case no rule could route does."""
+    received = CaseState(status=S.RECEIVED, level="district")
+    concluded = handle(received, AT_DESK, OPERATOR, T0).state
+    assert concluded.status is S.CONCLUDED and concluded.assignee is None
+    out = handle(concluded, Revisit(satisfaction="unsatisfied"), OPERATOR, T0)
+    assert out.state.status is S.PENDING_DISPATCH
+    assert out.state.reopens == 1
+    assert fact_types(out) == ["case.reopened"]
+    assert "dispatch" in allowed_actions(out.state)

@@ -381,8 +381,8 @@ INVALID = [
         "calendar: chinese",
         "calender: chinese",
         "sla.yml line 6: calender: unknown field "
-        "(expected default, warn_at, calendar, overrides, pause_on_extension, escalation "
-        "or orders)",
+        "(expected default, warn_at, calendar, overrides, pause_on_extension, escalation, "
+        "orders or revisit)",
         id="top unknown",
     ),
     pytest.param(

@@ -47,7 +47,7 @@ function randomKey() {
  * api('/api/v1/cases', {query: {status: 'x'}}), api(path, {method: 'POST', body: {...}}).
  * `idempotent: true` adds an Idempotency-Key header (actions, dispatch).
  */
-export async function api(path, { method = 'GET', body, query, idempotent = false, auth = true } = {}) {
+export async function api(path, { method = 'GET', body, query, idempotent = false, auth = true, key } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -58,7 +58,7 @@ export async function api(path, { method = 'GET', body, query, idempotent = fals
   const headers = { Accept: 'application/json' };
   if (auth && session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (idempotent) headers['Idempotency-Key'] = randomKey();
+  if (idempotent || key) headers['Idempotency-Key'] = key || randomKey();
 
   let response;
   try {

@@ -13,10 +13,15 @@ import { AssessmentPage } from './pages/assessment.js';
 import { ScreenPage } from './pages/screen.js';
 import { AdminPage } from './pages/admin.js';
 import { AccountPage } from './pages/account.js';
+import { DeskPage, RegisteredPage } from './pages/desk.js';
+import { RevisitsPage } from './pages/revisits.js';
 
 const ALL = ['operator', 'handler', 'grid_worker', 'supervisor', 'admin'];
 /** Nav order; `roles` who see the item (and may open the page). */
 const PAGES = {
+  desk: { label: '登记', page: DeskPage, roles: ['operator', 'admin'] },
+  registered: { label: '我登记的', page: RegisteredPage, roles: ['operator', 'admin'] },
+  revisits: { label: '待回访', page: RevisitsPage, roles: ['operator', 'admin'] },
   queue: { label: '待派单', page: QueuePage, roles: ['operator', 'admin'] },
   mine: { label: '我的工单', page: MinePage, roles: ALL },
   board: { label: '超时看板', page: BoardPage, roles: ALL },

@@ -24,7 +24,7 @@ export const ACTION = {
   decide_extension: '审批延期', escalate: '上报', verify: '核查', revisit: '回访',
   resolve_on_site: '就地化解', merge: '合并',
   // timeline-only entries
-  receive: '受理', await_dispatch: '进入待派单', route: '智能分派', reopen: '返工', supervise: '督办',
+  receive: '受理', conclude_at_desk: '直办办结', await_dispatch: '进入待派单', route: '智能分派', reopen: '返工', supervise: '督办',
 };
 
 const label = (table, key) => (key == null ? '—' : table[key] || key);

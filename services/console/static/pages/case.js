@@ -1,4 +1,5 @@
 // 工单详情: fields, timeline, allowed actions, 查看电话, and 督办 for supervisors.
+import { Particulars } from './particulars.js';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
@@ -135,6 +136,7 @@ export function CasePage({ caseId, me }) {
         ${c.pending_extension && html`<div><dt>延期申请</dt><dd>至 ${fmtTime(c.pending_extension.until)}：${c.pending_extension.reason}</dd></div>`}
         ${c.merged_into && html`<div><dt>已并入</dt><dd><a href=${`#/cases/${encodeURIComponent(c.merged_into)}`}>${c.merged_into}</a></dd></div>`}
       </dl>
+      <${Particulars} c=${c} />
       <div class="case-content"><h3>诉求内容</h3><p data-testid="case-content">${c.content}</p></div>
     </div>
     <div class="card"><h3>可执行操作</h3><${ActionBar} c=${c} onDone=${setCase} /></div>

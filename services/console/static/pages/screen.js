@@ -10,6 +10,8 @@ const TILES = [
   ['overdue', '超时', 'bad'],
   ['escalated', '上报', 'warn'],
   ['closed', '办结', 'good'],
+  ['received_at_desk', '中心登记', ''],
+  ['handled_at_desk', '中心直办', 'good'],
 ];
 
 function Clock() {
