@@ -244,12 +244,12 @@ class FakeIntake:
         self.sealed = dict(sealed)
         self.by_index = dict(by_index or {})
         self.asked: list[str] = []
+        self.registered: list[tuple[dict[str, Any], str, str | None]] = []
+        """Each desk registration handed over: (registration, received_by, key)."""
 
     def case_ids_by_phone(self, blind_index: str) -> list[str]:
         self.asked.append(blind_index)
         return list(self.by_index.get(blind_index, []))
-        self.registered: list[tuple[dict[str, Any], str, str | None]] = []
-        """Each desk registration handed over: (registration, received_by, key)."""
 
     def reporter_contact(self, case_id: str) -> dict[str, Any] | None:
         phone = self.sealed.get(case_id)

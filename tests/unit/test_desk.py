@@ -24,6 +24,7 @@ from contracts.events import (
     Envelope,
     Reporter,
 )
+from contracts.listing import CaseListFilters
 from kernel.sla import SlaPolicy
 from kit.settings import Settings
 from services.console import cases, desk, domain, screen
@@ -129,13 +130,9 @@ def test_a_category_outside_the_catalogue_is_refused_by_name() -> None:
 
 def test_my_registered_cases_are_those_received_by_me() -> None:
     dispatch = FakeDispatch()
-    query = cases.CaseQuery(filters={"received_by": "me"})
-    captured: list[dict[str, str]] = []
-    dispatch.list_cases = lambda scope, filters, page, page_size: (  # type: ignore[method-assign]
-        captured.append(filters) or {"items": [], "total": 0, "page": 1, "page_size": 50}
-    )
+    query = cases.CaseQuery(filters=CaseListFilters(received_by="me"))
     cases.list_cases(dispatch, OPERATOR, query)
-    assert captured == [{"received_by": "op-li"}]
+    assert dispatch.filtered == [{"received_by": "op-li"}]
 
 
 # --- intake: stored as every submission, told as case.received -------------------------------
