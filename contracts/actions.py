@@ -24,12 +24,15 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from contracts.attachments import AttachmentIds
 from contracts.common import Contract
 
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 """回访: the citizen's answer; unsatisfied reopens the case."""
 
 EscalationLevel = Literal["grid", "community", "street", "district"]
+
+SITE_PHOTOS = "现场照片 and other files uploaded to this case before, by id"
 
 
 def not_blank(value: str) -> str:
@@ -106,6 +109,7 @@ class FeedbackAction(Action):
 
     action: Literal["feedback"] = "feedback"
     note: RequiredText
+    attachments: AttachmentIds = Field(default=[], description=SITE_PHOTOS)
 
 
 class ConcludeAction(Action):
@@ -113,6 +117,7 @@ class ConcludeAction(Action):
 
     action: Literal["conclude"] = "conclude"
     result: RequiredText
+    attachments: AttachmentIds = Field(default=[], description=SITE_PHOTOS)
 
 
 class VerifyAction(Action):

@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from contracts.attachments import CaseAttachment, Note
 from contracts.common import Channel, Contract, GeoPoint, MaskedPhone, Phone, RiskGrade
 from contracts.events import (
     AlertKind,
@@ -61,6 +62,10 @@ class CaseView(Contract):
     actions: list[str] = []
     """The lifecycle actions allowed in the case's present state."""
     timeline: list[TimelineEntry]
+    notes: list[Note] = []
+    """内部备注: the console's own, filled in by the console (never shown to the source)."""
+    attachments: list[CaseAttachment] = []
+    """Files uploaded to the case (现场照片, documents): the console's own."""
 
 
 class CasePage(Contract):

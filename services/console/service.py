@@ -24,12 +24,13 @@ from services.console import screen as big_screen
 from services.console.config import load_token_secret, load_trusted_proxies
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.models import TABLES
+from services.console.notes_files_api import NotesFilesEntrypoints
 from services.console.openapi import document as openapi_document
 from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
-class ConsoleService(ServiceBase):
+class ConsoleService(NotesFilesEntrypoints, ServiceBase):
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)
@@ -74,7 +75,7 @@ class ConsoleService(ServiceBase):
     @http("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request: Request, case_id: str) -> Response:
         with about(case_id=case_id), answers():
-            return json_response(cases.get_case(self.dispatch, self._principal(request), case_id))
+            return json_response(self.case_with_files(self._principal(request), case_id))
 
     @http("GET", "/api/v1/cases/<string:case_id>/contact")
     def contact(self, request: Request, case_id: str) -> Response:
@@ -108,7 +109,7 @@ class ConsoleService(ServiceBase):
         body = web.read_json_object(request) if request.content_length else {}
         wanted = cases.Act(case_id, action, body, request.headers.get("Idempotency-Key"))
         with about(case_id=case_id), answers(self.dispatch, case_id):
-            return json_response(cases.act(self.dispatch, principal, wanted))
+            return json_response(self.act_on_case(principal, wanted))
 
     @http("POST", "/api/v1/orders/<string:order_id>/reply")
     def reply_to_order(self, request: Request, order_id: str) -> Response:
