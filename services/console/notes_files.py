@@ -57,6 +57,21 @@ class Served:
     etag: str
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """What serving a file needs of its row."""
+
+    case_id: str
+    name: str
+    content_type: str
+    sha256: str
+    thumbnail_sha256: str | None
+
+    @classmethod
+    def of(cls, row: CaseFile) -> StoredFile:
+        return cls(row.case_id, row.name, row.content_type, row.sha256, row.thumbnail_sha256)
+
+
 def url_of(attachment_id: str) -> str:
     return f"/api/v1/attachments/{attachment_id}"
 
@@ -143,10 +158,11 @@ def upload(
         size=len(sent.content), sha256=digest, thumbnail_sha256=thumbnail_digest,
         uploaded_by=principal.user, uploaded_at=now,
     )  # fmt: skip
+    info = _info(row).model_dump(mode="json")
     with uow:
         uow.files.add_file(row)
         uow.commit()
-    return _info(row).model_dump(mode="json")
+    return info
 
 
 def _info(row: CaseFile) -> AttachmentInfo:
@@ -165,8 +181,9 @@ def served(
     thumbnail: bool = False,
 ) -> Served:
     """A file (or its thumbnail) of a case within reach; anything else does not exist."""
-    with uow:
-        row = uow.files.file(attachment_id)
+    with uow:  # a read: what is needed is taken before the block ends (and the session)
+        found = uow.files.file(attachment_id)
+        row = StoredFile.of(found) if found is not None else None
     if row is None:
         raise NotFound(f"没有附件 {attachment_id}")
     cases.case_in_reach(dispatch, principal, row.case_id)
@@ -187,23 +204,20 @@ def served(
 def with_notes_and_files(uow: NotesFilesUnitOfWork, case: dict[str, Any]) -> dict[str, Any]:
     """The case JSON with its ``notes`` and ``attachments``, oldest first."""
     case_id = case["case_id"]
-    with uow:
-        notes, rows = uow.notes.notes_of(case_id), uow.files.files_of(case_id)
-        uses = uow.files.uses_of(case_id)
-    in_note: dict[str, list[str]] = {}
-    uses_of: dict[str, list[AttachmentUse]] = {}
-    for use in uses:
-        if use.note_id is not None:
-            in_note.setdefault(use.note_id, []).append(use.attachment_id)
-        shown = AttachmentUse.model_validate(
-            {"used_with": use.used_with, "note_id": use.note_id, "by": use.by, "at": use.at}
-        )
-        uses_of.setdefault(use.attachment_id, []).append(shown)
-    return {
-        **case,
-        "notes": [_note_view(note, in_note.get(note.note_id, [])) for note in notes],
-        "attachments": [_file_view(row, uses_of.get(row.attachment_id, [])) for row in rows],
-    }
+    with uow:  # a read: the rows are shown before the block ends (and the session with it)
+        in_note: dict[str, list[str]] = {}
+        uses_of: dict[str, list[AttachmentUse]] = {}
+        for use in uow.files.uses_of(case_id):
+            if use.note_id is not None:
+                in_note.setdefault(use.note_id, []).append(use.attachment_id)
+            shown = AttachmentUse.model_validate(
+                {"used_with": use.used_with, "note_id": use.note_id, "by": use.by, "at": use.at}
+            )
+            uses_of.setdefault(use.attachment_id, []).append(shown)
+        notes = [_note_view(n, in_note.get(n.note_id, [])) for n in uow.notes.notes_of(case_id)]
+        rows = uow.files.files_of(case_id)
+        attachments = [_file_view(row, uses_of.get(row.attachment_id, [])) for row in rows]
+    return {**case, "notes": notes, "attachments": attachments}
 
 
 def _note_view(note: CaseNote, attachments: list[str]) -> dict[str, Any]:
