@@ -261,3 +261,9 @@ def action_from(name: str, body: Mapping[str, Any]) -> LifecycleAction:
 def _validation(model: type[Action], field: str, message: str) -> ValidationError:
     detail = InitErrorDetails(type=PydanticCustomError("field", message), loc=(field,), input=None)
     return ValidationError.from_exception_data(model.__name__, [detail])
+
+
+def for_dispatch(action: Action) -> dict[str, Any]:
+    """The action as dispatch is sent it: without the files it names (``attachments``), which
+    the console keeps and dispatch has no use for."""
+    return action.model_dump(mode="json", exclude={"attachments"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.actions import action_from
+from contracts.actions import action_from, for_dispatch
 from services.console import domain
 from services.console.ports import Dispatch, Grid, Supervision
 from services.console.refusals import BadField, NotFound, NotPermitted
@@ -88,7 +88,7 @@ def act(dispatch: Dispatch, principal: domain.Principal, command: Act) -> dict[s
     must(principal, command.action)
     wanted = action_from(command.action, command.body)
     actor = actor_of(principal, wanted.on_behalf_of)
-    case = dispatch.act(command.case_id, wanted.model_dump(mode="json"), actor, command.key)
+    case = dispatch.act(command.case_id, for_dispatch(wanted), actor, command.key)
     return domain.shown_actions(principal, case)
 
 

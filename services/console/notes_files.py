@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.actions import action_from
+from contracts.actions import action_from, for_dispatch
 from contracts.attachments import (
     AttachmentInfo,
     AttachmentUse,
@@ -263,7 +263,7 @@ def act(
         with uow:
             owned(uow.files, command.case_id, named)
     actor = cases.actor_of(principal, wanted.on_behalf_of)
-    after = dispatch.act(command.case_id, wanted.model_dump(mode="json"), actor, command.key)
+    after = dispatch.act(command.case_id, for_dispatch(wanted), actor, command.key)
     if named:
         ref = f"v{after.get('version', '')}"
         with uow:
