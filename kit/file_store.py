@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kernel.config import ConfigError
+from kit.green import off_the_hub
 from kit.settings import Settings
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -85,6 +86,11 @@ class LocalFileStore:
         target = self.path_of(digest)
         if target.is_file():
             return
+        # fsync blocks in the kernel: in a real thread, so the other greenlets go on
+        off_the_hub(self._write, target, content)
+
+    @staticmethod
+    def _write(target: Path, content: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
         try:

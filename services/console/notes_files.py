@@ -25,6 +25,7 @@ from contracts.attachments import (
     NoteRequest,
 )
 from kit.file_store import FileStore, digest_of
+from kit.green import off_the_hub
 from services.console import cases, domain, files
 from services.console.notes_files_models import CaseFile, CaseFileUse, CaseNote
 from services.console.notes_files_store import CaseFiles, NotesFilesUnitOfWork
@@ -144,11 +145,12 @@ def upload(
     """Keep a file on a case within reach: recognised by its content (``files.recognise``:
     ``TooLarge``, ``NotAllowed``), an image with its thumbnail; nothing kept on a refusal."""
     cases.case_in_reach(dispatch, principal, sent.case_id)
-    recognised = files.recognise(sent.content)
+    # decoding a photo takes a while: in a real thread, the other greenlets going on meanwhile
+    recognised = off_the_hub(files.recognise, sent.content)
     digest = digest_of(sent.content)
     thumbnail_digest = None
     if recognised.is_image:
-        small = files.thumbnail(sent.content)
+        small = off_the_hub(files.thumbnail, sent.content)
         thumbnail_digest = digest_of(small)
         store.put(thumbnail_digest, small, files.JPEG.content_type)
     store.put(digest, sent.content, recognised.content_type)
