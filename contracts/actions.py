@@ -24,12 +24,15 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from contracts.attachments import AttachmentIds
 from contracts.common import Contract
 
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 """回访: the citizen's answer; unsatisfied reopens the case."""
 
 EscalationLevel = Literal["grid", "community", "street", "district"]
+
+SITE_PHOTOS = "现场照片 and other files uploaded to this case before, by id"
 
 
 def not_blank(value: str) -> str:
@@ -106,6 +109,7 @@ class FeedbackAction(Action):
 
     action: Literal["feedback"] = "feedback"
     note: RequiredText
+    attachments: AttachmentIds = Field(default=[], description=SITE_PHOTOS)
 
 
 class ConcludeAction(Action):
@@ -113,6 +117,7 @@ class ConcludeAction(Action):
 
     action: Literal["conclude"] = "conclude"
     result: RequiredText
+    attachments: AttachmentIds = Field(default=[], description=SITE_PHOTOS)
 
 
 class VerifyAction(Action):
@@ -256,3 +261,9 @@ def action_from(name: str, body: Mapping[str, Any]) -> LifecycleAction:
 def _validation(model: type[Action], field: str, message: str) -> ValidationError:
     detail = InitErrorDetails(type=PydanticCustomError("field", message), loc=(field,), input=None)
     return ValidationError.from_exception_data(model.__name__, [detail])
+
+
+def for_dispatch(action: Action) -> dict[str, Any]:
+    """The action as dispatch is sent it: without the files it names (``attachments``), which
+    the console keeps and dispatch has no use for."""
+    return action.model_dump(mode="json", exclude={"attachments"})

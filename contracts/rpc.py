@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from contracts.attachments import CaseAttachment, Note
 from contracts.common import Channel, Contract, GeoPoint, MaskedPhone, Phone, RiskGrade
 from contracts.desk import ShownCitizen
 from contracts.events import (
@@ -76,6 +77,10 @@ class CaseView(Contract):
     """首问负责: who registered it at the centre's desk."""
     details: dict[str, Any] = {}
     """The line's own particulars (``contracts.desk.Particulars.details``)."""
+    notes: list[Note] = []
+    """内部备注: the console's own, filled in by the console (never shown to the source)."""
+    attachments: list[CaseAttachment] = []
+    """Files uploaded to the case (现场照片, documents): the console's own."""
 
 
 class CasePage(Contract):

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from contracts.actions import action_from
+from contracts.actions import action_from, for_dispatch
 from contracts.listing import BadCursor, CaseListFilters, decode_cursor
 from kernel import phones
 from services.console import domain
@@ -179,7 +179,7 @@ def act(dispatch: Dispatch, principal: domain.Principal, command: Act) -> dict[s
     must(principal, command.action)
     wanted = action_from(command.action, command.body)
     actor = actor_of(principal, wanted.on_behalf_of)
-    case = dispatch.act(command.case_id, wanted.model_dump(mode="json"), actor, command.key)
+    case = dispatch.act(command.case_id, for_dispatch(wanted), actor, command.key)
     return domain.shown_actions(principal, case)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.actions import ACTION_MODELS, Action
+from contracts.attachments import AttachmentInfo, Note, NoteRequest
 from contracts.rpc import (
     CasePage,
     CaseView,
@@ -114,6 +115,7 @@ CALLS_OTHERS = (
     "/api/v1/assessment",
     "/api/v1/grid/",
     "/api/v1/subscriptions",
+    "/api/v1/attachments/",
 )
 """Paths whose handlers call another service: each may answer 502 or 503 for it."""
 BODY_ERRORS = {
@@ -295,6 +297,53 @@ def action_paths(components: Components) -> dict[str, Any]:
     return paths
 
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_CONTENT = {
+    kind: BINARY for kind in ("image/jpeg", "image/png", "image/webp", "application/pdf")
+}
+FILE_HEADERS = {
+    "X-Content-Type-Options": {"required": True, "schema": {"const": "nosniff"}},
+    "Content-Disposition": {"required": True, "schema": TEXT, "description":
+                            "inline (images) or attachment (PDF); filename* in UTF-8 (RFC 5987)"},
+}  # fmt: skip
+
+
+def notes_files_paths(components: Components) -> dict[str, Any]:
+    """内部备注 and 附件: each within the case's reach, 404 outside it."""
+    upload = _op("upload a file to a case: JPEG, PNG, WebP or PDF by its content, ≤ 10 MiB", {
+        "201": _json("kept", components.ref(AttachmentInfo)), "404": NO_CASE,
+        "413": _error("the file is over 10 MiB"),
+        "415": _error("not multipart/form-data, or a file that is not a JPEG, PNG, WebP or PDF"),
+        "422": _error("not exactly one part named file")}, params=CASE_ID,
+        operation_id="upload_attachment")  # fmt: skip
+    upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
+    served = {
+        "200": {
+            "description": "the bytes, as recognised",
+            "content": FILE_CONTENT,
+            "headers": FILE_HEADERS,
+        },
+        "404": _error("no such file within your reach"),
+    }
+    thumbnail = {"200": {"description": "a JPEG of at most 320 px", "headers": FILE_HEADERS,
+                         "content": {"image/jpeg": FILE_CONTENT["image/jpeg"]}},
+                 "404": _error("no such image within your reach")}  # fmt: skip
+    file_id = [_path("attachment_id")]
+    return {
+        "/api/v1/cases/{case_id}/notes": {"post": _op("内部备注: an internal note on a case", {
+            "201": _json("the note", components.ref(Note)), "404": NO_CASE,
+            "422": _error("text missing, or a file not of this case")},
+            components.ref(NoteRequest), params=CASE_ID, operation_id="add_note")},
+        "/api/v1/cases/{case_id}/attachments": {"post": upload},
+        "/api/v1/attachments/{attachment_id}": {"get": _op(
+            "a file of a case", served, params=file_id, operation_id="get_attachment")},
+        "/api/v1/attachments/{attachment_id}/thumbnail": {"get": _op(
+            "an image's thumbnail", thumbnail, params=file_id)},
+    }  # fmt: skip
+
+
 def supervision_paths(components: Components) -> dict[str, Any]:
     refusals = {**REMOTE_ERRORS, "404": NO_CASE}
     return {
@@ -413,7 +462,8 @@ def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         **who_paths(components), **case_paths(components), **action_paths(components),
         **supervision_paths(components), **grid_paths(components), **admin_paths(components),
-        **operations_paths(), **desk_account_paths(_op, _json, _error, _query),
+        **notes_files_paths(components), **operations_paths(),
+        **desk_account_paths(_op, _json, _error, _query),
     }  # fmt: skip
     for template, item in paths.items():
         if template.startswith(CALLS_OTHERS):

@@ -22,17 +22,22 @@ from kit.web import http, json_response
 from services.console import accounts, admin, cases, domain, handlers
 from services.console import screen as big_screen
 from services.console.accounts_api import AccountEntrypoints
+from services.console.admin_api import AdminEntrypoints
 from services.console.config import load_token_secret, load_trusted_proxies
 from services.console.desk_api import DeskEntrypoints
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.export_api import ExportEntrypoints
 from services.console.models import TABLES
+from services.console.notes_files_api import NotesFilesEntrypoints
 from services.console.openapi import document as openapi_document
 from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
-class ConsoleService(AccountEntrypoints, ExportEntrypoints, DeskEntrypoints, ServiceBase):
+class ConsoleService(
+    NotesFilesEntrypoints, AccountEntrypoints, ExportEntrypoints, DeskEntrypoints,
+    AdminEntrypoints, ServiceBase,
+):  # fmt: skip
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)
@@ -75,7 +80,7 @@ class ConsoleService(AccountEntrypoints, ExportEntrypoints, DeskEntrypoints, Ser
     @http("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request: Request, case_id: str) -> Response:
         with about(case_id=case_id), answers():
-            return json_response(cases.get_case(self.dispatch, self._principal(request), case_id))
+            return json_response(self.case_with_files(self._principal(request), case_id))
 
     @http("GET", "/api/v1/cases/<string:case_id>/contact")
     def contact(self, request: Request, case_id: str) -> Response:
@@ -109,7 +114,7 @@ class ConsoleService(AccountEntrypoints, ExportEntrypoints, DeskEntrypoints, Ser
         body = web.read_json_object(request) if request.content_length else {}
         wanted = cases.Act(case_id, action, body, request.headers.get("Idempotency-Key"))
         with about(case_id=case_id), answers(self.dispatch, case_id):
-            return json_response(cases.act(self.dispatch, principal, wanted))
+            return json_response(self.act_on_case(principal, wanted))
 
     @http("POST", "/api/v1/orders/<string:order_id>/reply")
     def reply_to_order(self, request: Request, order_id: str) -> Response:
@@ -176,38 +181,6 @@ class ConsoleService(AccountEntrypoints, ExportEntrypoints, DeskEntrypoints, Ser
         with answers(self.dispatch, str(subscription_id)):
             self.supervision.unsubscribe(subscription_id, principal.user)
         return Response(status=204)
-
-    # --- admin ---
-
-    @http("GET", "/api/v1/admin/users")
-    def users(self, request: Request) -> Response:
-        self._admin(request)
-        return json_response(admin.users(self._reads()))
-
-    @http("POST", "/api/v1/admin/users")
-    def add_user(self, request: Request) -> Response:
-        self._admin(request)
-        body = json.loads(web.read_json_body(request))
-        with answers():
-            return json_response(admin.add_user(self._uow(), body), status=201)
-
-    @http("DELETE", "/api/v1/admin/users/<string:username>")
-    def remove_user(self, request: Request, username: str) -> Response:
-        principal = self._admin(request)
-        with answers():
-            admin.remove_user(self._uow(), principal, username)
-        return Response(status=204)
-
-    @http("GET", "/api/v1/admin/config")
-    def config_files(self, request: Request) -> Response:
-        """Routing, SLA, notify and assessment configuration, read-only."""
-        self._admin(request)
-        return json_response({"files": admin.config_files(self.settings.config_dir)})
-
-    @http("GET", "/api/v1/admin/sources")
-    def sources(self, request: Request) -> Response:
-        self._admin(request)
-        return json_response(admin.sources(self.settings))
 
     # --- the web UI and the API's description ---
 

@@ -2,8 +2,11 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { html, actionText, ErrorBox, SATISFACTION, localToIso, fmtTime, toast } from './ui.js';
+import { PhotoPicker } from './pages/case_files.js';
 
 const text = (name, label, required = true) => ({ name, label, kind: 'textarea', required });
+
+const WITH_PHOTOS = ['feedback', 'conclude']; // 现场照片 may go with these
 
 /** What each action asks; an action missing here (accept) is sent at once. */
 const FORMS = {
@@ -99,6 +102,7 @@ function ActionDialog({ action, c, onClose, onDone }) {
   const [problems, setProblems] = useState([]);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [photos, setPhotos] = useState([]);
 
   async function submit(event) {
     event.preventDefault();
@@ -109,6 +113,7 @@ function ActionDialog({ action, c, onClose, onDone }) {
     setBusy(true);
     try {
       const { path, body } = request(action, values, c);
+      if (photos.length) body.attachments = photos;
       const updated = await api(`/api/v1/cases/${encodeURIComponent(c.case_id)}/${path}`, { method: 'POST', body, idempotent: true });
       toast(`${actionText(action)}成功：${c.case_id}`);
       onDone(updated);
@@ -127,6 +132,7 @@ function ActionDialog({ action, c, onClose, onDone }) {
       ${fields.map((f) => html`<${Field} key=${f.name} field=${f} value=${values[f.name]}
         options=${f.name === 'assignee' ? dispatchOptions(c) : null}
         onInput=${(v) => setValues({ ...values, [f.name]: v })} />`)}
+      ${WITH_PHOTOS.includes(action) && html`<${PhotoPicker} caseId=${c.case_id} onChange=${setPhotos} />`}
       ${problems.length > 0 && html`<div class="alert error" role="alert" data-testid="form-errors">
         <ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`}
       <${ErrorBox} error=${error} testid="action-error" />

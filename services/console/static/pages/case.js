@@ -7,6 +7,7 @@ import {
   ErrorBox, Loading, Deadline, toast,
 } from '../ui.js';
 import { ActionBar } from '../actions.js';
+import { CaseFiles } from './case_files.js';
 
 const DONE = ['concluded', 'closed', 'resolved_on_site', 'merged'];
 const GRADES = { normal: '普通', yellow: '黄牌', red: '红牌' };
@@ -140,6 +141,7 @@ export function CasePage({ caseId, me }) {
       <div class="case-content"><h3>诉求内容</h3><p data-testid="case-content">${c.content}</p></div>
     </div>
     <div class="card"><h3>可执行操作</h3><${ActionBar} c=${c} onDone=${setCase} /></div>
+    <${CaseFiles} c=${c} onChanged=${() => setReload(reload + 1)} />
     ${canSupervise && html`<${SuperviseForm} caseId=${c.case_id} onIssued=${(o) => { setOrders([...orders, o]); setReload(reload + 1); }} />`}
     ${orders.length > 0 && html`<div class="alert ok" data-testid="supervise-result">
       ${orders.map((o, i) => html`<div key=${i}>已下达${GRADES[o.grade] || ''}督办${o.due_at ? `，限 ${fmtTime(o.due_at)} 前办结` : ''}</div>`)}</div>`}
