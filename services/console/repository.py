@@ -137,7 +137,9 @@ class UserRepository:
         query = select(table.day, table.metric, table.key, table.count).where(
             table.day >= since, table.day <= until, table.metric.in_(list(metrics))
         )
-        return [(day, metric, key, count) for day, metric, key, count in self.session.execute(query)]
+        return [
+            (day, metric, key, count) for day, metric, key, count in self.session.execute(query)
+        ]
 
     def placed(self, case_ids: Iterable[str]) -> dict[str, PlacedCase]:
         wanted = sorted(set(case_ids))

@@ -25,6 +25,7 @@ from contracts.events import (
     Envelope,
 )
 from services.console.screen_counts import (
+    NO_CATEGORY,
     PlacedCase,
     Tick,
     case_ids,
@@ -39,6 +40,9 @@ FOLLOWED = (*COUNTED, CASE_AWAITING_DISPATCH, CASE_CONCLUDED, SUPERVISION_RED_RI
 """The events the screen's counters follow."""
 LINES = ("hotline", "grid", "opinion", "petition")
 TREND_DAYS, WEEK, TOP, TICKER, POINTS = 30, 7, 8, 20, 3000
+UNNAMED_CATEGORIES = {NO_CATEGORY: "未分类"}
+OTHER_CATEGORY = "其他类别"
+"""A category the catalogue no longer has: the screen shows no raw codes."""
 SHOWN = ("received", "desk", "concluded", "category", "street", "grid", "on_time", "late",
          "satisfied", "unsatisfied", "overdue")  # fmt: skip
 
@@ -161,15 +165,20 @@ def figures_of(day: str, rows: Sequence[Tallied], names: Names) -> dict[str, Any
         "desk": by.get(("desk", ""), Counter())[day],
         "trend_7": trend[-WEEK:],
         "trend_30": trend,
-        "categories": _top(keyed["category"], names.categories),
+        "categories": _top(
+            keyed["category"], {**names.categories, **UNNAMED_CATEGORIES}, OTHER_CATEGORY
+        ),
         "hot_streets": _top(keyed["street"], names.streets),
         "hot_grids": _top(keyed["grid"], names.grids),
         "streets": street_ranking(keyed, names.streets),
     }
 
 
-def _top(counts: Counter[str], named: Mapping[str, str]) -> list[dict[str, Any]]:
-    return [{"code": code, "name": named.get(code, code), "count": count}
+def _top(
+    counts: Counter[str], named: Mapping[str, str], unknown: str | None = None
+) -> list[dict[str, Any]]:
+    """The most counted, named (a code no longer known by ``unknown``, else by itself)."""
+    return [{"code": code, "name": named.get(code, unknown or code), "count": count}
             for code, count in counts.most_common(TOP) if code and count > 0]  # fmt: skip
 
 

@@ -110,8 +110,8 @@ def a_month_of_cases(publisher: Publisher, start: datetime, rng: random.Random) 
                            resolve_by=at + 120 * hour)  # fmt: skip
         level = "grid" if unit.kind == "grid" else "district"
         publisher.emit(CASE_DISPATCHED, CaseDispatched(
-            assignee=unit, level=level, deadlines=limits, dispatched_by="auto",  # type: ignore[arg-type]
-            territory=TERRITORY), case, at)  # type: ignore[arg-type]  # fmt: skip
+            assignee=unit, level=level, deadlines=limits, dispatched_by="auto",
+            territory=TERRITORY), case, at)  # fmt: skip
         fate = rng.choice(["returned", "on_time", "late", "reopened", "idle"])
         if fate == "returned":
             publisher.emit(CASE_RETURNED, CaseReturned(assignee=unit, reason="非本单位", by="w"),
@@ -129,7 +129,7 @@ def a_month_of_cases(publisher: Publisher, start: datetime, rng: random.Random) 
                               satisfaction="unsatisfied"), at + 60 * hour))  # fmt: skip
             else:
                 answer = rng.choice(["satisfied", "basically_satisfied", "unsatisfied"])
-                steps.append((CASE_CLOSED, CaseClosed(satisfaction=answer, by="op"),  # type: ignore[arg-type]
+                steps.append((CASE_CLOSED, CaseClosed(satisfaction=answer, by="op"),
                               at + 72 * hour))  # fmt: skip
             for spec, data, when in steps:
                 publisher.emit(spec, data, case, when)

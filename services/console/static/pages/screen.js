@@ -51,7 +51,7 @@ function trendOption(days) {
     legend: { top: 0, right: 8, textStyle: { color: TEXT, fontSize: FONT - 2 }, itemWidth: 18 },
     grid: baseGrid,
     tooltip: { trigger: 'axis' },
-    xAxis: { type: 'category', data: days.map((d) => d.day.slice(5)), axisLabel: axisText, boundaryGap: false },
+    xAxis: { type: 'category', data: days.map((d) => d.day.slice(5)), axisLabel: axisText, boundaryGap: true },
     yAxis: { type: 'value', minInterval: 1, axisLabel: axisText, splitLine: { lineStyle: { color: GRIDLINE } } },
     series: [
       { name: '受理', type: 'line', smooth: true, data: days.map((d) => d.received), symbolSize: 6,
