@@ -1,6 +1,6 @@
 """Console's tables: staff users (with their token version), login throttling, stream tickets,
-the phone-view audit, the screen's counts, the desk's cases and the notices kept for their
-receivers."""
+the phone-view audit, the screen's counts and counters, the desk's cases and the notices kept
+for their receivers."""
 
 from __future__ import annotations
 
@@ -103,6 +103,48 @@ class Notice(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     text: Mapped[str] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ScreenTally(Base):
+    """The big screen's counters of a Beijing day by one dimension: ``metric`` names what is
+    counted and ``key`` what it is counted by (a line, a category, a street, a grid; ``""``
+    for the day's total), so a trend or a ranking sums a few days' rows, never the cases."""
+
+    __tablename__ = "screen_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ScreenCase(Base):
+    """What the screen keeps of a case to count its later steps where it lies: its place,
+    risk and resolve limit (one row a case, read by key; today's by ``day`` for the map)."""
+
+    __tablename__ = "screen_cases"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    risk: Mapped[str] = mapped_column(String(8), default="blue")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    street: Mapped[str | None] = mapped_column(String(64))
+    grid: Mapped[str | None] = mapped_column(String(64))
+    resolve_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TickerItem(Base):
+    """A line of the screen's ticker: an overdue case, an escalation, a red-risk alert."""
+
+    __tablename__ = "screen_ticker"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(String(64), default="")
 
 
 TABLES = kit_tables(Base.metadata)

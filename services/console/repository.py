@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -10,16 +10,20 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from kit.db import dialect_insert, insert_if_absent
+from kit.db import dialect_insert, insert_all_if_absent, insert_if_absent
 from services.console.models import (
     DailyCount,
     DeskCase,
     LoginFailures,
     Notice,
     PhoneView,
+    ScreenCase,
+    ScreenTally,
     StreamTicket,
+    TickerItem,
     User,
 )
+from services.console.screen_counts import Counter, PlacedCase, Tick
 
 
 @cache
@@ -30,6 +34,31 @@ def _add_to_count(dialect: str) -> Any:
         index_elements=[table.c.day, table.c.metric],
         set_={"count": table.c.count + upsert.excluded["count"]},
     )
+
+
+@cache
+def _add_to_tally(dialect: str) -> Any:
+    table = cast(Table, ScreenTally.__table__)
+    upsert = dialect_insert(dialect, table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.metric, table.c.key],
+        set_={"count": table.c.count + upsert.excluded["count"]},
+    )
+
+
+@cache
+def _keep_case(dialect: str) -> Any:
+    table = cast(Table, ScreenCase.__table__)
+    upsert = dialect_insert(dialect, table)
+    kept = ("day", "risk", "lat", "lon", "street", "grid", "resolve_by")
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.case_id], set_={name: upsert.excluded[name] for name in kept}
+    )
+
+
+def _placed_case(row: ScreenCase) -> PlacedCase:
+    return PlacedCase(row.case_id, row.day, row.risk, row.lat, row.lon, row.street, row.grid,
+                      row.resolve_by)  # fmt: skip
 
 
 class UserRepository:
@@ -91,6 +120,61 @@ class UserRepository:
     def counts(self, day: str) -> dict[str, int]:
         query = select(DailyCount).where(DailyCount.day == day)
         return {row.metric: row.count for row in self.session.scalars(query)}
+
+    # --- the screen's counters ---
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def tally(self, counts: Mapping[Counter, int]) -> None:
+        """Add to each ``(day, metric, key)``: an upsert, in one lock order for every writer."""
+        rows = [{"day": day, "metric": metric, "key": key[:64], "count": by}
+                for (day, metric, key), by in sorted(counts.items()) if by]  # fmt: skip
+        if rows:
+            self.session.execute(_add_to_tally(self._dialect()), rows)
+
+    def tallied(
+        self, since: str, until: str, metrics: Sequence[str]
+    ) -> list[tuple[str, str, str, int]]:
+        table = ScreenTally
+        query = select(table.day, table.metric, table.key, table.count).where(
+            table.day >= since, table.day <= until, table.metric.in_(list(metrics))
+        )
+        return [
+            (day, metric, key, count) for day, metric, key, count in self.session.execute(query)
+        ]
+
+    def placed(self, case_ids: Iterable[str]) -> dict[str, PlacedCase]:
+        wanted = sorted(set(case_ids))
+        found: dict[str, PlacedCase] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(ScreenCase).where(ScreenCase.case_id.in_(wanted[start : start + 500]))
+            for row in self.session.scalars(query.execution_options(populate_existing=True)):
+                found[row.case_id] = _placed_case(row)
+        return found
+
+    def keep(self, cases: Iterable[PlacedCase]) -> None:
+        rows = [{"case_id": c.case_id, "day": c.day, "risk": c.risk, "lat": c.lat, "lon": c.lon,
+                 "street": c.street, "grid": c.grid, "resolve_by": c.resolve_by}
+                for c in sorted(cases, key=lambda c: c.case_id)]  # fmt: skip
+        if rows:
+            self.session.execute(_keep_case(self._dialect()), rows)
+
+    def tick(self, ticks: Iterable[Tick]) -> None:
+        rows = [{"event_id": t.event_id, "at": t.at, "kind": t.kind, "case_id": t.case_id,
+                 "unit": t.unit[:200], "detail": t.detail[:64]} for t in ticks]  # fmt: skip
+        if rows:
+            insert_all_if_absent(self.session, cast(Table, TickerItem.__table__), rows, "event_id")
+
+    def ticker(self, limit: int) -> list[Tick]:
+        query = select(TickerItem).order_by(TickerItem.at.desc()).limit(limit)
+        return [Tick(row.event_id, row.at, row.kind, row.case_id, row.unit, row.detail)
+                for row in self.session.scalars(query)]  # fmt: skip
+
+    def points(self, day: str, limit: int) -> list[PlacedCase]:
+        query = select(ScreenCase).where(ScreenCase.day == day, ScreenCase.lat.is_not(None))
+        query = query.limit(limit)
+        return [_placed_case(row) for row in self.session.scalars(query)]
 
 
 class StreamTicketRepository:

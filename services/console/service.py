@@ -4,23 +4,19 @@ handler (``handlers``, ``cases``, ``screen``, ``admin``) and answers (refusals: 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from contracts.events import Envelope
 from kernel.clock import Clock
 from kit import web
 from kit.base import ServiceBase
 from kit.logs import about
-from kit.messaging import on_event_batch
 from kit.pii import PhoneVault, load_phone_index_key, load_vault
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import RpcClient
 from kit.stream import PublicStream
 from kit.web import http, json_response
 from services.console import accounts, admin, cases, domain, handlers
-from services.console import screen as big_screen
 from services.console.accounts_api import AccountEntrypoints
 from services.console.admin_api import AdminEntrypoints
 from services.console.config import load_token_secret, load_trusted_proxies
@@ -31,12 +27,13 @@ from services.console.models import TABLES
 from services.console.notes_files_api import NotesFilesEntrypoints
 from services.console.openapi import document as openapi_document
 from services.console.ports import Dispatch, Grid, Intake, Supervision
+from services.console.screen_api import ScreenEntrypoints
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
 class ConsoleService(
     NotesFilesEntrypoints, AccountEntrypoints, ExportEntrypoints, DeskEntrypoints,
-    AdminEntrypoints, ServiceBase,
+    ScreenEntrypoints, AdminEntrypoints, ServiceBase,
 ):  # fmt: skip
     name = "console"
     db = Database(TABLES)
@@ -122,7 +119,7 @@ class ConsoleService(
         with answers(self.dispatch, order_id):
             return json_response(self.supervision.reply_to_order(order_id, reply, principal.user))
 
-    # --- boards, map, screen, assessment ---
+    # --- boards and map (the screen and the assessment: screen_api) ---
 
     @http("GET", "/api/v1/board")
     def board(self, request: Request) -> Response:
@@ -142,25 +139,6 @@ class ConsoleService(
         principal, level = self._principal(request), request.args.get("level", "grid")
         with answers():
             return json_response(cases.case_map(self.dispatch, self.grid, principal, level))
-
-    @http("GET", "/api/v1/screen")
-    def screen(self, request: Request) -> Response:
-        """中心大屏: today's figures (Beijing day)."""
-        self._principal(request)
-        return json_response(big_screen.screen(self._reads(), self.clock.now()))
-
-    @http("GET", "/api/v1/assessment")
-    def assessment(self, request: Request) -> Response:
-        principal = self._principal(request)
-        period, kind = request.args.get("period", ""), request.args.get("kind") or None
-        with answers(self.dispatch, period):
-            return json_response(cases.assessment(self.supervision, principal, period, kind))
-
-    @on_event_batch(*big_screen.COUNTED)
-    def count_for_the_screen(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
-        """The big screen's counts of the day; a burst is counted in one transaction."""
-        big_screen.count_events(self._uow(), [event for (event,) in batch])
-        return [None] * len(batch)
 
     # --- subscriptions ---
 

@@ -8,7 +8,7 @@ is given; ``SqlConsoleUnitOfWork`` and ``SqlConsoleReads`` are the database's, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
 from types import TracebackType
@@ -20,6 +20,9 @@ from kit.db import FirstTimes
 from kit.unit_of_work import ServiceUnitOfWork
 from services.console.models import DeskCase, LoginFailures, Notice, StreamTicket, User
 from services.console.repository import DeskRepository, StreamTicketRepository, UserRepository
+from services.console.screen_counts import Counter, PlacedCase, Tick
+
+Tallied = tuple[str, str, str, int]
 
 
 class Users(Protocol):
@@ -78,6 +81,33 @@ class ScreenCounts(Protocol):
         ...
 
     def counts(self, day: str) -> dict[str, int]: ...
+
+    def tally(self, counts: Mapping[Counter, int]) -> None:
+        """Add each ``(day, metric, key)``'s number to its counter."""
+        ...
+
+    def tallied(self, since: str, until: str, metrics: Sequence[str]) -> list[Tallied]:
+        """``(day, metric, key, count)`` of the days from ``since`` to ``until`` (both
+        included) for ``metrics``."""
+        ...
+
+    def placed(self, case_ids: Iterable[str]) -> dict[str, PlacedCase]:
+        """What is kept of these cases, by id (those kept)."""
+        ...
+
+    def keep(self, cases: Iterable[PlacedCase]) -> None:
+        """Keep these cases as they are now (added, or replacing what was kept)."""
+        ...
+
+    def tick(self, ticks: Iterable[Tick]) -> None: ...
+
+    def ticker(self, limit: int) -> list[Tick]:
+        """The latest lines of the ticker, newest first."""
+        ...
+
+    def points(self, day: str, limit: int) -> list[PlacedCase]:
+        """Cases received on ``day`` that have a point, at most ``limit``."""
+        ...
 
 
 class DeskBook(Protocol):

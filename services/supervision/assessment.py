@@ -326,8 +326,13 @@ def _assess_unit(
         red_cards=orders.count("red"),
         score=0.0,
     )
-    deduction = _deduction(row, orders.count("normal"), config.deductions)
-    # the score is a function of the figures: computed from the row, then set on it
+    return scored(row, orders.count("normal"), config)
+
+
+def scored(row: UnitAssessment, normal_orders: int, config: AssessmentConfig) -> UnitAssessment:
+    """The row with its score: the score is a function of the figures, computed from the row
+    (whether its figures came from the assignments or from the counters) and then set on it."""
+    deduction = _deduction(row, normal_orders, config.deductions)
     return replace(row, score=_score(_weighted_rates(row, config.weights), deduction))
 
 

@@ -154,4 +154,46 @@ class ScannerLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class AssessmentDay(Base):
+    """一单考评's counters: a unit's figures of the dispatches it received on a Beijing day,
+    kept as its clocks stop and fall overdue; a period's assessment sums its days."""
+
+    __tablename__ = "assessment_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    assignee_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    assignee_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assignee_name: Mapped[str] = mapped_column(String(200))
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+    concluded: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    revisited: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    respond_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    respond_late: Mapped[int] = mapped_column(Integer, default=0)
+    feedback_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    feedback_late: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_late: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    orders_normal: Mapped[int] = mapped_column(Integer, default=0)
+    orders_yellow: Mapped[int] = mapped_column(Integer, default=0)
+    orders_red: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AssignmentTally(Base):
+    """What one assignment has added to ``assessment_days`` so far, and under which key: the
+    next change adds only the difference, so a fact handled twice counts once."""
+
+    __tablename__ = "assignment_tallies"
+
+    assignment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    assignee_kind: Mapped[str] = mapped_column(String(16))
+    assignee_code: Mapped[str] = mapped_column(String(64))
+    assignee_name: Mapped[str] = mapped_column(String(200))
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
 TABLES = kit_tables(Base.metadata)

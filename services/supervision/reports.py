@@ -1,4 +1,6 @@
-"""一单考评 from the rows: assignments of a period, their clocks and the orders they received."""
+"""一单考评 from the rows: from the counters of the period's days (``counted_assessment``, what
+the RPC answers), or by reading again every assignment of the period with its clocks and orders
+(``assess_period``: the scan the counters must agree with)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services.supervision.assessment import (
@@ -18,8 +20,10 @@ from services.supervision.assessment import (
     assess,
 )
 from services.supervision.domain import CLOCK_KINDS
-from services.supervision.models import Assignment, ClockRow, Mark
+from services.supervision.models import AssessmentDay, Assignment, ClockRow, Mark
 from services.supervision.repository import SupervisionRepository
+from services.supervision.tallied import TALLIED
+from services.supervision.tallies import UnitTotals, assess_totals, day_of
 
 
 def records_of(session: Session, period: Period) -> list[AssignmentRecord]:
@@ -100,3 +104,39 @@ def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
         "dispatched": 0, "handled_at_desk": len(case_ids), "revisited": len(revisited),
         "satisfaction_rate": good / len(revisited) if revisited else None,
     }  # fmt: skip
+
+
+def period_totals(session: Session, period: Period, kind: str | None = None) -> list[UnitTotals]:
+    """Each unit's counters summed over the period's days, with its name on the last of them:
+    one grouped query over at most (days x units) rows, however many cases there were."""
+    days = AssessmentDay
+    wanted = [days.day >= day_of(period.start), days.day < day_of(period.end)]
+    if kind is not None:
+        wanted.append(days.assignee_kind == kind)
+    sums = (
+        select(days.assignee_kind, days.assignee_code, func.max(days.day).label("last_day"),
+               *(func.sum(getattr(days, metric)).label(metric) for metric in TALLIED))
+        .where(*wanted)
+        .group_by(days.assignee_kind, days.assignee_code)
+        .subquery()
+    )  # fmt: skip
+    named = select(sums, days.assignee_name).join(
+        days,
+        and_(days.day == sums.c.last_day, days.assignee_kind == sums.c.assignee_kind,
+             days.assignee_code == sums.c.assignee_code),
+    )  # fmt: skip
+    return [
+        UnitTotals(row.assignee_kind, row.assignee_code, row.assignee_name,
+                   {metric: int(getattr(row, metric) or 0) for metric in TALLIED})
+        for row in session.execute(named)
+    ]  # fmt: skip
+
+
+def counted_assessment(
+    session: Session, period: Period, kind: str | None, config: AssessmentConfig
+) -> list[dict[str, Any]]:
+    """The period's scores per unit (``kind``: of that kind only), from the counters."""
+    totals = period_totals(session, period, kind)
+    found = [row.as_dict() for row in assess_totals(totals, config)]
+    desk = desk_row(session, period) if kind in (None, DESK) else None
+    return found + ([desk] if desk else [])

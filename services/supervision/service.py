@@ -146,7 +146,8 @@ class SupervisionService(ServiceBase):
 
     @rpc
     def assessment(self, period: str, kind: str | None = None) -> Any:
-        """Per unit and department: on-time rates, returns, reopens, satisfaction, score."""
+        """Per unit and department: on-time rates, returns, reopens, satisfaction, score; summed
+        from the counters of the period's days."""
         wanted, config = Period.parse(period), self.config.assessment
         with self.db.read() as session:
-            return reports.assessment(session, wanted, kind, config, self._now())
+            return reports.counted_assessment(session, wanted, kind, config)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from contracts.events import Envelope
 from kit.db import FirstTimes, Store
 from kit.unit_of_work import ServiceUnitOfWork
+from services.supervision.counting import keep_counters
 from services.supervision.models import (
     Assignment,
     ClockRow,
@@ -155,3 +156,4 @@ class SqlSupervisionUnitOfWork(ServiceUnitOfWork):
         if not self.autoflush:
             during.enter_context(session.no_autoflush)
         self.records = SupervisionRepository(session)
+        keep_counters(session, during)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from kit.db import FirstTimes
 from services.console.models import DeskCase, LoginFailures, Notice, StreamTicket, User
+from services.console.screen_counts import PlacedCase, Tick
 
 
 @dataclass
@@ -36,6 +37,10 @@ class FakeConsoleRepository:
     """By the ticket's hash."""
     desk_cases: dict[str, DeskCase] = field(default_factory=dict)
     notice_rows: list[Notice] = field(default_factory=list)
+    tallies: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """The screen's counters, by (day, metric, key)."""
+    cases: dict[str, PlacedCase] = field(default_factory=dict)
+    ticks: dict[str, Tick] = field(default_factory=dict)
 
     def copy(self) -> FakeConsoleRepository:
         return copy.deepcopy(self)
@@ -125,6 +130,31 @@ class FakeConsoleRepository:
                 notice.read_at = notice.read_at or at
                 return True
         return False
+
+    def tally(self, counts: Mapping[tuple[str, str, str], int]) -> None:
+        self.tallies.update(counts)
+
+    def tallied(
+        self, since: str, until: str, metrics: Sequence[str]
+    ) -> list[tuple[str, str, str, int]]:
+        return [(day, metric, key, n) for (day, metric, key), n in self.tallies.items()
+                if since <= day <= until and metric in metrics]  # fmt: skip
+
+    def placed(self, case_ids: Iterable[str]) -> dict[str, PlacedCase]:
+        return {i: self.cases[i] for i in case_ids if i in self.cases}
+
+    def keep(self, cases: Iterable[PlacedCase]) -> None:
+        self.cases.update((case.case_id, case) for case in cases)
+
+    def tick(self, ticks: Iterable[Tick]) -> None:
+        for tick in ticks:
+            self.ticks.setdefault(tick.event_id, tick)
+
+    def ticker(self, limit: int) -> list[Tick]:
+        return sorted(self.ticks.values(), key=lambda t: t.at, reverse=True)[:limit]
+
+    def points(self, day: str, limit: int) -> list[PlacedCase]:
+        return [c for c in self.cases.values() if c.day == day and c.lat is not None][:limit]
 
 
 class FakeConsoleUnitOfWork:

@@ -36,7 +36,8 @@ const LANDING = { operator: 'queue', handler: 'mine', grid_worker: 'mine', super
 const landing = (me) => `#/${LANDING[me?.role] || 'board'}`;
 
 function parseHash() {
-  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  // a query after the path (#/mine?unit=…) is the page's own (a drill-down's filters)
+  const parts = location.hash.replace(/^#\/?/, '').split('?')[0].split('/').filter(Boolean);
   return { name: parts[0] || '', arg: parts[1] ? decodeURIComponent(parts[1]) : null };
 }
 

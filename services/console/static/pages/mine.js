@@ -8,9 +8,19 @@ import { ExportButtons } from '../export.js';
 const PAGE_SIZE = 50;
 const NO_SEARCH = { q: '', from: '', to: '', overdue: false, unit: '' };
 
+/** The search a link asks for (#/mine?unit=…&from=…&to=…&overdue=true, e.g. 一单考评's drill-down). */
+function linkedSearch() {
+  const query = new URLSearchParams(location.hash.split('?')[1] || '');
+  const wanted = { ...NO_SEARCH };
+  for (const key of ['q', 'from', 'to', 'unit']) wanted[key] = query.get(key) || '';
+  wanted.overdue = query.get('overdue') === 'true';
+  return wanted;
+}
+const isLinked = (search) => Object.keys(NO_SEARCH).some((k) => search[k] !== NO_SEARCH[k]);
+
 // 搜索: words (Chinese needs no spaces), received dates, overdue, a unit and its subtree.
-function SearchBox({ onSearch }) {
-  const [form, setForm] = useState(NO_SEARCH);
+function SearchBox({ onSearch, initial = NO_SEARCH }) {
+  const [form, setForm] = useState(initial);
   const [wrong, setWrong] = useState(null);
   const set = (key) => (e) => setForm({ ...form, [key]: key === 'overdue' ? e.target.checked : e.target.value });
   const submit = (e) => {
@@ -32,7 +42,9 @@ function SearchBox({ onSearch }) {
 
 export function MinePage() {
   const [status, setStatus] = useState('');
-  const [search, setSearch] = useState(NO_SEARCH);
+  const [search, setSearch] = useState(linkedSearch);
+  // a drill-down lists every case in the user's reach that matches, not only their unit's
+  const [linked] = useState(() => isLinked(linkedSearch()));
   const [cursors, setCursors] = useState([]);  // the cursor of each page shown before this one
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
@@ -42,7 +54,7 @@ export function MinePage() {
   useEffect(() => {
     let stale = false;
     setError(null);
-    const query = { mine: 1, status, page_size: PAGE_SIZE, ...search, overdue: search.overdue ? 'true' : '', after };
+    const query = { mine: linked ? '' : 1, status, page_size: PAGE_SIZE, ...search, overdue: search.overdue ? 'true' : '', after };
     api('/api/v1/cases', { query })
       .then((d) => !stale && setData(d), (e) => !stale && setError(e));
     return () => { stale = true; };
@@ -64,7 +76,7 @@ export function MinePage() {
         <${ExportButtons} path="/api/v1/cases/export" query=${{ mine: 1, status }} name="我的工单" />
       </div>
     </div>
-    <${SearchBox} onSearch=${(wanted) => { setSearch(wanted); setCursors([]); }} />
+    <${SearchBox} initial=${search} onSearch=${(wanted) => { setSearch(wanted); setCursors([]); }} />
     <${ErrorBox} error=${error} />
     ${!data && !error ? html`<${Loading} />` : data && html`
       <div class="table-wrap">

@@ -1,0 +1,173 @@
+"""一单考评's counters kept in the transaction that changes what they count.
+
+A session watched by ``keep_counters`` notes every assignment whose row, clocks or orders it
+writes; at commit, before the rows go in, each noted assignment's figures are worked out again
+from its rows (``tallies.tally_of``) and only the difference from what it added before
+(``assignment_tallies``) is added to its unit's day (``assessment_days``), every day's row in
+one upsert. Whichever handler changed the rows (a case's step, the scanner's overdue alert, a
+督办 order) and however often a fact is handled, the counters follow the rows: a burst is
+counted together, and a fact that changes nothing adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from functools import cache
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table, event, select
+from sqlalchemy.orm import Session
+
+from kit.db import dialect_insert
+from services.supervision.domain import CLOCK_KINDS
+from services.supervision.models import (
+    AssessmentDay,
+    Assignment,
+    AssignmentTally,
+    ClockRow,
+    Order,
+)
+from services.supervision.reports import record_of
+from services.supervision.tallied import TALLIED
+from services.supervision.tallies import Tally, TallyKey, changes, key_of, tally_of
+
+Row = TypeVar("Row", Assignment, ClockRow, Order)
+
+
+def keep_counters(session: Session, during: ExitStack) -> None:
+    """Keep the counters of what ``session`` writes, until ``during`` closes."""
+    touched: set[str] = set()
+
+    def note(flushed: Session, _context: Any) -> None:
+        touched.update(assignments_written(list(flushed.new) + list(flushed.dirty)))
+
+    def count(committing: Session) -> None:
+        committing.flush()  # the last changes, noted by ``note``
+        if touched:
+            count_assignments(committing, sorted(touched))
+            touched.clear()
+
+    event.listen(session, "after_flush", note)
+    event.listen(session, "before_commit", count)
+    during.callback(event.remove, session, "before_commit", count)
+    during.callback(event.remove, session, "after_flush", note)
+
+
+def assignments_written(rows: Iterable[object]) -> set[str]:
+    """The assignments whose figures the written rows may change."""
+    ids: set[str] = set()
+    for row in rows:
+        if isinstance(row, Assignment):
+            ids.add(row.id)
+        elif isinstance(row, ClockRow) and row.kind in CLOCK_KINDS:
+            ids.add(row.owner)
+        elif isinstance(row, Order) and row.assignment_id is not None:
+            ids.add(row.assignment_id)
+    return ids
+
+
+def count_assignments(session: Session, ids: list[str]) -> None:
+    """Bring the counters of the assignments ``ids`` up to their rows."""
+    # what they added before, locked first (PostgreSQL): then the rows read below hold what
+    # another transaction counting the same assignment committed before us
+    before = counted_before(session, ids)
+    assignments = {row.id: row for row in _fresh(session, Assignment, Assignment.id, ids)}
+    clocks: dict[str, list[ClockRow]] = {i: [] for i in assignments}
+    for clock in _fresh(session, ClockRow, ClockRow.owner, list(assignments)):
+        if clock.kind in CLOCK_KINDS:
+            clocks[clock.owner].append(clock)
+    grades: dict[str, list[str]] = {i: [] for i in assignments}
+    for order in _fresh(session, Order, Order.assignment_id, list(assignments)):
+        grades[order.assignment_id or ""].append(order.grade)
+    added: dict[TallyKey, Tally] = {}
+    snapshots = []
+    for assignment_id, assignment in sorted(assignments.items()):
+        record = record_of(assignment, clocks[assignment_id], grades[assignment_id])
+        now = key_of(record), tally_of(record)
+        moves = changes(before.get(assignment_id), now)
+        if moves:
+            snapshots.append(snapshot(assignment_id, *now))
+        for key, diff in moves.items():
+            total = added.setdefault(key, dict.fromkeys(TALLIED, 0))
+            for metric, by in diff.items():
+                total[metric] += by
+    add_to_days(session, added)
+    if snapshots:
+        session.execute(_keep_snapshot(_dialect(session)), snapshots)
+
+
+def _fresh(session: Session, entity: type[Row], column: Any, ids: list[str]) -> list[Row]:
+    """The rows whose ``column`` is one of ``ids``, read again from the database (everything
+    of this session is flushed by then)."""
+    found: list[Row] = []
+    for start in range(0, len(ids), 500):
+        query = select(entity).where(column.in_(ids[start : start + 500]))
+        found += session.scalars(query.execution_options(populate_existing=True))
+    return found
+
+
+def counted_before(session: Session, ids: list[str]) -> dict[str, tuple[TallyKey, Tally]]:
+    found: dict[str, tuple[TallyKey, Tally]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = (
+            select(AssignmentTally)
+            .where(AssignmentTally.assignment_id.in_(chunk))
+            .order_by(AssignmentTally.assignment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        for row in session.scalars(query):
+            key = TallyKey(row.day, row.assignee_kind, row.assignee_code, row.assignee_name)
+            found[row.assignment_id] = key, dict(row.counts)
+    return found
+
+
+def snapshot(assignment_id: str, key: TallyKey, tally: Tally) -> dict[str, Any]:
+    return {"assignment_id": assignment_id, "day": key.day, "assignee_kind": key.assignee_kind,
+            "assignee_code": key.assignee_code, "assignee_name": key.assignee_name,
+            "counts": tally}  # fmt: skip
+
+
+def add_to_days(session: Session, added: Mapping[TallyKey, Tally]) -> None:
+    """Add each day's figures to its row: an upsert, so that two instances counting the same
+    unit's day add up instead of overwriting each other."""
+    rows = [
+        {"day": key.day, "assignee_kind": key.assignee_kind, "assignee_code": key.assignee_code,
+         "assignee_name": key.assignee_name, **diff}
+        # one lock order for every writer
+        for key, diff in sorted(added.items(), key=lambda item: _order(item[0]))
+        if any(diff.values())
+    ]  # fmt: skip
+    if rows:
+        session.execute(_add_to_day(_dialect(session)), rows)
+
+
+def _order(key: TallyKey) -> tuple[str, str, str]:
+    return key.day, key.assignee_kind, key.assignee_code
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@cache
+def _add_to_day(dialect: str) -> Any:
+    table = cast(Table, AssessmentDay.__table__)
+    upsert = dialect_insert(dialect, table)
+    added = {metric: table.c[metric] + upsert.excluded[metric] for metric in TALLIED}
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.assignee_kind, table.c.assignee_code],
+        set_={**added, "assignee_name": upsert.excluded["assignee_name"]},
+    )
+
+
+@cache
+def _keep_snapshot(dialect: str) -> Any:
+    table = cast(Table, AssignmentTally.__table__)
+    upsert = dialect_insert(dialect, table)
+    kept = ("day", "assignee_kind", "assignee_code", "assignee_name", "counts")
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.assignment_id], set_={name: upsert.excluded[name] for name in kept}
+    )
