@@ -321,8 +321,8 @@ def received(channel: str, at: datetime) -> Envelope[Any]:
     return CASE_RECEIVED.new(data, "CF-1", at)
 
 
-SIX_FIGURES = ("date", "received", "dispatched", "overdue", "escalated", "closed",
-               "satisfaction_rate")  # fmt: skip
+SIX_FIGURES = ("date", "received", "received_at_desk", "handled_at_desk", "dispatched",
+               "overdue", "escalated", "closed", "satisfaction_rate")  # fmt: skip
 
 
 def test_the_screen_counts_each_event_once_on_its_beijing_day() -> None:
