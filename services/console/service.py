@@ -23,13 +23,14 @@ from services.console import admin, cases, domain, handlers
 from services.console import screen as big_screen
 from services.console.config import load_token_secret, load_trusted_proxies
 from services.console.edge import answers, bearer_token, optional_json, static_file
+from services.console.map_api import MapEntrypoints
 from services.console.models import TABLES
 from services.console.openapi import document as openapi_document
 from services.console.ports import Dispatch, Grid, Intake, Supervision
 from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 
-class ConsoleService(ServiceBase):
+class ConsoleService(MapEntrypoints, ServiceBase):
     name = "console"
     db = Database(TABLES)
     token_secret = Configured(load_token_secret)

@@ -6,6 +6,7 @@ import {
   ErrorBox, Loading, Deadline, toast,
 } from '../ui.js';
 import { ActionBar } from '../actions.js';
+import { SmallMap } from '../map_view.js';
 
 const DONE = ['concluded', 'closed', 'resolved_on_site', 'merged'];
 const GRADES = { normal: '普通', yellow: '黄牌', red: '红牌' };
@@ -136,6 +137,7 @@ export function CasePage({ caseId, me }) {
         ${c.merged_into && html`<div><dt>已并入</dt><dd><a href=${`#/cases/${encodeURIComponent(c.merged_into)}`}>${c.merged_into}</a></dd></div>`}
       </dl>
       <div class="case-content"><h3>诉求内容</h3><p data-testid="case-content">${c.content}</p></div>
+      ${c.location && html`<div class="case-map"><h3>事发位置</h3><${SmallMap} lat=${c.location.lat} lon=${c.location.lon} risk=${c.risk} /></div>`}
     </div>
     <div class="card"><h3>可执行操作</h3><${ActionBar} c=${c} onDone=${setCase} /></div>
     ${canSupervise && html`<${SuperviseForm} caseId=${c.case_id} onIssued=${(o) => { setOrders([...orders, o]); setReload(reload + 1); }} />`}
