@@ -92,7 +92,7 @@ def test_the_main_pages_render_on_a_desk_and_a_phone(
 ) -> None:
     admin = log_in(browser, platform, "admin")
     for route, testid, name in (
-        ("map", "map-svg", "map"), ("assessment", "assessment-period", "assessment"),
+        ("map", "county-map", "map"), ("assessment", "assessment-period", "assessment"),
         ("admin", "admin-users", "admin"), ("screen", "screen", "screen"),
     ):  # fmt: skip
         admin.goto(f"{platform.console}/#/{route}")

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from contracts.actions import ACTION_MODELS, Action
 from contracts.attachments import AttachmentInfo, Note, NoteRequest
+from contracts.mapping import MapTerritory, OpenCases, UnitPanel
 from contracts.rpc import (
     CasePage,
     CaseView,
@@ -114,6 +115,7 @@ CALLS_OTHERS = (
     "/api/v1/board",
     "/api/v1/assessment",
     "/api/v1/grid/",
+    "/api/v1/map/",
     "/api/v1/subscriptions",
     "/api/v1/attachments/",
 )
@@ -406,6 +408,23 @@ def grid_paths(components: Components) -> dict[str, Any]:
         "/api/v1/grid/map": {"get": _op("unit outlines and the open cases within reach", {
             "200": _json("map", MAP), "422": _error("no such level")}, tag="grid",
             params=[_query("level", {"enum": LEVELS})])},
+        **map_paths(components),
+    }  # fmt: skip
+
+
+def map_paths(components: Components) -> dict[str, Any]:
+    """网格地图: every outline in one GeoJSON answer, the open cases as markers, a panel."""
+    return {
+        "/api/v1/map/territory": {"get": _op(
+            "every unit's outline, all levels and 专属网格, as GeoJSON; the base tiles if any",
+            {"200": _json("FeatureCollection", components.ref(MapTerritory))}, tag="grid")},
+        "/api/v1/map/cases": {"get": _op(
+            "the open cases within reach that have a place, newest first (at most 5,000)",
+            {"200": _json("markers", components.ref(OpenCases))}, tag="grid")},
+        "/api/v1/map/units/{code}": {"get": _op(
+            "a unit's panel: its people (phones masked), its open and overdue cases in reach",
+            {"200": _json("panel", components.ref(UnitPanel)), "404": _error("no such unit")},
+            tag="grid", params=[_path("code")])},
     }  # fmt: skip
 
 

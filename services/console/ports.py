@@ -40,6 +40,18 @@ class Dispatch(Protocol):
         """一键派单 of many: each case takes its suggestion; an answer per case."""
         ...
 
+    def open_cases(
+        self,
+        scope: list[str] | None,
+        unit: str | None = None,
+        located: bool = False,
+        limit: int = 5000,
+    ) -> dict[str, Any]:
+        """``{"items": [{case_id, lat, lon, risk, status, category, overdue, received_at}],
+        "capped"}`` (``contracts.mapping.OpenCases``): the open cases in ``scope``, within
+        ``unit``'s reach when given, newest first; ``located``: only those with a place."""
+        ...
+
 
 class Supervision(Protocol):
     """督办 orders, the overdue board, 一单考评 and alert subscriptions."""
@@ -71,6 +83,18 @@ class Grid(Protocol):
     def units(self, level: str | None, parent: str | None, limit: int) -> list[dict[str, Any]]: ...
 
     def shapes(self, level: str) -> list[dict[str, Any]]: ...
+
+    def outlines(self) -> dict[str, Any]:
+        """Every unit's outline, one GeoJSON FeatureCollection (``contracts.mapping``)."""
+        ...
+
+    def chain(self, code: str) -> list[dict[str, Any]]:
+        """The unit and its ancestors, nearest first; [] for an unknown code."""
+        ...
+
+    def staff(self, code: str, role: str | None = None) -> list[dict[str, Any]]:
+        """The people of a unit, phones masked."""
+        ...
 
 
 class Intake(Protocol):

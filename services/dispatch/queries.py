@@ -1,4 +1,4 @@
-"""Dispatch's reads: a case, and pages of cases, as committed."""
+"""Dispatch's reads: a case, pages of cases, and the open cases a map shows, as committed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.listing import CaseListFilters, decode_cursor, encode_cursor
+from contracts.mapping import MAX_OPEN_CASES, OPEN_STATUSES, OpenCase, OpenCases
 from contracts.rpc import CasePage, CaseView
 from services.dispatch import search
+from services.dispatch.models import Case
 from services.dispatch.repository import FILTERABLE, CaseFilters, PageWanted
 from services.dispatch.unit_of_work import DispatchUnitOfWork
 
@@ -67,4 +69,38 @@ def list_cases(uow: DispatchUnitOfWork, asked: ListCases, now: datetime) -> Case
     return CasePage(
         items=items, total=found.total, page=wanted.page, page_size=page_size, next=cursor,
         total_capped=found.capped,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OpenCasesWanted:
+    """The open cases in ``scope`` (None: all), within ``unit``'s reach when given;
+    ``located``: only those with a place on the map; ``limit``: at most this many."""
+
+    scope: Sequence[str] | None
+    unit: str | None = None
+    located: bool = False
+    limit: int = MAX_OPEN_CASES
+
+
+def open_cases(uow: DispatchUnitOfWork, asked: OpenCasesWanted, now: datetime) -> OpenCases:
+    """The open cases asked for, newest first, each as its marker shows it: the map of a
+    county in one answer, bounded, instead of paging through whole cases."""
+    limit = min(max(asked.limit, 1), MAX_OPEN_CASES)
+    with uow.read() as cases:
+        found = cases.open_cases(asked.scope, asked.unit, OPEN_STATUSES, limit + 1)
+        items = [open_case(case, now) for case in found[:limit]]
+    if asked.located:
+        items = [item for item in items if item.lat is not None]
+    return OpenCases(items=items, capped=len(found) > limit)
+
+
+def open_case(case: Case, now: datetime) -> OpenCase:
+    place = case.received.get("location")
+    lat, lon = (place.get("lat"), place.get("lon")) if isinstance(place, dict) else (None, None)
+    located = isinstance(lat, int | float) and isinstance(lon, int | float)
+    return OpenCase(
+        case_id=case.case_id, lat=lat if located else None, lon=lon if located else None,
+        risk=case.risk, status=case.status, category=case.category,
+        overdue=case.due_at is not None and case.due_at < now, received_at=case.received_at,
     )  # fmt: skip

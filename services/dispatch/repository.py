@@ -27,7 +27,7 @@ from sqlalchemy import (
     table,
     tuple_,
 )
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, load_only, selectinload
 
 from kit.db import UtcDateTime
 from services.dispatch.models import Case, CaseReach, RepeatLink
@@ -36,6 +36,9 @@ FILTERABLE = ("status", "channel", "risk", "category", "assignee_code", "level",
               "received_by")  # fmt: skip
 TOTAL_CAP = 10_000
 """Pages count their cases up to this many only: never the whole table."""
+MARKER_COLUMNS = (Case.case_id, Case.risk, Case.status, Case.category, Case.due_at,
+                  Case.received, Case.received_at)  # fmt: skip
+"""What a map's marker needs of a case (its place is in what was received)."""
 FTS = table("cases_fts", column("case_id"), column("terms"))
 """SQLite's FTS5 table of the search terms (made by migration dispatch_0004)."""
 
@@ -115,6 +118,18 @@ class CaseRepository:
         )
         more = len(rows) > wanted.page_size
         return Found(rows[: wanted.page_size], more, min(total, TOTAL_CAP), total > TOTAL_CAP)
+
+    def open_cases(
+        self, scope: Sequence[str] | None, unit: str | None, statuses: Sequence[str], limit: int
+    ) -> list[Case]:
+        """At most ``limit`` cases in one of ``statuses``, newest first, in scope and, with a
+        ``unit``, within its reach (held there or lying in it); without their history."""
+        query, order = self._matching(scope, CaseFilters())
+        if unit is not None:
+            query, by_unit = _through_reach(query, unit, held=False)
+            order = by_unit if scope is None else order
+        query = query.where(Case.status.in_(statuses)).options(load_only(*MARKER_COLUMNS))
+        return list(self.session.scalars(query.order_by(*(p.desc() for p in order)).limit(limit)))
 
     def _matching(
         self, scope: Sequence[str] | None, filters: CaseFilters

@@ -21,6 +21,7 @@ from contracts.events import (
     RevisitAnswered,
 )
 from contracts.listing import CaseListFilters
+from contracts.mapping import MAX_OPEN_CASES
 from contracts.rpc import DepartmentDuty
 from kit.base import ServiceBase
 from kit.cache import KeptAnswers
@@ -117,6 +118,20 @@ class DispatchService(ServiceBase):
         wanted = CaseListFilters.model_validate(filters or {})
         asked = queries.ListCases(scope, wanted, page, page_size, after)
         return queries.list_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
+
+    @rpc
+    def open_cases(
+        self,
+        scope: list[str] | None = None,
+        unit: str | None = None,
+        located: bool = False,
+        limit: int = MAX_OPEN_CASES,
+    ) -> Any:
+        """The open cases in ``scope``, within ``unit``'s reach when given, newest first,
+        each as a map's marker shows it: ``{items: [{case_id, lat, lon, risk, status,
+        category, overdue, received_at}], capped}``; ``located``: only those with a place."""
+        asked = queries.OpenCasesWanted(scope, unit, bool(located), int(limit))
+        return queries.open_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
 
     @on_event(SUPERVISION_ESCALATION_REQUESTED)
     def escalate_when_late(self, event: Envelope[EscalationRequested]) -> None:

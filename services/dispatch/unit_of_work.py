@@ -48,6 +48,13 @@ class CaseReads(Protocol):
         ``repository.TOTAL_CAP``."""
         ...
 
+    def open_cases(
+        self, scope: Sequence[str] | None, unit: str | None, statuses: Sequence[str], limit: int
+    ) -> list[Case]:
+        """At most ``limit`` cases in ``statuses``, newest first, in scope and within
+        ``unit``'s reach when given."""
+        ...
+
 
 class DispatchUnitOfWork(Protocol):
     """One transaction: the cases changed, the events their change causes and the event or

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, Literal
 
 from shapely.geometry import Point
@@ -40,6 +41,7 @@ from services.grid.domain import (
     effective_duties,
 )
 from services.grid.geo import PointLocator
+from services.grid.outlines import outlines
 
 DEEPEST_FIRST: tuple[Level, ...] = tuple(reversed(LEVELS))
 MAX_UNITS = 5000
@@ -262,6 +264,12 @@ class TerritoryIndex:
             if len(shaped) >= limit:
                 break
         return shaped
+
+    @cached_property
+    def outlines(self) -> dict[str, Any]:
+        """Every unit's outline as one GeoJSON FeatureCollection (``grid.outlines``): made
+        once for the index, since the territory it was built from never changes."""
+        return outlines(self.units.values()).model_dump(mode="json")
 
     def staff(self, code: Any, role: Any = None) -> list[StaffMember]:
         """The people of a unit, in one role or all; [] for an unknown unit or role."""

@@ -44,6 +44,12 @@ class GridService(ServiceBase):
         return self._index().shapes(level, min(max(limit, 1), 5000))
 
     @rpc
+    def outlines(self) -> Any:
+        """Every unit of every level and kind with its outline, in one GeoJSON
+        FeatureCollection (``contracts.mapping.TerritoryOutlines``), for the console's map."""
+        return self._index().outlines
+
+    @rpc
     def chain(self, code: str) -> Any:
         """The unit and its ancestors up to the district, nearest first; [] if unknown."""
         return [unit.model_dump() for unit in self._index().chain(code)]

@@ -222,6 +222,9 @@ class FakeDispatch:
         self.listed: list[list[str] | None] = []
         self.asked: list[tuple[dict[str, Any], str | None]] = []
         self.filtered: list[dict[str, Any]] = []
+        self.open: list[dict[str, Any]] = []
+        """What ``open_cases`` answers (as dispatch would, already in scope)."""
+        self.asked_open: list[tuple[list[str] | None, str | None, bool, int]] = []
 
     def get_case(self, case_id: str) -> dict[str, Any] | None:
         case = self.cases.get(case_id)
@@ -254,6 +257,18 @@ class FakeDispatch:
     ) -> dict[str, Any]:
         self.acted.append((case_id, action, actor, key))
         return {**self.cases[case_id], "status": "acted"}
+
+    def open_cases(
+        self,
+        scope: list[str] | None,
+        unit: str | None = None,
+        located: bool = False,
+        limit: int = 5000,
+    ) -> dict[str, Any]:
+        """``open``, those with a place when ``located``; the question kept in ``asked_open``."""
+        self.asked_open.append((scope, unit, located, limit))
+        items = [c for c in self.open if not located or c.get("lat") is not None]
+        return {"items": copy.deepcopy(items[:limit]), "capped": len(items) > limit}
 
     def dispatch_many(
         self, case_ids: list[str], actor: dict[str, Any], key: str | None
@@ -344,7 +359,25 @@ class FakeSupervision:
 
 
 class FakeGrid:
-    """Grid with no territory to speak of: one outline per level asked."""
+    """Grid with no territory to speak of: one outline per level asked; ``units_by_code``
+    and ``people`` answer ``chain`` and ``staff``."""
+
+    def __init__(self) -> None:
+        self.units_by_code: dict[str, dict[str, Any]] = {}
+        self.people: dict[str, list[dict[str, Any]]] = {}
+
+    def outlines(self) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": []}
+
+    def chain(self, code: str) -> list[dict[str, Any]]:
+        chain = []
+        while code in self.units_by_code:
+            chain.append(self.units_by_code[code])
+            code = self.units_by_code[code]["parent"]
+        return chain
+
+    def staff(self, code: str, role: str | None = None) -> list[dict[str, Any]]:
+        return [p for p in self.people.get(code, []) if role is None or p["role"] == role]
 
     def units(self, level: str | None, parent: str | None, limit: int) -> list[dict[str, Any]]:
         return []

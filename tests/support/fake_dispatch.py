@@ -83,6 +83,19 @@ class FakeCases:
         return Found(rows[: wanted.page_size], more, min(len(found), TOTAL_CAP),
                      len(found) > TOTAL_CAP)  # fmt: skip
 
+    def open_cases(
+        self, scope: Sequence[str] | None, unit: str | None, statuses: Sequence[str], limit: int
+    ) -> list[Case]:
+        found = [
+            case
+            for case in self.by_id.values()
+            if in_scope(case, scope)
+            and (unit is None or in_scope(case, [unit]))
+            and case.status in statuses
+        ]
+        found.sort(key=lambda case: (case.received_at, case.case_id), reverse=True)
+        return found[:limit]
+
 
 def in_scope(case: Case, scope: Sequence[str] | None) -> bool:
     return scope is None or bool({row.unit_code for row in case.reach} & set(scope))

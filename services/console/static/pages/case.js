@@ -8,6 +8,7 @@ import {
 } from '../ui.js';
 import { ActionBar } from '../actions.js';
 import { CaseFiles } from './case_files.js';
+import { SmallMap } from '../map_view.js';
 
 const DONE = ['concluded', 'closed', 'resolved_on_site', 'merged'];
 const GRADES = { normal: '普通', yellow: '黄牌', red: '红牌' };
@@ -139,6 +140,7 @@ export function CasePage({ caseId, me }) {
       </dl>
       <${Particulars} c=${c} />
       <div class="case-content"><h3>诉求内容</h3><p data-testid="case-content">${c.content}</p></div>
+      ${c.location && html`<div class="case-map"><h3>事发位置</h3><${SmallMap} lat=${c.location.lat} lon=${c.location.lon} risk=${c.risk} /></div>`}
     </div>
     <div class="card"><h3>可执行操作</h3><${ActionBar} c=${c} onDone=${setCase} /></div>
     <${CaseFiles} c=${c} onChanged=${() => setReload(reload + 1)} />

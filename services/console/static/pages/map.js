@@ -1,121 +1,130 @@
-// 网格地图: grid polygons drawn as SVG (no tiles), open cases as dots by risk.
-import { useEffect, useState } from 'preact/hooks';
+// 网格地图: the county on Leaflet (map_view.js): outlines by level, labels, open cases by risk,
+// a search that flies to a unit, and the panel of the grid clicked.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { html, LEVEL, RISK, statusText, ErrorBox, Loading, useSize } from '../ui.js';
+import { html, LEVEL, RISK, statusText, fmtTime, ErrorBox, Loading } from '../ui.js';
+import { CountyMap, findUnits } from '../map_view.js';
 
-const LEVELS = ['grid', 'community', 'street'];
-const FILLS = ['#dbeafe', '#dcfce7', '#fef9c3', '#fce7f3', '#e0e7ff', '#ccfbf1', '#ffedd5', '#f3e8ff'];
-const SIZE = 1000; // the longer side of the drawing, in SVG units
-const PAD = 24;
+const STAFF_ROLE = {
+  party_leader: '党小组长', police: '指导员（民警）', grid_worker: '专职网格员', mediator: '调解员',
+  volunteer: '志愿者', micro_grid_worker: '微网格员', supervisor: '督导',
+};
+const EXCLUSIVE = { school: '学校', hospital: '医院', market: '市场', enterprise: '企业', construction_site: '建筑工地' };
 
-/** A projection fitting every coordinate into the view: equirectangular, north up. */
-function projection(units, cases) {
-  let minLon = Infinity, maxLon = -Infinity, minLat = Infinity, maxLat = -Infinity;
-  const see = (lon, lat) => {
-    if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
-    minLon = Math.min(minLon, lon); maxLon = Math.max(maxLon, lon);
-    minLat = Math.min(minLat, lat); maxLat = Math.max(maxLat, lat);
-  };
-  units.forEach((u) => (u.polygons || []).forEach((ring) => ring.forEach(([lon, lat]) => see(lon, lat))));
-  cases.forEach((c) => see(c.lon, c.lat));
-  if (minLon === Infinity) return null;
-  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180); // shrink longitude to keep shapes true
-  const w = Math.max((maxLon - minLon) * k, 1e-6);
-  const hgt = Math.max(maxLat - minLat, 1e-6);
-  const s = SIZE / Math.max(w, hgt);
-  return {
-    width: w * s + 2 * PAD,
-    height: hgt * s + 2 * PAD,
-    xy: (lon, lat) => [PAD + (lon - minLon) * k * s, PAD + (maxLat - lat) * s],
-  };
+const unitKind = (u) => (u.kind === 'exclusive'
+  ? `专属网格${EXCLUSIVE[u.exclusive_type] ? `·${EXCLUSIVE[u.exclusive_type]}` : ''}` : LEVEL[u.level] || '单元');
+const describeCase = (c) => `${RISK[c.risk] || ''}色风险 · ${statusText(c.status)}${c.overdue ? ' · 已超期' : ''}`;
+
+function UnitSearch({ territory, onPick }) {
+  const [words, setWords] = useState('');
+  const [open, setOpen] = useState(false);
+  const found = territory ? findUnits(territory, words) : [];
+  const pick = (u) => { setWords(u.name); setOpen(false); onPick(u); };
+  return html`<div class="map-search" role="search">
+    <input type="search" data-testid="map-search" placeholder="搜索单元名称或编码" aria-label="搜索单元名称或编码"
+      value=${words} disabled=${!territory}
+      onInput=${(e) => { setWords(e.target.value); setOpen(true); }}
+      onKeyDown=${(e) => { if (e.key === 'Enter' && found[0]) pick(found[0]); if (e.key === 'Escape') setOpen(false); }} />
+    ${open && words.trim() && html`<ul class="map-search-results" data-testid="map-search-results">
+      ${found.length ? found.map((u) => html`<li key=${u.code}><button type="button" data-testid=${`map-search-result-${u.code}`}
+        onClick=${() => pick(u)}>${u.name}<small class="muted"> ${unitKind(u)} · ${u.code}</small></button></li>`)
+        : html`<li class="muted small">没有找到匹配的单元</li>`}
+    </ul>`}
+  </div>`;
 }
 
-function ringArea(points) {
-  let a = 0;
-  for (let i = 0, j = points.length - 1; i < points.length; j = i++) a += points[j][0] * points[i][1] - points[i][0] * points[j][1];
-  return a / 2;
+function CaseLinks({ cases, testid, empty }) {
+  if (!cases.length) return html`<p class="muted small">${empty}</p>`;
+  return html`<ul class="panel-cases">${cases.map((c) => html`<li key=${c.case_id}>
+    <a href=${`#/cases/${encodeURIComponent(c.case_id)}`} data-testid=${`${testid}-${c.case_id}`}>
+      <i class=${`dot risk-${c.risk}`}></i>${c.case_id}</a>
+    <small class="muted"> ${statusText(c.status)} · ${fmtTime(c.received_at)}</small>
+    ${c.overdue && html`<span class="tag overdue">已超期</span>`}
+  </li>`)}</ul>`;
 }
 
-/** The centroid of the largest ring (the mean of its points when it has no area). */
-function centroid(rings) {
-  const ring = rings.reduce((best, r) => (Math.abs(ringArea(r)) > Math.abs(ringArea(best)) ? r : best), rings[0]);
-  const a = ringArea(ring);
-  if (Math.abs(a) < 1e-9) {
-    const n = ring.length || 1;
-    return ring.reduce(([x, y], p) => [x + p[0] / n, y + p[1] / n], [0, 0]);
-  }
-  let cx = 0, cy = 0;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
-    cx += (ring[j][0] + ring[i][0]) * f;
-    cy += (ring[j][1] + ring[i][1]) * f;
-  }
-  return [cx / (6 * a), cy / (6 * a)];
-}
-
-const pathOf = (rings) => rings.filter((r) => r.length > 1)
-  .map((r) => 'M' + r.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join('L') + 'Z').join('');
-
-function GridMap({ units, cases }) {
-  const [ref, size] = useSize();
-  const proj = projection(units, cases);
-  if (!proj) return html`<p class="muted" data-testid="map-empty">没有可显示的区域</p>`;
-  // SVG units per screen pixel, so that labels and dots keep their size on a phone and a wall
-  const perPixel = Math.max(proj.width / size.width, proj.height / size.height) || 1;
-  const font = 12 * perPixel;
-  const shapes = units.map((u, i) => {
-    const rings = (u.polygons || []).map((ring) => ring.map(([lon, lat]) => proj.xy(lon, lat)));
-    return { u, rings, fill: FILLS[i % FILLS.length], label: rings.length ? centroid(rings) : null };
-  });
-  return html`<svg ref=${ref} class="grid-map" data-testid="map-svg" viewBox=${`0 0 ${proj.width.toFixed(0)} ${proj.height.toFixed(0)}`}
-    role="img" aria-label="网格地图">
-    <g class="units">${shapes.map(({ u, rings, fill }) => html`<path key=${u.code} d=${pathOf(rings)} fill=${fill}
-      fill-rule="evenodd" data-testid=${`map-unit-${u.code}`}><title>${u.name}（${LEVEL[u.level] || u.level}）</title></path>`)}</g>
-    <g class="labels" font-size=${font} stroke-width=${3 * perPixel}>${shapes.filter((s) => s.label).map(({ u, label }) => html`<text key=${u.code}
-      x=${label[0].toFixed(1)} y=${label[1].toFixed(1)} text-anchor="middle" dominant-baseline="middle">${u.name}</text>`)}</g>
-    <g class="cases">${cases.filter((c) => Number.isFinite(c.lon) && Number.isFinite(c.lat)).map((c) => {
-      const [x, y] = proj.xy(c.lon, c.lat);
-      return html`<a key=${c.case_id} href=${`#/cases/${encodeURIComponent(c.case_id)}`}>
-        <circle cx=${x.toFixed(1)} cy=${y.toFixed(1)} r=${6 * perPixel} class=${`case-dot fill-${c.risk}`} data-testid=${`map-case-${c.case_id}`}>
-          <title>${c.case_id} · ${RISK[c.risk] || c.risk}色风险 · ${statusText(c.status)}</title></circle></a>`;
-    })}</g>
-  </svg>`;
+function UnitPanel({ code, onClose }) {
+  const [panel, setPanel] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let stale = false;
+    setPanel(null);
+    setError(null);
+    api(`/api/v1/map/units/${encodeURIComponent(code)}`).then((p) => !stale && setPanel(p), (e) => !stale && setError(e));
+    return () => { stale = true; };
+  }, [code]);
+  const u = panel?.unit;
+  return html`<aside class="card map-panel" data-testid="map-panel" aria-label="单元详情">
+    <div class="panel-head">
+      <h3 data-testid="map-panel-name">${u ? u.name : '…'}</h3>
+      <button class="btn link" data-testid="map-panel-close" onClick=${onClose} aria-label="关闭">✕</button>
+    </div>
+    <${ErrorBox} error=${error} />
+    ${!panel && !error && html`<${Loading} />`}
+    ${panel && html`
+      <p class="muted small" data-testid="map-panel-chain">${[...panel.chain].reverse().map((c) => c.name).join(' › ')}</p>
+      <h4>人员（一格四员）</h4>
+      ${panel.people.length ? html`<table class="panel-people"><tbody>${panel.people.map((p) => html`
+        <tr key=${p.person_id} data-testid=${`map-person-${p.person_id}`}>
+          <td>${STAFF_ROLE[p.role] || '工作人员'}</td><td>${p.name}</td><td class="masked-phone">${p.phone || '—'}</td></tr>`)}
+      </tbody></table>` : html`<p class="muted small">该单元未登记人员</p>`}
+      <p class="muted small" data-testid="map-panel-phones">号码已脱敏显示；系统暂未提供人员号码的留痕查看。</p>
+      <h4>在办工单（${panel.open_cases.length}${panel.capped ? '+' : ''}）</h4>
+      <${CaseLinks} cases=${panel.open_cases} testid="map-panel-case" empty="暂无在办工单" />
+      <h4>超期工单（${panel.overdue_cases.length}）</h4>
+      <${CaseLinks} cases=${panel.overdue_cases} testid="map-panel-overdue" empty="暂无超期工单" />`}
+  </aside>`;
 }
 
 export function MapPage() {
-  const [level, setLevel] = useState('grid');
-  const [data, setData] = useState(null);
+  const handle = useRef(null);
+  const loaded = useRef(null); // the cases, for a map drawn after they came
+  const [territory, setTerritory] = useState(null);
+  const [cases, setCases] = useState(null);
   const [error, setError] = useState(null);
+  const [selected, setSelected] = useState(null);
   const [reload, setReload] = useState(0);
 
   useEffect(() => {
     let stale = false;
     setError(null);
-    api('/api/v1/grid/map', { query: { level } }).then((d) => !stale && setData(d), (e) => !stale && setError(e));
+    api('/api/v1/map/cases').then((d) => {
+      if (stale) return;
+      loaded.current = d;
+      setCases(d);
+      handle.current?.setCases(d.items);
+    }, (e) => !stale && setError(e));
     return () => { stale = true; };
-  }, [level, reload]);
+  }, [reload]);
 
-  const cases = data?.cases || [];
-  const count = (r) => cases.filter((c) => c.risk === r).length;
-  return html`<section class="page">
+  const onReady = (h, t) => {
+    handle.current = h;
+    setTerritory(t);
+    if (loaded.current) h.setCases(loaded.current.items);
+  };
+  const items = cases?.items || [];
+  const count = (r) => items.filter((c) => c.risk === r).length;
+  const options = { cases: [], describeCase, onUnit: (p) => setSelected(p.code) };
+  return html`<section class="page map-page">
     <div class="page-head">
       <h2>网格地图</h2>
       <div class="toolbar">
-        <select data-testid="map-level" aria-label="层级" value=${level} onChange=${(e) => setLevel(e.target.value)}>
-          ${LEVELS.map((l) => html`<option value=${l}>${LEVEL[l]}</option>`)}
-        </select>
-        <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新</button>
+        <${UnitSearch} territory=${territory} onPick=${(u) => handle.current?.flyTo(u.code)} />
+        <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新工单</button>
       </div>
     </div>
     <${ErrorBox} error=${error} />
-    ${!data && !error && html`<${Loading} />`}
-    ${data && html`<div class="card map-card">
-      <div class="map-wrap"><${GridMap} units=${data.units || []} cases=${cases} /></div>
-      <div class="legend" data-testid="map-legend">
-        <span>${(data.units || []).length} 个${LEVEL[level]}</span>
-        ${['red', 'yellow', 'blue'].map((r) => html`<span class=${`risk risk-${r}`}><i class="dot"></i>${RISK[r]}色 ${count(r)} 件</span>`)}
-        <span class="muted small">点击圆点查看工单</span>
+    <div class=${`map-layout${selected ? ' with-panel' : ''}`}>
+      <div class="card map-card">
+        <${CountyMap} options=${options} onReady=${onReady} />
+        <div class="legend" data-testid="map-legend">
+          <span>${territory ? `${territory.features.length} 个单元` : '正在加载辖区…'}</span>
+          ${['red', 'yellow', 'blue'].map((r) => html`<span class=${`risk risk-${r}`}><i class="dot"></i>${RISK[r]}色 ${count(r)} 件</span>`)}
+          ${cases?.capped && html`<span class="muted small">仅显示最新的 ${items.length} 件</span>`}
+          <span class="muted small">点击网格查看人员与工单；滚轮、双指或 +/− 键缩放，方向键平移</span>
+        </div>
       </div>
-    </div>`}
+      ${selected && html`<${UnitPanel} code=${selected} onClose=${() => setSelected(null)} />`}
+    </div>
   </section>`;
 }
