@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from contracts.actions import ACTION_MODELS, Action
 from contracts.attachments import AttachmentInfo, Note, NoteRequest
-from contracts.mapping import MapTerritory, OpenCases, UnitPanel
 from contracts.rpc import (
     CasePage,
     CaseView,
@@ -26,6 +25,7 @@ from contracts.rpc import (
 )
 from kit.web import RETRY_AFTER_HEADER
 from services.console.openapi_desk_accounts import desk_account_paths
+from services.console.openapi_map import map_paths
 from services.console.openapi_schemas import (
     ASSESSMENT_ROW,
     BOARD,
@@ -408,23 +408,7 @@ def grid_paths(components: Components) -> dict[str, Any]:
         "/api/v1/grid/map": {"get": _op("unit outlines and the open cases within reach", {
             "200": _json("map", MAP), "422": _error("no such level")}, tag="grid",
             params=[_query("level", {"enum": LEVELS})])},
-        **map_paths(components),
-    }  # fmt: skip
-
-
-def map_paths(components: Components) -> dict[str, Any]:
-    """网格地图: every outline in one GeoJSON answer, the open cases as markers, a panel."""
-    return {
-        "/api/v1/map/territory": {"get": _op(
-            "every unit's outline, all levels and 专属网格, as GeoJSON; the base tiles if any",
-            {"200": _json("FeatureCollection", components.ref(MapTerritory))}, tag="grid")},
-        "/api/v1/map/cases": {"get": _op(
-            "the open cases within reach that have a place, newest first (at most 5,000)",
-            {"200": _json("markers", components.ref(OpenCases))}, tag="grid")},
-        "/api/v1/map/units/{code}": {"get": _op(
-            "a unit's panel: its people (phones masked), its open and overdue cases in reach",
-            {"200": _json("panel", components.ref(UnitPanel)), "404": _error("no such unit")},
-            tag="grid", params=[_path("code")])},
+        **map_paths(components, _op, _json, _error, _path),
     }  # fmt: skip
 
 
