@@ -216,20 +216,7 @@ def rows_of(case: Drawn, now: datetime, rng: random.Random) -> dict[tuple[str, s
     rows["dispatch", "cases"].append(
         case_row(case, received, deadlines if dispatched else None, (times[-1], len(steps), now))
     )
-    rows["dispatch", "case_history"] += [
-        {
-            "case_id": case.case_id,
-            "at": when,
-            "action": action,
-            "from_status": before,
-            "to_status": after,
-            "actor": "auto" if n == 0 else f"user{n}",
-            "role": "system" if n == 0 else "handler",
-            "unit": None,
-            "reason": None,
-        }
-        for n, ((action, before, after), when) in enumerate(zip(steps, times, strict=True))
-    ]
+    rows["dispatch", "case_history"] += history_rows(case.case_id, steps, times)
     holder = case.holder if dispatched else None
     place = case.place.chain if case.place else []
     reach = reach_of(holder["code"] if holder else None, case.level, [], place)
@@ -258,6 +245,25 @@ def rows_of(case: Drawn, now: datetime, rng: random.Random) -> dict[tuple[str, s
         )
     rows["intake", "submissions"].append(submission_row(case, received))
     return rows
+
+
+def history_rows(
+    case_id: str, steps: list[tuple[str, str | None, str]], times: list[datetime]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "case_id": case_id,
+            "at": when,
+            "action": action,
+            "from_status": before,
+            "to_status": after,
+            "actor": "auto" if n == 0 else f"user{n}",
+            "role": "system" if n == 0 else "handler",
+            "unit": None,
+            "reason": None,
+        }
+        for n, ((action, before, after), when) in enumerate(zip(steps, times, strict=True))
+    ]
 
 
 def case_row(
