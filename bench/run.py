@@ -43,7 +43,10 @@ PARTS = (
     "grid",
     "clocks",
     "notify",
+    "data-scale",
 )
+OPT_IN = ("data-scale",)
+"""Parts that run only when ``--only`` names them: they take longer than the rest together."""
 GROUPS = {
     "platform": ("e2e", "hotline", "latency", "e2e-postgres", "scaling"),
     "intake": ("intake-http", "intake-amqp"),
@@ -62,6 +65,17 @@ GOALS = (  # name, figure, at least (True) or at most, threshold
     ("clock_scan_postgresql_1s", "clock_scan_postgresql_find_ms", False, 1000.0),
     ("notify_50", "notify_one_instance_per_s", True, 50.0),
     ("notify_scaling_2_4", "notify_scaling", True, 2.4),
+    *(
+        (f"data_scale_{db}_{name}", f"data_scale_{db}_{key}", at_least, limit)
+        for db in ("postgresql", "sqlite")
+        for name, key, at_least, limit in (
+            ("list_p95_300ms", "list_p95_ms", False, 300.0),
+            ("case_page_p95_100ms", "case_page_p95_ms", False, 100.0),
+            ("board_p95_300ms", "board_p95_ms", False, 300.0),
+            ("export_5000", "export_rows_per_s", True, 5000.0),
+            ("rss_250mb", "max_rss_mb", False, 250.0),
+        )
+    ),
 )
 
 
@@ -131,6 +145,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             report |= run_notify_bench(url)
     if "clocks" in parts:  # last: a million rows leave the disk and PostgreSQL busy
         report |= run_clock_scan_bench()
+    if "data-scale" in parts:
+        from bench.data_scale import run_data_scale
+
+        report |= run_data_scale(args.scale_postgres_cases, args.scale_sqlite_cases,
+                                 args.scale_calls)  # fmt: skip
     if report.get("raw_pika_hop_msgs_per_s") and report.get("e2e_sqlite_cases_per_s"):
         report["ratio"] = round(
             report["e2e_sqlite_cases_per_s"] / report["raw_pika_hop_msgs_per_s"], 4
@@ -253,6 +272,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--intake-tickets", type=int, default=3000, help="tickets POSTed to intake alone")
     add("--intake-messages", type=int, default=20000, help="tickets for intake's drain")
     add("--scale-service", choices=ALL_SERVICES, help="default: the most CPU a case on SQLite")
+    add("--scale-postgres-cases", type=int, default=2_000_000, help="data-scale, PostgreSQL")
+    add("--scale-sqlite-cases", type=int, default=200_000, help="data-scale, SQLite")
+    add("--scale-calls", type=int, default=50, help="data-scale: calls of each kind (50)")
     add("--baseline", metavar="REF", help="compare REF's end-to-end figures with this tree's")
     add("--pairs", type=int, default=2, help="alternating runs of each side with --baseline")
     add("--results", type=Path, default=RESULTS, help=f"where the report goes ({RESULTS})")
@@ -262,7 +284,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     wanted = {part for name in chosen for part in GROUPS.get(name, (name,))}
-    args.parts = tuple(part for part in PARTS if not chosen or part in wanted)
+    args.parts = tuple(
+        part for part in PARTS if part in wanted or (not chosen and part not in OPT_IN)
+    )
     args.sizes = Sizes(
         args.cases, args.clients, args.latency_rate, args.latency_seconds, args.timeout
     )
