@@ -9,6 +9,7 @@ A service imports the kernel, never another service (``make lint`` checks both w
 - ``sla``: the SLA policy of sla.yml: limits, overrides, escalation, order limits
 - ``sla_file``: what sla.yml may say, as a pydantic model the policy is built from
 - ``calendar``, ``holidays``: working days, from chinesecalendar and holidays.yml
+- ``working_hours``: a unit's working hours (hours.yml) and N working minutes after an instant
 - ``catalogue``: categories.yml and departments.yml
 - ``sources``: sources.yml, the submitters intake registers and the console shows
 - ``config``: configuration files read with the file, line and field of each fault named

@@ -7,6 +7,11 @@ limits with a day part (P5D, P1DT4H) count their days as working days on the Chi
 (see ``calendar.py``) and any remaining hours on the wall clock. PT24H and P1D therefore differ:
 the first is 24 hours, the second the same time on the next working day.
 
+An hour limit may instead run in working hours (``runs_on: {respond: working_hours}``, in the
+default or an override): only the assigned unit's working hours (``hours.yml``, see
+``working_hours.py``) on working days count, so a case dispatched at 22:00 with two hours to
+respond is due at 10:30 the next working morning. Red risk always runs on the wall clock.
+
 Overrides refine the default per channel, category (a code, or a group for all its codes) and
 risk grade. For each limit the first override that matches and sets it wins; otherwise resolve
 falls back to the category's own limit from the catalogue, then to the default.
@@ -38,8 +43,10 @@ from kernel.sla_file import (
     ORDER_GRADES,
     EscalationFile,
     OverrideFile,
+    RunsOn,
     SlaFile,
 )
+from kernel.working_hours import HoursBook, WorkingHours, add_working_time
 
 _AWARE = TypeAdapter(AwareDatetime)
 
@@ -53,6 +60,8 @@ class Limits:
     respond: timedelta
     feedback: timedelta
     resolve: timedelta
+    working_hours: frozenset[ClockKind] = frozenset()
+    """The limits whose hours run in the unit's working hours; the others on the wall clock."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class Override:
     respond: timedelta | None = None
     feedback: timedelta | None = None
     resolve: timedelta | None = None
+    runs_on: Mapping[ClockKind, RunsOn] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,8 @@ class SlaPolicy:
     """督办: how long a unit has to answer an order of each grade, when the order gives no time."""
     revisit: timedelta = field(default_factory=lambda: WorkingDuration.of(timedelta(days=3)))
     """回访 by phone (待回访): how long after the conclusion the citizen must be called."""
+    hours: HoursBook = field(default_factory=HoursBook)
+    """工作时间: each unit's working hours (hours.yml), for the limits that run in them."""
 
     # --- loading ---
 
@@ -154,11 +166,18 @@ class SlaPolicy:
 
     @classmethod
     def from_text(
-        cls, text: str, name: str = "sla.yml", holidays: HolidayArrangements | None = None
+        cls,
+        text: str,
+        name: str = "sla.yml",
+        holidays: HolidayArrangements | None = None,
+        hours: HoursBook | None = None,
     ) -> SlaPolicy:
         """From the YAML text: errors name the line and the field, so a refused start says
-        where to look. ``holidays`` are the arrangements of holidays.yml, for the calendar."""
+        where to look. ``holidays`` are the arrangements of holidays.yml, for the calendar;
+        ``hours`` the units' working hours of hours.yml."""
         policy = cls.of(load_model(text, name, SlaFile, PolicyError))
+        if hours is not None:
+            policy = replace(policy, hours=hours)
         if holidays is None:
             return policy
         return replace(policy, calendar=WorkingCalendar(policy.calendar.mode, holidays))
@@ -167,7 +186,12 @@ class SlaPolicy:
     def of(cls, file: SlaFile) -> SlaPolicy:
         """The policy a validated ``sla.yml`` describes."""
         return cls(
-            default=Limits(file.default.respond, file.default.feedback, file.default.resolve),
+            default=Limits(
+                file.default.respond,
+                file.default.feedback,
+                file.default.resolve,
+                frozenset(k for k, v in file.default.runs_on.chosen().items() if v == _WORKING),
+            ),
             warn_at=file.warn_at,
             overrides=tuple(_override(entry) for entry in file.overrides),
             calendar=WorkingCalendar(file.calendar),
@@ -195,28 +219,56 @@ class SlaPolicy:
         catalogue limit is written in days.
         """
         chosen: dict[str, timedelta] = {}
+        runs_on: dict[ClockKind, RunsOn] = {}
         for override in self.overrides:
             if override.when.matches(channel, category, risk):
                 for kind in KINDS:
                     value = getattr(override, kind)
                     if value is not None:
                         chosen.setdefault(kind, value)
+                for kind, runs in override.runs_on.items():
+                    runs_on.setdefault(kind, runs)
         if "resolve" not in chosen and resolve is not None:
             own = resolve
             if resolve.days and not isinstance(resolve, WorkingDuration):
                 own = WorkingDuration.of(resolve)
             chosen["resolve"] = own
-        return Limits(*(chosen.get(kind, getattr(self.default, kind)) for kind in KINDS))
+        working = frozenset(
+            kind
+            for kind in KINDS
+            if runs_on.get(kind, _WORKING if kind in self.default.working_hours else None)
+            == _WORKING
+        )
+        if risk == "red":
+            working = frozenset()  # a red matter never waits for the morning
+        respond, feedback, resolve_limit = (
+            chosen.get(kind, getattr(self.default, kind)) for kind in KINDS
+        )
+        return Limits(respond, feedback, resolve_limit, working)
 
-    def due(self, start: datetime, limit: timedelta) -> datetime:
-        """``start`` plus ``limit``: working days first, then clock time; in ``start``'s zone."""
+    def due(self, start: datetime, limit: timedelta, hours: WorkingHours | None = None) -> datetime:
+        """``start`` plus ``limit``: working days first, then clock time (counted in ``hours``
+        when the limit runs in working hours); in ``start``'s zone."""
         start = _AWARE.validate_python(start)
-        if isinstance(limit, WorkingDuration) and limit.days:
-            moment = self.calendar.add_working_days(start, limit.days) + limit.clock
+        moment, clock = start.astimezone(UTC), limit
+        if isinstance(limit, WorkingDuration):
+            if limit.days:
+                moment = self.calendar.add_working_days(start, limit.days)
+            clock = limit.clock
+        if hours is not None:
+            moment = add_working_time(self.calendar, hours, moment, clock)
         else:
             # elapsed time, computed in UTC so that a zone with daylight saving cannot shift it
-            moment = start.astimezone(UTC) + limit
+            moment = moment + clock
         return moment.astimezone(start.tzinfo)
+
+    def due_for(
+        self, start: datetime, limits: Limits, kind: ClockKind, unit: str | None = None
+    ) -> datetime:
+        """The deadline of the limit ``kind`` of ``limits``, in ``unit``'s working hours when
+        that limit runs in them."""
+        hours = self.hours.of(unit) if kind in limits.working_hours else None
+        return self.due(start, getattr(limits, kind), hours)
 
     def uncertain(self, start: datetime, due: datetime, limit: timedelta) -> bool:
         """Whether a clock from ``start`` to ``due`` counted working days in a year the calendar
@@ -232,14 +284,16 @@ class SlaPolicy:
         channel: str | None = None,
         category: str | None = None,
         risk: str | None = None,
+        unit: str | None = None,
     ) -> Deadlines:
         """The three deadlines from ``start`` (the dispatch), for a case of this channel,
-        category and risk; ``resolve`` is the category's own limit when it has one."""
+        category and risk; ``resolve`` is the category's own limit when it has one, ``unit``
+        the assignee whose working hours count for the limits that run in them."""
         limits = self.limits_for(resolve, channel=channel, category=category, risk=risk)
         return Deadlines(
-            respond_by=self.due(start, limits.respond),
-            feedback_by=self.due(start, limits.feedback),
-            resolve_by=self.due(start, limits.resolve),
+            respond_by=self.due_for(start, limits, "respond", unit),
+            feedback_by=self.due_for(start, limits, "feedback", unit),
+            resolve_by=self.due_for(start, limits, "resolve", unit),
         )
 
     def warn_times(self, start: datetime, deadlines: Deadlines) -> WarnTimes:
@@ -255,9 +309,12 @@ class SlaPolicy:
         )
 
 
+_WORKING: Final[RunsOn] = "working_hours"
+
+
 def _override(entry: OverrideFile) -> Override:
     when = When(entry.when.channel, entry.when.category, entry.when.risk)
-    return Override(when, entry.respond, entry.feedback, entry.resolve)
+    return Override(when, entry.respond, entry.feedback, entry.resolve, entry.runs_on.chosen())
 
 
 def _ladder(escalation: EscalationFile) -> EscalationLadder:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Final, NoReturn, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -24,6 +24,9 @@ from kernel.config import Fault, either
 from kernel.durations import read_limit
 
 KINDS: Final[tuple[ClockKind, ...]] = ("respond", "feedback", "resolve")
+RunsOn = Literal["wall_clock", "working_hours"]
+"""What a limit's hours count: every hour (wall_clock), or the unit's working hours (hours.yml)."""
+RUNS_ON: Final[tuple[RunsOn, ...]] = get_args(RunsOn)
 CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
 RISKS: Final[tuple[RiskGrade, ...]] = get_args(RiskGrade)
 ORDER_GRADES: Final[tuple[OrderGrade, ...]] = get_args(OrderGrade)
@@ -125,15 +128,29 @@ class _Section(BaseModel):
         return data
 
 
+class RunsOnFile(_Section):
+    """``runs_on``: per limit, whether its hours run on the wall clock or in working hours."""
+
+    shape = "wall_clock or working_hours for respond, feedback or resolve"
+    __pydantic_extra__: dict[str, Annotated[object, _expected(KINDS)]]
+    respond: Annotated[RunsOn, _one_of(RUNS_ON)] | None = None
+    feedback: Annotated[RunsOn, _one_of(RUNS_ON)] | None = None
+    resolve: Annotated[RunsOn, _one_of(RUNS_ON)] | None = None
+
+    def chosen(self) -> dict[ClockKind, RunsOn]:
+        return {kind: value for kind in KINDS if (value := getattr(self, kind)) is not None}
+
+
 class LimitsFile(_Section):
     """``default``: the three limits every case gets unless an override or its category says
-    otherwise."""
+    otherwise, and what their hours run on (the wall clock unless ``runs_on`` says)."""
 
     shape = "respond, feedback and resolve"
-    __pydantic_extra__: dict[str, Annotated[object, _expected(KINDS)]]
+    __pydantic_extra__: dict[str, Annotated[object, _expected((*KINDS, "runs_on"))]]
     respond: Limit
     feedback: Limit
     resolve: Limit
+    runs_on: RunsOnFile = Field(default_factory=RunsOnFile)
 
 
 class WhenFile(_Section):
@@ -157,18 +174,30 @@ class OverrideFile(_Section):
     """One entry of ``overrides``: a condition and the limits it sets (at least one)."""
 
     shape = "when and a limit"
-    __pydantic_extra__: dict[str, Annotated[object, _expected(("when", *KINDS))]]
+    __pydantic_extra__: dict[str, Annotated[object, _expected(("when", *KINDS, "runs_on"))]]
     # absent, it is validated as empty: refused as "missing" at its place
     when: WhenFile = Field(default={}, validate_default=True)
     respond: Limit | None = None
     feedback: Limit | None = None
     resolve: Limit | None = None
+    runs_on: RunsOnFile = Field(default_factory=RunsOnFile)
 
     @model_validator(mode="after")
     def _sets_a_limit(self) -> OverrideFile:
-        if self.respond is None and self.feedback is None and self.resolve is None:
-            raise _refuse("no_limit", f"sets no limit ({either(KINDS)})")
+        limits = (self.respond, self.feedback, self.resolve)
+        if all(limit is None for limit in limits) and not self.runs_on.chosen():
+            raise _refuse("no_limit", f"sets no limit ({either(KINDS)}) and no runs_on")
         return self
+
+    @field_validator("runs_on", mode="after")
+    @classmethod
+    def _red_on_the_wall(cls, value: RunsOnFile, info: Any) -> RunsOnFile:
+        when = info.data.get("when")
+        red = isinstance(when, WhenFile) and when.risk == "red"
+        if red and "working_hours" in value.chosen().values():
+            # a red matter (a threat to life, a mass incident) never waits for the morning
+            raise _refuse("red_wall_clock", "red risk always runs on the wall clock")
+        return value
 
 
 class LadderFile(_Section):

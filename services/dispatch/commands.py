@@ -156,7 +156,8 @@ def _dispatch(
     return lc.Dispatch(
         assignee=assignee, level=level,
         deadlines=sla.deadlines(
-            now, facts.resolve, channel=facts.channel, category=facts.category, risk=facts.risk
+            now, facts.resolve, channel=facts.channel, category=facts.category, risk=facts.risk,
+            unit=assignee.code,
         ),
         helpers=tuple(helpers), rule=facts.rule, category=facts.category,
         channel=facts.channel, risk=facts.risk, territory=facts.territory, summary=facts.summary,

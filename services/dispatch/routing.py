@@ -145,7 +145,7 @@ def first_command(
             assignee=decision.assignee, level=decision.level,
             deadlines=sla.deadlines(
                 now, decision.resolve, channel=facts.channel, category=facts.category,
-                risk=facts.risk,
+                risk=facts.risk, unit=decision.assignee.code,
             ),
             helpers=decision.helpers, rule=decision.rule, category=decision.category,
             channel=facts.channel, risk=facts.risk, territory=facts.territory,

@@ -226,7 +226,8 @@ class ClockBook:
         if held is None:
             return
         case = self.case(case_id)
-        due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).resolve)
+        limits = self.policy.limits_for(**self._kind_of(case))
+        due = self.policy.due_for(at, limits, "resolve", held.assignee_code)
         plan = domain.ClockPlan("resolve", at, due, domain.warn_point(at, due, self.warn))
         plan = self._flagged(case, plan, category_limit=False)
         owner = f"{REWORK}{event.event_id}"
@@ -250,10 +251,11 @@ class ClockBook:
         case = self.case(case_id)
         case.climbs += 1
         if not any(c.level == fact.to_level for c in repo.clocks_of(case_id)):
-            due = self.policy.due(at, self.policy.limits_for(**self._kind_of(case)).respond)
+            holder = fact.unit or fact.to_level
+            limits = self.policy.limits_for(**self._kind_of(case))
+            due = self.policy.due_for(at, limits, "respond", fact.unit)
             plan = domain.ClockPlan("respond", at, due, domain.warn_point(at, due, self.warn))
             plan = self._flagged(case, plan, category_limit=False)
-            holder = fact.unit or fact.to_level
             owner = f"{ESCALATION}{event.event_id}"
             repo.add(new_clock(case_id, owner, plan, fact.to_level, holder))
         self.route("escalated", event, case, f"{fact.from_level}→{fact.to_level} {fact.reason}")

@@ -350,7 +350,8 @@ INVALID = [
     pytest.param(
         "resolve: P5D",
         "resolve: P5D\n  respnd: PT1H",
-        "sla.yml line 5: default.respnd: unknown field (expected respond, feedback or resolve)",
+        "sla.yml line 5: default.respnd: unknown field "
+        "(expected respond, feedback, resolve or runs_on)",
         id="default unknown",
     ),
     pytest.param(
@@ -409,7 +410,7 @@ INVALID = [
         "feedback: PT4H",
         "feedbak: PT4H",
         "sla.yml line 10: overrides[0].feedbak: unknown field "
-        "(expected when, respond, feedback or resolve)",
+        "(expected when, respond, feedback, resolve or runs_on)",
         id="override unknown",
     ),
     pytest.param(
@@ -436,7 +437,8 @@ INVALID = [
     pytest.param(
         "    resolve: P10D\n",
         "",
-        "sla.yml line 14: overrides[2]: sets no limit (respond, feedback or resolve)",
+        "sla.yml line 14: overrides[2]: "
+        "sets no limit (respond, feedback or resolve) and no runs_on",
         id="no limit",
     ),
     pytest.param(
