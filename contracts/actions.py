@@ -223,6 +223,32 @@ class MergeAction(Action):
     into: RequiredText = Field(description="the case it repeats")
 
 
+class ReviewReturnAction(Action):
+    """退单审核: the centre checks a unit's return. Approved: the return does not count against
+    the unit and the case waits for dispatch; refused: the case goes back to the unit."""
+
+    action: Literal["review_return"] = "review_return"
+    approve: StrictBool
+    note: OptionalText = ""
+
+
+class AppealAction(Action):
+    """不满意甄别: the unit contests the citizen's "unsatisfied", with its reasons and evidence."""
+
+    action: Literal["appeal"] = "appeal"
+    reason: RequiredText
+    attachments: AttachmentIds = Field(default=[], description="evidence: " + SITE_PHOTOS)
+
+
+class DecideAppealAction(Action):
+    """不满意甄别's decision, a supervisor's: upheld, the rating leaves the score and the case
+    is closed; rejected, the rating stays."""
+
+    action: Literal["decide_appeal"] = "decide_appeal"
+    upheld: StrictBool
+    note: OptionalText = ""
+
+
 LifecycleAction = Annotated[
     DispatchAction
     | AcceptAction
@@ -234,7 +260,10 @@ LifecycleAction = Annotated[
     | EscalateAction
     | ExtendAction
     | ResolveOnSiteAction
-    | MergeAction,
+    | MergeAction
+    | ReviewReturnAction
+    | AppealAction
+    | DecideAppealAction,
     Field(discriminator="action"),
 ]
 """Any lifecycle action, by its name."""

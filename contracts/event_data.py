@@ -212,6 +212,34 @@ class CaseExtensionDecided(EventData):
     by: str
 
 
+class CaseReturnReviewed(EventData):
+    """退单审核: the centre checked a unit's return. Approved, the return does not count against
+    the unit; refused, the case goes back to it (a ``case.dispatched`` follows)."""
+
+    assignee: Assignee
+    """The unit that returned the case."""
+    approved: bool
+    note: str = ""
+    by: str
+
+
+class RatingAppealed(EventData):
+    """不满意甄别: the unit contests the citizen's "unsatisfied"; a supervisor decides."""
+
+    assignee: Assignee
+    reason: str
+    by: str
+
+
+class RatingAppealDecided(EventData):
+    """不满意甄别's decision. Upheld, the rating leaves the score and the case is closed
+    (not reopened again for it); rejected, it stays."""
+
+    upheld: bool
+    note: str = ""
+    by: str
+
+
 class CaseVerified(EventData):
     """核查: the centre checked a conclusion; a failed check reopens the case."""
 

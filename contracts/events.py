@@ -37,6 +37,7 @@ from contracts.event_data import (
     CaseReopened,
     CaseResolvedOnSite,
     CaseReturned,
+    CaseReturnReviewed,
     CaseVerified,
     ClockKind,
     Deadlines,
@@ -46,6 +47,8 @@ from contracts.event_data import (
     NotificationFailed,
     NotificationSent,
     OrderGrade,
+    RatingAppealDecided,
+    RatingAppealed,
     RedRiskRaised,
     Reporter,
     RevisitAnswered,
@@ -79,6 +82,7 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "CaseReceived",
     "CaseReopened",
     "CaseResolvedOnSite",
+    "CaseReturnReviewed",
     "CaseReturned",
     "CaseVerified",
     "ClockKind",
@@ -89,6 +93,8 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "NotificationFailed",
     "NotificationSent",
     "OrderGrade",
+    "RatingAppealDecided",
+    "RatingAppealed",
     "RedRiskRaised",
     "Reporter",
     "RevisitAnswered",
@@ -185,6 +191,15 @@ CASE_RESOLVED_ON_SITE: EventSpec[CaseResolvedOnSite] = EventSpec(
     "case.resolved_on_site", "dispatch", CaseResolvedOnSite, public=False
 )
 CASE_MERGED: EventSpec[CaseMerged] = EventSpec("case.merged", "dispatch", CaseMerged, public=False)
+CASE_RETURN_REVIEWED: EventSpec[CaseReturnReviewed] = EventSpec(
+    "case.return_reviewed", "dispatch", CaseReturnReviewed, public=False
+)
+CASE_RATING_APPEALED: EventSpec[RatingAppealed] = EventSpec(
+    "case.rating_appealed", "dispatch", RatingAppealed, public=False
+)
+CASE_RATING_APPEAL_DECIDED: EventSpec[RatingAppealDecided] = EventSpec(
+    "case.rating_appeal_decided", "dispatch", RatingAppealDecided, public=False
+)
 SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
 SUPERVISION_ORDER_REPLIED: EventSpec[SupervisionOrderReplied] = EventSpec(
     "supervision.order_replied", "supervision", SupervisionOrderReplied
@@ -238,6 +253,9 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         CASE_VERIFIED,
         CASE_RESOLVED_ON_SITE,
         CASE_MERGED,
+        CASE_RETURN_REVIEWED,
+        CASE_RATING_APPEALED,
+        CASE_RATING_APPEAL_DECIDED,
         SLA_WARNING,
         SLA_OVERDUE,
         SUPERVISION_ORDER,

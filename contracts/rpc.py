@@ -48,6 +48,10 @@ class CaseView(Contract):
     alternatives: list[Assignee] = []
     helpers: list[Assignee] = []
     pending_extension: dict[str, str] | None = None
+    return_review: Assignee | None = None
+    """退单审核: the unit whose return waits for the centre's check."""
+    appeal: Literal["pending", "upheld", "rejected"] | None = None
+    """不满意甄别 of the citizen's "unsatisfied"."""
     returns: int = 0
     reopens: int = 0
     merged_into: str | None = None

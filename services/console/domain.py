@@ -150,16 +150,21 @@ UNIT_ROLES: Final = frozenset({"handler", "grid_worker", "supervisor"})
 
 ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "operator": frozenset({"dispatch", "return", "verify", "revisit", "escalate", "merge",
-                           "resolve_on_site", "assess"}),
-    "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate"}),
+                           "resolve_on_site", "assess", "review_return"}),
+    "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
+                          "appeal"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
-                              "resolve_on_site"}),
-    "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe"}),
+                              "resolve_on_site", "appeal"}),
+    "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe",
+                             "review_return", "decide_appeal"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
                         "escalate", "verify", "revisit", "resolve_on_site", "merge",
-                        "supervise", "assess", "subscribe"}),
+                        "supervise", "assess", "subscribe", "review_return", "appeal",
+                        "decide_appeal"}),
 }  # fmt: skip
 """What each role may do: to a case within its reach (the lifecycle decides when), and
+``review_return`` (退单审核) for the centre, ``appeal`` (不满意甄别) for the unit and its
+decision for supervisors;
 ``assess`` (一单考评), ``subscribe`` (alerts)."""
 
 LIFECYCLE_ACTIONS: Final = frozenset(ACTION_MODELS)

@@ -17,7 +17,9 @@ from typing import Any
 
 from contracts.actions import (
     AcceptAction,
+    AppealAction,
     ConcludeAction,
+    DecideAppealAction,
     DispatchAction,
     EscalateAction,
     ExtendAction,
@@ -26,6 +28,7 @@ from contracts.actions import (
     MergeAction,
     ResolveOnSiteAction,
     ReturnAction,
+    ReviewReturnAction,
     RevisitAction,
     VerifyAction,
 )
@@ -130,6 +133,12 @@ def parse(
             if action.into == facts.case_id:
                 raise BadCommand("into: a case cannot be merged into itself")
             return lc.Merge(action.into)
+        case ReviewReturnAction():
+            return _review_return(action, state, facts, table, sla, now)
+        case AppealAction():
+            return lc.AppealRating(action.reason)
+        case DecideAppealAction():
+            return lc.DecideAppeal(action.upheld, action.note)
     raise BadCommand(f"action: {action.action!r} is not complete")
 
 
@@ -162,6 +171,22 @@ def _dispatch(
         helpers=tuple(helpers), rule=facts.rule, category=facts.category,
         channel=facts.channel, risk=facts.risk, territory=facts.territory, summary=facts.summary,
     )  # fmt: skip
+
+
+def _review_return(
+    action: ReviewReturnAction,
+    state: lc.CaseState,
+    facts: CaseFacts,
+    table: RoutingTable,
+    sla: SlaPolicy,
+    now: datetime,
+) -> lc.ReviewReturn:
+    """退单审核: a refused return goes back to the unit that returned it, with fresh limits."""
+    back = None
+    if not action.approve and state.return_review is not None:
+        to_unit = DispatchAction(assignee=state.return_review.code, helpers=[])
+        back = _dispatch(to_unit, state, facts, table, sla, now)
+    return lc.ReviewReturn(action.approve, back, action.note)
 
 
 def _escalate(

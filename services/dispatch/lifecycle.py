@@ -10,6 +10,7 @@ in ``transitions``; both are used through this module.
 
 from __future__ import annotations
 
+from services.dispatch.fairness import handle
 from services.dispatch.states import (
     ACTION_OF,
     ACTIONS,
@@ -17,12 +18,14 @@ from services.dispatch.states import (
     OPEN,
     Accept,
     Actor,
+    AppealRating,
     AwaitDispatch,
     CaseState,
     CaseStatus,
     Command,
     Conclude,
     ConcludeAtDesk,
+    DecideAppeal,
     DecideExtension,
     Dispatch,
     Escalate,
@@ -37,12 +40,12 @@ from services.dispatch.states import (
     RequestExtension,
     ResolveOnSite,
     Return,
+    ReviewReturn,
     Revisit,
     Step,
     Verify,
     allowed_actions,
 )
-from services.dispatch.transitions import handle
 
 __all__ = [
     "ACTIONS",
@@ -51,12 +54,14 @@ __all__ = [
     "OPEN",
     "Accept",
     "Actor",
+    "AppealRating",
     "AwaitDispatch",
     "CaseState",
     "CaseStatus",
     "Command",
     "Conclude",
     "ConcludeAtDesk",
+    "DecideAppeal",
     "DecideExtension",
     "Dispatch",
     "Escalate",
@@ -71,6 +76,7 @@ __all__ = [
     "RequestExtension",
     "ResolveOnSite",
     "Return",
+    "ReviewReturn",
     "Revisit",
     "Step",
     "Verify",

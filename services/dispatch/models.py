@@ -64,6 +64,10 @@ class Case(Base):
     reopens: Mapped[int] = mapped_column(Integer, default=0)
     merged_into: Mapped[str | None] = mapped_column(String(32))
     satisfaction: Mapped[str | None] = mapped_column(String(24))
+    return_review: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    """退单审核: the unit whose return waits for the centre's check."""
+    appeal: Mapped[str | None] = mapped_column(String(16))
+    """不满意甄别 of the current "unsatisfied": pending, upheld, rejected."""
     place: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     search_terms: Mapped[str] = mapped_column(Text, default="")
     """The words of the content and the address (``search.terms_of``), for ``q``."""
@@ -111,6 +115,8 @@ class Case(Base):
             reopens=self.reopens,
             merged_into=self.merged_into,
             satisfaction=self.satisfaction,
+            return_review=_assignee(self.return_review),
+            appeal=self.appeal,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def apply(self, outcome: Outcome) -> None:
@@ -135,6 +141,8 @@ class Case(Base):
         )
         self.verified, self.returns, self.reopens = new.verified, new.returns, new.reopens
         self.merged_into, self.satisfaction = new.merged_into, new.satisfaction
+        self.return_review = new.return_review.model_dump() if new.return_review else None
+        self.appeal = new.appeal
         self.due_at = due_of(new)
         self.reach_units(reach_of(self.assignee_code, self.level, self.helpers, self.place))
         self.updated_at = step.at
@@ -182,6 +190,8 @@ class Case(Base):
             alternatives=list(state.alternatives),
             helpers=[h.unit for h in state.helpers],
             pending_extension=self.extension,
+            return_review=state.return_review,
+            appeal=state.appeal,
             returns=self.returns,
             reopens=self.reopens,
             merged_into=self.merged_into,

@@ -72,6 +72,9 @@ class PendingExtension:
     unit: str
 
 
+AppealState = Literal["pending", "upheld", "rejected"]
+
+
 @dataclass(frozen=True)
 class CaseState:
     status: CaseStatus
@@ -87,6 +90,10 @@ class CaseState:
     reopens: int = 0
     merged_into: str | None = None
     satisfaction: str | None = None
+    return_review: Assignee | None = None
+    """退单审核: the unit whose return waits for the centre's check."""
+    appeal: AppealState | None = None
+    """不满意甄别 of the current "unsatisfied": pending, upheld or rejected."""
 
 
 # --- commands (imperative) ---------------------------------------------------------------
@@ -198,6 +205,29 @@ class Merge:
     into: str
 
 
+@dataclass(frozen=True)
+class ReviewReturn:
+    """退单审核. ``back`` is the dispatch to the unit that returned it, carried out when the
+    return is refused."""
+
+    approve: bool
+    back: Dispatch | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AppealRating:
+    """不满意甄别: the unit contests the "unsatisfied"."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class DecideAppeal:
+    upheld: bool
+    note: str = ""
+
+
 Command = (
     AwaitDispatch
     | Dispatch
@@ -213,6 +243,9 @@ Command = (
     | DecideExtension
     | ResolveOnSite
     | Merge
+    | ReviewReturn
+    | AppealRating
+    | DecideAppeal
 )
 
 
@@ -253,6 +286,9 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "decide_extension": OPEN,
     "resolve_on_site": BEFORE_DISPATCH,
     "merge": BEFORE_DISPATCH | {S.DISPATCHED},
+    "review_return": frozenset({S.PENDING_DISPATCH}),
+    "appeal": OPEN | {S.CONCLUDED},
+    "decide_appeal": OPEN | {S.CONCLUDED},
 }
 """Action → the statuses it may start from. The target status depends on the action's data
 (a helper's sign-off leaves the case where it is; an unsatisfied revisit reopens it)."""
@@ -272,11 +308,19 @@ ACTION_OF: dict[type, str] = {
     DecideExtension: "decide_extension",
     ResolveOnSite: "resolve_on_site",
     Merge: "merge",
+    ReviewReturn: "review_return",
+    AppealRating: "appeal",
+    DecideAppeal: "decide_appeal",
 }
 
 
 def allowed_actions(state: CaseState) -> list[str]:
     allowed = [action for action, sources in ACTIONS.items() if state.status in sources]
-    if state.extension is None:
-        allowed = [a for a in allowed if a != "decide_extension"]
-    return allowed
+    waiting = {
+        "decide_extension": state.extension is not None,
+        "review_return": state.return_review is not None,
+        # one appeal per "unsatisfied": a later revisit's answer may be appealed again
+        "appeal": state.satisfaction == "unsatisfied" and state.appeal is None,
+        "decide_appeal": state.appeal == "pending",
+    }
+    return [a for a in allowed if waiting.get(a, True)]

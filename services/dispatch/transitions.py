@@ -152,6 +152,8 @@ def _dispatch(state: CaseState, c: Dispatch, actor: Actor, at: datetime) -> Outc
         helpers=tuple(Helper(unit) for unit in c.helpers),
         extension=None,
         verified=False,
+        return_review=None,  # dispatched elsewhere: the return counts as it was
+        appeal=None,
     )
     fact = CaseDispatched(
         assignee=c.assignee,
@@ -207,6 +209,7 @@ def _return(state: CaseState, c: Return, actor: Actor, at: datetime) -> Outcome:
         returns=state.returns + 1,
         suggestion=None,
         extension=None,
+        return_review=state.assignee,  # 退单审核: the centre checks it
     )
     fact = CaseReturned(assignee=state.assignee, reason=c.reason, by=actor.user)
     return _outcome(state, new, "return", actor, at, c.reason, (CASE_RETURNED, fact))
@@ -316,14 +319,14 @@ def _verify(state: CaseState, c: Verify, actor: Actor, at: datetime) -> Outcome:
 def _revisit(state: CaseState, c: Revisit, actor: Actor, at: datetime) -> Outcome:
     if c.satisfaction == "unsatisfied":
         return _reopen(
-            replace(state, satisfaction=c.satisfaction),
+            replace(state, satisfaction=c.satisfaction, appeal=None),  # a new rating
             "revisit",
             c.note or "回访不满意",
             actor,
             at,
             satisfaction="unsatisfied",
         )
-    new = replace(state, status=S.CLOSED, satisfaction=c.satisfaction)
+    new = replace(state, status=S.CLOSED, satisfaction=c.satisfaction, appeal=None)
     closed = CaseClosed(satisfaction=c.satisfaction, by=actor.user)
     return _outcome(
         state, new, "revisit", actor, at, c.note or c.satisfaction, (CASE_CLOSED, closed)
@@ -352,6 +355,7 @@ def _escalate(state: CaseState, c: Escalate, actor: Actor, at: datetime) -> Outc
         suggestion=c.suggestion,
         alternatives=(),
         extension=None,
+        return_review=None,
     )
     fact = CaseEscalated(
         from_level=state.level,
@@ -414,7 +418,7 @@ def _resolve_on_site(state: CaseState, c: ResolveOnSite, actor: Actor, at: datet
 
 def _merge(state: CaseState, c: Merge, actor: Actor, at: datetime) -> Outcome:
     # followed on the other case from now on: nothing of this one stays pending
-    new = replace(state, status=S.MERGED, merged_into=c.into, extension=None)
+    new = replace(state, status=S.MERGED, merged_into=c.into, extension=None, return_review=None)
     fact = CaseMerged(into=c.into, by=actor.user)
     return _outcome(state, new, "merge", actor, at, f"duplicate of {c.into}", (CASE_MERGED, fact))
 

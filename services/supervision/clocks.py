@@ -52,6 +52,7 @@ from services.supervision import domain
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
 from services.supervision.repository import RUNNING
+from services.supervision.reviews import REVIEW_HANDLERS, REVIEWED
 from services.supervision.unit_of_work import SupervisionRecords, SupervisionUnitOfWork
 
 # owners of the clocks that belong to no dispatch: a rework's, an escalation waiting for one
@@ -167,14 +168,14 @@ class ClockBook:
 
     def accepted(self, case_id: str, event: Envelope[CaseAccepted]) -> None:
         if event.data.role == "lead":  # a helper signing for its part meets no limit
-            self._fact(case_id, event, "accepted")
+            self.fact(case_id, event, "accepted")
 
     def fed_back(self, case_id: str, event: Envelope[Any]) -> None:
-        self._fact(case_id, event, "feedback")
+        self.fact(case_id, event, "feedback")
 
     def concluded(self, case_id: str, event: Envelope[CaseConcluded]) -> None:
         at_desk = {"at_desk": True} if event.data.at_desk else None  # 直办, counted as such
-        held = self._fact(case_id, event, "concluded", at_desk)
+        held = self.fact(case_id, event, "concluded", at_desk)
         for clock in self.repo.running_clocks(case_id, ("resolve",)):
             if clock.owner.startswith(REWORK) and clock.started_at <= event.occurred_at:
                 stop(clock, event.occurred_at)
@@ -202,22 +203,22 @@ class ClockBook:
                 stop(clock, at)
 
     def returned(self, case_id: str, event: Envelope[Any]) -> None:
-        self._fact(case_id, event, "returned")
+        self.fact(case_id, event, "returned")
 
     def finished(self, case_id: str, event: Envelope[Any]) -> None:
         """Resolved on site, merged into another case: nothing is left to time."""
-        self._fact(case_id, event, "finished")
-        self._cancel_all(case_id, event.occurred_at)
+        self.fact(case_id, event, "finished")
+        self.cancel_all(case_id, event.occurred_at)
 
     def closed(self, case_id: str, event: Envelope[CaseClosed]) -> None:
-        self._fact(case_id, event, "closed", {"satisfaction": event.data.satisfaction})
+        self.fact(case_id, event, "closed", {"satisfaction": event.data.satisfaction})
         self._revisited(case_id, event.occurred_at)
-        self._cancel_all(case_id, event.occurred_at)
+        self.cancel_all(case_id, event.occurred_at)
 
     def reopened(self, case_id: str, event: Envelope[CaseReopened]) -> None:
         """返工: the unit works again; its rework gets a fresh resolve limit from now."""
         at = event.occurred_at
-        held = self._fact(case_id, event, "reopened", {"satisfaction": event.data.satisfaction})
+        held = self.fact(case_id, event, "reopened", {"satisfaction": event.data.satisfaction})
         if event.data.satisfaction is not None:
             self._revisited(case_id, at)
         else:  # a failed verification: worked again, to be concluded (and revisited) anew
@@ -234,20 +235,18 @@ class ClockBook:
         self.repo.add(new_clock(case_id, owner, plan, held.level, held.assignee_code))
 
     def extension_requested(self, case_id: str, event: Envelope[Any]) -> None:
-        self._fact(case_id, event, "extension_asked")
+        self.fact(case_id, event, "extension_asked")
 
     def extension_decided(self, case_id: str, event: Envelope[CaseExtensionDecided]) -> None:
         fact = event.data
         moved = fact.deadlines.resolve_by if fact.approved and fact.deadlines else None
-        self._fact(
-            case_id, event, "extension", {"resolve_by": moved.isoformat() if moved else None}
-        )
+        self.fact(case_id, event, "extension", {"resolve_by": moved.isoformat() if moved else None})
 
     def escalated(self, case_id: str, event: Envelope[CaseEscalated]) -> None:
         """格呼街应: the old level's clocks end; the new level's respond clock starts now,
         unless its dispatch (which brings clocks of its own) came first."""
         fact, at, repo = event.data, event.occurred_at, self.repo
-        self._fact(case_id, event, "escalated")
+        self.fact(case_id, event, "escalated")
         case = self.case(case_id)
         case.climbs += 1
         if not any(c.level == fact.to_level for c in repo.clocks_of(case_id)):
@@ -262,7 +261,7 @@ class ClockBook:
 
     # --- settling ---
 
-    def _fact(
+    def fact(
         self, case_id: str, event: Envelope[Any], what: str, detail: dict[str, Any] | None = None
     ) -> Assignment | None:
         """Keep the fact; settle the assignment it falls to, if its dispatch is known yet."""
@@ -308,7 +307,7 @@ class ClockBook:
             if clock.owner.startswith((REWORK, ESCALATION)) and clock.started_at <= at:
                 cancel(clock, at)
 
-    def _cancel_all(self, case_id: str, at: datetime) -> None:
+    def cancel_all(self, case_id: str, at: datetime) -> None:
         for clock in self.repo.running_clocks(case_id):
             if clock.started_at <= at:
                 cancel(clock, at)
@@ -479,10 +478,11 @@ HANDLERS: dict[str, Handler] = {
     CASE_MERGED.type: ClockBook.finished,
     CASE_EXTENSION_REQUESTED.type: ClockBook.extension_requested,
     CASE_EXTENSION_DECIDED.type: ClockBook.extension_decided,
+    **REVIEW_HANDLERS,
 }
 
 FOLLOWED: tuple[EventSpec[Any], ...] = (
     CASE_DISPATCHED, CASE_AWAITING_DISPATCH, CASE_ACCEPTED, CASE_FEEDBACK, CASE_CONCLUDED,
     CASE_RETURNED, CASE_ESCALATED, CASE_CLOSED, CASE_REOPENED, CASE_RESOLVED_ON_SITE, CASE_MERGED,
-    CASE_EXTENSION_REQUESTED, CASE_EXTENSION_DECIDED,
+    CASE_EXTENSION_REQUESTED, CASE_EXTENSION_DECIDED, *REVIEWED,
 )  # fmt: skip

@@ -177,7 +177,8 @@ def summary_of(alert: AlertKind, case_id: str, detail: str) -> str:
 
 FactKind = Literal[
     "accepted", "feedback", "concluded", "returned", "escalated", "finished", "closed",
-    "reopened", "extension_asked", "extension",
+    "reopened", "extension_asked", "extension", "return_approved", "return_refused",
+    "appealed", "appeal_upheld", "appeal_rejected",
 ]  # fmt: skip
 
 STOPS: Mapping[str, tuple[str, ...]] = {
@@ -189,7 +190,9 @@ STOPS: Mapping[str, tuple[str, ...]] = {
 }
 """Which limits each fact meets."""
 
-ENDINGS: frozenset[str] = frozenset({"returned", "escalated", "finished", "closed"})
+ENDINGS: frozenset[str] = frozenset(
+    {"returned", "escalated", "finished", "closed", "appeal_upheld"}
+)
 """Facts after which the unit holds the case no more."""
 
 
@@ -249,11 +252,15 @@ def settle(
     ending = next((f for f in window if f.what in ENDINGS), None)
     ended_at: datetime | None = ending.at if ending else until
     ended_by: str | None = ending.what if ending else "redispatched" if until else None
-    satisfactions = [f.satisfaction for f in window if f.satisfaction is not None]
+    excused = _excused(window)
+    counted = [f for i, f in enumerate(window) if i not in excused]
+    satisfactions = [f.satisfaction for f in counted if f.satisfaction is not None]
     return Settled(
-        returned=any(f.what == "returned" for f in window),
+        # 退单审核: a return the centre approved does not count against the unit
+        returned=any(f.what == "returned" for f in window)
+        and not any(f.what == "return_approved" for f in window),
         concluded=any(f.what == "concluded" for f in window),
-        reopened=any(f.what == "reopened" for f in window),
+        reopened=any(f.what == "reopened" for f in counted),
         satisfaction=satisfactions[-1] if satisfactions else None,
         ended_at=ended_at,
         ended_by=ended_by,
@@ -262,6 +269,22 @@ def settle(
             for clock in clocks
         },
     )
+
+
+def _excused(window: Sequence[Fact]) -> set[int]:
+    """不满意甄别 upheld: the positions of the unsatisfied revisits the upheld appeals
+    contested (each the latest before its decision), which count neither as the citizen's
+    answer nor as rework."""
+    excused: set[int] = set()
+    for at, fact in enumerate(window):
+        if fact.what != "appeal_upheld":
+            continue
+        contested = [
+            i for i, f in enumerate(window[:at])
+            if f.what == "reopened" and f.satisfaction == "unsatisfied" and i not in excused
+        ]  # fmt: skip
+        excused.update(contested[-1:])
+    return excused
 
 
 def _within(fact: Fact, start: datetime, until: datetime | None) -> bool:

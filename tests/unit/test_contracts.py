@@ -50,6 +50,7 @@ from contracts.events import (
     CaseReopened,
     CaseResolvedOnSite,
     CaseReturned,
+    CaseReturnReviewed,
     CaseVerified,
     Deadlines,
     EscalationRequested,
@@ -57,6 +58,8 @@ from contracts.events import (
     EventSpec,
     NotificationFailed,
     NotificationSent,
+    RatingAppealDecided,
+    RatingAppealed,
     RedRiskRaised,
     Reporter,
     RevisitAnswered,
@@ -904,6 +907,15 @@ MINIMAL_DATA: dict[str, EventData] = {
     "case.verified": CaseVerified(passed=False, note="未整改到位", by="centre-1"),
     "case.resolved_on_site": CaseResolvedOnSite(note="当场调解", by="W-7"),
     "case.merged": CaseMerged(into="CF261121-AAAAAA", by="op-1"),
+    "case.return_reviewed": CaseReturnReviewed(
+        assignee=Assignee(kind="department", code="D-CG", name="城管局"), approved=True, by="op-1"
+    ),
+    "case.rating_appealed": RatingAppealed(
+        assignee=Assignee(kind="department", code="D-CG", name="城管局"),
+        reason="已按政策答复",
+        by="h-1",
+    ),
+    "case.rating_appeal_decided": RatingAppealDecided(upheld=False, note="答复不到位", by="sup-1"),
     "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
     "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
 }

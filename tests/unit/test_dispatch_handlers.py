@@ -16,6 +16,7 @@ from contracts.actions import (
     FeedbackAction,
     LifecycleAction,
     ReturnAction,
+    ReviewReturnAction,
     RevisitAction,
 )
 from contracts.events import (
@@ -238,6 +239,29 @@ def test_return_sends_the_case_back_to_be_dispatched(config: DispatchConfig) -> 
     assert uow.events[-1].data.assignee.code == "D-HBJ"
     again = act(uow, config, "C-1", DispatchAction(assignee="D-CGJ"), OPERATOR)
     assert (again.status, again.assignee.code) == ("dispatched", "D-CGJ")
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "refused"])
+def test_a_return_reviewed_through_act(config: DispatchConfig, approve: bool) -> None:
+    """退单审核: approved, the case waits for dispatch; refused, it goes back to the unit that
+    returned it, with fresh limits from the review's time."""
+    uow = FakeDispatchUnitOfWork()
+    route(uow, county_grid(), config, received("C-1", **POLLUTION))
+    returned = act(uow, config, "C-1", ReturnAction(reason="不属本单位职责"))
+    assert returned.return_review.code == "D-HBJ"
+    assert "review_return" in returned.actions
+
+    reviewed = act(uow, config, "C-1", ReviewReturnAction(approve=approve, note="核"), OPERATOR)
+
+    assert reviewed.return_review is None
+    if approve:
+        assert (reviewed.status, reviewed.assignee) == ("pending_dispatch", None)
+        assert told(uow)[-1] == ("case.return_reviewed", "C-1")
+    else:
+        assert (reviewed.status, reviewed.assignee.code) == ("dispatched", "D-HBJ")
+        assert reviewed.deadlines.respond_by > LATER
+        assert told(uow)[-2:] == [("case.return_reviewed", "C-1"), ("case.dispatched", "C-1")]
+    assert uow.events[-1 if approve else -2].data.approved is approve
 
 
 def test_the_same_command_id_twice_changes_nothing(config: DispatchConfig) -> None:

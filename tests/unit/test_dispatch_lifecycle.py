@@ -26,8 +26,11 @@ from contracts.events import (
     CASE_EXTENSION_REQUESTED,
     CASE_FEEDBACK,
     CASE_MERGED,
+    CASE_RATING_APPEAL_DECIDED,
+    CASE_RATING_APPEALED,
     CASE_REOPENED,
     CASE_RESOLVED_ON_SITE,
+    CASE_RETURN_REVIEWED,
     CASE_RETURNED,
     CASE_VERIFIED,
     Assignee,
@@ -44,11 +47,14 @@ from contracts.events import (
     CaseReopened,
     CaseResolvedOnSite,
     CaseReturned,
+    CaseReturnReviewed,
     CaseVerified,
     Deadlines,
     EventData,
     EventSpec,
     Level,
+    RatingAppealDecided,
+    RatingAppealed,
 )
 from kernel.levels import LEVELS
 from services.dispatch.lifecycle import (
@@ -57,12 +63,14 @@ from services.dispatch.lifecycle import (
     OPEN,
     Accept,
     Actor,
+    AppealRating,
     AwaitDispatch,
     CaseState,
     CaseStatus,
     Command,
     Conclude,
     ConcludeAtDesk,
+    DecideAppeal,
     DecideExtension,
     Dispatch,
     Escalate,
@@ -77,6 +85,7 @@ from services.dispatch.lifecycle import (
     RequestExtension,
     ResolveOnSite,
     Return,
+    ReviewReturn,
     Revisit,
     Step,
     Verify,
@@ -146,6 +155,10 @@ DESIGN_SOURCES: dict[str, set[str]] = {
     "decide_extension": {"dispatched", "accepted", "in_progress"},
     "resolve_on_site": {"received", "pending_dispatch"},
     "merge": {"received", "pending_dispatch", "dispatched"},
+    # a fair score: 退单审核 while the return waits; 不满意甄别 on an "unsatisfied"
+    "review_return": {"pending_dispatch"},
+    "appeal": {"dispatched", "accepted", "in_progress", "concluded"},
+    "decide_appeal": {"dispatched", "accepted", "in_progress", "concluded"},
 }
 
 # What allowed_actions answers per status, in the table's order (no pending extension).
@@ -193,6 +206,9 @@ EXTEND = RequestExtension(until=EXT_UNTIL, reason="需要采购材料")
 DECIDE = DecideExtension(approve=True, note="同意")
 RESOLVE = ResolveOnSite(note="网格员现场调解")
 MERGE = Merge(into="C-20250303-0007")
+REVIEW = ReviewReturn(approve=True, note="确非该单位职责")
+APPEAL = AppealRating(reason="诉求超出政策范围，已按规定答复")
+DECIDE_APPEAL = DecideAppeal(upheld=False, note="答复不到位")
 
 COMMANDS: dict[str, Command] = {
     "await_dispatch": AWAIT,
@@ -209,6 +225,9 @@ COMMANDS: dict[str, Command] = {
     "decide_extension": DECIDE,
     "resolve_on_site": RESOLVE,
     "merge": MERGE,
+    "review_return": REVIEW,
+    "appeal": APPEAL,
+    "decide_appeal": DECIDE_APPEAL,
 }
 
 
@@ -237,6 +256,12 @@ def scenario(status: CaseStatus, action: str) -> tuple[CaseState, Command, Actor
         return replace(state, helpers=(Helper(HELPER_A),)), command, HELPER_A_ACTOR
     if legal and action == "decide_extension":
         return replace(state, extension=PENDING_EXT), command, SUPERVISOR
+    if legal and action == "review_return":
+        return replace(state, return_review=LEAD), command, OPERATOR
+    if legal and action == "appeal":
+        return replace(state, satisfaction="unsatisfied"), command, LEAD_ACTOR
+    if legal and action == "decide_appeal":
+        return replace(state, satisfaction="unsatisfied", appeal="pending"), command, SUPERVISOR
     desk_or_centre = ("await_dispatch", "dispatch", "merge", "conclude_at_desk")
     actor = OPERATOR if action in desk_or_centre else LEAD_ACTOR
     return state, command, actor
@@ -293,6 +318,7 @@ def expected_outcome(
             returns=state.returns + 1,
             suggestion=None,
             extension=None,
+            return_review=LEAD,
         )
         data = CaseReturned(assignee=LEAD, reason=RETURN.reason, by=by)
         return new, [(CASE_RETURNED, data)], RETURN.reason
@@ -354,6 +380,30 @@ def expected_outcome(
         new = replace(state, status=S.MERGED, merged_into=MERGE.into)
         data = CaseMerged(into=MERGE.into, by=by)
         return new, [(CASE_MERGED, data)], f"duplicate of {MERGE.into}"
+    return expected_review(state, action, by)
+
+
+def expected_review(
+    state: CaseState, action: str, by: str
+) -> tuple[CaseState, list[Fact], str | None]:
+    """The documented outcome of the fair score's actions (退单审核, 不满意甄别)."""
+    if action == "review_return":
+        data: EventData = CaseReturnReviewed(assignee=LEAD, approved=True, note=REVIEW.note, by=by)
+        return (
+            replace(state, return_review=None),
+            [(CASE_RETURN_REVIEWED, data)],
+            (f"approved: {REVIEW.note}"),
+        )
+    if action == "appeal":
+        data = RatingAppealed(assignee=LEAD, reason=APPEAL.reason, by=by)
+        return replace(state, appeal="pending"), [(CASE_RATING_APPEALED, data)], APPEAL.reason
+    if action == "decide_appeal":
+        data = RatingAppealDecided(upheld=False, note=DECIDE_APPEAL.note, by=by)
+        return (
+            replace(state, appeal="rejected"),
+            [(CASE_RATING_APPEAL_DECIDED, data)],
+            (f"rejected: {DECIDE_APPEAL.note}"),
+        )
     raise AssertionError(f"no expectation written for {action}")
 
 
@@ -412,7 +462,7 @@ def test_the_action_table_matches_the_design() -> None:
 
 
 def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
-    assert len(ACTION_OF) == 14
+    assert len(ACTION_OF) == 17
     assert set(ACTION_OF.values()) == set(ACTIONS)
     assert {cls.__name__ for cls in ACTION_OF} == {
         "AwaitDispatch",
@@ -429,6 +479,9 @@ def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
         "DecideExtension",
         "ResolveOnSite",
         "Merge",
+        "ReviewReturn",
+        "AppealRating",
+        "DecideAppeal",
     }
     assert {ACTION_OF[type(c)] for c in COMMANDS.values()} == set(ACTIONS)
     assert all(ACTION_OF[type(command)] == action for action, command in COMMANDS.items())
@@ -488,7 +541,7 @@ MATRIX = [(status, action) for status in ALL_STATUSES for action in ALL_ACTIONS]
 
 
 def test_the_matrix_is_complete() -> None:
-    assert len(MATRIX) == 9 * 14
+    assert len(MATRIX) == 9 * 17
     assert sum(status in ACTIONS[action] for status, action in MATRIX) == sum(
         len(sources) for sources in DESIGN_SOURCES.values()
     )
@@ -700,7 +753,8 @@ def test_return_goes_back_to_one_click_dispatch(status: CaseStatus, actor: Actor
         out, [(CASE_RETURNED, CaseReturned(assignee=LEAD, reason="非本单位职责", by=actor.user))]
     )
     assert new.reopens == state.reopens
-    assert allowed_actions(new) == EXPECTED_ALLOWED[S.PENDING_DISPATCH]
+    assert new.return_review == LEAD  # 退单审核: waits for the centre's check
+    assert allowed_actions(new) == [*EXPECTED_ALLOWED[S.PENDING_DISPATCH], "review_return"]
 
 
 def test_a_returned_case_can_be_dispatched_again_and_keeps_its_return_count() -> None:
@@ -1256,6 +1310,9 @@ def deadlines_st(draw: st.DrawFn) -> Deadlines:
     return Deadlines(respond_by=respond, feedback_by=feedback, resolve_by=resolve)
 
 
+DISPATCH_BACK = st.builds(Dispatch, assignee=pool_unit, level=levels, deadlines=deadlines_st())
+"""A refused return's dispatch back: to the unit that returned it, or (refused) another."""
+
 COMMAND_ST: dict[str, st.SearchStrategy[Command]] = {
     "await_dispatch": st.builds(
         AwaitDispatch,
@@ -1297,6 +1354,14 @@ COMMAND_ST: dict[str, st.SearchStrategy[Command]] = {
     "decide_extension": st.builds(DecideExtension, approve=st.booleans(), note=notes),
     "resolve_on_site": st.builds(ResolveOnSite, note=notes),
     "merge": st.builds(Merge, into=st.sampled_from(["C-1", "C-2"])),
+    "review_return": st.builds(
+        ReviewReturn,
+        approve=st.booleans(),
+        back=st.none() | DISPATCH_BACK,
+        note=notes,
+    ),
+    "appeal": st.builds(AppealRating, reason=notes),
+    "decide_appeal": st.builds(DecideAppeal, upheld=st.booleans(), note=notes),
 }
 commands: st.SearchStrategy[Command] = st.one_of(*COMMAND_ST.values())
 actors = st.sampled_from(ACTORS)
@@ -1351,8 +1416,10 @@ def check_invariants(previous: CaseState, out: Outcome, actor: Actor, at: dateti
     for helper in state.helpers:
         assert helper.accepted or not helper.concluded
         assert state.assignee is None or helper.unit.code != state.assignee.code
-    if state.status is S.CLOSED:
-        assert state.satisfaction in ("satisfied", "basically_satisfied")
+    if state.status is S.CLOSED:  # or closed by an upheld appeal (不满意甄别), unrated
+        assert state.satisfaction in ("satisfied", "basically_satisfied") or (
+            state.appeal == "upheld" and state.satisfaction is None
+        )
     if state.extension is not None:
         assert state.status in OPEN
     assert state.reopens >= previous.reopens
@@ -1467,6 +1534,21 @@ def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outc
         case Merge():
             want, facts = S.MERGED, ["case.merged"]
             assert state.merged_into == command.into
+        case ReviewReturn(approve=True):
+            want, facts = same, ["case.return_reviewed"]
+            assert previous.return_review is not None and state.return_review is None
+        case ReviewReturn():
+            want, facts = S.DISPATCHED, ["case.return_reviewed", "case.dispatched"]
+            assert state.assignee == previous.return_review is not None
+        case AppealRating():
+            want, facts = same, ["case.rating_appealed"]
+            assert previous.satisfaction == "unsatisfied" and state.appeal == "pending"
+        case DecideAppeal(upheld=True):
+            want, facts = S.CLOSED, ["case.rating_appeal_decided"]
+            assert previous.appeal == "pending" and state.satisfaction is None
+        case DecideAppeal():
+            want, facts = same, ["case.rating_appeal_decided"]
+            assert state.satisfaction == "unsatisfied" and state.appeal == "rejected"
         case _:
             raise AssertionError(f"unexpected command {command!r}")
     assert state.status is want

@@ -6,7 +6,7 @@ import { PhotoPicker } from './pages/case_files.js';
 
 const text = (name, label, required = true) => ({ name, label, kind: 'textarea', required });
 
-const WITH_PHOTOS = ['feedback', 'conclude']; // 现场照片 may go with these
+const WITH_PHOTOS = ['feedback', 'conclude', 'appeal']; // 现场照片 (an appeal's evidence) may go with these
 
 /** What each action asks; an action missing here (accept) is sent at once. */
 const FORMS = {
@@ -29,6 +29,15 @@ const FORMS = {
   ],
   resolve_on_site: [text('note', '化解情况')],
   merge: [{ name: 'into', label: '并入的工单编号', kind: 'input', required: true }],
+  review_return: [
+    { name: 'approve', label: '审核意见', kind: 'select', required: true, options: { yes: '同意退单（不计入考评）', no: '不同意（退回原单位办理）' } },
+    text('note', '审核说明', false),
+  ],
+  appeal: [text('reason', '甄别理由')],
+  decide_appeal: [
+    { name: 'upheld', label: '甄别结论', kind: 'select', required: true, options: { yes: '甄别成立（不满意不计入考评）', no: '甄别不成立（维持不满意）' } },
+    text('note', '裁定说明', false),
+  ],
   dispatch: [{ name: 'assignee', label: '派往单位', kind: 'select', required: true }],
 };
 
@@ -73,6 +82,8 @@ function request(action, values, c) {
     case 'extend': body.until = localToIso(values.until); body.reason = values.reason.trim(); break;
     case 'decide_extension': path = 'extend'; body.approve = values.approve === 'yes'; body.note = values.note.trim(); break;
     case 'verify': body.passed = values.passed === 'yes'; body.note = values.note.trim(); break;
+    case 'review_return': body.approve = values.approve === 'yes'; body.note = values.note.trim(); break;
+    case 'decide_appeal': body.upheld = values.upheld === 'yes'; body.note = values.note.trim(); break;
     case 'dispatch': if (!c.suggestion || values.assignee !== c.suggestion.code) body.assignee = values.assignee; break;
     default:
       for (const [k, v] of Object.entries(values)) body[k] = typeof v === 'string' ? v.trim() : v;

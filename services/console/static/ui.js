@@ -23,6 +23,7 @@ export const ACTION = {
   dispatch: '派单', accept: '签收', feedback: '反馈', conclude: '办结', return: '退单', extend: '延期',
   decide_extension: '审批延期', escalate: '上报', verify: '核查', revisit: '回访',
   resolve_on_site: '就地化解', merge: '合并',
+  review_return: '退单审核', appeal: '不满意甄别申请', decide_appeal: '甄别裁定',
   // timeline-only entries
   receive: '受理', conclude_at_desk: '直办办结', await_dispatch: '进入待派单', route: '智能分派', reopen: '返工', supervise: '督办',
 };

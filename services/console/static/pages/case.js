@@ -10,6 +10,8 @@ import { ActionBar } from '../actions.js';
 import { CaseFiles } from './case_files.js';
 import { SmallMap } from '../map_view.js';
 
+const APPEAL = { pending: '待督查裁定', upheld: '甄别成立，不满意不计入考评', rejected: '甄别不成立，维持不满意' };
+
 const DONE = ['concluded', 'closed', 'resolved_on_site', 'merged'];
 const GRADES = { normal: '普通', yellow: '黄牌', red: '红牌' };
 
@@ -136,6 +138,8 @@ export function CasePage({ caseId, me }) {
         <div><dt>联系电话</dt><dd><${Contact} caseId=${c.case_id} /></dd></div>
         ${(c.returns > 0 || c.reopens > 0) && html`<div><dt>退单/返工</dt><dd>退单 ${c.returns} 次，返工 ${c.reopens} 次</dd></div>`}
         ${c.pending_extension && html`<div><dt>延期申请</dt><dd>至 ${fmtTime(c.pending_extension.until)}：${c.pending_extension.reason}</dd></div>`}
+        ${c.return_review && html`<div data-testid="return-review"><dt>退单审核</dt><dd>${c.return_review.name} 的退单待中心审核</dd></div>`}
+        ${c.appeal && html`<div data-testid="appeal"><dt>不满意甄别</dt><dd>${APPEAL[c.appeal] || '—'}</dd></div>`}
         ${c.merged_into && html`<div><dt>已并入</dt><dd><a href=${`#/cases/${encodeURIComponent(c.merged_into)}`}>${c.merged_into}</a></dd></div>`}
       </dl>
       <${Particulars} c=${c} />
