@@ -46,6 +46,9 @@ from contracts.event_data import (
     NotificationFailed,
     NotificationSent,
     OrderGrade,
+    PetitionAcknowledged,
+    PetitionAnswered,
+    PetitionReviewRequested,
     RedRiskRaised,
     Reporter,
     RevisitAnswered,
@@ -89,6 +92,9 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "NotificationFailed",
     "NotificationSent",
     "OrderGrade",
+    "PetitionAcknowledged",
+    "PetitionAnswered",
+    "PetitionReviewRequested",
     "RedRiskRaised",
     "Reporter",
     "RevisitAnswered",
@@ -185,6 +191,15 @@ CASE_RESOLVED_ON_SITE: EventSpec[CaseResolvedOnSite] = EventSpec(
     "case.resolved_on_site", "dispatch", CaseResolvedOnSite, public=False
 )
 CASE_MERGED: EventSpec[CaseMerged] = EventSpec("case.merged", "dispatch", CaseMerged, public=False)
+PETITION_ACKNOWLEDGED: EventSpec[PetitionAcknowledged] = EventSpec(
+    "petition.acknowledged", "dispatch", PetitionAcknowledged
+)
+PETITION_ANSWERED: EventSpec[PetitionAnswered] = EventSpec(
+    "petition.answered", "dispatch", PetitionAnswered
+)
+PETITION_REVIEW_REQUESTED: EventSpec[PetitionReviewRequested] = EventSpec(
+    "petition.review_requested", "dispatch", PetitionReviewRequested
+)
 SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
 SUPERVISION_ORDER_REPLIED: EventSpec[SupervisionOrderReplied] = EventSpec(
     "supervision.order_replied", "supervision", SupervisionOrderReplied
@@ -238,6 +253,9 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         CASE_VERIFIED,
         CASE_RESOLVED_ON_SITE,
         CASE_MERGED,
+        PETITION_ACKNOWLEDGED,
+        PETITION_ANSWERED,
+        PETITION_REVIEW_REQUESTED,
         SLA_WARNING,
         SLA_OVERDUE,
         SUPERVISION_ORDER,

@@ -48,6 +48,9 @@ class CaseView(Contract):
     alternatives: list[Assignee] = []
     helpers: list[Assignee] = []
     pending_extension: dict[str, str] | None = None
+    petition: dict[str, Any] | None = None
+    """信访 only: ``stage`` (handling | review | re_review), ``filed_at``, ``accepted_at``,
+    ``answered_at``, ``acknowledge_by``, ``answer_by``, ``review_asked_by``, ``extended``."""
     returns: int = 0
     reopens: int = 0
     merged_into: str | None = None

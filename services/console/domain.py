@@ -150,15 +150,19 @@ UNIT_ROLES: Final = frozenset({"handler", "grid_worker", "supervisor"})
 
 ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "operator": frozenset({"dispatch", "return", "verify", "revisit", "escalate", "merge",
-                           "resolve_on_site", "assess"}),
-    "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate"}),
+                           "resolve_on_site", "assess", "request_review"}),
+    "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
+                          "acknowledge", "answer"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site"}),
     "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
                         "escalate", "verify", "revisit", "resolve_on_site", "merge",
-                        "supervise", "assess", "subscribe"}),
+                        "supervise", "assess", "subscribe", "acknowledge", "answer",
+                        "request_review"}),
 }  # fmt: skip
+"""信访: the unit holding a petition acknowledges (受理告知) and answers it; the centre's
+operators register a petitioner's request for 复查 / 复核."""
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``assess`` (一单考评), ``subscribe`` (alerts)."""
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from contracts.common import Channel, RiskGrade
 from contracts.event_data import RevisitBy
 from contracts.events import Assignee, Deadlines, EventData, EventSpec, Level, Territory
+from kernel.petition import PetitionClocks
 
 
 class CaseStatus(StrEnum):
@@ -87,6 +88,8 @@ class CaseState:
     reopens: int = 0
     merged_into: str | None = None
     satisfaction: str | None = None
+    petition: PetitionClocks | None = None
+    """信访 only: where the petition stands against the law's clocks."""
 
 
 # --- commands (imperative) ---------------------------------------------------------------
@@ -198,6 +201,33 @@ class Merge:
     into: str
 
 
+@dataclass(frozen=True)
+class Acknowledge:
+    """受理告知: ``clocks`` as acceptance leaves them (``kernel.petition``)."""
+
+    clocks: PetitionClocks
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The stage's written answer; ``clocks`` as it leaves them."""
+
+    opinion: str
+    clocks: PetitionClocks
+    revisit: RevisitBy | None = None
+
+
+@dataclass(frozen=True)
+class RequestReview:
+    """复查 or 复核 asked in time: to ``to_level``; ``clocks`` of the new stage."""
+
+    reason: str
+    clocks: PetitionClocks
+    to_level: Level
+    suggestion: Assignee | None = None
+
+
 Command = (
     AwaitDispatch
     | Dispatch
@@ -213,6 +243,9 @@ Command = (
     | DecideExtension
     | ResolveOnSite
     | Merge
+    | Acknowledge
+    | Answer
+    | RequestReview
 )
 
 
@@ -253,6 +286,9 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "decide_extension": OPEN,
     "resolve_on_site": BEFORE_DISPATCH,
     "merge": BEFORE_DISPATCH | {S.DISPATCHED},
+    "acknowledge": OPEN,
+    "answer": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    "request_review": frozenset({S.CONCLUDED, S.CLOSED}),
 }
 """Action → the statuses it may start from. The target status depends on the action's data
 (a helper's sign-off leaves the case where it is; an unsatisfied revisit reopens it)."""
@@ -272,11 +308,28 @@ ACTION_OF: dict[type, str] = {
     DecideExtension: "decide_extension",
     ResolveOnSite: "resolve_on_site",
     Merge: "merge",
+    Acknowledge: "acknowledge",
+    Answer: "answer",
+    RequestReview: "request_review",
 }
+
+PETITION_ACTIONS: frozenset[str] = frozenset({"acknowledge", "answer", "request_review"})
+"""Actions of the petition line alone (信访工作条例)."""
 
 
 def allowed_actions(state: CaseState) -> list[str]:
     allowed = [action for action, sources in ACTIONS.items() if state.status in sources]
     if state.extension is None:
         allowed = [a for a in allowed if a != "decide_extension"]
+    petition = state.petition
+    if petition is None:
+        return [a for a in allowed if a not in PETITION_ACTIONS]
+    if petition.accepted_at is not None:
+        allowed = [a for a in allowed if a != "acknowledge"]
+    if petition.stage == "handling" and petition.accepted_at is None:
+        allowed = [a for a in allowed if a != "answer"]
+    # a petition's lead unit answers in writing: its conclusion is the answer
+    allowed = [a for a in allowed if a != "conclude"]
+    if petition.review_asked_by is None:
+        allowed = [a for a in allowed if a != "request_review"]
     return allowed

@@ -57,6 +57,9 @@ from contracts.events import (
     EventSpec,
     NotificationFailed,
     NotificationSent,
+    PetitionAcknowledged,
+    PetitionAnswered,
+    PetitionReviewRequested,
     RedRiskRaised,
     Reporter,
     RevisitAnswered,
@@ -828,7 +831,11 @@ DESIGN_PUBLIC_TYPES = (
     "notification.failed",
 )
 # Added to the public surface since DESIGN (new routing keys only: nothing designed changed).
-ADDED_PUBLIC_TYPES = ("supervision.order_replied", "supervision.red_risk")
+ADDED_PUBLIC_TYPES = (
+    "supervision.order_replied", "supervision.red_risk",
+    # 1.1, 信访: each step of the petition line
+    "petition.acknowledged", "petition.answered", "petition.review_requested",
+)  # fmt: skip
 ENVELOPE_KEYS = {"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -904,6 +911,17 @@ MINIMAL_DATA: dict[str, EventData] = {
     "case.verified": CaseVerified(passed=False, note="未整改到位", by="centre-1"),
     "case.resolved_on_site": CaseResolvedOnSite(note="当场调解", by="W-7"),
     "case.merged": CaseMerged(into="CF261121-AAAAAA", by="op-1"),
+    "petition.acknowledged": PetitionAcknowledged(answer_by=T0 + timedelta(days=61), by="h-1"),
+    "petition.answered": PetitionAnswered(
+        stage="handling", by="h-1", review_asked_by=T0 + timedelta(days=31)
+    ),
+    "petition.review_requested": PetitionReviewRequested(
+        stage="review",
+        reason="不服处理意见",
+        to_level="district",
+        answer_by=T0 + timedelta(days=31),
+        by="op-1",
+    ),
     "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
     "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
 }

@@ -28,6 +28,9 @@ const FORMS = {
     text('note', '回访记录', false),
   ],
   resolve_on_site: [text('note', '化解情况')],
+  acknowledge: [text('note', '告知内容', false)],
+  answer: [text('opinion', '答复意见')],
+  request_review: [text('reason', '复查（复核）请求理由')],
   merge: [{ name: 'into', label: '并入的工单编号', kind: 'input', required: true }],
   dispatch: [{ name: 'assignee', label: '派往单位', kind: 'select', required: true }],
 };
