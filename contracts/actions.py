@@ -216,6 +216,31 @@ class ResolveOnSiteAction(Action):
     note: RequiredText
 
 
+class AcknowledgeAction(Action):
+    """受理告知 (信访): the petition is accepted and the petitioner told; the 受理告知书 is
+    attached to the case. The written answer is due 60 days from today."""
+
+    action: Literal["acknowledge"] = "acknowledge"
+    note: OptionalText = Field(default="", description="what the petitioner is told besides")
+
+
+class AnswerAction(Action):
+    """书面答复 (信访): the stage's written answer (处理意见, 复查意见 or 复核意见), attached to
+    the case as its 意见书; the case is concluded."""
+
+    action: Literal["answer"] = "answer"
+    opinion: RequiredText = Field(max_length=4000, description="the answer in full")
+    attachments: AttachmentIds = Field(default=[], description=SITE_PHOTOS)
+
+
+class RequestReviewAction(Action):
+    """复查 (or, after a review's answer, 复核) asked by the petitioner: within 30 days of the
+    answer, else refused (422) with the day it fell due. The case goes to the level above."""
+
+    action: Literal["request_review"] = "request_review"
+    reason: RequiredText = Field(max_length=2000, description="why the petitioner disagrees")
+
+
 class MergeAction(Action):
     """A repeat of another case."""
 
@@ -263,7 +288,10 @@ LifecycleAction = Annotated[
     | MergeAction
     | ReviewReturnAction
     | AppealAction
-    | DecideAppealAction,
+    | DecideAppealAction
+    | AcknowledgeAction
+    | AnswerAction
+    | RequestReviewAction,
     Field(discriminator="action"),
 ]
 """Any lifecycle action, by its name."""

@@ -23,9 +23,13 @@ Level = Literal["micro_grid", "grid", "community", "street", "district"]
 ClockKind = Literal["respond", "feedback", "resolve"]
 """The three limits of every dispatch (2 h / 24 h / the category's days)."""
 
-AlertClock = Literal["respond", "feedback", "resolve", "order", "revisit"]
-"""What an SLA alert is about: one of the three limits, a supervision order's due time, or the
-revisit by phone a concluded case waits for (回访)."""
+AlertClock = Literal["respond", "feedback", "resolve", "order", "revisit", "acknowledge", "answer"]
+"""What an SLA alert is about: one of the three limits, a supervision order's due time, the
+revisit by phone a concluded case waits for (回访), or a petition's own clocks: 受理告知
+(``acknowledge``) and the written answer (``answer``: 办理, 复查 or 复核)."""
+
+PetitionStage = Literal["handling", "review", "re_review"]
+"""信访: 办理 (the first answer), 复查 (its review), 复核 (the review's re-review)."""
 
 RevisitBy = Literal["sms", "phone"]
 """How a concluded case is revisited (回访): by SMS, or by an operator's call when no SMS can
@@ -101,6 +105,10 @@ class Deadlines(Contract):
     respond_by: AwareDatetime
     feedback_by: AwareDatetime
     resolve_by: AwareDatetime
+    acknowledge_by: AwareDatetime | None = None
+    """信访 only: 受理告知, decide and tell the petitioner (15 calendar days of filing)."""
+    answer_by: AwareDatetime | None = None
+    """信访 only: the written answer of the stage (办理 60 days of acceptance; 复查, 复核 30)."""
 
 
 class CaseAwaitingDispatch(EventData):
@@ -259,6 +267,36 @@ class CaseMerged(EventData):
     """A duplicate of another case, followed there."""
 
     into: str
+    by: str
+
+
+class PetitionAcknowledged(EventData):
+    """受理告知: the petition is accepted and the petitioner told (受理告知书); the answer is
+    now due ``answer_by``."""
+
+    answer_by: AwareDatetime
+    by: str
+    note: str = ""
+
+
+class PetitionAnswered(EventData):
+    """The written answer of a stage: 处理意见书 (handling), 复查意见书 (review), 复核意见书
+    (re-review). ``review_asked_by``: the last moment the next review may be asked (None after
+    a re-review: it is final)."""
+
+    stage: PetitionStage
+    by: str
+    review_asked_by: AwareDatetime | None = None
+
+
+class PetitionReviewRequested(EventData):
+    """复查 (or 复核) asked in time: the case goes to the level above, its answer due
+    ``answer_by``."""
+
+    stage: PetitionStage
+    reason: str
+    to_level: Level
+    answer_by: AwareDatetime
     by: str
 
 

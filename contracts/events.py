@@ -47,6 +47,9 @@ from contracts.event_data import (
     NotificationFailed,
     NotificationSent,
     OrderGrade,
+    PetitionAcknowledged,
+    PetitionAnswered,
+    PetitionReviewRequested,
     RatingAppealDecided,
     RatingAppealed,
     RedRiskRaised,
@@ -93,6 +96,9 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "NotificationFailed",
     "NotificationSent",
     "OrderGrade",
+    "PetitionAcknowledged",
+    "PetitionAnswered",
+    "PetitionReviewRequested",
     "RatingAppealDecided",
     "RatingAppealed",
     "RedRiskRaised",
@@ -200,6 +206,15 @@ CASE_RATING_APPEALED: EventSpec[RatingAppealed] = EventSpec(
 CASE_RATING_APPEAL_DECIDED: EventSpec[RatingAppealDecided] = EventSpec(
     "case.rating_appeal_decided", "dispatch", RatingAppealDecided, public=False
 )
+PETITION_ACKNOWLEDGED: EventSpec[PetitionAcknowledged] = EventSpec(
+    "petition.acknowledged", "dispatch", PetitionAcknowledged
+)
+PETITION_ANSWERED: EventSpec[PetitionAnswered] = EventSpec(
+    "petition.answered", "dispatch", PetitionAnswered
+)
+PETITION_REVIEW_REQUESTED: EventSpec[PetitionReviewRequested] = EventSpec(
+    "petition.review_requested", "dispatch", PetitionReviewRequested
+)
 SLA_WARNING: EventSpec[SlaWarning] = EventSpec("sla.warning", "supervision", SlaWarning)
 SUPERVISION_ORDER_REPLIED: EventSpec[SupervisionOrderReplied] = EventSpec(
     "supervision.order_replied", "supervision", SupervisionOrderReplied
@@ -256,6 +271,9 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         CASE_RETURN_REVIEWED,
         CASE_RATING_APPEALED,
         CASE_RATING_APPEAL_DECIDED,
+        PETITION_ACKNOWLEDGED,
+        PETITION_ANSWERED,
+        PETITION_REVIEW_REQUESTED,
         SLA_WARNING,
         SLA_OVERDUE,
         SUPERVISION_ORDER,

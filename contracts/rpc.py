@@ -52,6 +52,9 @@ class CaseView(Contract):
     """退单审核: the unit whose return waits for the centre's check."""
     appeal: Literal["pending", "upheld", "rejected"] | None = None
     """不满意甄别 of the citizen's "unsatisfied"."""
+    petition: dict[str, Any] | None = None
+    """信访 only: ``stage`` (handling | review | re_review), ``filed_at``, ``accepted_at``,
+    ``answered_at``, ``acknowledge_by``, ``answer_by``, ``review_asked_by``, ``extended``."""
     returns: int = 0
     reopens: int = 0
     merged_into: str | None = None

@@ -37,6 +37,7 @@ from kernel.config import PathStep, dotted_path, line_of, load_model
 from kernel.durations import PolicyError, WorkingDuration
 from kernel.holidays import HolidayArrangements
 from kernel.levels import LEVELS, EscalationSteps
+from kernel.petition import PetitionLimits
 from kernel.sla_file import (
     DEFAULT_ORDER_LIMITS,
     KINDS,
@@ -148,6 +149,8 @@ class SlaPolicy:
     """回访 by phone (待回访): how long after the conclusion the citizen must be called."""
     hours: HoursBook = field(default_factory=HoursBook)
     """工作时间: each unit's working hours (hours.yml), for the limits that run in them."""
+    petition: PetitionLimits = field(default_factory=PetitionLimits)
+    """信访: 受理告知, 办理, 延期, 复查 and 复核 limits in calendar days."""
 
     # --- loading ---
 
@@ -199,6 +202,7 @@ class SlaPolicy:
             escalation=_ladder(file.escalation),
             orders={grade: getattr(file.orders, grade) for grade in ORDER_GRADES},
             revisit=file.revisit,
+            petition=file.petition.limits(),
         )
 
     # --- using ---

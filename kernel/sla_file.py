@@ -22,6 +22,7 @@ from contracts.events import ClockKind, OrderGrade
 from kernel.calendar import CALENDAR_MODES, CalendarMode
 from kernel.config import Fault, either
 from kernel.durations import read_limit
+from kernel.petition import PetitionFile
 
 KINDS: Final[tuple[ClockKind, ...]] = ("respond", "feedback", "resolve")
 RunsOn = Literal["wall_clock", "working_hours"]
@@ -39,7 +40,7 @@ DEFAULT_ORDER_LIMITS: Final[Mapping[OrderGrade, timedelta]] = {
 
 _TOP_FIELDS: Final = (
     "default", "warn_at", "calendar", "overrides", "pause_on_extension", "escalation", "orders",
-    "revisit",
+    "revisit", "petition",
 )  # fmt: skip
 DEFAULT_REVISIT: Final = "P3D"
 """回访 by phone: three working days from the conclusion."""
@@ -263,6 +264,8 @@ class SlaFile(_Section):
     revisit: Limit = Field(default_factory=lambda: read_limit(DEFAULT_REVISIT))
     """回访: how long a concluded case waits for an operator's call when no SMS can reach the
     citizen (the 待回访 list)."""
+    petition: PetitionFile = Field(default_factory=PetitionFile)
+    """信访: the petition line's limits in calendar days (``kernel.petition``)."""
 
     @field_validator("escalation", "orders", mode="before")
     @classmethod

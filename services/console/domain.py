@@ -150,9 +150,9 @@ UNIT_ROLES: Final = frozenset({"handler", "grid_worker", "supervisor"})
 
 ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "operator": frozenset({"dispatch", "return", "verify", "revisit", "escalate", "merge",
-                           "resolve_on_site", "assess", "review_return"}),
+                           "resolve_on_site", "assess", "review_return", "request_review"}),
     "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
-                          "appeal"}),
+                          "appeal", "acknowledge", "answer"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site", "appeal"}),
     "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe",
@@ -160,8 +160,10 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
                         "escalate", "verify", "revisit", "resolve_on_site", "merge",
                         "supervise", "assess", "subscribe", "review_return", "appeal",
-                        "decide_appeal"}),
+                        "decide_appeal", "acknowledge", "answer", "request_review"}),
 }  # fmt: skip
+"""信访: the unit holding a petition acknowledges (受理告知) and answers it; the centre's
+operators register a petitioner's request for 复查 / 复核."""
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``review_return`` (退单审核) for the centre, ``appeal`` (不满意甄别) for the unit and its
 decision for supervisors;

@@ -10,13 +10,15 @@ naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from contracts.actions import (
     AcceptAction,
+    AcknowledgeAction,
+    AnswerAction,
     AppealAction,
     ConcludeAction,
     DecideAppealAction,
@@ -26,6 +28,7 @@ from contracts.actions import (
     FeedbackAction,
     LifecycleAction,
     MergeAction,
+    RequestReviewAction,
     ResolveOnSiteAction,
     ReturnAction,
     ReviewReturnAction,
@@ -35,9 +38,12 @@ from contracts.actions import (
 from contracts.event_data import RevisitBy
 from contracts.events import Assignee, Level, Territory
 from contracts.rpc import DepartmentDuty, GridUnit
+from kernel.petition import PetitionClocks, PetitionPlan, PetitionRefused
 from kernel.sla import SlaPolicy
 from services.dispatch import lifecycle as lc
 from services.dispatch.domain import RoutingTable
+
+T = TypeVar("T")
 
 
 class BadCommand(ValueError):
@@ -126,7 +132,17 @@ def parse(
         case ExtendAction(approve=bool() as approve):
             return lc.DecideExtension(approve, action.note)
         case ExtendAction(until=datetime() as until, reason=str() as reason):
+            if state.petition is not None:
+                _lawful("until", lambda p: p.check_extension(_clocks(state), until), sla)
             return lc.RequestExtension(until.astimezone(UTC), reason)
+        case AcknowledgeAction():
+            clocks = _lawful("action", lambda p: p.acknowledged(_clocks(state), now), sla)
+            return lc.Acknowledge(clocks, action.note)
+        case AnswerAction():
+            clocks = _lawful("action", lambda p: p.answered(_clocks(state), now), sla)
+            return lc.Answer(action.opinion, clocks, facts.revisit)
+        case RequestReviewAction():
+            return _review(action, state, facts, duties_above, sla, now)
         case ResolveOnSiteAction():
             return lc.ResolveOnSite(action.note)
         case MergeAction():
@@ -140,6 +156,39 @@ def parse(
         case DecideAppealAction():
             return lc.DecideAppeal(action.upheld, action.note)
     raise BadCommand(f"action: {action.action!r} is not complete")
+
+
+def _clocks(state: lc.CaseState) -> PetitionClocks:
+    if state.petition is None:
+        raise BadCommand("action: only a petition (信访) takes this step")
+    return state.petition
+
+
+def _lawful(field: str, step: Callable[[PetitionPlan], T], sla: SlaPolicy) -> T:
+    """A step of ``kernel.petition``; what the law refuses names ``field`` (a late review says
+    the day its time ran out)."""
+    try:
+        return step(PetitionPlan(sla.petition))
+    except PetitionRefused as refusal:
+        raise BadCommand(f"{field}: {refusal}") from None
+
+
+def _review(
+    action: RequestReviewAction,
+    state: lc.CaseState,
+    facts: CaseFacts,
+    duties_above: Sequence[DepartmentDuty],
+    sla: SlaPolicy,
+    now: datetime,
+) -> lc.RequestReview:
+    """复查 / 复核 at the level above, with the suggestion its duty list makes. A case at the
+    county's own level stays there: the platform's territory ends with the county, whose
+    petition bureau then dispatches the review to the organ above the one that answered."""
+    clocks = _lawful("action", lambda p: p.review_asked(_clocks(state), now), sla)
+    if sla.escalation.above(state.level) is None:
+        return lc.RequestReview(action.reason, clocks, state.level)
+    climbed = _escalate(EscalateAction(reason=action.reason), state, facts, duties_above, sla)
+    return lc.RequestReview(action.reason, clocks, climbed.to_level, climbed.suggestion)
 
 
 def _dispatch(

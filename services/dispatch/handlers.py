@@ -70,7 +70,7 @@ def route_case(
 ) -> None:
     """The case made as received, and its first step: dispatched, waiting, or resolved."""
     with about(case_id=routed.event.case_id, event_id=routed.event.event_id):
-        case = routing.new_case(routed, now)
+        case = routing.new_case(routed, now, config.sla.petition)
         command = routing.first_command(case, routed.decision, config.sla, now)
         actor = SYSTEM
         if isinstance(command, lc.ConcludeAtDesk):  # 直办: the desk's own conclusion
@@ -86,7 +86,7 @@ def act(
     """One lifecycle action of a person; the case as it is after it."""
     wanted, case_id = command.action, command.case_id
     duties_above = []
-    if wanted.action == "escalate":
+    if wanted.action in ("escalate", "request_review"):
         duties_above = escalation_duties(uow, case_id, grid, config)
     with about(case_id=case_id), uow:
         case = uow.cases.get(case_id)

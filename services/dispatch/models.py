@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from contracts.desk import particulars_of
 from contracts.events import Assignee, CaseReceived, Deadlines
 from contracts.rpc import CaseView, TimelineEntry
+from kernel.petition import PetitionClocks
 from kit.db import UtcDateTime, kit_tables
 from services.dispatch.lifecycle import (
     CaseState,
@@ -78,6 +79,8 @@ class Case(Base):
     routing_rule: Mapped[str] = mapped_column(String(64))
     routing_reason: Mapped[str] = mapped_column(Text)
     received: Mapped[dict[str, object]] = mapped_column(JSON)
+    petition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """信访 only: the petition's clocks (``kernel.petition.PetitionClocks``, ``petition_row``)."""
     received_by: Mapped[str | None] = mapped_column(String(64), index=True)
     """首问负责: who registered it at the centre's desk."""
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -117,6 +120,7 @@ class Case(Base):
             satisfaction=self.satisfaction,
             return_review=_assignee(self.return_review),
             appeal=self.appeal,  # type: ignore[arg-type]
+            petition=petition_clocks(self.petition),
         )  # fmt: skip
 
     def apply(self, outcome: Outcome) -> None:
@@ -143,6 +147,7 @@ class Case(Base):
         self.merged_into, self.satisfaction = new.merged_into, new.satisfaction
         self.return_review = new.return_review.model_dump() if new.return_review else None
         self.appeal = new.appeal
+        self.petition = petition_row(new.petition)
         self.due_at = due_of(new)
         self.reach_units(reach_of(self.assignee_code, self.level, self.helpers, self.place))
         self.updated_at = step.at
@@ -192,6 +197,7 @@ class Case(Base):
             pending_extension=self.extension,
             return_review=state.return_review,
             appeal=state.appeal,
+            petition=self.petition,
             returns=self.returns,
             reopens=self.reopens,
             merged_into=self.merged_into,
@@ -210,6 +216,31 @@ class Case(Base):
                 for h in self.history
             ],
         )  # fmt: skip
+
+
+_PETITION_TIMES = ("filed_at", "acknowledge_by", "answer_by", "accepted_at", "answered_at",
+                   "review_asked_by")  # fmt: skip
+
+
+def petition_row(clocks: PetitionClocks | None) -> dict[str, Any] | None:
+    """A petition's clocks as its JSON column holds them (times in ISO 8601)."""
+    if clocks is None:
+        return None
+    row: dict[str, Any] = {"stage": clocks.stage, "extended": clocks.extended}
+    for name in _PETITION_TIMES:
+        at = getattr(clocks, name)
+        row[name] = at.isoformat() if at is not None else None
+    return row
+
+
+def petition_clocks(row: dict[str, Any] | None) -> PetitionClocks | None:
+    if row is None:
+        return None
+    times = {
+        name: datetime.fromisoformat(row[name]) if row.get(name) else None
+        for name in _PETITION_TIMES
+    }
+    return PetitionClocks(stage=row["stage"], extended=row["extended"], **times)  # type: ignore[arg-type]
 
 
 class RepeatLink(Base):
@@ -296,4 +327,9 @@ def due_of(state: CaseState) -> datetime | None:
     if state.deadlines is None or not running:
         return None
     limits: list[datetime] = [getattr(state.deadlines, limit) for limit in running]
+    petition = state.petition
+    if petition is not None:
+        limits.append(petition.answer_by)
+        if petition.accepted_at is None and petition.acknowledge_by is not None:
+            limits.append(petition.acknowledge_by)
     return min(limits)

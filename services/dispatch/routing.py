@@ -16,6 +16,7 @@ from typing import Any
 from contracts.desk import revisit_by
 from contracts.events import Assignee, CaseReceived, Envelope, Level
 from contracts.rpc import DepartmentDuty, GridUnit
+from kernel.petition import PetitionLimits, PetitionPlan
 from kernel.sla import SlaPolicy
 from kit.green import concurrently
 from services.dispatch import domain, search
@@ -23,7 +24,7 @@ from services.dispatch import lifecycle as lc
 from services.dispatch.commands import CaseFacts
 from services.dispatch.config import DispatchConfig
 from services.dispatch.grid import Grid, RpcUnavailable
-from services.dispatch.models import Case
+from services.dispatch.models import Case, petition_row
 
 log = logging.getLogger(__name__)
 GRID_CALLS_AT_ONCE = 8
@@ -157,10 +158,17 @@ def first_command(
     )  # fmt: skip
 
 
-def new_case(routed: Routed, now: datetime) -> Case:
-    """The case as received and placed, before its first step."""
+def new_case(routed: Routed, now: datetime, petition: PetitionLimits | None = None) -> Case:
+    """The case as received and placed, before its first step; a petition with its own clocks
+    counted from its filing (``petition``: the limits of ``sla.yml``)."""
     received, decision, place = routed.event.data, routed.decision, routed.place
+    clocks = (
+        PetitionPlan(petition or PetitionLimits()).filed(received.received_at)
+        if received.channel == "petition"
+        else None
+    )
     return Case(
+        petition=petition_row(clocks),
         case_id=routed.event.case_id or "",
         channel=received.channel,
         source=received.source,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from contracts.common import Channel, RiskGrade
 from contracts.event_data import RevisitBy
 from contracts.events import Assignee, Deadlines, EventData, EventSpec, Level, Territory
+from kernel.petition import PetitionClocks
 
 
 class CaseStatus(StrEnum):
@@ -94,6 +95,8 @@ class CaseState:
     """退单审核: the unit whose return waits for the centre's check."""
     appeal: AppealState | None = None
     """不满意甄别 of the current "unsatisfied": pending, upheld or rejected."""
+    petition: PetitionClocks | None = None
+    """信访 only: where the petition stands against the law's clocks."""
 
 
 # --- commands (imperative) ---------------------------------------------------------------
@@ -216,6 +219,14 @@ class ReviewReturn:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    """受理告知: ``clocks`` as acceptance leaves them (``kernel.petition``)."""
+
+    clocks: PetitionClocks
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class AppealRating:
     """不满意甄别: the unit contests the "unsatisfied"."""
 
@@ -226,6 +237,25 @@ class AppealRating:
 class DecideAppeal:
     upheld: bool
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The stage's written answer; ``clocks`` as it leaves them."""
+
+    opinion: str
+    clocks: PetitionClocks
+    revisit: RevisitBy | None = None
+
+
+@dataclass(frozen=True)
+class RequestReview:
+    """复查 or 复核 asked in time: to ``to_level``; ``clocks`` of the new stage."""
+
+    reason: str
+    clocks: PetitionClocks
+    to_level: Level
+    suggestion: Assignee | None = None
 
 
 Command = (
@@ -246,6 +276,9 @@ Command = (
     | ReviewReturn
     | AppealRating
     | DecideAppeal
+    | Acknowledge
+    | Answer
+    | RequestReview
 )
 
 
@@ -289,6 +322,9 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "review_return": frozenset({S.PENDING_DISPATCH}),
     "appeal": OPEN | {S.CONCLUDED},
     "decide_appeal": OPEN | {S.CONCLUDED},
+    "acknowledge": OPEN,
+    "answer": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    "request_review": frozenset({S.CONCLUDED, S.CLOSED}),
 }
 """Action → the statuses it may start from. The target status depends on the action's data
 (a helper's sign-off leaves the case where it is; an unsatisfied revisit reopens it)."""
@@ -311,7 +347,13 @@ ACTION_OF: dict[type, str] = {
     ReviewReturn: "review_return",
     AppealRating: "appeal",
     DecideAppeal: "decide_appeal",
+    Acknowledge: "acknowledge",
+    Answer: "answer",
+    RequestReview: "request_review",
 }
+
+PETITION_ACTIONS: frozenset[str] = frozenset({"acknowledge", "answer", "request_review"})
+"""Actions of the petition line alone (信访工作条例)."""
 
 
 def allowed_actions(state: CaseState) -> list[str]:
@@ -323,4 +365,16 @@ def allowed_actions(state: CaseState) -> list[str]:
         "appeal": state.satisfaction == "unsatisfied" and state.appeal is None,
         "decide_appeal": state.appeal == "pending",
     }
-    return [a for a in allowed if waiting.get(a, True)]
+    allowed = [a for a in allowed if waiting.get(a, True)]
+    petition = state.petition
+    if petition is None:
+        return [a for a in allowed if a not in PETITION_ACTIONS]
+    if petition.accepted_at is not None:
+        allowed = [a for a in allowed if a != "acknowledge"]
+    if petition.stage == "handling" and petition.accepted_at is None:
+        allowed = [a for a in allowed if a != "answer"]
+    # a petition's lead unit answers in writing: its conclusion is the answer
+    allowed = [a for a in allowed if a != "conclude"]
+    if petition.review_asked_by is None:
+        allowed = [a for a in allowed if a != "request_review"]
+    return allowed

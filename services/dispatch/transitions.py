@@ -45,11 +45,14 @@ from contracts.events import (
     EventSpec,
 )
 from kernel.levels import is_above
+from services.dispatch import petitions
 from services.dispatch.states import (
     ACTION_OF,
     ACTIONS,
     Accept,
+    Acknowledge,
     Actor,
+    Answer,
     AwaitDispatch,
     CaseState,
     Command,
@@ -66,6 +69,7 @@ from services.dispatch.states import (
     Outcome,
     PendingExtension,
     RequestExtension,
+    RequestReview,
     ResolveOnSite,
     Return,
     Revisit,
@@ -148,17 +152,18 @@ def _dispatch(state: CaseState, c: Dispatch, actor: Actor, at: datetime) -> Outc
         status=S.DISPATCHED,
         assignee=c.assignee,
         level=c.level,
-        deadlines=c.deadlines,
+        deadlines=petitions.with_clocks(c.deadlines, state.petition),
         helpers=tuple(Helper(unit) for unit in c.helpers),
         extension=None,
         verified=False,
         return_review=None,  # dispatched elsewhere: the return counts as it was
         appeal=None,
     )
+    assert new.deadlines is not None
     fact = CaseDispatched(
         assignee=c.assignee,
         level=c.level,
-        deadlines=c.deadlines,
+        deadlines=new.deadlines,
         dispatched_by=actor.user,
         category=c.category,
         rule=c.rule,
@@ -258,6 +263,11 @@ def _conclude(state: CaseState, c: Conclude, actor: Actor, at: datetime) -> Outc
             )  # fmt: skip
         new = replace(state, helpers=_with_helper(state, replace(helper, concluded=True)))
         return _outcome(state, new, "conclude_part", actor, at, c.result)
+    if state.petition is not None:
+        raise IllegalTransition(
+            "conclude", state.status, allowed_actions(state),
+            "a petition is concluded by its written answer (answer)",
+        )  # fmt: skip
     waiting = [h.unit.name for h in state.helpers if not h.concluded]
     if waiting:
         raise IllegalTransition(
@@ -376,7 +386,7 @@ def _extend(state: CaseState, c: RequestExtension, actor: Actor, at: datetime) -
         else "an extension is pending already"
         if state.extension is not None
         else "the new time must be after the current limit"
-        if state.deadlines is not None and c.until <= state.deadlines.resolve_by
+        if state.deadlines is not None and c.until <= _limit_extended(state)
         else None
     )
     if helper is not None:
@@ -388,15 +398,23 @@ def _extend(state: CaseState, c: RequestExtension, actor: Actor, at: datetime) -
     return _outcome(state, new, "extend", actor, at, c.reason, (CASE_EXTENSION_REQUESTED, fact))
 
 
+def _limit_extended(state: CaseState) -> datetime:
+    """The limit an extension moves: a petition's answer (信访), else the resolve limit."""
+    assert state.deadlines is not None
+    if state.petition is not None:
+        return state.petition.answer_by
+    return state.deadlines.resolve_by
+
+
 def _decide_extension(state: CaseState, c: DecideExtension, actor: Actor, at: datetime) -> Outcome:
     if state.extension is None:
         raise IllegalTransition(
             "decide_extension", state.status, allowed_actions(state), "no extension is pending"
         )
-    deadlines = state.deadlines
-    if c.approve and deadlines is not None:
-        deadlines = deadlines.model_copy(update={"resolve_by": state.extension.until})
-    new = replace(state, extension=None, deadlines=deadlines)
+    deadlines, clocks = state.deadlines, state.petition
+    if c.approve:
+        deadlines, clocks = petitions.extension_approved(state, state.extension.until)
+    new = replace(state, extension=None, deadlines=deadlines, petition=clocks)
     fact = CaseExtensionDecided(
         approved=c.approve,
         until=state.extension.until,
@@ -438,4 +456,7 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     DecideExtension: _decide_extension,
     ResolveOnSite: _resolve_on_site,
     Merge: _merge,
+    Acknowledge: petitions.acknowledge,
+    Answer: petitions.answer,
+    RequestReview: petitions.request_review,
 }

@@ -58,6 +58,9 @@ from contracts.events import (
     EventSpec,
     NotificationFailed,
     NotificationSent,
+    PetitionAcknowledged,
+    PetitionAnswered,
+    PetitionReviewRequested,
     RatingAppealDecided,
     RatingAppealed,
     RedRiskRaised,
@@ -831,7 +834,11 @@ DESIGN_PUBLIC_TYPES = (
     "notification.failed",
 )
 # Added to the public surface since DESIGN (new routing keys only: nothing designed changed).
-ADDED_PUBLIC_TYPES = ("supervision.order_replied", "supervision.red_risk")
+ADDED_PUBLIC_TYPES = (
+    "supervision.order_replied", "supervision.red_risk",
+    # 1.1, 信访: each step of the petition line
+    "petition.acknowledged", "petition.answered", "petition.review_requested",
+)  # fmt: skip
 ENVELOPE_KEYS = {"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -916,6 +923,17 @@ MINIMAL_DATA: dict[str, EventData] = {
         by="h-1",
     ),
     "case.rating_appeal_decided": RatingAppealDecided(upheld=False, note="答复不到位", by="sup-1"),
+    "petition.acknowledged": PetitionAcknowledged(answer_by=T0 + timedelta(days=61), by="h-1"),
+    "petition.answered": PetitionAnswered(
+        stage="handling", by="h-1", review_asked_by=T0 + timedelta(days=31)
+    ),
+    "petition.review_requested": PetitionReviewRequested(
+        stage="review",
+        reason="不服处理意见",
+        to_level="district",
+        answer_by=T0 + timedelta(days=31),
+        by="op-1",
+    ),
     "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
     "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
 }

@@ -383,7 +383,7 @@ INVALID = [
         "calender: chinese",
         "sla.yml line 6: calender: unknown field "
         "(expected default, warn_at, calendar, overrides, pause_on_extension, escalation, "
-        "orders or revisit)",
+        "orders, revisit or petition)",
         id="top unknown",
     ),
     pytest.param(

@@ -28,6 +28,9 @@ const FORMS = {
     text('note', '回访记录', false),
   ],
   resolve_on_site: [text('note', '化解情况')],
+  acknowledge: [text('note', '告知内容', false)],
+  answer: [text('opinion', '答复意见')],
+  request_review: [text('reason', '复查（复核）请求理由')],
   merge: [{ name: 'into', label: '并入的工单编号', kind: 'input', required: true }],
   review_return: [
     { name: 'approve', label: '审核意见', kind: 'select', required: true, options: { yes: '同意退单（不计入考评）', no: '不同意（退回原单位办理）' } },

@@ -13,7 +13,7 @@ export const STATUS = {
 export const CHANNEL = { hotline: '12345热线', grid: '网格上报', opinion: '舆情', petition: '信访' };
 export const RISK = { red: '红', yellow: '黄', blue: '蓝' };
 export const LEVEL = { micro_grid: '微网格', grid: '网格', community: '社区', street: '街道', district: '区县' };
-export const CLOCK = { respond: '签收', feedback: '反馈', resolve: '办结' };
+export const CLOCK = { respond: '签收', feedback: '反馈', resolve: '办结', acknowledge: '受理告知', answer: '书面答复' };
 export const ROLE = {
   operator: '话务/派单员', handler: '部门办理人', grid_worker: '网格员', supervisor: '督查', admin: '管理员',
 };
@@ -24,6 +24,7 @@ export const ACTION = {
   decide_extension: '审批延期', escalate: '上报', verify: '核查', revisit: '回访',
   resolve_on_site: '就地化解', merge: '合并',
   review_return: '退单审核', appeal: '不满意甄别申请', decide_appeal: '甄别裁定',
+  acknowledge: '受理告知', answer: '书面答复', request_review: '申请复查/复核',
   // timeline-only entries
   receive: '受理', conclude_at_desk: '直办办结', await_dispatch: '进入待派单', route: '智能分派', reopen: '返工', supervise: '督办',
 };
