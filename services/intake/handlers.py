@@ -233,15 +233,22 @@ def move_status(statuses: CaseStatuses, event: Envelope[Any], data: dict[str, An
     elif current.status_at > event.occurred_at:
         return None
     current.status_at = event.occurred_at
-    for key in ("assignee", "level", "deadlines"):
+    for key in ("assignee", "level"):
         if data.get(key) is not None:
             setattr(current, key, data[key])
+    if data.get("deadlines") is not None:
+        current.deadlines = given(data["deadlines"])
     if event.type in ("case.returned", "case.escalated"):
         current.assignee, current.deadlines = None, None
     if new_status is None or new_status == current.status:
         return None
     current.status = new_status
     return new_status
+
+
+def given(deadlines: dict[str, Any]) -> dict[str, Any]:
+    """The limits a case has: a petition's own two are absent, not null, on other cases."""
+    return {name: at for name, at in deadlines.items() if at is not None}
 
 
 # --- callbacks ---
@@ -259,7 +266,7 @@ def callback_body(
             "external_id": submission.external_id,
             "status": status,
             "assignee": data.get("assignee"),
-            "deadlines": data.get("deadlines"),
+            "deadlines": given(data["deadlines"]) if data.get("deadlines") else None,
             "note": domain.timeline_note(data),
         },
         ensure_ascii=False,

@@ -471,7 +471,7 @@ def test_the_action_table_matches_the_design() -> None:
 
 
 def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
-    assert len(ACTION_OF) == 17
+    assert len(ACTION_OF) == 20
     assert set(ACTION_OF.values()) == set(ACTIONS)
     assert {cls.__name__ for cls in ACTION_OF} == {
         "AwaitDispatch",

@@ -295,6 +295,7 @@ def test_the_example_in_the_sla_file_comments_is_valid() -> None:
     example = "\n".join(line.removeprefix("# ") for line in lines[begin:])
     policy = SlaPolicy.from_text(text + "\n" + example)
     assert [override.when for override in policy.overrides] == [
+        When(channel="hotline"),
         When(risk="red"),
         When(channel="petition"),
         When(channel="opinion", category="safety"),
