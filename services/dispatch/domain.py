@@ -66,6 +66,14 @@ class RoutingTable:
 # --- where the case is, as grid answered ---
 
 
+UNLOCATED: dict[str, str] = {
+    "no_input": "未给出位置", "invalid": "位置无效", "outside": "不在辖区内",
+    "unknown_code": "网格编码不存在", "no_match": "地址未匹配到单位",
+    "ambiguous": "地址对应多个单位",
+}  # fmt: skip
+LOCATED_BY: dict[str, str] = {"point": "坐标", "code": "网格编码", "address": "地址"}
+
+
 @dataclass(frozen=True)
 class Place:
     """The case's chain in the territory (micro-grid → district), or why it has none."""
@@ -75,9 +83,11 @@ class Place:
 
     @classmethod
     def from_location(cls, location: Location) -> Place:
+        # the note is read by the operator on the case page (Chinese), grid's English detail
+        # stays in grid's logs
         if not location.located:
-            return cls((), f"not located: {location.reason} {location.detail}".strip())
-        return cls(tuple(location.chain), f"located by {location.by}")
+            return cls((), f"未能定位：{UNLOCATED.get(location.reason or '', '原因不明')}")
+        return cls(tuple(location.chain), f"按{LOCATED_BY.get(location.by or '', '位置')}定位")
 
     def unit_at(self, level: Level) -> GridUnit | None:
         return next((unit for unit in self.chain if unit.level == level), None)
@@ -95,6 +105,8 @@ class Place:
 class RoutingRule:
     name: str
     action: RuleAction
+    label: str = ""
+    """The rule's Chinese name, which the operator reads in the routing reason."""
     channels: frozenset[str] = frozenset()
     risks: frozenset[str] = frozenset()
     categories: tuple[str, ...] = ()
@@ -135,7 +147,8 @@ class RoutingRules:
     def from_routing(cls, routing: RoutingFile) -> RoutingRules:
         return cls(tuple(
             RoutingRule(
-                name=rule.name, action=rule.then.action, channels=frozenset(rule.when.channels),
+                name=rule.name, label=rule.label or "", action=rule.then.action,
+                channels=frozenset(rule.when.channels),
                 risks=frozenset(rule.when.risk), categories=tuple(rule.when.categories),
                 has_category=rule.when.has_category, located=rule.when.located,
                 resolved_on_site=rule.when.resolved_on_site,
@@ -185,14 +198,14 @@ def classify(case: CaseReceived, table: RoutingTable) -> tuple[Category | None, 
     """(category, given by the source?, how it was found)."""
     given = table.categories.get(case.category) if case.category else None
     if given is not None:
-        return given, True, f"category {given.name} given by {case.source}"
+        return given, True, f"来源给出分类“{given.name}”"
     ranked = table.classify(case.content)
     if not ranked:
-        unknown = f"unknown category {case.category!r}; " if case.category else ""
-        return None, False, unknown + "no keyword matched"
+        unknown = "来源给出的分类不在目录中；" if case.category else ""
+        return None, False, unknown + "没有关键词命中"
     best = ranked[0][0]
     words = "、".join(word for word in best.keywords if word in case.content)
-    return best, False, f"keywords {words} suggest {best.name}"
+    return best, False, f"关键词“{words}”提示为“{best.name}”"
 
 
 def decide(
@@ -211,13 +224,13 @@ def decide(
     for rule in rules.rules:
         if not rule.holds(case, code, given, place):
             continue
-        why = f"{rule.name}: {found}"
+        why = f"{rule.label or rule.name}：{found}"
         if rule.action == "resolve_on_site":
             return RoutingDecision("resolve_on_site", rule.name, why, code, "grid")
         if rule.action == "wait":
             suggestion = _suggest(place, duties, table, category)
             return RoutingDecision(
-                "await", rule.name, f"{why}; a person decides", code,
+                "await", rule.name, f"{why}；由人工决定", code,
                 suggestion[0].level if suggestion else "district",
                 suggestion[1] if suggestion else None, resolve=resolve,
             )  # fmt: skip
@@ -228,12 +241,12 @@ def decide(
         auto = rule.auto and certain and (given or rule.action == "grid")
         return RoutingDecision(
             "dispatch" if auto else "await", rule.name,
-            f"{why} → {lead.name}" + ("" if auto else "; suggested, a person confirms"),
+            f"{why} → {lead.name}" + ("" if auto else "；仅为建议，由人工确认"),
             code, level, lead, alternatives, helpers, resolve,
         )  # fmt: skip
     suggestion = _suggest(place, duties, table, category)
     return RoutingDecision(
-        "await", "no_rule", f"no rule decided: {found}", code,
+        "await", "no_rule", f"没有规则作出决定：{found}", code,
         suggestion[0].level if suggestion else "district",
         suggestion[1] if suggestion else None, resolve=resolve,
     )  # fmt: skip

@@ -29,7 +29,7 @@ from services.dispatch.models import Case, petition_row
 log = logging.getLogger(__name__)
 GRID_CALLS_AT_ONCE = 8
 """Duty lists asked of grid side by side while a burst is routed (most come from the cache)."""
-NOWHERE = domain.Place(note="no place given")
+NOWHERE = domain.Place(note="未给出位置")
 SUMMARY_CHARS = 100
 
 
@@ -68,7 +68,7 @@ def locate_all(grid: Grid, received: list[CaseReceived]) -> list[domain.Place]:
         answers = iter(grid.locate_all(asked) if asked else [])
     except RpcUnavailable as silence:
         log.warning("routing %d cases without a place: %s", len(asked), silence)
-        unknown = domain.Place(note=f"grid unavailable: {silence}")
+        unknown = domain.Place(note="网格服务无应答，未定位")
         return [unknown if query is not None else NOWHERE for query in queries]
     return [
         domain.Place.from_location(next(answers)) if query is not None else NOWHERE
@@ -187,7 +187,7 @@ def new_case(routed: Routed, now: datetime, petition: PetitionLimits | None = No
         place=[unit.model_dump() for unit in place.chain],
         resolve_seconds=int(decision.resolve.total_seconds()) if decision.resolve else None,
         routing_rule=decision.rule,
-        routing_reason=f"{decision.reason} ({place.note})" if place.note else decision.reason,
+        routing_reason=f"{decision.reason}（{place.note}）" if place.note else decision.reason,
         received=received.model_dump(mode="json"),
         received_by=received.received_by,
         received_at=received.received_at,

@@ -108,6 +108,8 @@ class RuleEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Word
+    label: str | None = Field(default=None, min_length=1)
+    """The rule's Chinese name, shown to operators in the routing reason."""
     when: Annotated[When, BeforeValidator(_none_is_empty)] = When()
     then: Then
 

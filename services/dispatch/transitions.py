@@ -422,7 +422,7 @@ def _decide_extension(state: CaseState, c: DecideExtension, actor: Actor, at: da
         note=c.note,
         by=actor.user,
     )
-    reason = ("approved" if c.approve else "refused") + (f": {c.note}" if c.note else "")
+    reason = ("批准延期" if c.approve else "驳回延期") + (f"：{c.note}" if c.note else "")
     return _outcome(
         state, new, "decide_extension", actor, at, reason, (CASE_EXTENSION_DECIDED, fact)
     )

@@ -159,7 +159,7 @@ def test_opinion_and_petition_wait_for_one_click_with_a_suggestion(
     petition_id = platform.submit("/api/v1/petitions", petition, source="petition").body["case_id"]
     opinion = case_of(platform, token, opinion_id, "pending_dispatch")
     assert opinion["category"] == "labour.wage_arrears" and opinion["suggestion"]
-    assert "keywords" in opinion["routing_reason"]
+    assert "关键词" in opinion["routing_reason"]
     petition_case = case_of(platform, token, petition_id, "pending_dispatch")
     assert petition_case["suggestion"]["code"] == "D-XFJ"
     assert petition_case["routing_rule"] == "petitions_to_the_bureau"

@@ -181,7 +181,7 @@ def test_an_uncertain_routing_waits_for_one_click(config: DispatchConfig) -> Non
 
     waiting = uow.stored("C-1")
     assert (waiting.status, waiting.category) == ("pending_dispatch", "environment.noise")
-    assert "keywords" in waiting.routing_reason
+    assert "关键词" in waiting.routing_reason
     assert told(uow) == [("case.awaiting_dispatch", "C-1")]
     suggestion = uow.events[0].data.suggestion
     assert suggestion is not None and suggestion.code == "D-HBJ"
@@ -200,7 +200,7 @@ def test_a_silent_grid_leaves_the_case_for_a_person(config: DispatchConfig) -> N
     route(uow, FakeGrid(silent=True), config, received("C-1", **NOISE))
 
     case = uow.stored("C-1")
-    assert case.place == [] and "grid unavailable" in case.routing_reason
+    assert case.place == [] and "网格服务无应答" in case.routing_reason
     assert told(uow) == [("case.awaiting_dispatch", "C-1")]
 
 

@@ -380,7 +380,7 @@ def expected_outcome(
         data = CaseExtensionDecided(
             approved=True, until=EXT_UNTIL, deadlines=EXTENDED, note="同意", by=by
         )
-        return new, [(CASE_EXTENSION_DECIDED, data)], "approved: 同意"
+        return new, [(CASE_EXTENSION_DECIDED, data)], "批准延期：同意"
     if action == "resolve_on_site":
         new = replace(state, status=S.RESOLVED_ON_SITE)
         data = CaseResolvedOnSite(note=RESOLVE.note, by=by)
@@ -996,7 +996,7 @@ def test_an_approved_extension_moves_only_the_resolve_limit() -> None:
     assert out.state.extension is None
     assert out.state.status is S.IN_PROGRESS
     assert out.step == Step(
-        "decide_extension", S.IN_PROGRESS, S.IN_PROGRESS, SUPERVISOR, AT, "approved: 同意"
+        "decide_extension", S.IN_PROGRESS, S.IN_PROGRESS, SUPERVISOR, AT, "批准延期：同意"
     )
     assert_facts(
         out,
@@ -1012,7 +1012,7 @@ def test_an_approved_extension_moves_only_the_resolve_limit() -> None:
     assert "decide_extension" not in allowed_actions(out.state)
 
 
-@pytest.mark.parametrize(("note", "reason"), [("理由不足", "refused: 理由不足"), ("", "refused")])
+@pytest.mark.parametrize(("note", "reason"), [("理由不足", "驳回延期：理由不足"), ("", "驳回延期")])
 def test_a_refused_extension_leaves_the_deadlines(note: str, reason: str) -> None:
     state = replace(dispatched(status=S.ACCEPTED), extension=PENDING_EXT)
     out = handle(state, DecideExtension(approve=False, note=note), SUPERVISOR, AT)
@@ -1045,10 +1045,10 @@ def test_after_an_approval_the_next_request_must_pass_the_new_limit() -> None:
 @pytest.mark.parametrize(
     ("approve", "note", "reason"),
     [
-        (True, "见批示:", "approved: 见批示:"),
-        (False, "补充材料 ", "refused: 补充材料 "),
-        (True, ":", "approved: :"),
-        (True, "", "approved"),
+        (True, "见批示:", "批准延期：见批示:"),
+        (False, "补充材料 ", "驳回延期：补充材料 "),
+        (True, ":", "批准延期：:"),
+        (True, "", "批准延期"),
     ],
 )
 def test_the_decision_note_is_kept_whole_in_the_history(

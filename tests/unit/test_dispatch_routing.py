@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ CHAIN = (
     GridUnit(code="370113001", name="城关街道", level="street", parent="370113"),
     GridUnit(code="370113", name="示范县", level="district", parent=None),
 )  # fmt: skip
-LOCATED = Place(CHAIN, "located by point")
-NOWHERE = Place((), "no place given")
+LOCATED = Place(CHAIN, "按坐标定位")
+NOWHERE = Place((), "未给出位置")
 
 
 def case(content: str = "有事反映", **fields: Any) -> CaseReceived:
@@ -116,6 +117,16 @@ def test_a_given_category_on_duty_in_the_street_stays_in_the_street(
     assert decision.category == "environment.noise" and "城关街道综治中心" in decision.reason
 
 
+def test_the_routing_reason_is_chinese_and_names_the_rule_by_its_label(
+    table: RoutingTable, rules: RoutingRules
+) -> None:
+    """The operator reads the reason on the case page: the rule's label, not its identifier."""
+    decision = decide(case(category="environment.noise"), LOCATED,
+                      {"street": [STREET_LEAD], "district": [HBJ]}, table, rules)  # fmt: skip
+    assert decision.reason == "大事不出乡：来源给出分类“噪声扰民” → 城关街道综治中心"
+    assert not re.search(r"[A-Za-z]", decision.reason)
+
+
 def test_without_a_street_duty_it_goes_to_the_county_with_its_helpers(
     table: RoutingTable, rules: RoutingRules
 ) -> None:
@@ -150,7 +161,7 @@ def test_two_leads_make_it_a_suggestion_with_an_alternative(
     assert decision.decision == "await"
     assert decision.assignee is not None and decision.assignee.code == "D-HBJ"
     assert [a.code for a in decision.alternatives] == ["D-CGJ"]
-    assert "a person confirms" in decision.reason
+    assert "由人工确认" in decision.reason
 
 
 def test_a_guessed_category_is_only_suggested(table: RoutingTable, rules: RoutingRules) -> None:
@@ -158,7 +169,7 @@ def test_a_guessed_category_is_only_suggested(table: RoutingTable, rules: Routin
                       {"street": [STREET_LEAD], "district": [HBJ]}, table, rules)  # fmt: skip
     assert decision.decision == "await" and decision.category == "environment.noise"
     assert decision.assignee is not None and decision.assignee.code == "S-001"
-    assert "keywords" in decision.reason and "广场舞" in decision.reason
+    assert "关键词" in decision.reason and "广场舞" in decision.reason
 
 
 def test_red_risk_always_waits_but_keeps_a_suggestion(
@@ -199,7 +210,7 @@ def test_petitions_go_to_the_bureau_for_a_person_to_confirm(
 def test_nothing_known_leaves_it_to_a_person(table: RoutingTable, rules: RoutingRules) -> None:
     decision = decide(case("你好"), NOWHERE, {}, table, rules)
     assert (decision.decision, decision.rule, decision.assignee) == ("await", "no_rule", None)
-    assert "no keyword matched" in decision.reason
+    assert "没有关键词命中" in decision.reason
 
 
 def test_without_a_place_the_street_tier_is_skipped(
@@ -350,15 +361,15 @@ def test_a_burst_is_located_in_one_call_and_placeless_cases_are_not_asked() -> N
     assert grid.asked == [[{"grid_code": "3701130010010102"}, {"lat": 36.6, "lon": 117.0},
                            {"address": "城关街道新华社区"}]]  # fmt: skip
     assert [place.note for place in places] == [
-        "not located: unknown_code", "no place given", "not located: outside",
-        "not located: no_match",
+        "未能定位：网格编码不存在", "未给出位置", "未能定位：不在辖区内",
+        "未能定位：地址未匹配到单位",
     ]  # fmt: skip
 
 
 def test_a_silent_grid_routes_the_burst_without_places() -> None:
     places = locate_all(FakeGrid(None), PLACELESS_BURST)
     assert [place.chain for place in places] == [()] * 4
-    assert [place.note.split(":")[0] for place in places] == [
-        "grid unavailable", "no place given", "grid unavailable", "grid unavailable"
+    assert [place.note for place in places] == [
+        "网格服务无应答，未定位", "未给出位置", "网格服务无应答，未定位", "网格服务无应答，未定位"
     ]  # fmt: skip
     assert locate_all(FakeGrid(None), [case()]) == [NOWHERE]  # nothing asked at all

@@ -74,7 +74,7 @@ export async function api(path, { method = 'GET', body, query, idempotent = fals
   if (response.ok) return data;
 
   const errors = Array.isArray(data?.errors) ? data.errors : [];
-  const message = errors[0]?.msg || `请求失败（HTTP ${response.status}）`;
+  const message = errors[0]?.msg || `请求失败（状态码 ${response.status}）`;
   const error = new ApiError(response.status, errors, message);
   if (response.status === 401 && auth) logout('登录已失效，请重新登录');
   if (response.status === 429) {
@@ -127,7 +127,7 @@ export async function download(path, query, fallback = '导出文件') {
     try { data = await response.json(); } catch { data = null; }
     const errors = Array.isArray(data?.errors) ? data.errors : [];
     if (response.status === 401) logout('登录已失效，请重新登录');
-    throw new ApiError(response.status, errors, errors[0]?.msg || `导出失败（HTTP ${response.status}）`);
+    throw new ApiError(response.status, errors, errors[0]?.msg || `导出失败（状态码 ${response.status}）`);
   }
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement('a');

@@ -13,7 +13,7 @@ export function ExportButtons({ path, query, name = '导出文件' }) {
     try {
       await download(path, { ...query, format }, `${name}.${format}`);
     } catch (err) {
-      setError(err.status === 422 ? (err.errors[0]?.msg || err.message) : err);
+      setError(err);
     } finally {
       setBusy(null);
     }

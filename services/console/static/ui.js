@@ -16,7 +16,34 @@ export const LEVEL = { micro_grid: '微网格', grid: '网格', community: '社�
 export const CLOCK = { respond: '签收', feedback: '反馈', resolve: '办结', acknowledge: '受理告知', answer: '书面答复' };
 export const ROLE = {
   operator: '话务/派单员', handler: '部门办理人', grid_worker: '网格员', supervisor: '督查', admin: '管理员',
+  system: '系统', citizen: '群众',
 };
+/** Who acted, when it was no member of staff (dispatch's own actors). */
+const MACHINE = { auto: '智能分派', supervision: '督查时钟', citizen: '群众', centre: '综治中心' };
+export const actorText = (t) => ((t.role === 'system' || t.role === 'citizen') && MACHINE[t.actor]) || t.actor;
+/** Why the case got its risk grade: the rules of risk.yml by their Chinese names. */
+export const RISK_RULE = {
+  self_harm: '自伤自杀倾向', mass_gathering: '群体聚集', extreme_threat: '极端言行', large_petition: '大规模集体访',
+  viral_opinion: '舆情热度极高', petition_escalation: '越级上访苗头', wage_arrears: '欠薪讨薪',
+  group_petition: '集体访', hot_opinion: '舆情热度较高', repeat_complaint: '重复诉求',
+  persistent_repeat: '多次重复诉求', urgent_hotline: '热线紧急件',
+};
+export const riskRuleText = (r) => RISK_RULE[r] || '其他风险规则';
+/** The Chinese name of each field an API refusal may name. */
+export const FIELD = {
+  line: '线路', form: '方式', citizen: '群众', name: '姓名', phone: '电话', content: '诉求内容',
+  category: '事项分类', address: '地址', location: '位置', grid_code: '网格编码', handled_at_desk: '直办',
+  result: '办理结果', note: '说明', reason: '理由', until: '延期时间', assignee: '承办单位', into: '并入工单',
+  satisfaction: '满意度', text: '备注内容', attachments: '附件', file: '文件', format: '导出格式',
+  username: '用户名', password: '密码', role: '角色', unit: '单位', display: '姓名', old: '原密码', new: '新密码',
+  q: '关键词', from: '起始日期', to: '截止日期', overdue: '仅超时', after: '翻页位置', period: '考评周期',
+  kind: '对象', grade: '督办等级', due_at: '限办时间', case_ids: '工单', expected_version: '工单版本',
+  'Idempotency-Key': '重复提交',
+};
+/** An API message as it is when it is written in Chinese (it may name a file or a format);
+ * otherwise the Chinese `fallback`: the API's English refusals name fields and states the
+ * console already shows in Chinese. */
+export const zh = (msg, fallback) => (msg && /[\u4e00-\u9fff]/.test(msg) ? msg : fallback);
 export const KIND = { department: '部门', grid: '网格' };
 export const SATISFACTION = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
 export const ACTION = {
@@ -73,13 +100,14 @@ export function errorLines(error) {
   const errors = error.errors || [];
   if (error.status === 422 && errors.length) {
     return errors.map((e) => {
-      const loc = (e.loc || []).filter((p) => p !== 'body').join('.');
-      return loc ? `${loc}：${e.msg}` : e.msg;
+      const loc = (e.loc || []).filter((p) => p !== 'body' && typeof p === 'string').map((p) => FIELD[p] || '').filter(Boolean).join('·');
+      const msg = zh(e.msg, '填写有误');
+      return loc ? `${loc}：${msg}` : msg;
     });
   }
   if (error.status === 409 && errors.length) {
     const first = errors[0];
-    const lines = [`操作冲突：${first.msg}`];
+    const lines = [`操作冲突：${zh(first.msg, '工单状态已变化，不能执行此操作')}`];
     if (first.status) lines.push(`工单当前状态：${statusText(first.status)}`);
     if (first.allowed_actions) {
       const allowed = first.allowed_actions.map(actionText).join('、');
@@ -87,10 +115,12 @@ export function errorLines(error) {
     }
     return lines;
   }
-  if (error.status === 429) return [`操作过于频繁，请稍后再试：${error.message}`];
-  if (error.status === 403) return [`无权执行此操作：${error.message}`];
-  if (error.status === 404) return [`未找到：${error.message}`];
-  return [error.message || String(error)];
+  if (error.status === 429) return [zh(error.message, '操作过于频繁，请稍后再试')];
+  if (error.status === 403) return [`无权执行此操作${zh(error.message, '') ? `：${error.message}` : ''}`];
+  if (error.status === 404) return [`未找到或无权查看${zh(error.message, '') ? `：${error.message}` : ''}`];
+  if (error.status === 413) return [zh(error.message, '文件过大')];
+  if (error.status === 415) return [zh(error.message, '文件类型不支持')];
+  return [zh(error.message, `操作失败（状态码 ${error.status}）`)];
 }
 
 export function ErrorBox({ error, testid = 'error' }) {

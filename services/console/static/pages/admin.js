@@ -5,6 +5,12 @@ import { html, ROLE, channelText, ErrorBox, Loading, toast } from '../ui.js';
 
 const NEEDS_UNIT = ['handler', 'grid_worker', 'supervisor'];
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+// the configuration files by what they hold (the file name stays in the tab's tooltip)
+const CONFIG_FILE = {
+  'assessment.yml': '考评', 'categories.yml': '事项目录', 'departments.yml': '职能部门', 'holidays.yml': '节假日',
+  'intake.yml': '接入', 'keys.yml': '密钥', 'notify.yml': '通知', 'risk.yml': '风险研判', 'routing.yml': '分派规则',
+  'sla.yml': '办理时限', 'sources.yml': '接入来源',
+};
 const EMPTY = { username: '', password: '', role: '', unit: '', display: '' };
 
 function useFetch(path, reload = 0) {
@@ -57,7 +63,7 @@ function AddUser({ onAdded }) {
     <h3>添加用户</h3>
     <div class="grid-form">
       <label class="field"><span>用户名<span class="req">*</span></span>
-        <input data-testid="admin-username" autocomplete="off" autocapitalize="off" value=${u.username} onInput=${set('username')} placeholder="3–32 位 a-z 0-9 _ . -" /></label>
+        <input data-testid="admin-username" autocomplete="off" autocapitalize="off" value=${u.username} onInput=${set('username')} placeholder="3–32 位小写字母、数字或 _ . -" /></label>
       <label class="field"><span>初始密码<span class="req">*</span></span>
         <input data-testid="admin-password" type="password" autocomplete="new-password" value=${u.password} onInput=${set('password')} placeholder="至少 10 位" /></label>
       <label class="field"><span>角色<span class="req">*</span></span>
@@ -130,7 +136,7 @@ function Config() {
     ${!data && !error && html`<${Loading} />`}
     ${names.length > 0 && html`<div class="tabs" role="tablist">${names.map((n) => html`<button key=${n} role="tab"
       aria-selected=${n === current} class=${n === current ? 'active' : ''} data-testid=${`config-tab-${n}`}
-      onClick=${() => setTab(n)}>${n}</button>`)}</div>
+      onClick=${() => setTab(n)}>${CONFIG_FILE[n] || '配置文件'}</button>`)}</div>
       <pre class="config" data-testid="config-content">${files[current]}</pre>`}
   </div>`;
 }

@@ -3,12 +3,13 @@ import { Particulars } from './particulars.js';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
-  html, LEVEL, ROLE, RiskDot, StatusTag, channelText, statusText, actionText, fmtTime, localToIso,
+  html, LEVEL, ROLE, RiskDot, actorText, errorLines, zh, StatusTag, channelText, statusText, actionText, fmtTime, localToIso,
   ErrorBox, Loading, Deadline, toast,
 } from '../ui.js';
 import { ActionBar } from '../actions.js';
 import { CaseFiles } from './case_files.js';
 import { SmallMap } from '../map_view.js';
+import { useCategories } from './desk.js';
 
 const APPEAL = { pending: '待督查裁定', upheld: '甄别成立，不满意不计入考评', rejected: '甄别不成立，维持不满意' };
 
@@ -24,7 +25,7 @@ function Contact({ caseId }) {
       const answer = await api(`/api/v1/cases/${encodeURIComponent(caseId)}/contact`);
       setState({ phone: answer.phone });
     } catch (err) {
-      setState({ error: err.status === 404 ? '无权查看或无联系电话' : err.message });
+      setState({ error: err.status === 404 ? '无权查看或无联系电话' : errorLines(err).join('；') });
     }
   }
   if (state?.phone) return html`<a class="phone" href=${`tel:${state.phone}`} data-testid="contact-phone">${state.phone}</a>`;
@@ -79,7 +80,15 @@ function SuperviseForm({ caseId, onIssued }) {
   </form>`;
 }
 
-function Timeline({ entries }) {
+/** 说明 of a step: a person's words as written; the routing's own note in Chinese (an automatic
+ * dispatch records the rule's identifier, the case holds the reason a person can read). */
+function stepReason(t, c) {
+  if (t.role !== 'system') return t.reason || '—';
+  const routing = t.action === 'dispatch' ? zh(c.routing_reason, '') : '';
+  return zh(t.reason, routing || '按分派规则处理');
+}
+
+function Timeline({ entries, c }) {
   if (!entries?.length) return html`<p class="muted">暂无流转记录</p>`;
   return html`<div class="table-wrap"><table class="cards" data-testid="timeline">
     <thead><tr><th>时间</th><th>操作</th><th>状态</th><th>操作人</th><th>单位</th><th>说明</th></tr></thead>
@@ -87,9 +96,9 @@ function Timeline({ entries }) {
       <td data-label="时间">${fmtTime(t.at, true)}</td>
       <td data-label="操作">${actionText(t.action)}</td>
       <td data-label="状态">${t.from_status ? `${statusText(t.from_status)} → ` : ''}${statusText(t.to_status)}</td>
-      <td data-label="操作人">${t.actor}${t.role ? html` <small class="muted">${ROLE[t.role] || t.role}</small>` : ''}</td>
+      <td data-label="操作人">${actorText(t)}${t.role ? html` <small class="muted">${ROLE[t.role] || t.role}</small>` : ''}</td>
       <td data-label="单位">${t.unit || '—'}</td>
-      <td data-label="说明">${t.reason || '—'}</td>
+      <td data-label="说明">${stepReason(t, c)}</td>
     </tr>`)}</tbody>
   </table></div>`;
 }
@@ -99,6 +108,7 @@ export function CasePage({ caseId, me }) {
   const [error, setError] = useState(null);
   const [reload, setReload] = useState(0);
   const [orders, setOrders] = useState([]);
+  const categories = useCategories();
 
   useEffect(() => {
     let stale = false;
@@ -112,6 +122,8 @@ export function CasePage({ caseId, me }) {
   const d = c.deadlines || {};
   const done = DONE.includes(c.status);
   const place = [...(c.place || [])].reverse().map((p) => p.name).join(' / ');
+  // the catalogue's Chinese name; a code it does not know is not shown raw
+  const category = c.category && (categories.find((k) => k.code === c.category)?.name || '（目录外分类）');
   const canSupervise = me.role === 'supervisor' || me.role === 'admin';
 
   return html`<section class="page case-page" data-testid="case-page">
@@ -122,8 +134,8 @@ export function CasePage({ caseId, me }) {
     <div class="card">
       <dl class="facts">
         <div><dt>状态</dt><dd data-testid="case-status">${statusText(c.status)}</dd></div>
-        <div><dt>渠道</dt><dd>${channelText(c.channel)}<small class="muted"> ${c.source || ''}</small></dd></div>
-        <div><dt>事项分类</dt><dd>${c.category || '—'}</dd></div>
+        <div><dt>渠道</dt><dd>${channelText(c.channel)}${c.source === 'centre' ? html`<small class="muted">（本中心登记）</small>` : ''}</dd></div>
+        <div><dt>事项分类</dt><dd data-testid="case-category">${category || '—'}</dd></div>
         <div><dt>风险等级</dt><dd><${RiskDot} risk=${c.risk} /></dd></div>
         <div><dt>办理层级</dt><dd>${LEVEL[c.level] || c.level || '—'}</dd></div>
         <div><dt>承办单位</dt><dd data-testid="case-assignee">${unitName(c.assignee)}
@@ -151,6 +163,6 @@ export function CasePage({ caseId, me }) {
     ${canSupervise && html`<${SuperviseForm} caseId=${c.case_id} onIssued=${(o) => { setOrders([...orders, o]); setReload(reload + 1); }} />`}
     ${orders.length > 0 && html`<div class="alert ok" data-testid="supervise-result">
       ${orders.map((o, i) => html`<div key=${i}>已下达${GRADES[o.grade] || ''}督办${o.due_at ? `，限 ${fmtTime(o.due_at)} 前办结` : ''}</div>`)}</div>`}
-    <div class="card"><h3>流转记录</h3><${Timeline} entries=${c.timeline} /></div>
+    <div class="card"><h3>流转记录</h3><${Timeline} entries=${c.timeline} c=${c} /></div>
   </section>`;
 }

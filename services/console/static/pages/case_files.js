@@ -2,7 +2,7 @@
 // that feedback and conclusion dialogs use (现场照片; on a phone it opens the camera).
 import { useEffect, useState } from 'preact/hooks';
 import { api, session, ApiError } from '../api.js';
-import { html, fmtTime, ErrorBox, toast } from '../ui.js';
+import { html, zh, fmtTime, ErrorBox, toast } from '../ui.js';
 
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const ACCEPT = 'image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf';
@@ -29,7 +29,7 @@ export async function uploadFile(caseId, file) {
   const data = await response.json().catch(() => null);
   if (response.ok) return data;
   const known = { 413: '文件超过 10 兆，无法上传', 415: '只能上传照片或 PDF 文档', 404: '未找到该工单' };
-  throw new ApiError(response.status, [], known[response.status] || data?.errors?.[0]?.msg || `上传失败（${response.status}）`);
+  throw new ApiError(response.status, [], known[response.status] || zh(data?.errors?.[0]?.msg, `上传失败（状态码 ${response.status}）`));
 }
 
 /** The bytes of a file of the case, with the bearer token (an <img> cannot send it). */

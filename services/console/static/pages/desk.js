@@ -2,14 +2,10 @@
 // submits); 我登记的: the cases I registered, and the notices of their conclusion (首问负责).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { html, CHANNEL, StatusTag, channelText, cut, fmtTime, ErrorBox, Loading, Pager, toast } from '../ui.js';
+import { html, FIELD, CHANNEL, StatusTag, channelText, cut, fmtTime, ErrorBox, Loading, Pager, toast } from '../ui.js';
 import { useEventStream } from '../stream.js';
 
 const FORM = { visit: '来访', phone: '来电', letter: '来信', online: '网上' };
-const FIELD = {
-  line: '线路', form: '方式', citizen: '群众', name: '姓名', phone: '电话', content: '诉求内容',
-  category: '事项分类', address: '地址', handled_at_desk: '直办', result: '办理结果', 'Idempotency-Key': '重复提交',
-};
 const EMPTY = { line: 'hotline', form: 'phone', name: '', phone: '', content: '', category: '', address: '', direct: false, result: '' };
 const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now() + Math.random()));
 
@@ -73,7 +69,7 @@ export function DeskPage() {
       <label>群众姓名<input data-testid="desk-name" value=${f.name} onInput=${set('name')} maxlength="200" />${hint('citizen.name')}</label>
       <label>联系电话<input data-testid="desk-phone" value=${f.phone} onInput=${set('phone')} inputmode="tel" />${hint('citizen.phone')}</label>
       <label class="wide">诉求内容<textarea id="desk-content" data-testid="desk-content" required value=${f.content} onInput=${set('content')}
-        onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) submit(e); }} placeholder="回车提交，Shift+回车换行"></textarea>${hint('content')}</label>
+        onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) submit(e); }} placeholder="回车提交；换行请按上档键加回车"></textarea>${hint('content')}</label>
       <label>事项分类<input data-testid="desk-category" list="desk-categories" value=${f.category} onInput=${set('category')} placeholder="输入中文名称查找" />
         <datalist id="desk-categories">${categories.map((c) => html`<option key=${c.code} value=${c.name} />`)}</datalist>${hint('category')}</label>
       <label>地址<input data-testid="desk-address" value=${f.address} onInput=${set('address')} placeholder="街道、社区、门牌" />${hint('address')}</label>

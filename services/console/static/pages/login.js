@@ -1,7 +1,7 @@
 // 登录: username + password; the API's message on 401/429.
 import { useState } from 'preact/hooks';
 import { login, takeNotice } from '../api.js';
-import { html } from '../ui.js';
+import { html, errorLines } from '../ui.js';
 
 export function LoginPage({ onLogin }) {
   const [username, setUsername] = useState('');
@@ -21,9 +21,9 @@ export function LoginPage({ onLogin }) {
     try {
       onLogin(await login(username.trim(), password));
     } catch (err) {
-      if (err.status === 401) setError(`登录失败：${err.message}`);
-      else if (err.status === 429) setError(`尝试次数过多，请稍后再试：${err.message}${err.retryAfter ? `（${err.retryAfter} 秒后）` : ''}`);
-      else setError(err.message || String(err));
+      if (err.status === 401) setError('登录失败：用户名或密码错误');
+      else if (err.status === 429) setError(`尝试次数过多，请稍后再试${err.retryAfter ? `（${err.retryAfter} 秒后）` : ''}`);
+      else setError(errorLines(err).join('；'));
       setBusy(false);
     }
   }

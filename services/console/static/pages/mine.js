@@ -6,19 +6,20 @@ import { ActionBar } from '../actions.js';
 import { ExportButtons } from '../export.js';
 
 const PAGE_SIZE = 50;
-const NO_SEARCH = { q: '', from: '', to: '', overdue: false, unit: '' };
+const NO_SEARCH = { q: '', phone: '', from: '', to: '', overdue: false, unit: '' };
 
 /** The search a link asks for (#/mine?unit=…&from=…&to=…&overdue=true, e.g. 一单考评's drill-down). */
 function linkedSearch() {
   const query = new URLSearchParams(location.hash.split('?')[1] || '');
   const wanted = { ...NO_SEARCH };
-  for (const key of ['q', 'from', 'to', 'unit']) wanted[key] = query.get(key) || '';
+  for (const key of ['q', 'phone', 'from', 'to', 'unit']) wanted[key] = query.get(key) || '';
   wanted.overdue = query.get('overdue') === 'true';
   return wanted;
 }
 const isLinked = (search) => Object.keys(NO_SEARCH).some((k) => search[k] !== NO_SEARCH[k]);
 
-// 搜索: words (Chinese needs no spaces), received dates, overdue, a unit and its subtree.
+// 搜索: words (Chinese needs no spaces), the citizen's full number, received dates, overdue, a
+// unit and its subtree.
 function SearchBox({ onSearch, initial = NO_SEARCH }) {
   const [form, setForm] = useState(initial);
   const [wrong, setWrong] = useState(null);
@@ -27,10 +28,11 @@ function SearchBox({ onSearch, initial = NO_SEARCH }) {
     e.preventDefault();
     const backwards = form.from && form.to && form.to < form.from;
     setWrong(backwards ? '截止日期早于起始日期' : null);
-    if (!backwards) onSearch({ ...form, q: form.q.trim(), unit: form.unit.trim() });
+    if (!backwards) onSearch({ ...form, q: form.q.trim(), phone: form.phone.trim(), unit: form.unit.trim() });
   };
   return html`<form class="toolbar search" data-testid="search-form" onSubmit=${submit}>
     <input type="search" data-testid="search-q" aria-label="关键词" placeholder="内容或地址关键词" value=${form.q} onInput=${set('q')} />
+    <input type="tel" data-testid="search-phone" aria-label="群众电话" placeholder="群众电话（完整号码）" value=${form.phone} onInput=${set('phone')} />
     <label>受理日期 <input type="date" data-testid="search-from" aria-label="起始日期" value=${form.from} onInput=${set('from')} /></label>
     <label>至 <input type="date" data-testid="search-to" aria-label="截止日期" value=${form.to} onInput=${set('to')} /></label>
     <label><input type="checkbox" data-testid="search-overdue" checked=${form.overdue} onChange=${set('overdue')} /> 仅超时</label>
@@ -73,7 +75,8 @@ export function MinePage() {
           ${Object.entries(STATUS).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
         </select>
         <button class="btn" data-testid="refresh" onClick=${() => setReload(reload + 1)}>刷新</button>
-        <${ExportButtons} path="/api/v1/cases/export" query=${{ mine: 1, status }} name="我的工单" />
+        <${ExportButtons} path="/api/v1/cases/export" name="我的工单"
+          query=${{ mine: linked ? '' : 1, status, ...search, overdue: search.overdue ? 'true' : '' }} />
       </div>
     </div>
     <${SearchBox} initial=${search} onSearch=${(wanted) => { setSearch(wanted); setCursors([]); }} />

@@ -1,6 +1,6 @@
 // The whole matter on the case page: address, citizen, photos, repeats as links, risk rules,
 // the line's details and who received it (首问负责).
-import { html } from '../ui.js';
+import { html, riskRuleText } from '../ui.js';
 
 const PLATFORM = { weibo: '微博', wechat: '微信', douyin: '抖音', news: '新闻', forum: '论坛', other: '其他' };
 const FORM = { visit: '来访', phone: '来电', letter: '来信', online: '网上' };
@@ -23,7 +23,7 @@ export function Particulars({ c }) {
     <div><dt>地址</dt><dd data-testid="case-address">${c.address || '—'}</dd></div>
     <div><dt>群众</dt><dd data-testid="case-citizen">${c.citizen ? `${c.citizen.name || '（未留姓名）'} ${c.citizen.phone || ''}` : '—'}</dd></div>
     <div><dt>首问登记人</dt><dd data-testid="case-received-by">${c.received_by || '—'}</dd></div>
-    <div><dt>风险依据</dt><dd data-testid="case-risk-rules">${c.risk_rules?.length ? c.risk_rules.join('、') : '—'}</dd></div>
+    <div><dt>风险依据</dt><dd data-testid="case-risk-rules">${c.risk_rules?.length ? c.risk_rules.map(riskRuleText).join('、') : '—'}</dd></div>
     <div><dt>此前诉求</dt><dd data-testid="case-repeat-of">${links(c.repeat_of)}</dd></div>
     <div><dt>后续重复诉求</dt><dd data-testid="case-repeats">${links(c.repeats)}</dd></div>
     <div><dt>线路详情</dt><dd data-testid="case-details"><${Details} d=${c.details || {}} /></dd></div>

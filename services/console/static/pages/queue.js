@@ -2,15 +2,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ExportButtons } from '../export.js';
-import { html, CHANNEL, RISK, RiskDot, channelText, cut, fmtTime, ErrorBox, errorLines, Loading, Pager, toast } from '../ui.js';
+import { html, zh, statusText, CHANNEL, RISK, RiskDot, channelText, cut, fmtTime, ErrorBox, errorLines, Loading, Pager, toast } from '../ui.js';
 
 const PAGE_SIZE = 50;
 
 const failureText = (r) => {
   const e = r.error;
-  if (!e) return r.status ? `状态：${r.status}` : '派单失败';
-  if (typeof e === 'string') return e;
-  return e.msg || e.message || JSON.stringify(e);
+  if (!e) return r.status ? `工单状态：${statusText(r.status)}` : '派单失败';
+  return zh(typeof e === 'string' ? e : e.msg || e.message, '派单失败');
 };
 
 export function QueuePage() {

@@ -34,6 +34,9 @@ export function RevisitsPage() {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [reload, setReload] = useState(0);
+  // revisits recorded here: supervision closes their clock a moment later, so the list would
+  // still hold them if read again at once
+  const [recorded, setRecorded] = useState(() => new Set());
   useEffect(() => {
     let stale = false;
     api('/api/v1/revisits', { query: { page, page_size: PAGE_SIZE } })
@@ -48,13 +51,13 @@ export function RevisitsPage() {
     ${!data && !error ? html`<${Loading} />` : data && html`<div class="table-wrap"><table class="cards" data-testid="revisits-table">
       <thead><tr><th>工单编号</th><th>线路</th><th>群众</th><th>内容</th><th>回访时限</th><th>回访</th></tr></thead>
       <tbody>${data.items.length === 0 && html`<tr class="empty"><td colspan="6">暂无待回访工单</td></tr>`}
-        ${data.items.map((e) => html`<tr key=${e.case_id} class=${e.overdue ? 'late' : ''} data-testid=${`revisit-row-${e.case_id}`}>
+        ${data.items.filter((e) => !recorded.has(e.case_id)).map((e) => html`<tr key=${e.case_id} class=${e.overdue ? 'late' : ''} data-testid=${`revisit-row-${e.case_id}`}>
           <td data-label="编号"><a href=${`#/cases/${encodeURIComponent(e.case_id)}`}>${e.case_id}</a></td>
           <td data-label="线路">${channelText(e.channel)}</td>
           <td data-label="群众">${e.citizen?.name || '—'} ${e.citizen?.phone || ''}</td>
           <td data-label="内容" class="content">${cut(e.content, 40)}</td>
           <td data-label="回访时限">${fmtTime(e.due_at)} ${e.overdue ? html`<span class="tag late">已超时</span>` : e.warned ? html`<span class="tag warn">即将到期</span>` : ''}</td>
-          <td data-label="回访"><${RevisitForm} entry=${e} onDone=${() => setReload(reload + 1)} /></td></tr>`)}</tbody>
+          <td data-label="回访"><${RevisitForm} entry=${e} onDone=${() => setRecorded(new Set(recorded).add(e.case_id))} /></td></tr>`)}</tbody>
     </table></div><${Pager} page=${page} pageSize=${PAGE_SIZE} total=${data.total} onPage=${setPage} />`}
   </section>`;
 }
