@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -40,7 +42,10 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with temporary_vhost() as uri:
         platform = Processes(platform_env(uri, folder), folder)
         platform.civicflow("migrate")
-        platform.civicflow("demo", "--history", HISTORY)
+        # a month takes minutes on a busy machine: more than a one-shot command is given
+        subprocess.run([sys.executable, "-m", "civicflow", "demo", "--history", HISTORY],
+                       env=platform.env, cwd=platform.env["PYTHONPATH"], check=True,
+                       timeout=1800)  # fmt: skip
         try:
             for service in ALL_SERVICES:
                 platform.start(service)
@@ -86,6 +91,22 @@ def busiest_grid(platform: Running, markers: list[dict[str, Any]]) -> tuple[str,
     return grids.most_common(1)[0][0]
 
 
+def open_panel(page: Page, name: str) -> None:
+    """A click on the grid flown to, which fills the view: in the middle, else beside it (a
+    marker may stand in the middle)."""
+    box = page.get_by_test_id("county-map").bounding_box()
+    assert box is not None
+    for x, y in ((0.5, 0.5), (0.42, 0.6), (0.58, 0.4), (0.4, 0.4), (0.6, 0.6)):
+        page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        shown = page.get_by_test_id("map-panel-name")
+        try:
+            expect(shown).to_have_text(name, timeout=3_000)
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")  # a marker's popup, if one opened
+    expect(page.get_by_test_id("map-panel-name")).to_have_text(name)
+
+
 def test_the_map_of_the_month_zoomed_out_and_into_a_grid(
     browser: Browser, month: Running, out: Path
 ) -> None:
@@ -100,8 +121,7 @@ def test_the_map_of_the_month_zoomed_out_and_into_a_grid(
     page.get_by_test_id("map-search").fill(name)
     page.get_by_test_id(f"map-search-result-{code}").click()
     expect(page.get_by_test_id(f"map-label-{code}")).to_be_visible(timeout=10_000)
-    page.get_by_test_id("county-map").click()  # the middle of the view: the grid flown to
-    expect(page.get_by_test_id("map-panel-name")).to_have_text(name)
+    open_panel(page, name)
     expect(page.locator("[data-testid^=map-panel-case-]").first).to_be_visible()
     page.wait_for_timeout(500)
     page.screenshot(path=str(out / "month-map-grid.png"))

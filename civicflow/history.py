@@ -13,7 +13,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -41,6 +41,11 @@ class Place:
     name: str
     lat: float
     lon: float
+    spots: tuple[tuple[float, float], ...] = ()
+    """Other points inside the grid (lat, lon), so that its matters do not all stand on one."""
+
+    def point(self, rng: random.Random) -> tuple[float, float]:
+        return rng.choice(((self.lat, self.lon), *self.spots))
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ SETTLED_FATES = {CLOSED: 52, BASICALLY: 10, REWORKED: 7, LATE: 7, SUPERVISED: 5,
 RECENT_FATES = {CLOSED: 22, CONCLUDED: 20, IN_PROGRESS: 16, REOPENED: 6, SUPERVISED: 6,
                 LATE: 6, ESCALATED: 6, OVERDUE: 6, RETURNED: 5, MERGED: 2, ACCEPTED: 5}  # fmt: skip
 """Two to seven days old: much is still in hand."""
-FRESH_FATES = {ACCEPTED: 30, IN_PROGRESS: 25, CONCLUDED: 10, OVERDUE: 10, PENDING: 10,
+FRESH_FATES = {ACCEPTED: 30, IN_PROGRESS: 25, CONCLUDED: 10, OVERDUE: 10, PENDING: 15,
                CLOSED: 10, MERGED: 5}  # fmt: skip
 """Less than two days old."""
 
@@ -132,6 +137,8 @@ class PlannedCase:
     steps: tuple[Step, ...]
     phone: str
     located: bool = True
+    point: tuple[float, float] | None = None
+    """Where it is (lat, lon): one of its grid's points."""
 
     @property
     def content(self) -> str:
@@ -201,6 +208,9 @@ def plan_case(
     place = rng.choice(places)
     phone = f"139{rng.randrange(10**8):08d}"
     fate = choose_fate(rng, line, matter, age)
+    if fate == PENDING and line != "petition" and matter is not RED_MATTER:
+        # what waits for the one click is a petition (the bureau's rule is never automatic)
+        line, matter = "petition", rng.choice([m for m in MATTERS if "petition" in m.lines])
     if fate == MERGED and earlier is not None and earlier.line != "desk":
         # the same matter again from someone else: a duplicate merged into the first
         line, matter, place = earlier.line, earlier.matter, earlier.place
@@ -214,7 +224,8 @@ def plan_case(
         # was not certain of are clicked when their unit first acts on them)
         steps = (Step(timedelta(minutes=rng.randint(3, 12)), "dispatch"), *steps)
     located = line != "opinion" or rng.random() < 0.6
-    return PlannedCase(key, line, at, matter, place, fate, steps, phone, located)
+    point = place.point(rng)
+    return PlannedCase(key, line, at, matter, place, fate, steps, phone, located, point)
 
 
 def choose_fate(rng: random.Random, line: str, matter: Matter, age: timedelta) -> str:
@@ -302,8 +313,7 @@ def revisit(after: timedelta, satisfaction: str) -> Step:
 def trimmed(case: PlannedCase, end: datetime) -> PlannedCase:
     """Without the steps that would come after ``end``."""
     steps = tuple(s for s in case.steps if case.received_at + s.after < end)
-    return PlannedCase(case.key, case.line, case.received_at, case.matter, case.place,
-                       case.fate, steps, case.phone, case.located)  # fmt: skip
+    return replace(case, steps=steps)
 
 
 def expected_status(case: PlannedCase) -> str:
@@ -341,7 +351,8 @@ def submission(case: PlannedCase, now: datetime) -> tuple[str, str, dict[str, An
     their source; ``centre`` is the console's desk (登记, with ``case.key`` as its
     Idempotency-Key)."""
     at, place = now.isoformat(), case.place
-    where = {"lat": place.lat, "lon": place.lon} if case.located else None
+    lat, lon = case.point or (place.lat, place.lon)
+    where = {"lat": lat, "lon": lon} if case.located else None
     common: dict[str, Any] = {"content": case.content, "address": f"{place.name}附近"}
     if where is not None:
         common["location"] = where

@@ -1,6 +1,6 @@
 """``civicflow demo --history 30d``: the planned month (``civicflow.history``) carried out
 through the platform itself. The services run in this process on a ``ManualClock`` set to the
-month's first morning; each matter is submitted to intake (signed as its source) or registered
+month's first midnight; each matter is submitted to intake (signed as its source) or registered
 at the console's desk, and each step is a console call (一键派单, 签收, 反馈, 办结, 回访, 退单,
 上报, 督办 and its reply) at its planned time, the clock moved on before it. Routing, clocks,
 warnings, overdue alerts, escalations and every counter (the big screen's tallies, the
@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import os
+import random
 import sys
 import time
 import urllib.error
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shapely import wkb
+from shapely.geometry import Point
 from sqlalchemy import func, select
 
 from civicflow.history import (
@@ -95,10 +97,26 @@ def territory_places(settings: Settings) -> list[Place]:
         if unit.level != "grid" or unit.kind != "basic" or not unit.geometry:
             continue
         street = ancestor(units, unit.code, "street")
-        point = wkb.loads(bytes.fromhex(unit.geometry)).representative_point()
+        shape = wkb.loads(bytes.fromhex(unit.geometry))
+        point = shape.representative_point()
         if street is not None:
-            places.append(Place(unit.code, street, unit.name, round(point.y, 6), round(point.x, 6)))
+            places.append(Place(unit.code, street, unit.name, round(point.y, 6),
+                                round(point.x, 6), spots_in(shape, unit.code)))  # fmt: skip
     return places
+
+
+def spots_in(shape: Any, code: str, wanted: int = 4) -> tuple[tuple[float, float], ...]:
+    """A few points inside ``shape`` (lat, lon), the same for the same grid every time."""
+    rng = random.Random(code)
+    west, south, east, north = shape.bounds
+    found: list[tuple[float, float]] = []
+    for _ in range(wanted * 10):
+        lon, lat = rng.uniform(west, east), rng.uniform(south, north)
+        if shape.contains(Point(lon, lat)):
+            found.append((round(lat, 6), round(lon, 6)))
+            if len(found) == wanted:
+                break
+    return tuple(found)
 
 
 def ancestor(units: dict[str, Any], code: str, level: str) -> str | None:
@@ -187,7 +205,7 @@ class Replay:
         self.settings = settings
         self.clock = clock
         self.sources = SourceRegistry.from_file(
-            settings.config_dir / "sources.yml", {}, production=not settings.is_dev
+            settings.config_dir / "sources.yml", os.environ, production=not settings.is_dev
         )
         self.tokens: dict[str, tuple[str, datetime]] = {}
         self.case_ids: dict[str, str] = {}

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
+from shapely.geometry import Polygon
 
 from civicflow.history import (
     EXTERNAL_PREFIX,
@@ -19,6 +20,7 @@ from civicflow.history import (
     submission,
     tally,
 )
+from civicflow.history_run import spots_in
 from contracts.desk import DeskRegistration
 from contracts.inbound import GridReport, HotlineTicket, OpinionItem, Petition
 from kernel.calendar import SHANGHAI
@@ -146,3 +148,15 @@ def test_each_line_body_is_one_its_contract_takes(month: HistoryPlan) -> None:
         if source == "centre" and case.fate == "direct":
             assert body["handled_at_desk"]["result"]
     assert set(sources) == {"hotline", "gridapp", "opinion", "petition", "centre"}
+
+
+def test_a_grids_matters_stand_on_points_inside_it() -> None:
+    square = Polygon([(116.60, 36.40), (116.61, 36.40), (116.61, 36.41), (116.60, 36.41)])
+    spots = spots_in(square, "G-001")
+    assert len(spots) == 4 and len(set(spots)) == 4
+    assert all(36.40 < lat < 36.41 and 116.60 < lon < 116.61 for lat, lon in spots)
+    assert spots_in(square, "G-001") == spots  # the same grid, the same points
+    place = Place("G-001", "S-001", "第1网格", 36.405, 116.605, spots)
+    month = plan_history([place], END, 7)
+    points = {case.point for case in month.cases}
+    assert len(points) > 1 and points <= {(36.405, 116.605), *spots}
