@@ -20,6 +20,7 @@ import sys
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from playwright.sync_api import Browser, Page, expect
 from browser.conftest import SCREENSHOTS, Running
 from browser.test_console_ui import PHONE, log_in
 from browser.test_screen import OVERFLOWING, WALL
+from civicflow.history import parse_span
+from kernel.calendar import SHANGHAI
 from tests.support.harness import ALL_SERVICES, Processes, platform_env, temporary_vhost
 
 HISTORY = os.environ.get("CIVICFLOW_SCREENSHOT_HISTORY", "7d")
@@ -59,6 +62,10 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 def out() -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     return OUT
+
+
+def history_days() -> int:
+    return parse_span(HISTORY)
 
 
 def api(platform: Running, path: str) -> Any:
@@ -146,9 +153,18 @@ def test_the_big_screen_after_the_month(browser: Browser, month: Running, out: P
 def test_the_assessment_of_the_month(browser: Browser, month: Running, out: Path) -> None:
     desk = log_in(browser, month, "admin", WIDE)
     desk.goto(f"{month.console}/#/assessment")
-    expect(desk.get_by_test_id("assessment-chart")).not_to_have_attribute(
-        "data-units", "0", timeout=20_000
-    )
+    chart = desk.get_by_test_id("assessment-chart")
+    expect(chart).not_to_have_attribute("data-units", "0", timeout=20_000)
+    # the month holding the middle of the history (this month may have begun yesterday)
+    middle = datetime.now(UTC) - timedelta(days=history_days() // 2)
+    period = middle.astimezone(SHANGHAI).strftime("%Y-%m")
+    desk.get_by_test_id("assessment-period").fill(period)
+    desk.get_by_test_id("assessment-kind").select_option("department")  # the most cases each
+    desk.get_by_test_id("assessment-submit").click()
+    expect(desk.locator(".page-head h2 small")).to_have_text(period, timeout=20_000)
+    expect(chart).not_to_have_attribute("data-units", "0", timeout=20_000)
+    trend = desk.get_by_test_id("assessment-trend")
+    expect(trend).to_have_attribute("data-months", "6", timeout=20_000)
     desk.wait_for_timeout(1000)
     desk.screenshot(path=str(out / "month-assessment.png"))
 
