@@ -47,9 +47,12 @@ chromium:
 promtool:
 	@scripts/ensure-promtool.sh
 
+# a month of cases through the platform on the first run (HISTORY= for none; 7d for a week)
+HISTORY ?= 30d
+
 run: venv broker
 	$(BIN)/civicflow migrate
-	$(BIN)/civicflow demo
+	$(BIN)/civicflow demo $(if $(HISTORY),--history $(HISTORY))
 	$(BIN)/civicflow up
 
 # tests/ runs under eventlet; the browser tests drive Chromium with Playwright's own event loop,

@@ -31,7 +31,20 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     loaded = load_demo(settings)
     print(f"demo county loaded: {loaded['units']} grid units, {loaded['users']} dev user(s)")
-    return 0
+    if args.history is None:
+        return 0
+    from civicflow.history_run import load_from_cli
+
+    return load_from_cli(settings, args.history, args.seed)
+
+
+def _history_days(text: str) -> int:
+    from civicflow.history import parse_span
+
+    try:
+        return parse_span(text)
+    except ValueError as bad:
+        raise argparse.ArgumentTypeError(str(bad)) from None
 
 
 def cmd_grid_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -455,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("services", nargs="*", metavar="SERVICE")
     migrate.set_defaults(handler=cmd_migrate)
     demo = commands.add_parser("demo", help="load the demo county and dev users")
+    demo.add_argument(
+        "--history",
+        type=_history_days,
+        metavar="SPAN",
+        help="and a month (30d) or a week (7d) of cases through the platform",
+    )
+    demo.add_argument("--seed", type=int, default=22, help="the history's seed (22)")
     demo.set_defaults(handler=cmd_demo)
     _add_run(commands.add_parser("run", help="run one service, or N instances of it"))
     _add_up(commands.add_parser("up", help="run every service, each in its own process"))
