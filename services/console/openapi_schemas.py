@@ -145,6 +145,11 @@ BOARD = {
                  "description": "the cursor of the next page of cases (after=)"},
     },
 }  # fmt: skip
+TREND = {"type": "array", "items": {"type": "object", "required": ["day"],
+         "properties": {"day": {"type": "string", "format": "date"}, "received": COUNT,
+                        "concluded": COUNT}}}  # fmt: skip
+RANKED = {"type": "array", "items": {"type": "object", "required": ["code", "name", "count"],
+          "properties": {"code": TEXT, "name": TEXT, "count": COUNT}}}  # fmt: skip
 SCREEN = {
     "type": "object",
     "required": ["date", "received", "dispatched", "overdue", "escalated", "closed",
@@ -155,6 +160,17 @@ SCREEN = {
                      "additionalProperties": COUNT},
         "dispatched": COUNT, "overdue": COUNT, "escalated": COUNT, "closed": COUNT,
         "satisfaction_rate": RATE,
+        "received_at_desk": COUNT, "handled_at_desk": COUNT, "desk": COUNT,
+        "trend_7": TREND, "trend_30": TREND, "categories": RANKED, "hot_streets": RANKED,
+        "hot_grids": RANKED,
+        "streets": {"type": "array", "items": {"type": "object",
+                    "description": "a street's on-time rate and satisfaction, best first"}},
+        "ticker": {"type": "array", "items": {"type": "object", "required": ["at", "kind"],
+                   "properties": {"at": MOMENT, "kind": TEXT, "case_id": TEXT, "unit": TEXT,
+                                  "detail": TEXT}}},
+        "points": {"type": "array", "items": {"type": "object", "required": ["risk"],
+                   "properties": {"lat": {"type": ["number", "null"]},
+                                  "lon": {"type": ["number", "null"]}, "risk": TEXT}}},
     },
     "additionalProperties": False,
 }  # fmt: skip

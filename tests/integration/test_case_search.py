@@ -166,7 +166,10 @@ def test_the_migration_fills_reach_terms_and_limits_of_stored_cases(database_url
             ), {"deadlines": f'{{"respond_by": "{due}", "feedback_by": "{due}",'
                              f' "resolve_by": "{due}"}}',
                 "place": json.dumps(place),
-                "received": '{"address": "幸福社区5号楼"}',
+                "received": json.dumps({
+                    "channel": "hotline", "source": "hotline", "external_id": "T-OLD",
+                    "reporter": {"kind": "citizen"}, "content": "饭店油烟污染严重",
+                    "address": "幸福社区5号楼", "received_at": DAY.isoformat()}),
                 "at": DAY.strftime(SQLITE_TIME) if store.is_sqlite else DAY})  # fmt: skip
         upgrade("dispatch", database_url)
         assert ids(store, scope=[STREET]) == ["C-OLD"]
