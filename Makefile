@@ -67,8 +67,10 @@ test-faults: venv broker
 test-browser: venv broker chromium
 	$(BIN)/pytest browser
 
+# Python 3.13 runs every unit and integration test on SQLite; the PostgreSQL variants of the
+# same tests run on 3.11 in `make test` (this keeps CI's whole run near 45 minutes)
 test-py313: $(STAMP313) broker promtool
-	$(VENV313)/bin/pytest tests/unit tests/integration
+	$(VENV313)/bin/pytest tests/unit tests/integration -k "not postgresql"
 
 test-unit: venv promtool
 	$(BIN)/pytest tests/unit
