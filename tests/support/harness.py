@@ -378,10 +378,10 @@ class Processes:
     data: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def civicflow(self, *args: str) -> None:
+    def civicflow(self, *args: str, timeout: float = 300) -> None:
         """A one-shot command (``migrate``, ``demo``) of the platform's own code."""
         done = subprocess.run(self._command(*args), env=self.env, cwd=self.env["PYTHONPATH"],
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
         if done.returncode:
             raise RuntimeError(f"civicflow {' '.join(args)}: {done.stdout}{done.stderr}")
 
