@@ -3,9 +3,17 @@ of fields a newer minor version adds. The envelope and the catalogue are in ``co
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from contracts.common import (
     Channel,
@@ -109,6 +117,15 @@ class Deadlines(Contract):
     """信访 only: 受理告知, decide and tell the petitioner (15 calendar days of filing)."""
     answer_by: AwareDatetime | None = None
     """信访 only: the written answer of the stage (办理 60 days of acceptance; 复查, 复核 30)."""
+
+    @model_serializer(mode="wrap")
+    def _petition_limits_only_on_petitions(
+        self, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        """The two petition limits are absent, not null, on every other case: 1.0's
+        subscribers read each key of ``deadlines`` as a time."""
+        data: dict[str, Any] = handler(self)
+        return {key: at for key, at in data.items() if at is not None}
 
 
 class CaseAwaitingDispatch(EventData):
