@@ -288,9 +288,11 @@ class Replay:
 
     def act(self, case_id: str, action: str, body: dict[str, Any], category: str) -> int:
         """The action, after what it needs first when the case is not there yet: routed
-        (it waits), dispatched (the one click), signed for (签收). 0: it no longer fits the
-        case (the routing was certain, or an escalation took it elsewhere)."""
+        (it waits), dispatched (the one click), signed for (签收), a petition accepted
+        (受理告知, and its conclusion is the written answer). 0: it no longer fits the case
+        (the routing was certain, or an escalation took it elsewhere)."""
         deadline = time.monotonic() + SETTLE_SECONDS
+        done_first: set[str] = set()
         while True:
             status, answer = self.console("POST", f"/api/v1/cases/{case_id}/{action}", body)
             if status == 404 and time.monotonic() < deadline:
@@ -307,12 +309,28 @@ class Replay:
                 return 0
             if now == "received":
                 time.sleep(0.2)
-            elif "dispatch" in allowed:
-                self.act(case_id, "dispatch", {}, category)
-            elif "accept" in allowed and action in ("feedback", "conclude"):
-                self.act(case_id, "accept", {}, category)
+                continue
+            first = self.needed_first(action, allowed)
+            if first is None or first in done_first:
+                return 0  # what it needs was done and did not help: the step no longer fits
+            done_first.add(first)
+            if first == "answer":  # a petition is concluded by its written answer
+                action, body = "answer", {"opinion": str(body.get("result", "已书面答复"))}
             else:
-                return 0
+                self.act(case_id, first, {}, category)
+
+    @staticmethod
+    def needed_first(action: str, allowed: list[str]) -> str | None:
+        """What a refused ``action`` needs done first, by the actions the case allows now."""
+        if "dispatch" in allowed:
+            return "dispatch"
+        if "acknowledge" in allowed and action in ("feedback", "conclude"):
+            return "acknowledge"
+        if action == "conclude" and "answer" in allowed:
+            return "answer"
+        if "accept" in allowed and action in ("feedback", "conclude"):
+            return "accept"
+        return None
 
     def console(
         self, method: str, path: str, body: Any = None, user: str = "admin",

@@ -160,3 +160,13 @@ def test_a_grids_matters_stand_on_points_inside_it() -> None:
     month = plan_history([place], END, 7)
     points = {case.point for case in month.cases}
     assert len(points) > 1 and points <= {(36.405, 116.605), *spots}
+
+
+def test_a_refused_step_names_what_it_needs_first_and_a_petition_concludes_by_its_answer() -> None:
+    from civicflow.history_run import Replay
+
+    assert Replay.needed_first("feedback", ["dispatch", "merge"]) == "dispatch"
+    assert Replay.needed_first("conclude", ["accept", "feedback", "acknowledge"]) == "acknowledge"
+    assert Replay.needed_first("conclude", ["feedback", "answer", "extend"]) == "answer"
+    assert Replay.needed_first("feedback", ["accept", "escalate"]) == "accept"
+    assert Replay.needed_first("revisit", ["accept", "escalate"]) is None
