@@ -13,9 +13,7 @@ from contracts.events import Envelope
 from kernel.catalogue import Catalogue
 from kernel.clock import Clock
 from kit import web
-from kit.catalogue import load_catalogue
 from kit.messaging import on_event_batch
-from kit.providers import Configured
 from kit.stream import Broadcast
 from kit.web import http, json_response
 from services.console import desk, domain
@@ -48,8 +46,6 @@ def pause(seconds: float) -> None:
 
 class DeskEntrypoints:
     """Mixed into ``ConsoleService``."""
-
-    catalogue = Configured(lambda settings: load_catalogue(settings.config_dir))
 
     def _console(self) -> Console:
         return cast(Console, self)

@@ -11,9 +11,7 @@ from werkzeug.wrappers import Request, Response
 from contracts.events import Envelope
 from kernel.catalogue import Catalogue
 from kit.cache import KeptAnswers
-from kit.catalogue import load_catalogue
 from kit.messaging import on_event_batch
-from kit.providers import Configured
 from kit.web import http, json_response
 from services.console import cases
 from services.console import screen as big_screen
@@ -34,7 +32,7 @@ SCREEN_LEVELS = ("street", "grid")
 class ScreenEntrypoints:
     """中心大屏 and 一单考评."""
 
-    catalogue: Catalogue = Configured(lambda settings: load_catalogue(settings.config_dir))
+    catalogue: Catalogue  # the service's one catalogue (ConsoleService.catalogue)
 
     if TYPE_CHECKING:
         clock: Clock

@@ -7,9 +7,11 @@ import json
 
 from werkzeug.wrappers import Request, Response
 
+from kernel.catalogue import Catalogue
 from kernel.clock import Clock
 from kit import web
 from kit.base import ServiceBase
+from kit.catalogue import load_catalogue
 from kit.logs import about
 from kit.pii import PhoneVault, load_phone_index_key, load_vault
 from kit.providers import ClockProvider, Configured, Database
@@ -42,6 +44,8 @@ class ConsoleService(
     trusted_proxies = Configured(load_trusted_proxies)
     settings = Configured(lambda settings: settings)
     vault: PhoneVault = Configured(load_vault)
+    catalogue: Catalogue = Configured(lambda settings: load_catalogue(settings.config_dir))
+    """The category catalogue: the desk's picker and the screen's names."""
     phone_index_key: str = Configured(load_phone_index_key)
     clock: Clock = ClockProvider()
     stream = PublicStream()
