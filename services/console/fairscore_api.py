@@ -15,6 +15,7 @@ from services.console.edge import answers, optional_json
 if TYPE_CHECKING:
     from services.console import domain
     from services.console.ports import Dispatch, Supervision
+    from services.console.unit_of_work import SqlConsoleReads
 
 
 class FairScoreEntrypoints:
@@ -25,13 +26,17 @@ class FairScoreEntrypoints:
         supervision: Supervision
 
         def _principal(self, request: Request, token: str | None = None) -> domain.Principal: ...
+        def _reads(self) -> SqlConsoleReads: ...
 
     @http("GET", "/api/v1/assessment/people")
     def assessment_people(self, request: Request) -> Response:
         principal, period = self._principal(request), request.args.get("period", "")
         with answers(self.dispatch, period):
             must(principal, "assess_people")
-            return json_response(self.supervision.people(period))
+            rows = self.supervision.people(period)
+        with self._reads() as reads:  # each person under the name the console shows
+            names = {user.username: user.display for user in reads.users.all()}
+        return json_response([{**row, "display": names.get(row["person"])} for row in rows])
 
     @http("GET", "/api/v1/assessment/accountability")
     def assessment_accountability(self, request: Request) -> Response:

@@ -19,6 +19,7 @@ PERSON_ROW = {
         "unit_kind": {"enum": ["department", "grid"]}, "unit_code": TEXT, "unit_name": TEXT,
         "signed": COUNT, "fed_back": COUNT, "concluded": COUNT, "resolved_on_site": COUNT,
         "on_time": COUNT, "late": COUNT, "on_time_rate": RATE,
+        "display": {"type": ["string", "null"]},
     },
     "additionalProperties": False,
 }  # fmt: skip

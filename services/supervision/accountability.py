@@ -36,7 +36,7 @@ def open_record(
         if order is None:
             raise UnknownOrder(order_id)
         if order.grade != RED_CARD:
-            raise NotARedCard(f"{order_id} is a {order.grade} order, not a red card")
+            raise NotARedCard(f"grade: {order.grade}; only a red card (红牌督办) opens a record")
         record = AccountabilityRecord(
             record_id=f"A-{uuid.uuid4().hex[:12]}", order_id=order_id, case_id=order.case_id,
             assignee=order.assignee, person=request.person, what=request.what,

@@ -28,6 +28,8 @@ STEPS: Final[tuple[Step, ...]] = ("accepted", "feedback", "concluded", ON_SITE) 
 CLOCK_OF: Final = {"accepted": "respond", "feedback": "feedback", "concluded": "resolve"}
 """The limit each step is meant to meet."""
 ROLE_OF: Final = {"department": "handler", "grid": "grid_worker"}
+MACHINES: Final = frozenset({"auto", "supervision", "citizen"})
+"""Steps taken by the platform itself (routing, the ladder) or the citizen: no one's figures."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def _row(steps: list[PersonStep]) -> PersonFigures:
 def step_of(mark: Mark, held: Assignment, clocks: Iterable[ClockRow]) -> PersonStep | None:
     """The person's step a mark records, judged against the assignment's own clock."""
     person = (mark.detail or {}).get("by")
-    if not isinstance(person, str) or not person:
+    if not isinstance(person, str) or not person or person in MACHINES:
         return None
     kind = CLOCK_OF.get(mark.what)
     due = next((c.due_at for c in clocks if c.owner == held.id and c.kind == kind), None)
