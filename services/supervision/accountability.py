@@ -17,6 +17,7 @@ from services.supervision.orders import OrderRefused, UnknownOrder
 from services.supervision.unit_of_work import SupervisionUnitOfWork
 
 RED_CARD = "red"
+GRADE_NAMES = {"normal": "普通督办", "yellow": "黄牌督办", "red": "红牌督办"}
 
 
 class NotARedCard(OrderRefused):
@@ -36,7 +37,9 @@ def open_record(
         if order is None:
             raise UnknownOrder(order_id)
         if order.grade != RED_CARD:
-            raise NotARedCard(f"grade: {order.grade}; only a red card (红牌督办) opens a record")
+            # the message in Chinese: the console shows it as it is (the grade names the field)
+            grade = GRADE_NAMES.get(order.grade, order.grade)
+            raise NotARedCard(f"grade: 该督办为{grade}，仅红牌督办可登记问责")
         record = AccountabilityRecord(
             record_id=f"A-{uuid.uuid4().hex[:12]}", order_id=order_id, case_id=order.case_id,
             assignee=order.assignee, person=request.person, what=request.what,

@@ -4,13 +4,23 @@ spot-revisited (抽查回访), per-person figures, accountability records' reque
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from contracts.rpc import AccountabilityRequest
+from contracts.events import (
+    CASE_REOPENED,
+    CASE_RESOLVED_ON_SITE,
+    CaseReopened,
+    CaseResolvedOnSite,
+    Envelope,
+)
+from contracts.rpc import AccountabilityRequest, OrderRequest
+from services.supervision import handlers
+from services.supervision.accountability import NotARedCard, open_record
 from services.supervision.assessment import (
     AssessmentConfig,
     AssessmentConfigError,
@@ -19,12 +29,16 @@ from services.supervision.assessment import (
     Weights,
     assess,
 )
+from services.supervision.commands import IssueOrder
 from services.supervision.domain import ON_SITE, Fact, settle
 from services.supervision.models import Assignment, ClockRow, Mark
-from services.supervision.on_site import spot_checked, spot_draw
+from services.supervision.on_site import SPOT_CHECK, spot_checked, spot_draw
+from services.supervision.orders import UnknownOrder
 from services.supervision.people import PersonStep, figures_of, step_of
 from services.supervision.tallied import TALLIED
 from services.supervision.tallies import UnitTotals, assessment_of, tally_of
+from tests.support.fake_supervision import FakeSupervisionUnitOfWork
+from tests.unit.test_supervision_handlers import AT, GRID, POLICY, TERRITORY, dispatched
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -185,3 +199,74 @@ def test_an_accountability_record_says_who_what_and_the_decision() -> None:
     with pytest.raises(ValidationError) as refused:
         AccountabilityRequest.model_validate({"person": "  ", "what": "x"})
     assert {e["loc"][0] for e in refused.value.errors()} == {"person", "decision"}
+
+
+# --- supervision following an on-site resolution, and opening a record (in memory) -------------
+
+
+def resolved_on_site(case_id: str, at: datetime) -> Envelope[Any]:
+    data = CaseResolvedOnSite(note="现场调解", by="gw-7", grid=GRID, territory=TERRITORY)
+    return CASE_RESOLVED_ON_SITE.new(data, case_id=case_id, occurred_at=at)
+
+
+def test_a_drawn_resolution_is_credited_to_its_grid_and_waits_for_a_spot_revisit() -> None:
+    uow = FakeSupervisionUnitOfWork()
+    resolved = resolved_on_site("CF-1", AT)
+    handlers.follow(uow, [resolved], POLICY, spot_share=1.0)
+
+    credited = uow.records.assignment_rows[resolved.event_id]
+    assert (credited.assignee_code, credited.concluded, credited.ended_by) == (
+        "G-0101",
+        True,
+        ON_SITE,
+    )
+    [waiting] = uow.records.clocks_of("CF-1")
+    assert (waiting.kind, waiting.owner, waiting.state, waiting.assignee_code) == (
+        "revisit",
+        f"{SPOT_CHECK}{resolved.event_id}",
+        "open",
+        "centre",
+    )
+    detail = uow.records.marks[resolved.event_id].detail or {}
+    assert detail["spot_check"] is True and detail["spot_share"] == 1.0
+    assert detail["spot_draw"] == round(spot_draw("CF-1"), 6) and detail["by"] == "gw-7"
+    assert uow.records.followed["CF-1"].territory == TERRITORY
+
+    # the bad spot check: the grid's rework and dissatisfaction, no rework clock for it
+    reopened = CASE_REOPENED.new(
+        CaseReopened(reason="回访不满意", by="op", satisfaction="unsatisfied"),
+        case_id="CF-1", occurred_at=AT + HOUR,
+    )  # fmt: skip
+    handlers.follow(uow, [reopened], POLICY, spot_share=1.0)
+    assert (credited.reopened, credited.satisfaction) == (True, "unsatisfied")
+    assert [(c.kind, c.state) for c in uow.records.clocks_of("CF-1")] == [("revisit", "stopped")]
+
+
+def test_a_resolution_not_drawn_is_credited_and_waits_for_nobody() -> None:
+    uow = FakeSupervisionUnitOfWork()
+    resolved = resolved_on_site("CF-2", AT)
+    handlers.follow(uow, [resolved], POLICY, spot_share=0.0)
+    assert uow.records.assignment_rows[resolved.event_id].concluded
+    assert uow.records.clocks_of("CF-2") == []
+    assert (uow.records.marks[resolved.event_id].detail or {})["spot_check"] is False
+
+
+def test_only_a_red_card_opens_an_accountability_record() -> None:
+    uow = FakeSupervisionUnitOfWork()
+    handlers.follow(uow, [dispatched("CF-3")], POLICY)
+    red, yellow = (
+        handlers.issue_order(uow, IssueOrder("CF-3", OrderRequest(grade=g), "sup-1"), POLICY, AT)
+        for g in ("red", "yellow")
+    )
+    wanted = AccountabilityRequest(person="张三", what="逾期未整改", decision="诫勉谈话")
+
+    record = open_record(uow, red.order_id, wanted, "sup-1", AT + HOUR)
+
+    assert (record.case_id, record.order_id, record.assignee) == ("CF-3", red.order_id,
+                                                                  GRID.model_dump())  # fmt: skip
+    assert uow.records.accountability_rows == {record.record_id: record}
+    with pytest.raises(NotARedCard, match=r"^grade: 该督办为黄牌督办"):
+        open_record(uow, yellow.order_id, wanted, "sup-1", AT + HOUR)
+    with pytest.raises(UnknownOrder):
+        open_record(uow, "O-none", wanted, "sup-1", AT + HOUR)
+    assert len(uow.records.accountability_rows) == 1
