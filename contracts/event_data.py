@@ -278,6 +278,9 @@ class CaseResolvedOnSite(EventData):
 
     note: str
     by: str
+    grid: Assignee | None = None
+    """The grid it was solved in, credited with it in 一单考评 (None: the case lies in none)."""
+    territory: Territory = Field(default_factory=dict)
 
 
 class CaseMerged(EventData):

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from contracts.actions import RequiredText
 from contracts.attachments import CaseAttachment, Note
 from contracts.common import Channel, Contract, GeoPoint, MaskedPhone, Phone, RiskGrade
 from contracts.desk import ShownCitizen
@@ -215,6 +216,15 @@ class OrderRequest(Contract):
 
 class OrderReply(Contract):
     reply: str = Field(min_length=1, max_length=2000)
+
+
+class AccountabilityRequest(Contract):
+    """问责记录 opened on a red card (红牌督办): who is held to account, for what, and the
+    decision taken."""
+
+    person: Annotated[RequiredText, Field(max_length=64)]
+    what: Annotated[RequiredText, Field(max_length=2000)]
+    decision: Annotated[RequiredText, Field(max_length=2000)]
 
 
 class SubscriptionScope(Contract):

@@ -156,18 +156,21 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site", "appeal"}),
     "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe",
-                             "review_return", "decide_appeal"}),
+                             "review_return", "decide_appeal", "assess_people",
+                             "hold_accountable"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
                         "escalate", "verify", "revisit", "resolve_on_site", "merge",
                         "supervise", "assess", "subscribe", "review_return", "appeal",
-                        "decide_appeal", "acknowledge", "answer", "request_review"}),
+                        "decide_appeal", "acknowledge", "answer", "request_review",
+                        "assess_people", "hold_accountable"}),
 }  # fmt: skip
 """信访: the unit holding a petition acknowledges (受理告知) and answers it; the centre's
 operators register a petitioner's request for 复查 / 复核."""
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``review_return`` (退单审核) for the centre, ``appeal`` (不满意甄别) for the unit and its
 decision for supervisors;
-``assess`` (一单考评), ``subscribe`` (alerts)."""
+``assess`` (一单考评), ``subscribe`` (alerts); ``assess_people`` (per-person figures) and
+``hold_accountable`` (问责记录 on a red card) for supervisors and administrators only."""
 
 LIFECYCLE_ACTIONS: Final = frozenset(ACTION_MODELS)
 """The actions dispatch carries out (``contracts.actions``); ``supervise`` goes to supervision."""

@@ -31,7 +31,9 @@ from services.console.ports import Dispatch
 STATIC = Path(__file__).resolve().parent / "static"
 CONFLICTS = frozenset({"IllegalTransition", "NotYourCase", "StaleCase", "StaleDataError"})
 NOT_FOUND = frozenset({"CaseNotFound", "UnknownCase", "UnknownOrder", "NoSuchSubscription"})
-UNPROCESSABLE = frozenset({"ValidationError", "OrderRefused", "ValueError", "BadCommand"})
+UNPROCESSABLE = frozenset(
+    {"ValidationError", "OrderRefused", "ValueError", "BadCommand", "NotARedCard"}
+)
 """Other services' refusals, by the name of the exception they raise."""
 
 

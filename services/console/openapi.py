@@ -25,6 +25,7 @@ from contracts.rpc import (
 )
 from kit.web import RETRY_AFTER_HEADER
 from services.console.openapi_desk_accounts import desk_account_paths
+from services.console.openapi_fairscore import fairscore_paths
 from services.console.openapi_map import map_paths
 from services.console.openapi_schemas import (
     ASSESSMENT_ROW,
@@ -467,6 +468,7 @@ def document() -> dict[str, Any]:
         **supervision_paths(components), **grid_paths(components), **admin_paths(components),
         **notes_files_paths(components), **operations_paths(),
         **desk_account_paths(_op, _json, _error, _query),
+        **fairscore_paths(_op, _json, _error, _query, _path),
     }  # fmt: skip
     for template, item in paths.items():
         if template.startswith(CALLS_OTHERS):

@@ -184,7 +184,7 @@ ASSESSMENT_ROW = {
         "return_rate": {"type": "number", "minimum": 0},
         "reopen_rate": {"type": ["number", "null"]},
         "satisfaction_rate": RATE, "orders": COUNT, "yellow_cards": COUNT, "red_cards": COUNT,
-        "score": {"type": "number"},
+        "score": {"type": "number"}, "resolved_on_site": COUNT,
     },
     "additionalProperties": False,
 }  # fmt: skip

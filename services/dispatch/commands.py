@@ -102,6 +102,14 @@ def assignee_for(code: str, facts: CaseFacts, table: RoutingTable) -> tuple[Assi
     raise BadCommand(f"assignee: {code!r} is neither a department nor this case's grid")
 
 
+def on_site(note: str, facts: CaseFacts) -> lc.ResolveOnSite:
+    """就地化解, credited to the case's grid (its micro-grid when it lies in no grid)."""
+    units = {unit.level: unit for unit in facts.place if unit.level in ("grid", "micro_grid")}
+    unit = units.get("grid") or units.get("micro_grid")
+    grid = Assignee(kind="grid", code=unit.code, name=unit.name) if unit else None
+    return lc.ResolveOnSite(note, grid, facts.territory)
+
+
 def parse(
     action: LifecycleAction,
     state: lc.CaseState,
@@ -144,7 +152,7 @@ def parse(
         case RequestReviewAction():
             return _review(action, state, facts, duties_above, sla, now)
         case ResolveOnSiteAction():
-            return lc.ResolveOnSite(action.note)
+            return on_site(action.note, facts)
         case MergeAction():
             if action.into == facts.case_id:
                 raise BadCommand("into: a case cannot be merged into itself")

@@ -21,7 +21,7 @@ from kernel.sla import SlaPolicy
 from kit.green import concurrently
 from services.dispatch import domain, search
 from services.dispatch import lifecycle as lc
-from services.dispatch.commands import CaseFacts
+from services.dispatch.commands import CaseFacts, on_site
 from services.dispatch.config import DispatchConfig
 from services.dispatch.grid import Grid, RpcUnavailable
 from services.dispatch.models import Case, petition_row
@@ -139,7 +139,7 @@ def first_command(
     if isinstance(at_desk, dict):
         return lc.ConcludeAtDesk(str(at_desk.get("result", "")), facts_of(case).revisit)
     if decision.decision == "resolve_on_site":
-        return lc.ResolveOnSite(decision.reason)
+        return on_site(decision.reason, facts_of(case))
     facts = facts_of(case)
     if decision.decision == "dispatch" and decision.assignee is not None:
         return lc.Dispatch(

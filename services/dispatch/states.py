@@ -201,6 +201,8 @@ class DecideExtension:
 @dataclass(frozen=True)
 class ResolveOnSite:
     note: str
+    grid: Assignee | None = None
+    territory: Territory = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,8 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "conclude": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
     "conclude_at_desk": frozenset({S.RECEIVED}),
     "verify": frozenset({S.CONCLUDED}),
-    "revisit": frozenset({S.CONCLUDED}),
+    # 抽查回访: an on-site resolution drawn for a spot check is revisited as a conclusion is
+    "revisit": frozenset({S.CONCLUDED, S.RESOLVED_ON_SITE}),
     "escalate": frozenset({S.PENDING_DISPATCH}) | OPEN,
     "extend": OPEN,
     "decide_extension": OPEN,

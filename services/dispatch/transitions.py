@@ -430,7 +430,7 @@ def _decide_extension(state: CaseState, c: DecideExtension, actor: Actor, at: da
 
 def _resolve_on_site(state: CaseState, c: ResolveOnSite, actor: Actor, at: datetime) -> Outcome:
     new = replace(state, status=S.RESOLVED_ON_SITE)
-    fact = CaseResolvedOnSite(note=c.note, by=actor.user)
+    fact = CaseResolvedOnSite(note=c.note, by=actor.user, grid=c.grid, territory=c.territory)
     return _outcome(state, new, "resolve_on_site", actor, at, c.note, (CASE_RESOLVED_ON_SITE, fact))
 
 

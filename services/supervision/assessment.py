@@ -83,6 +83,7 @@ class AssignmentRecord:
     reopened: bool  # a conclusion of this unit was sent back (返工)
     satisfaction: Satisfaction | None  # the citizen's revisit (回访) answer, if revisited
     orders: tuple[OrderGrade, ...]  # supervision orders (督办) received while the unit held it
+    on_site: bool = False  # 就地化解: the grid solved it itself (concluded, with no clocks)
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -129,7 +130,14 @@ class Deductions:
     order_red: Amount = 0.0
 
 
-_TOP_FIELDS: Final = ("weights", "deductions")
+@dataclass(frozen=True)
+class OnSite:
+    """就地化解: the share of on-site resolutions spot-revisited (抽查回访), 0 to 1."""
+
+    spot_revisit: Amount = 0.0
+
+
+_TOP_FIELDS: Final = ("weights", "deductions", "on_site")
 _WEIGHT_FIELDS: Final = tuple(f.name for f in fields(Weights))
 _DEDUCTION_FIELDS: Final = tuple(f.name for f in fields(Deductions))
 
@@ -141,6 +149,7 @@ class AssessmentFile(BaseModel):
 
     weights: Weights
     deductions: Deductions = Deductions()
+    on_site: OnSite = OnSite()
 
     @model_validator(mode="before")
     @classmethod
@@ -161,13 +170,19 @@ class AssessmentFile(BaseModel):
                 ("deductions",), f"{deductions!r} is not a mapping of {_either(_DEDUCTION_FIELDS)}"
             )
         _refuse_unknown(deductions, ("deductions",), _DEDUCTION_FIELDS)
-        return {"weights": weights, "deductions": deductions}
+        on_site = document.get("on_site") or {}
+        if not isinstance(on_site, Mapping):
+            raise _Fault(("on_site",), f"{on_site!r} is not a mapping of spot_revisit")
+        _refuse_unknown(on_site, ("on_site",), ("spot_revisit",))
+        return {"weights": weights, "deductions": deductions, "on_site": on_site}
 
     @model_validator(mode="after")
     def _some_weight(self) -> Self:
         if not any(getattr(self.weights, name) for name in _WEIGHT_FIELDS):
             # every score would be 100 less deductions: surely not what was meant
             raise _Fault(("weights",), "all zero: give at least one rate a positive weight")
+        if self.on_site.spot_revisit > 1:
+            raise _Fault(("on_site", "spot_revisit"), "is a share: from 0 to 1 (0.2 is 20%)")
         return self
 
 
@@ -175,13 +190,14 @@ class AssessmentFile(BaseModel):
 class AssessmentConfig:
     weights: Weights
     deductions: Deductions = field(default_factory=Deductions)
+    on_site: OnSite = field(default_factory=OnSite)
 
     @classmethod
     def from_text(cls, text: str, name: str = "assessment.yml") -> AssessmentConfig:
         """From the YAML text: errors name the line and the field, so a refused start says
         where to look."""
         read = load_model(text, name, AssessmentFile, AssessmentConfigError)
-        return cls(read.weights, read.deductions)
+        return cls(read.weights, read.deductions, read.on_site)
 
     @classmethod
     def from_file(cls, path: Path) -> AssessmentConfig:
@@ -269,6 +285,7 @@ class UnitAssessment:
     yellow_cards: int
     red_cards: int
     score: float
+    resolved_on_site: int = 0
 
     def as_dict(self) -> dict[str, str | int | float | None]:
         return {item.name: getattr(self, item.name) for item in fields(self)}
@@ -325,6 +342,7 @@ def _assess_unit(
         yellow_cards=orders.count("yellow"),
         red_cards=orders.count("red"),
         score=0.0,
+        resolved_on_site=sum(record.on_site for record in records),
     )
     return scored(row, orders.count("normal"), config)
 

@@ -48,7 +48,7 @@ from contracts.events import (
 )
 from kernel.sla import CATALOGUE_LIMIT, SlaPolicy
 from kit.metrics import CALENDAR_UNCERTAIN_CLOCKS
-from services.supervision import domain
+from services.supervision import domain, on_site
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
 from services.supervision.repository import RUNNING
@@ -74,6 +74,8 @@ class ClockBook:
 
     uow: SupervisionUnitOfWork
     policy: SlaPolicy
+    spot_share: float = 0.0
+    """抽查回访: the share of on-site resolutions drawn for a spot revisit."""
     _subscriptions: dict[int, SubscriptionRow] | None = field(default=None, init=False)
     _followed: dict[str, FollowedCase] = field(default_factory=dict, init=False)
     _first_sight: str | None = field(default=None, init=False)
@@ -168,14 +170,15 @@ class ClockBook:
 
     def accepted(self, case_id: str, event: Envelope[CaseAccepted]) -> None:
         if event.data.role == "lead":  # a helper signing for its part meets no limit
-            self.fact(case_id, event, "accepted")
+            self.fact(case_id, event, "accepted", {"by": event.data.by})
 
     def fed_back(self, case_id: str, event: Envelope[Any]) -> None:
-        self.fact(case_id, event, "feedback")
+        self.fact(case_id, event, "feedback", {"by": event.data.by})
 
     def concluded(self, case_id: str, event: Envelope[CaseConcluded]) -> None:
-        at_desk = {"at_desk": True} if event.data.at_desk else None  # 直办, counted as such
-        held = self.fact(case_id, event, "concluded", at_desk)
+        # who concluded it, for the per-person figures; 直办 counted as such
+        detail = {"by": event.data.by} | ({"at_desk": True} if event.data.at_desk else {})
+        held = self.fact(case_id, event, "concluded", detail)
         for clock in self.repo.running_clocks(case_id, ("resolve",)):
             if clock.owner.startswith(REWORK) and clock.started_at <= event.occurred_at:
                 stop(clock, event.occurred_at)
@@ -193,7 +196,10 @@ class ClockBook:
         if self.policy.uncertain(at, due, self.policy.revisit):
             plan = replace(plan, calendar_uncertain=True)
         level = held.level if held is not None else "district"
-        owner = f"{REVISIT}{event.event_id}"
+        self.await_revisit(case_id, f"{REVISIT}{event.event_id}", plan, level)
+
+    def await_revisit(self, case_id: str, owner: str, plan: domain.ClockPlan, level: str) -> None:
+        """Put the case on the 待回访 list, held by the centre's operators."""
         self.repo.add(new_clock(case_id, owner, plan, level, CENTRE))
 
     def _revisited(self, case_id: str, at: datetime) -> None:
@@ -206,7 +212,7 @@ class ClockBook:
         self.fact(case_id, event, "returned")
 
     def finished(self, case_id: str, event: Envelope[Any]) -> None:
-        """Resolved on site, merged into another case: nothing is left to time."""
+        """Merged into another case: nothing is left to time."""
         self.fact(case_id, event, "finished")
         self.cancel_all(case_id, event.occurred_at)
 
@@ -224,8 +230,8 @@ class ClockBook:
         else:  # a failed verification: worked again, to be concluded (and revisited) anew
             for clock in self.repo.running_clocks(case_id, ("revisit",)):
                 cancel(clock, at)
-        if held is None:
-            return
+        if held is None or held.ended_by == domain.ON_SITE:
+            return  # an on-site resolution reopened waits for a dispatch, with its own clocks
         case = self.case(case_id)
         limits = self.policy.limits_for(**self._kind_of(case))
         due = self.policy.due_for(at, limits, "resolve", held.assignee_code)
@@ -474,7 +480,7 @@ HANDLERS: dict[str, Handler] = {
     CASE_ESCALATED.type: ClockBook.escalated,
     CASE_CLOSED.type: ClockBook.closed,
     CASE_REOPENED.type: ClockBook.reopened,
-    CASE_RESOLVED_ON_SITE.type: ClockBook.finished,
+    CASE_RESOLVED_ON_SITE.type: on_site.resolved,
     CASE_MERGED.type: ClockBook.finished,
     CASE_EXTENSION_REQUESTED.type: ClockBook.extension_requested,
     CASE_EXTENSION_DECIDED.type: ClockBook.extension_decided,

@@ -178,7 +178,7 @@ def summary_of(alert: AlertKind, case_id: str, detail: str) -> str:
 FactKind = Literal[
     "accepted", "feedback", "concluded", "returned", "escalated", "finished", "closed",
     "reopened", "extension_asked", "extension", "return_approved", "return_refused",
-    "appealed", "appeal_upheld", "appeal_rejected",
+    "appealed", "appeal_upheld", "appeal_rejected", "on_site",
 ]  # fmt: skip
 
 STOPS: Mapping[str, tuple[str, ...]] = {
@@ -191,9 +191,13 @@ STOPS: Mapping[str, tuple[str, ...]] = {
 """Which limits each fact meets."""
 
 ENDINGS: frozenset[str] = frozenset(
-    {"returned", "escalated", "finished", "closed", "appeal_upheld"}
+    {"returned", "escalated", "finished", "closed", "appeal_upheld", "on_site"}
 )
 """Facts after which the unit holds the case no more."""
+
+ON_SITE = "on_site"
+"""就地化解: the grid's assignment made by the resolution itself, concluded and ended at once;
+a later spot revisit (抽查回访) still falls to it."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ def settle(
         # 退单审核: a return the centre approved does not count against the unit
         returned=any(f.what == "returned" for f in window)
         and not any(f.what == "return_approved" for f in window),
-        concluded=any(f.what == "concluded" for f in window),
+        concluded=any(f.what in ("concluded", ON_SITE) for f in window),
         reopened=any(f.what == "reopened" for f in counted),
         satisfaction=satisfactions[-1] if satisfactions else None,
         ended_at=ended_at,
@@ -290,7 +294,10 @@ def _excused(window: Sequence[Fact]) -> set[int]:
 def _within(fact: Fact, start: datetime, until: datetime | None) -> bool:
     """Whether a fact falls to the assignment held from ``start`` to ``until``. A climb and
     the dispatch at the new level happen at one moment: the climb ends the old assignment,
-    it does not end the new one."""
+    it does not end the new one. An on-site resolution falls to the assignment it made alone
+    (made at its moment), not to the one that ended before it."""
+    if fact.what == ON_SITE:
+        return fact.at == start
     if fact.what in ENDINGS:
         return start < fact.at and (until is None or fact.at <= until)
     return start <= fact.at and (until is None or fact.at < until)

@@ -31,12 +31,17 @@ class NoSuchSubscription(Exception):
     """No such subscription of this subscriber."""
 
 
-def follow(uow: SupervisionUnitOfWork, events: Sequence[Envelope[Any]], policy: SlaPolicy) -> None:
+def follow(
+    uow: SupervisionUnitOfWork,
+    events: Sequence[Envelope[Any]],
+    policy: SlaPolicy,
+    spot_share: float = 0.0,
+) -> None:
     """Every step of a case moves its clocks: opened by dispatch, stopped by the unit. A burst
     moves them in one transaction, in the order it came; an event handled before changes
-    nothing."""
+    nothing. ``spot_share``: the on-site resolutions drawn for a spot revisit (抽查回访)."""
     with uow:
-        book = ClockBook(uow, policy)
+        book = ClockBook(uow, policy, spot_share)
         fresh = uow.first_times(event.event_id for event in events)
         new = [event for event in events if fresh.take(event.event_id)]
         book.follow_all(new)

@@ -180,6 +180,8 @@ class AssessmentDay(Base):
     orders_normal: Mapped[int] = mapped_column(Integer, default=0)
     orders_yellow: Mapped[int] = mapped_column(Integer, default=0)
     orders_red: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_on_site: Mapped[int] = mapped_column(Integer, default=0)
+    """就地化解: the grid's on-site resolutions (each counted dispatched and concluded too)."""
 
 
 class AssignmentTally(Base):
@@ -194,6 +196,24 @@ class AssignmentTally(Base):
     assignee_code: Mapped[str] = mapped_column(String(64))
     assignee_name: Mapped[str] = mapped_column(String(200))
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class AccountabilityRecord(Base):
+    """问责记录: opened on a red card (红牌督办): who is held to account, for what, and the
+    decision taken; listed in 一单考评."""
+
+    __tablename__ = "accountability_records"
+
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    assignee: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The unit the red card was given to (as the order named it)."""
+    person: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 TABLES = kit_tables(Base.metadata)

@@ -19,7 +19,7 @@ from services.supervision.assessment import (
     UnitAssessment,
     assess,
 )
-from services.supervision.domain import CLOCK_KINDS
+from services.supervision.domain import CLOCK_KINDS, ON_SITE
 from services.supervision.models import AssessmentDay, Assignment, ClockRow, Mark
 from services.supervision.repository import SupervisionRepository
 from services.supervision.tallied import TALLIED
@@ -52,6 +52,7 @@ def record_of(a: Assignment, clocks: list[ClockRow], grades: list[str]) -> Assig
         returned=a.returned, concluded=a.concluded, reopened=a.reopened,
         satisfaction=a.satisfaction,  # type: ignore[arg-type]
         orders=tuple(grades),  # type: ignore[arg-type]
+        on_site=a.ended_by == ON_SITE,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kit.db import insert_if_absent, made_and_locked
 from services.supervision.models import (
+    AccountabilityRecord,
     Alert,
     Assignment,
     ClockRow,
@@ -73,7 +74,9 @@ class SupervisionRepository:
     def assignment(self, assignment_id: str | None) -> Assignment | None:
         return self.session.get(Assignment, assignment_id) if assignment_id else None
 
-    def add(self, row: Assignment | ClockRow | Order | SubscriptionRow) -> None:
+    def add(
+        self, row: Assignment | ClockRow | Order | SubscriptionRow | AccountabilityRecord
+    ) -> None:
         self.session.add(row)
 
     def add_all(self, rows: Sequence[Assignment | ClockRow]) -> None:

@@ -1,5 +1,6 @@
-"""待回访: concluded cases that no SMS can revisit, waiting for an operator's call, each on a
-``revisit`` clock that warns and falls overdue as any other limit."""
+"""待回访: concluded cases that no SMS can revisit, and on-site resolutions drawn for a spot
+check (抽查回访, ``spot_check``), waiting for an operator's call, each on a ``revisit`` clock
+that warns and falls overdue as any other limit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.supervision.models import ClockRow, FollowedCase
+from services.supervision.on_site import SPOT_CHECK
 from services.supervision.repository import RUNNING
 
 MAX_PAGE_SIZE = 200
@@ -38,4 +40,5 @@ def entry_of(clock: ClockRow, case: FollowedCase | None) -> dict[str, Any]:
         "warned": clock.warned, "overdue": clock.overdue,
         "calendar_uncertain": clock.calendar_uncertain,
         "channel": case.channel if case else None, "risk": case.risk if case else None,
+        "spot_check": clock.owner.startswith(SPOT_CHECK),
     }  # fmt: skip

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.events import Envelope
-from contracts.rpc import OrderReply, OrderRequest, SubscriptionRequest
+from contracts.rpc import AccountabilityRequest, OrderReply, OrderRequest, SubscriptionRequest
 from kernel.sla import SlaPolicy
 from kit.base import ServiceBase
 from kit.messaging import on_event_batch
@@ -19,12 +19,13 @@ from kit.settings import Settings
 from kit.sla import load_sla_policy
 from kit.topology import bind_subscriber_queue
 from services import metering  # noqa: F401  (registers the domain's meters)
-from services.supervision import handlers, orders, reports, subscriptions
+from services.supervision import accountability, handlers, orders, reports, subscriptions
 from services.supervision.assessment import AssessmentConfig, Period
 from services.supervision.board import PAGE_SIZE, board_page, overdue_board
 from services.supervision.clocks import FOLLOWED
 from services.supervision.commands import IssueOrder, ReplyToOrder, Unsubscribe
 from services.supervision.models import TABLES
+from services.supervision.people import people_in
 from services.supervision.repository import SupervisionRepository
 from services.supervision.revisits import revisit_queue
 from services.supervision.scanner import describe
@@ -66,7 +67,8 @@ class SupervisionService(ServiceBase):
     @on_event_batch(*FOLLOWED)
     def follow_case(self, batch: list[tuple[Envelope[Any]]]) -> list[None]:
         """Every step of a case moves its clocks; a burst in one transaction."""
-        handlers.follow(self._uow(), [event for (event,) in batch], self.config.policy)
+        events, config = [event for (event,) in batch], self.config
+        handlers.follow(self._uow(), events, config.policy, config.assessment.on_site.spot_revisit)
         return [None] * len(batch)
 
     @every(lambda settings: settings.supervision_tick_seconds)
@@ -151,3 +153,24 @@ class SupervisionService(ServiceBase):
         wanted, config = Period.parse(period), self.config.assessment
         with self.db.read() as session:
             return reports.counted_assessment(session, wanted, kind, config)
+
+    @rpc
+    def people(self, period: str) -> Any:
+        """Per person (承办人, 网格员): the steps they took in the period, on time or late."""
+        wanted = Period.parse(period)
+        with self.db.read() as session:
+            return people_in(session, wanted)
+
+    @rpc
+    def open_accountability(self, order_id: str, record: dict[str, Any], by: str) -> Any:
+        """问责记录 on a red card (红牌督办): who, what, the decision."""
+        request = AccountabilityRequest.model_validate(record)
+        opened = accountability.open_record(self._uow(), order_id, request, by, self._now())
+        return accountability.view_of(opened)
+
+    @rpc
+    def accountability(self, period: str) -> Any:
+        """The accountability records opened in the period, the newest first."""
+        wanted = Period.parse(period)
+        with self.db.read() as session:
+            return accountability.records_in(session, wanted)

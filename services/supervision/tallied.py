@@ -6,4 +6,5 @@ TALLIED: Final = (
     "dispatched", "returned", "concluded", "reopened", "revisited", "satisfied",
     "respond_on_time", "respond_late", "feedback_on_time", "feedback_late",
     "resolve_on_time", "resolve_late", "overdue", "orders_normal", "orders_yellow", "orders_red",
+    "resolved_on_site",
 )  # fmt: skip

@@ -58,6 +58,7 @@ def tally_of(record: AssignmentRecord) -> Tally:
     tally["reopened"] = int(record.reopened and record.concluded)
     tally["revisited"] = int(record.satisfaction is not None)
     tally["satisfied"] = int(record.satisfaction not in (None, "unsatisfied"))
+    tally["resolved_on_site"] = int(record.on_site)
     for clock in record.clocks:
         # judged at its own due time: a running clock is decided by a stop or by its alert
         verdict = clock_verdict(clock, clock.due_at)
@@ -122,6 +123,7 @@ def assessment_of(unit: UnitTotals, config: AssessmentConfig) -> UnitAssessment:
         yellow_cards=t["orders_yellow"],
         red_cards=t["orders_red"],
         score=0.0,
+        resolved_on_site=t.get("resolved_on_site", 0),
     )
     return scored(row, t["orders_normal"], config)
 

@@ -21,6 +21,7 @@ from kit.db import FirstTimes, Store
 from kit.unit_of_work import ServiceUnitOfWork
 from services.supervision.counting import keep_counters
 from services.supervision.models import (
+    AccountabilityRecord,
     Assignment,
     ClockRow,
     FollowedCase,
@@ -55,7 +56,9 @@ class SupervisionRecords(Protocol):
 
     def next_dispatch(self, assignment: Assignment) -> datetime | None: ...
 
-    def add(self, row: Assignment | ClockRow | Order | SubscriptionRow) -> None: ...
+    def add(
+        self, row: Assignment | ClockRow | Order | SubscriptionRow | AccountabilityRecord
+    ) -> None: ...
 
     def add_all(self, rows: Sequence[Assignment | ClockRow]) -> None: ...
 

@@ -18,6 +18,7 @@ from typing import Any, Self
 from contracts.events import Envelope
 from kit.db import FirstTimes
 from services.supervision.models import (
+    AccountabilityRecord,
     Alert,
     Assignment,
     ClockRow,
@@ -29,7 +30,7 @@ from services.supervision.models import (
 )
 from services.supervision.repository import RUNNING
 
-Row = Assignment | ClockRow | Order | SubscriptionRow
+Row = Assignment | ClockRow | Order | SubscriptionRow | AccountabilityRecord
 
 
 class FakeSupervisionRecords:
@@ -42,6 +43,7 @@ class FakeSupervisionRecords:
         self.marks: dict[str, Mark] = {}
         self.alerts: dict[str, Alert] = {}
         self.order_rows: dict[str, Order] = {}
+        self.accountability_rows: dict[str, AccountabilityRecord] = {}
         self.subscription_rows: dict[int, SubscriptionRow] = {}
         self.leases: dict[str, ScannerLease] = {}
         self.added: list[Row | FollowedCase | Mark | Alert] = []
@@ -104,6 +106,8 @@ class FakeSupervisionRecords:
             self.clocks.append(row)
         elif isinstance(row, Order):
             self.order_rows[row.order_id] = row
+        elif isinstance(row, AccountabilityRecord):
+            self.accountability_rows[row.record_id] = row
         else:
             row.id = self._new_id()
             self.subscription_rows[row.id] = row
@@ -218,6 +222,8 @@ class FakeSupervisionRecords:
             self.alerts.pop(row.key, None)
         elif isinstance(row, Order):
             self.order_rows.pop(row.order_id, None)
+        elif isinstance(row, AccountabilityRecord):
+            self.accountability_rows.pop(row.record_id, None)
         else:
             self.subscription_rows.pop(row.id, None)
 

@@ -152,7 +152,7 @@ DESIGN_SOURCES: dict[str, set[str]] = {
     "conclude": {"accepted", "in_progress"},
     "conclude_at_desk": {"received"},  # 直办: concluded at the desk as it was registered
     "verify": {"concluded"},
-    "revisit": {"concluded"},
+    "revisit": {"concluded", "resolved_on_site"},
     "escalate": {"pending_dispatch", "dispatched", "accepted", "in_progress"},
     "extend": {"dispatched", "accepted", "in_progress"},
     "decide_extension": {"dispatched", "accepted", "in_progress"},
@@ -179,7 +179,7 @@ EXPECTED_ALLOWED: dict[CaseStatus, list[str]] = {
     S.IN_PROGRESS: ["accept", "feedback", "conclude", "escalate", "extend"],
     S.CONCLUDED: ["verify", "revisit"],
     S.CLOSED: [],
-    S.RESOLVED_ON_SITE: [],
+    S.RESOLVED_ON_SITE: ["revisit"],  # 抽查回访
     S.MERGED: [],
 }
 
@@ -510,8 +510,9 @@ def test_conclude_only_after_accept() -> None:
     assert S.DISPATCHED not in ACTIONS["conclude"]
 
 
-def test_verify_and_revisit_only_on_a_concluded_case() -> None:
-    assert ACTIONS["revisit"] == {S.CONCLUDED}
+def test_verify_only_on_a_concluded_case_revisit_also_on_site() -> None:
+    # 抽查回访: an on-site resolution drawn for a spot check is revisited too
+    assert ACTIONS["revisit"] == {S.CONCLUDED, S.RESOLVED_ON_SITE}
     assert ACTIONS["verify"] == {S.CONCLUDED}
 
 
@@ -519,11 +520,27 @@ def test_dispatch_only_before_dispatch() -> None:
     assert ACTIONS["dispatch"] == {S.RECEIVED, S.PENDING_DISPATCH}
 
 
-@pytest.mark.parametrize("terminal", [S.CLOSED, S.MERGED, S.RESOLVED_ON_SITE])
+@pytest.mark.parametrize("terminal", [S.CLOSED, S.MERGED])
 def test_nothing_leaves_a_terminal_status(terminal: CaseStatus) -> None:
     leaving = [action for action, sources in ACTIONS.items() if terminal in sources]
     assert [action for action in leaving if action not in PETITION_ONLY] == []
     assert allowed_actions(base_state(terminal)) == []  # not a petition: nothing at all
+
+
+def test_only_a_spot_revisit_leaves_an_on_site_resolution() -> None:
+    leaving = [a for a, sources in ACTIONS.items() if S.RESOLVED_ON_SITE in sources]
+    assert leaving == ["revisit"]
+    assert allowed_actions(base_state(S.RESOLVED_ON_SITE)) == ["revisit"]
+
+
+def test_a_bad_spot_revisit_reopens_an_on_site_resolution_for_dispatch() -> None:
+    # no unit ever held it: it waits for one click, as a reopened 直办 does
+    out = handle(base_state(S.RESOLVED_ON_SITE), Revisit("unsatisfied", "没解决"), OPERATOR, AT)
+    assert out.state.status is S.PENDING_DISPATCH
+    assert out.state.satisfaction == "unsatisfied"
+    assert [spec for spec, _ in out.facts] == [CASE_REOPENED]
+    good = handle(base_state(S.RESOLVED_ON_SITE), Revisit("satisfied"), OPERATOR, AT)
+    assert good.state.status is S.CLOSED
 
 
 def test_every_non_terminal_status_has_a_way_out() -> None:
@@ -1267,7 +1284,7 @@ def test_resolved_on_site_ends_the_case(status: CaseStatus) -> None:
         "resolve_on_site", status, S.RESOLVED_ON_SITE, grid_worker, AT, "当场调解"
     )
     assert_facts(out, [(CASE_RESOLVED_ON_SITE, CaseResolvedOnSite(note="当场调解", by="gw-7"))])
-    assert allowed_actions(out.state) == []
+    assert allowed_actions(out.state) == ["revisit"]  # 抽查回访, if drawn
 
 
 @pytest.mark.parametrize("status", [S.RECEIVED, S.PENDING_DISPATCH, S.DISPATCHED], ids=str)

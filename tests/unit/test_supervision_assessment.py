@@ -21,6 +21,7 @@ from services.supervision.assessment import (
     ClockKind,
     ClockOutcome,
     Deductions,
+    OnSite,
     OrderGrade,
     Period,
     Satisfaction,
@@ -369,6 +370,7 @@ def test_as_dict_is_json_friendly() -> None:
         "yellow_cards": 1,
         "red_cards": 0,
         "score": 82.0,
+        "resolved_on_site": 0,
     }
     assert json.loads(json.dumps(row.as_dict(), ensure_ascii=False)) == row.as_dict()
 
@@ -639,6 +641,7 @@ def test_the_shipped_config() -> None:
                 no_reopen=5,
             ),
             Deductions(overdue=1, order_normal=0.5, order_yellow=3, order_red=10),
+            OnSite(spot_revisit=0.2),
         )
         == CONFIG
     )
@@ -728,7 +731,8 @@ def test_the_error_text_is_valid_without_changes() -> None:
         (
             "deductions:",
             "deduction:",
-            "assessment.yml line 5: deduction: unknown field (expected weights or deductions)",
+            "assessment.yml line 5: deduction: unknown field"
+            " (expected weights, deductions or on_site)",
         ),
         (
             "deductions:\n  order_red: 10",

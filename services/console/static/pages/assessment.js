@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { ExportButtons } from '../export.js';
 import { html, KIND, pct, beijingMonth, ErrorBox, Loading } from '../ui.js';
 import { useChart } from '../charts.js';
+import { AccountabilitySection, PeopleSection } from './assessment_people.js';
 
 const PERIOD = /^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 const num = (v) => (v == null ? '—' : v);
@@ -153,7 +154,7 @@ export function AssessmentPage() {
       </div>
       <div class="table-wrap scroll-x"><table class="numeric" data-testid="assessment-table">
         <thead><tr><th>承办对象</th><th>派单</th><th>签收及时率</th><th>反馈及时率</th><th>办结及时率</th><th>超时</th>
-          <th>退单率</th><th>返工率</th><th>满意率</th><th>督办</th><th>黄牌</th><th>红牌</th><th>得分</th></tr></thead>
+          <th>退单率</th><th>返工率</th><th>满意率</th><th>就地化解</th><th>督办</th><th>黄牌</th><th>红牌</th><th>得分</th></tr></thead>
         <tbody>${sorted.map((r) => html`<tr key=${r.assignee_kind + r.assignee_code} data-testid=${`assessment-row-${r.assignee_code}`}>
           <td data-label="对象">${r.assignee_name} <small class="muted">${KIND[r.assignee_kind] || r.assignee_kind}</small></td>
           <td data-label="派单"><a href=${casesLink(r.assignee_code, query.period)} data-testid=${`drill-${r.assignee_code}`} title="查看这些工单">${num(r.dispatched)}</a></td>
@@ -164,11 +165,14 @@ export function AssessmentPage() {
           <td data-label="退单率">${pct(r.return_rate)}</td>
           <td data-label="返工率">${pct(r.reopen_rate)}</td>
           <td data-label="满意率">${pct(r.satisfaction_rate)}</td>
+          <td data-label="就地化解">${num(r.resolved_on_site)}</td>
           <td data-label="督办">${num(r.orders)}</td>
           <td data-label="黄牌">${num(r.yellow_cards)}</td>
           <td data-label="红牌">${num(r.red_cards)}</td>
           <td data-label="得分" class="score">${score(r.score)}</td>
         </tr>`)}</tbody>
       </table></div>`}
+    <${PeopleSection} period=${query.period} />
+    <${AccountabilitySection} period=${query.period} />
   </section>`;
 }

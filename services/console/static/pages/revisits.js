@@ -1,5 +1,6 @@
-// 待回访: concluded cases no SMS can revisit, the nearest limit first; the operator calls the
-// citizen and records the satisfaction given (回访 by phone).
+// 待回访: concluded cases no SMS can revisit, and on-site resolutions drawn for a spot check
+// (抽查回访, tagged 抽查), the nearest limit first; the operator calls the citizen and records
+// the satisfaction given (回访 by phone). An unsatisfied spot check reopens the case.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html, SATISFACTION, channelText, cut, fmtTime, ErrorBox, Loading, Pager, toast } from '../ui.js';
@@ -52,7 +53,7 @@ export function RevisitsPage() {
       <thead><tr><th>工单编号</th><th>线路</th><th>群众</th><th>内容</th><th>回访时限</th><th>回访</th></tr></thead>
       <tbody>${data.items.length === 0 && html`<tr class="empty"><td colspan="6">暂无待回访工单</td></tr>`}
         ${data.items.filter((e) => !recorded.has(e.case_id)).map((e) => html`<tr key=${e.case_id} class=${e.overdue ? 'late' : ''} data-testid=${`revisit-row-${e.case_id}`}>
-          <td data-label="编号"><a href=${`#/cases/${encodeURIComponent(e.case_id)}`}>${e.case_id}</a></td>
+          <td data-label="编号"><a href=${`#/cases/${encodeURIComponent(e.case_id)}`}>${e.case_id}</a>${e.spot_check ? html` <span class="tag" data-testid="spot-check" title="就地化解按比例抽查回访">抽查</span>` : ''}</td>
           <td data-label="线路">${channelText(e.channel)}</td>
           <td data-label="群众">${e.citizen?.name || '—'} ${e.citizen?.phone || ''}</td>
           <td data-label="内容" class="content">${cut(e.content, 40)}</td>
