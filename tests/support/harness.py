@@ -295,6 +295,18 @@ class Platform:
         )
 
 
+def config_for_test(data_dir: Path) -> Path:
+    """deploy/config as the tests run it: staff's quiet hours off, since the demo's (22:00–08:00
+    Beijing) would hold a unit's alert whenever a test runs in the Beijing night. The tests of
+    quiet hours set their own."""
+    config = data_dir / "test-config"
+    shutil.copytree(CONFIG_DIR, config, dirs_exist_ok=True)
+    document = yaml.safe_load((config / "notify.yml").read_text(encoding="utf-8"))
+    document["quiet_hours"] = {**document["quiet_hours"], "staff": False}
+    (config / "notify.yml").write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    return config
+
+
 def settings_for_test(amqp_uri: str, data_dir: Path, database_url: str | None = None) -> Settings:
     from kit.settings import SERVICES, Settings
 
@@ -302,7 +314,7 @@ def settings_for_test(amqp_uri: str, data_dir: Path, database_url: str | None = 
         amqp_uri=amqp_uri,
         database_url=database_url,
         data_dir=data_dir,
-        config_dir=CONFIG_DIR,
+        config_dir=config_for_test(data_dir),
         http_host="127.0.0.1",
         ports={name: free_port() for name in SERVICES},
         delivery_limit=3,
