@@ -55,7 +55,7 @@ def read_leave(body: Any) -> tuple[str, datetime, datetime, str]:
     for field, end in (("from", False), ("to", True)):
         try:
             bounds[field] = moment(body.get(field), end=end)
-        except ValueError as bad:
+        except (ValueError, OverflowError) as bad:
             problems.append((field, str(bad) if "must" in str(bad) else "not a valid date"))
     if len(bounds) == 2 and bounds["to"] <= bounds["from"]:
         problems.append(("to", "must be after from"))

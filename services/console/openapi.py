@@ -24,7 +24,7 @@ from contracts.rpc import (
     SubscriptionRequest,
 )
 from kit.web import RETRY_AFTER_HEADER
-from services.console.openapi_desk_accounts import desk_account_paths
+from services.console.openapi_desk_accounts import desk_account_paths, leave_paths
 from services.console.openapi_map import map_paths
 from services.console.openapi_schemas import (
     ASSESSMENT_ROW,
@@ -466,7 +466,7 @@ def document() -> dict[str, Any]:
         **who_paths(components), **case_paths(components), **action_paths(components),
         **supervision_paths(components), **grid_paths(components), **admin_paths(components),
         **notes_files_paths(components), **operations_paths(),
-        **desk_account_paths(_op, _json, _error, _query),
+        **desk_account_paths(_op, _json, _error, _query), **leave_paths(_op, _json, _error, _path),
     }  # fmt: skip
     for template, item in paths.items():
         if template.startswith(CALLS_OTHERS):
