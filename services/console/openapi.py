@@ -455,6 +455,8 @@ def operations_paths() -> dict[str, Any]:
             "content": {"text/plain": {"schema": TEXT}}}}, secured=False, tag="operations")},
         "/openapi.json": {"get": _op("this document", {"200": _json("OpenAPI 3.1", {
             "type": "object"})}, secured=False, tag="operations")},
+        "/asyncapi.json": {"get": _op("the messages: AsyncAPI 3", {"200": _json("AsyncAPI 3", {
+            "type": "object"})}, secured=False, tag="operations")},
     }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import json
 
 from werkzeug.wrappers import Request, Response
 
+from contracts.asyncapi import document as asyncapi_document
 from kernel.clock import Clock
 from kit import web
 from kit.base import ServiceBase
@@ -175,6 +176,11 @@ class ConsoleService(
     @http("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
+
+    @http("GET", "/asyncapi.json")
+    def asyncapi(self, request: Request) -> Response:
+        """The messages on civicflow.inbound and civicflow.events (AsyncAPI 3)."""
+        return json_response(asyncapi_document())
 
     # --- what the entrypoints share ---
 
