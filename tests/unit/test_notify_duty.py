@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from contracts.events import (
     STAFF_LEAVE_CANCELLED,
@@ -15,8 +18,10 @@ from contracts.events import (
     LeaveCancelled,
     LeaveRecorded,
 )
-from kernel.duty import DutyRoster
+from kernel.config import ConfigError
+from kernel.duty import EMPTY, DutyRoster
 from services.notify import handlers
+from services.notify.config import read_roster
 from services.notify.domain import LOCAL_TIME
 from services.notify.rules import QuietHours
 from tests.unit.conftest import CONFIG_DIR
@@ -102,3 +107,15 @@ def test_leave_sends_a_holder_s_alerts_to_the_deputy_until_it_is_withdrawn() -> 
     notify.tell(dispatched("CF-2"))
 
     assert len(notify.texted(HBJ_PHONE)) == 1
+
+
+def test_a_roster_with_a_gap_refuses_notify_s_start(tmp_path: Path) -> None:
+    assert read_roster(tmp_path) is EMPTY  # no duty.yml: nobody stands in for anyone
+    shipped = (CONFIG_DIR / "duty.yml").read_text(encoding="utf-8")
+    (tmp_path / "duty.yml").write_text(shipped.replace('to: "08:00"', 'to: "06:00"'), "utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"^duty.yml line \d+: around_the_clock.D-YJJ.weekly: "
+        r"D-YJJ works around the clock but nobody is on duty from mon 06:00",
+    ):
+        read_roster(tmp_path)
