@@ -58,7 +58,8 @@ def messages_for(
     for rule in rules.rules_for(event.type, risk):
         # 免打扰: quiet hours hold what goes to citizens, and to staff not on duty, unless the
         # case is red risk
-        night = risk != "red" and hours.holds(now)
+        red = risk == "red" or getattr(event.data, "alert", None) == "red_risk"
+        night = not red and hours.holds(now)
         for contact in directory.contacts(rule.to, event, case):
             quiet = night and hours.hold_for(rule.to == "citizen", contact.on_duty)
             for channel in rule.channels:

@@ -14,6 +14,9 @@ import pytest
 from contracts.events import (
     STAFF_LEAVE_CANCELLED,
     STAFF_LEAVE_RECORDED,
+    SUPERVISION_ALERT_ROUTED,
+    AlertRecipient,
+    AlertRouted,
     Assignee,
     LeaveCancelled,
     LeaveRecorded,
@@ -67,6 +70,23 @@ def test_a_red_case_is_not_held_for_quiet_hours() -> None:
     notify.tell(to(dispatched().data.assignee, NIGHT, risk="red"))  # type: ignore[arg-type]
 
     assert len(notify.texted(HBJ_PHONE)) == 1
+
+
+@pytest.mark.parametrize(("alert", "sent"), [("red_risk", 1), ("overdue", 0)])
+def test_a_subscribed_red_risk_alert_is_not_held_even_before_the_case_is_known(
+    alert: str, sent: int
+) -> None:
+    notify = on_roster(NIGHT)
+    phone = "13800138001"
+    data = AlertRouted(
+        alert=alert, trigger_event_id="e-1", trigger_type="sla.overdue", summary="【红色】",
+        recipients=[AlertRecipient(subscriber="sup", channel="sms",
+                                   address_sealed=notify.vault.seal(phone))],
+    )  # type: ignore[arg-type]  # fmt: skip
+
+    notify.tell(SUPERVISION_ALERT_ROUTED.new(data, case_id="CF-9", occurred_at=NIGHT))
+
+    assert len(notify.texted(phone)) == sent
 
 
 def test_a_24_7_unit_s_alert_goes_at_once_to_whoever_is_on_duty() -> None:
