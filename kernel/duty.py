@@ -160,10 +160,10 @@ class DutyRoster:
         if unit is not None and unit in self.units:
             person = self.on_duty(unit, moment)
             if person is not None:
-                return self._present(person.key, moment, leaves) or person
-        return self._present(key, moment, leaves)
+                return self._deputy_of(person.key, moment, leaves) or person
+        return self._deputy_of(key, moment, leaves)
 
-    def _present(self, key: str, moment: datetime, leaves: tuple[Leave, ...]) -> Person | None:
+    def _deputy_of(self, key: str, moment: datetime, leaves: tuple[Leave, ...]) -> Person | None:
         """The deputy of an absent ``key``, when the deputy is there; else None."""
         if not (on_leave(leaves, key, moment) or self.off_duty(key, moment)):
             return None
