@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from tests.support.harness import REPO, running_processes
+from tests.support.harness import REPO, running_processes, staff_quiet_hours_off
 
 CHROMIUM = os.environ.get("CIVICFLOW_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -40,6 +40,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     folder = tmp_path_factory.mktemp("browser")
     shutil.copytree(REPO / "deploy" / "config", folder / "config")
     (folder / "config" / "sla.yml").write_text(SLA, encoding="utf-8")
+    staff_quiet_hours_off(folder / "config")  # a run at night shows the same SMS as by day
     with running_processes(folder, SUPERVISION_TICK_SECONDS="0.5") as processes:
         [console], [intake] = processes.service_urls("console"), processes.service_urls("intake")
         yield Running(console, intake, processes.env)

@@ -448,3 +448,28 @@ class StaffChanged(EventData):
 
     units: list[str]
     change: Literal["imported", "updated", "removed"]
+
+
+# --- duty and leave (AB岗) ---------------------------------------------------------------------
+
+LeaveHolder = Annotated[str, Field(pattern=r"^(department|grid|person):[A-Za-z0-9_.\-]{1,64}$")]
+"""A role as notify names its recipients: ``department:D-HBJ``, ``person:P-01``."""
+
+
+class LeaveRecorded(EventData):
+    """请假 recorded in the console: while it lasts, ``person``'s alerts go to their deputy (B岗).
+    ``ends`` is excluded. The reason stays in the console."""
+
+    leave_id: str
+    person: LeaveHolder
+    starts: AwareDatetime
+    ends: AwareDatetime
+    by: str
+
+
+class LeaveCancelled(EventData):
+    """A recorded leave withdrawn (销假): ``person`` is told their alerts again."""
+
+    leave_id: str
+    person: LeaveHolder
+    by: str

@@ -43,6 +43,8 @@ from contracts.event_data import (
     Deadlines,
     EscalationRequested,
     EventData,
+    LeaveCancelled,
+    LeaveRecorded,
     Level,
     NotificationFailed,
     NotificationSent,
@@ -92,6 +94,8 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "Deadlines",
     "EscalationRequested",
     "EventData",
+    "LeaveCancelled",
+    "LeaveRecorded",
     "Level",
     "NotificationFailed",
     "NotificationSent",
@@ -250,6 +254,13 @@ GRID_STAFF_CHANGED: EventSpec[StaffChanged] = EventSpec(
     "grid.staff_changed", "grid", StaffChanged, public=False
 )
 
+STAFF_LEAVE_RECORDED: EventSpec[LeaveRecorded] = EventSpec(
+    "staff.leave_recorded", "console", LeaveRecorded
+)
+STAFF_LEAVE_CANCELLED: EventSpec[LeaveCancelled] = EventSpec(
+    "staff.leave_cancelled", "console", LeaveCancelled
+)
+
 CATALOGUE: dict[str, EventSpec[Any]] = {
     spec.type: spec
     for spec in (
@@ -286,6 +297,8 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         NOTIFY_REVISIT_ANSWERED,
         GRID_UNIT_CHANGED,
         GRID_STAFF_CHANGED,
+        STAFF_LEAVE_RECORDED,
+        STAFF_LEAVE_CANCELLED,
     )
 }
 

@@ -10,6 +10,7 @@ A service imports the kernel, never another service (``make lint`` checks both w
 - ``sla_file``: what sla.yml may say, as a pydantic model the policy is built from
 - ``calendar``, ``holidays``: working days, from chinesecalendar and holidays.yml
 - ``working_hours``: a unit's working hours (hours.yml) and N working minutes after an instant
+- ``duty``: the duty roster of 24/7 units (值班表), deputies (AB岗) and leave: who is told now
 - ``catalogue``: categories.yml and departments.yml
 - ``sources``: sources.yml, the submitters intake registers and the console shows
 - ``config``: configuration files read with the file, line and field of each fault named

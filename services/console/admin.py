@@ -14,7 +14,8 @@ from services.console.models import User
 from services.console.refusals import Clash, NotFound, NotPermitted
 from services.console.unit_of_work import ConsoleReads, ConsoleUnitOfWork
 
-CONFIG_FILES = ("routing.yml", "sla.yml", "notify.yml", "assessment.yml", "categories.yml")
+CONFIG_FILES = ("routing.yml", "sla.yml", "notify.yml", "assessment.yml", "categories.yml",
+                "duty.yml")  # fmt: skip
 _USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
 MIN_PASSWORD = 10
 

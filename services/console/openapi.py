@@ -24,7 +24,7 @@ from contracts.rpc import (
     SubscriptionRequest,
 )
 from kit.web import RETRY_AFTER_HEADER
-from services.console.openapi_desk_accounts import desk_account_paths
+from services.console.openapi_desk_accounts import desk_account_paths, leave_paths
 from services.console.openapi_fairscore import fairscore_paths
 from services.console.openapi_map import map_paths
 from services.console.openapi_schemas import (
@@ -456,6 +456,8 @@ def operations_paths() -> dict[str, Any]:
             "content": {"text/plain": {"schema": TEXT}}}}, secured=False, tag="operations")},
         "/openapi.json": {"get": _op("this document", {"200": _json("OpenAPI 3.1", {
             "type": "object"})}, secured=False, tag="operations")},
+        "/asyncapi.json": {"get": _op("the messages: AsyncAPI 3", {"200": _json("AsyncAPI 3", {
+            "type": "object"})}, secured=False, tag="operations")},
     }  # fmt: skip
 
 
@@ -467,7 +469,7 @@ def document() -> dict[str, Any]:
         **who_paths(components), **case_paths(components), **action_paths(components),
         **supervision_paths(components), **grid_paths(components), **admin_paths(components),
         **notes_files_paths(components), **operations_paths(),
-        **desk_account_paths(_op, _json, _error, _query),
+        **desk_account_paths(_op, _json, _error, _query), **leave_paths(_op, _json, _error, _path),
         **fairscore_paths(_op, _json, _error, _query, _path),
     }  # fmt: skip
     for template, item in paths.items():

@@ -1,5 +1,6 @@
-"""The OpenAPI paths of a user's own account, the live stream's tickets, phone search and the
-downloads (``accounts_api``, ``export_api``), joined into ``openapi.document``."""
+"""The OpenAPI paths of a user's own account, the live stream's tickets, phone search, the
+downloads and leave (``accounts_api``, ``export_api``, ``leave_api``), joined into
+``openapi.document``."""
 
 from __future__ import annotations
 
@@ -40,4 +41,39 @@ def desk_account_paths(op: Any, json: Any, error: Any, query: Any) -> dict[str, 
             "422": error("format: csv or xlsx; period: a year, quarter, month or day")},
             params=[query("format", FORMAT), query("period"),
                     query("kind", {"enum": ["department", "grid"]})], tag="supervision")},
+    }  # fmt: skip
+
+
+MOMENT = {"type": "string", "format": "date-time"}
+LEAVE = {
+    "type": "object", "required": ["leave_id", "person", "from", "to", "reason", "by"],
+    "properties": {"leave_id": TEXT, "person": TEXT, "from": MOMENT, "to": MOMENT,
+                   "reason": TEXT, "by": TEXT},
+    "additionalProperties": False,
+}  # fmt: skip
+NEW_LEAVE = {
+    "type": "object", "required": ["person", "from", "to"],
+    "properties": {
+        "person": {"type": "string", "pattern": "^(department|grid|person):[A-Za-z0-9_.-]{1,64}$"},
+        "from": {"type": "string", "description": "YYYY-MM-DD (Beijing) or a date and time"},
+        "to": {"type": "string", "description": "YYYY-MM-DD counts the whole day"},
+        "reason": {"type": "string", "maxLength": 200}},
+}  # fmt: skip
+
+
+def leave_paths(op: Any, json: Any, error: Any, path: Any) -> dict[str, Any]:
+    """请假 (AB岗): supervisors and administrators."""
+    refused = error("supervisors and administrators only")
+    return {
+        "/api/v1/leave": {
+            "get": op("leave not over yet", {
+                "200": json("leaves", {"type": "array", "items": LEAVE}), "403": refused},
+                tag="supervision"),
+            "post": op("请假: the holder's alerts go to their deputy (B岗) while it lasts", {
+                "201": json("the leave", LEAVE), "403": refused,
+                "422": error("person, from, to or reason: each wrong one with its reason")},
+                NEW_LEAVE, tag="supervision")},
+        "/api/v1/leave/{leave_id}": {"delete": op("销假: withdraw a leave", {
+            "204": {"description": "withdrawn"}, "403": refused,
+            "404": error("no such leave")}, params=[path("leave_id")], tag="supervision")},
     }  # fmt: skip

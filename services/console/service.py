@@ -7,6 +7,7 @@ import json
 
 from werkzeug.wrappers import Request, Response
 
+from contracts.asyncapi import document as asyncapi_document
 from kernel.catalogue import Catalogue
 from kernel.clock import Clock
 from kit import web
@@ -26,6 +27,7 @@ from services.console.desk_api import DeskEntrypoints
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.export_api import ExportEntrypoints
 from services.console.fairscore_api import FairScoreEntrypoints
+from services.console.leave_api import LeaveEntrypoints
 from services.console.map_api import MapEntrypoints
 from services.console.models import TABLES
 from services.console.notes_files_api import NotesFilesEntrypoints
@@ -37,7 +39,8 @@ from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 class ConsoleService(
     FairScoreEntrypoints, NotesFilesEntrypoints, AccountEntrypoints, ExportEntrypoints,
-    DeskEntrypoints, ScreenEntrypoints, MapEntrypoints, AdminEntrypoints, ServiceBase,
+    DeskEntrypoints, ScreenEntrypoints, MapEntrypoints, AdminEntrypoints, LeaveEntrypoints,
+    ServiceBase,
 ):  # fmt: skip
     name = "console"
     db = Database(TABLES)
@@ -179,6 +182,11 @@ class ConsoleService(
     @http("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
+
+    @http("GET", "/asyncapi.json")
+    def asyncapi(self, request: Request) -> Response:
+        """The messages on civicflow.inbound and civicflow.events (AsyncAPI 3)."""
+        return json_response(asyncapi_document())
 
     # --- what the entrypoints share ---
 

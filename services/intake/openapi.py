@@ -291,6 +291,10 @@ def operations_paths(components: Components) -> dict[str, Any]:
         "/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["operations"],
             "responses": {"200": answer("this document", schema={"type": "object"})}}},
+        "/asyncapi.json": {"get": {
+            "operationId": "asyncapi", "tags": ["operations"],
+            "responses": {"200": answer("the AsyncAPI 3 document of the messages",
+                                        schema={"type": "object"})}}},
     }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from contracts import events
+from contracts.asyncapi import document as asyncapi_document
 from contracts.events import Envelope
 from contracts.inbound import (
     GRID,
@@ -139,6 +140,11 @@ class IntakeService(Open311Entrypoints, PhoneSearchEntrypoints, DeskEntrypoints,
     @http("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
+
+    @http("GET", "/asyncapi.json")
+    def asyncapi(self, request: Request) -> Response:
+        """The messages on civicflow.inbound and civicflow.events (AsyncAPI 3)."""
+        return json_response(asyncapi_document())
 
     # --- decoding and answering ---
 

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from contracts.events import NOTIFY_REVISIT_ANSWERED, Envelope, RevisitAnswered
+from contracts.events import NOTIFY_REVISIT_ANSWERED, Envelope, LeaveRecorded, RevisitAnswered
 from kernel.clock import Clock
+from kernel.duty import Leave
 from kit.green import concurrently
 from kit.logs import about
 from kit.pii import PhoneVault
@@ -62,7 +63,8 @@ def tell(
     committed (``send_all``)."""
     with uow.read() as records:
         followed = records.cases(cases_to_read(events))
-    messages = messages_of(events, followed, sending.rules, directory, sending.vault, now)
+        standing = directory.at(now, tuple(records.leaves(now)))
+    messages = messages_of(events, followed, sending.rules, standing, sending.vault, now)
     with uow:
         fresh = uow.first_times(event.event_id for event in events)
         firsts = [(event, theirs) for event, theirs in zip(events, messages, strict=True)
@@ -101,6 +103,20 @@ def await_revisits(
         fingerprint = revisit_asked(event, messages)
         if fingerprint is not None and event.case_id is not None:
             records.ask(event.case_id, fingerprint, now)
+
+
+def follow_leave(uow: NotifyUnitOfWork, event: Envelope[Any]) -> None:
+    """请假 recorded or withdrawn in the console: notify's own table of who is away, kept once
+    per event."""
+    with uow:
+        if not uow.first_times([event.event_id]).take(event.event_id):
+            return
+        data = event.data
+        if isinstance(data, LeaveRecorded):
+            uow.deliveries.record_leave(Leave(data.leave_id, data.person, data.starts, data.ends))
+        else:
+            uow.deliveries.cancel_leave(data.leave_id)
+        uow.commit()
 
 
 def send(uow: NotifyUnitOfWork, attempt: SendAttempt, sending: Sending, clock: Clock) -> None:

@@ -54,10 +54,14 @@ def messages_for(
     risk = getattr(event.data, "risk", None) or (case.risk if case else "blue")
     variables = domain.variables_of(event.type, event.case_id or "", event.data, summary or "")
     messages = []
+    hours = rules.quiet_hours
     for rule in rules.rules_for(event.type, risk):
-        # 免打扰: quiet hours hold what goes to citizens, unless the case is red risk
-        quiet = rule.to == "citizen" and risk != "red" and rules.quiet_hours.holds(now)
+        # 免打扰: quiet hours hold what goes to citizens, and to staff not on duty, unless the
+        # case is red risk
+        red = risk == "red" or getattr(event.data, "alert", None) == "red_risk"
+        night = not red and hours.holds(now)
         for contact in directory.contacts(rule.to, event, case):
+            quiet = night and hours.hold_for(rule.to == "citizen", contact.on_duty)
             for channel in rule.channels:
                 address = contact.address(channel)
                 if address is None:

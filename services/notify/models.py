@@ -88,4 +88,16 @@ class FollowedCase(Base):
     territory: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
+class StaffLeave(Base):
+    """请假 as the console recorded it (``staff.leave_recorded``): while it lasts, the person's
+    alerts go to their deputy (AB岗). A cancelled leave is deleted."""
+
+    __tablename__ = "staff_leave"
+
+    leave_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(80), index=True)
+    starts: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 TABLES = kit_tables(Base.metadata)

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from kernel.duty import Leave
 from kit.db import insert_all_if_absent, insert_if_absent, inserted_if_absent, made_and_locked
 from services.notify.domain import take_tokens
-from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit
+from services.notify.models import Delivery, FollowedCase, RateBucket, Revisit, StaffLeave
 from services.notify.rules import Bucket
 
 
@@ -214,3 +215,21 @@ class DeliveryRepository:
         wanted = list(set(case_ids))
         query = select(FollowedCase).where(FollowedCase.case_id.in_(wanted))
         return {case.case_id: case for case in self.session.scalars(query)} if wanted else {}
+
+    def record_leave(self, leave: Leave) -> None:
+        """A leave the console recorded; the same one again (a redelivery) changes nothing."""
+        insert_if_absent(
+            self.session, StaffLeave, leave_id=leave.leave_id, person=leave.person,
+            starts=leave.starts, ends=leave.ends,
+        )  # fmt: skip
+
+    def cancel_leave(self, leave_id: str) -> None:
+        self.session.execute(delete(StaffLeave).where(StaffLeave.leave_id == leave_id))
+
+    def leaves(self, now: datetime) -> list[Leave]:
+        """The leaves not over by ``now``."""
+        query = select(StaffLeave).where(StaffLeave.ends > now).order_by(StaffLeave.starts)
+        return [
+            Leave(row.leave_id, row.person, row.starts, row.ends)
+            for row in self.session.scalars(query)
+        ]

@@ -126,8 +126,17 @@ class Retry:
 
 @dataclass(frozen=True)
 class QuietHours:
+    """免打扰: what is held, from ``start`` to ``end`` (Beijing time), until they end. Citizens'
+    messages always; staff's too when ``staff`` (the default), unless the recipient is on duty
+    (值班). Red risk is never held (the caller decides that)."""
+
     start: time
     end: time
+    staff: bool = True
+
+    def hold_for(self, citizen: bool, on_duty: bool) -> bool:
+        """Whether quiet hours hold a message to this recipient at all."""
+        return citizen or (self.staff and not on_duty)
 
     def holds(self, moment: datetime) -> bool:
         local = moment.astimezone(LOCAL_TIME).time()
@@ -315,6 +324,7 @@ class RetryEntry(_Section):
 class QuietEntry(_Section):
     start: Annotated[time, PlainValidator(_clock)]
     end: Annotated[time, PlainValidator(_clock)]
+    staff: bool = True
 
 
 class ProvidersEntry(_Section):
@@ -396,7 +406,9 @@ class NotifyFile(_Section):
     def notify_rules(self) -> NotifyRules:
         return NotifyRules(
             sign=self.sign, link=self.link, sms_segments=self.sms_segments,
-            quiet_hours=QuietHours(self.quiet_hours.start, self.quiet_hours.end),
+            quiet_hours=QuietHours(
+                self.quiet_hours.start, self.quiet_hours.end, self.quiet_hours.staff
+            ),
             provider_limit=self.rate_limits.provider.bucket(),
             recipient_limit=self.rate_limits.recipient.bucket(),
             retry=Retry(self.retry.attempts, self.retry.base, self.retry.max, self.retry.jitter),

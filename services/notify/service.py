@@ -17,6 +17,8 @@ from contracts.events import (
     NOTIFICATION_FAILED,
     SLA_OVERDUE,
     SLA_WARNING,
+    STAFF_LEAVE_CANCELLED,
+    STAFF_LEAVE_RECORDED,
     SUPERVISION_ALERT_ROUTED,
     SUPERVISION_ORDER,
     Envelope,
@@ -69,6 +71,11 @@ class NotifyService(ServiceBase):
     def territory_changed(self, event: Envelope[Any]) -> None:
         """Grid's people changed: ask grid again for whoever is texted next."""
         self.staff.clear()
+
+    @on_event(STAFF_LEAVE_RECORDED, STAFF_LEAVE_CANCELLED)
+    def leave_changed(self, event: Envelope[Any]) -> None:
+        """请假 recorded or withdrawn: the holder's alerts go to their deputy while it lasts."""
+        handlers.follow_leave(self._uow(), event)
 
     @every(lambda settings: settings.notify_tick_seconds)
     def try_again(self) -> None:
@@ -128,6 +135,7 @@ class NotifyService(ServiceBase):
                 (unit, role), lambda: list(self.grid.contacts(unit, role))
             ),
             lambda case_id: self.intake.reporter_contact(case_id),
+            self.config.roster,
         )  # fmt: skip
 
     def _check_token(self, request: Request) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 from sqlalchemy.orm import Session
 
 from contracts.events import Envelope
+from kernel.duty import Leave
 from kit.db import FirstTimes, Store
 from kit.unit_of_work import ServiceUnitOfWork
 from services.notify.models import Delivery, FollowedCase, Revisit
@@ -56,6 +57,12 @@ class DeliveryRecords(Protocol):
     def follow_new(self, cases: Iterable[FollowedCase]) -> set[str]: ...
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]: ...
+
+    def record_leave(self, leave: Leave) -> None: ...
+
+    def cancel_leave(self, leave_id: str) -> None: ...
+
+    def leaves(self, now: datetime) -> list[Leave]: ...
 
 
 class NotifyUnitOfWork(Protocol):

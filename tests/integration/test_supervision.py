@@ -63,7 +63,13 @@ from services.supervision.models import TABLES, Alert, Mark
 from services.supervision.scanner import scan_due
 from services.supervision.unit_of_work import SqlSupervisionUnitOfWork
 from tests.conftest import free_port
-from tests.support.harness import CONFIG_DIR, EventTap, migrate_all, settings_for_test
+from tests.support.harness import (
+    CONFIG_DIR,
+    EventTap,
+    migrate_all,
+    settings_for_test,
+    staff_quiet_hours_off,
+)
 
 pytestmark = [pytest.mark.broker]
 
@@ -86,6 +92,7 @@ def config_dir(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, target)
     (target / "sla.yml").write_text(TEST_SLA, encoding="utf-8")
+    staff_quiet_hours_off(target)  # what reaches whom, not when: the night holds nothing
     return target
 
 

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from contracts.events import Envelope
+from kernel.duty import Leave
 from kit.db import FirstTimes
 from services.notify.domain import take_tokens
 from services.notify.gateways.base import GatewayChannel, GatewayError, Message
@@ -48,6 +49,7 @@ class FakeDeliveryRecords:
     buckets: dict[str, RateBucket] = field(default_factory=dict)
     revisits: dict[str, Revisit] = field(default_factory=dict)
     followed: dict[str, FollowedCase] = field(default_factory=dict)
+    leave: dict[str, Leave] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _new: list[Delivery] = field(default_factory=list)
 
@@ -57,6 +59,7 @@ class FakeDeliveryRecords:
             {key: _copy(row) for key, row in self.buckets.items()},
             {key: _copy(row) for key, row in self.revisits.items()},
             {key: _copy(row) for key, row in self.followed.items()},
+            dict(self.leave),
             self.ids,
         )
 
@@ -140,6 +143,15 @@ class FakeDeliveryRecords:
 
     def cases(self, case_ids: Iterable[str]) -> dict[str, FollowedCase]:
         return {case_id: self.followed[case_id] for case_id in case_ids if case_id in self.followed}
+
+    def record_leave(self, leave: Leave) -> None:
+        self.leave.setdefault(leave.leave_id, leave)
+
+    def cancel_leave(self, leave_id: str) -> None:
+        self.leave.pop(leave_id, None)
+
+    def leaves(self, now: datetime) -> list[Leave]:
+        return sorted((x for x in self.leave.values() if x.ends > now), key=lambda x: x.starts)
 
 
 class FakeNotifyUnitOfWork:

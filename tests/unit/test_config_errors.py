@@ -12,6 +12,7 @@ import kernel.config
 import kit.settings
 from kernel.catalogue import CatalogueError
 from kernel.config import ConfigError, load_model
+from kernel.duty import DutyError
 from kit.pii import KeysFile, read_keys
 from kit.settings import Settings
 from services.console import admin
@@ -32,7 +33,7 @@ def test_one_config_error_for_the_kernel_and_the_kit() -> None:
 @pytest.mark.parametrize(
     "error",
     [RoutingConfigError, SourcesConfigError, RepeatConfigError, RiskConfigError, RulesError,
-     AssessmentConfigError, CatalogueError],
+     AssessmentConfigError, CatalogueError, DutyError],
 )  # fmt: skip
 def test_every_service_config_error_is_a_config_error(error: type[Exception]) -> None:
     assert issubclass(error, ConfigError)

@@ -56,6 +56,8 @@ from contracts.events import (
     EscalationRequested,
     EventData,
     EventSpec,
+    LeaveCancelled,
+    LeaveRecorded,
     NotificationFailed,
     NotificationSent,
     PetitionAcknowledged,
@@ -838,6 +840,8 @@ ADDED_PUBLIC_TYPES = (
     "supervision.order_replied", "supervision.red_risk",
     # 1.1, 信访: each step of the petition line
     "petition.acknowledged", "petition.answered", "petition.review_requested",
+    # 1.1, AB岗: leave recorded in the console, which notify follows
+    "staff.leave_recorded", "staff.leave_cancelled",
 )  # fmt: skip
 ENVELOPE_KEYS = {"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}
 
@@ -936,6 +940,10 @@ MINIMAL_DATA: dict[str, EventData] = {
     ),
     "grid.unit_changed": UnitChanged(codes=["370113001"], change="updated"),
     "grid.staff_changed": StaffChanged(units=["37011300101"], change="imported"),
+    "staff.leave_recorded": LeaveRecorded(
+        leave_id="L-1", person="department:D-HBJ", starts=T0, ends=T0 + timedelta(days=2), by="a"
+    ),
+    "staff.leave_cancelled": LeaveCancelled(leave_id="L-1", person="department:D-HBJ", by="a"),
 }
 SPECS = list(CATALOGUE.values())
 SPEC_IDS = [spec.type for spec in SPECS]

@@ -202,7 +202,7 @@ def test_a_bucket_that_never_holds_a_token_is_refused() -> None:
 
 
 def test_sections_left_empty_take_their_defaults() -> None:
-    text = edit('quiet_hours: {start: "22:00", end: "08:00"}', "quiet_hours:")
+    text = edit('quiet_hours: {start: "22:00", end: "08:00", staff: true}', "quiet_hours:")
     text = text.replace("recipient: {rate: 0.2, burst: 5}", "recipient: {rate: 2}")
     rules = NotifyRules.from_text(text)
     assert (rules.quiet_hours.start, rules.quiet_hours.end) == (time(22), time(8))

@@ -15,6 +15,7 @@ import { AdminPage } from './pages/admin.js';
 import { AccountPage } from './pages/account.js';
 import { DeskPage, RegisteredPage } from './pages/desk.js';
 import { RevisitsPage } from './pages/revisits.js';
+import { LeavePage } from './pages/leave.js';
 
 const ALL = ['operator', 'handler', 'grid_worker', 'supervisor', 'admin'];
 /** Nav order; `roles` who see the item (and may open the page). */
@@ -28,6 +29,7 @@ const PAGES = {
   map: { label: '网格地图', page: MapPage, roles: ALL },
   assessment: { label: '一单考评', page: AssessmentPage, roles: ['supervisor', 'admin'] },
   screen: { label: '中心大屏', page: ScreenPage, roles: ['operator', 'supervisor', 'admin'] },
+  leave: { label: '值班请假', page: LeavePage, roles: ['supervisor', 'admin'] },
   admin: { label: '系统管理', page: AdminPage, roles: ['admin'] },
   account: { label: '账户', page: AccountPage, roles: ALL },
 };

@@ -38,7 +38,7 @@ export const FIELD = {
   username: '用户名', password: '密码', role: '角色', unit: '单位', display: '姓名', old: '原密码', new: '新密码',
   q: '关键词', from: '起始日期', to: '截止日期', overdue: '仅超时', after: '翻页位置', period: '考评周期',
   kind: '对象', grade: '督办等级', due_at: '限办时间', case_ids: '工单', expected_version: '工单版本',
-  'Idempotency-Key': '重复提交', person: '问责对象', what: '问责事由', decision: '处理决定',
+  'Idempotency-Key': '重复提交', person: '人员', what: '问责事由', decision: '处理决定',
 };
 /** An API message as it is when it is written in Chinese (it may name a file or a format);
  * otherwise the Chinese `fallback`: the API's English refusals name fields and states the

@@ -9,7 +9,7 @@ const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 const CONFIG_FILE = {
   'assessment.yml': '考评', 'categories.yml': '事项目录', 'departments.yml': '职能部门', 'holidays.yml': '节假日',
   'intake.yml': '接入', 'keys.yml': '密钥', 'notify.yml': '通知', 'risk.yml': '风险研判', 'routing.yml': '分派规则',
-  'sla.yml': '办理时限', 'sources.yml': '接入来源',
+  'sla.yml': '办理时限', 'sources.yml': '接入来源', 'duty.yml': '值班表',
 };
 const EMPTY = { username: '', password: '', role: '', unit: '', display: '' };
 
