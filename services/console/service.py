@@ -23,6 +23,7 @@ from services.console.config import load_token_secret, load_trusted_proxies
 from services.console.desk_api import DeskEntrypoints
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.export_api import ExportEntrypoints
+from services.console.holidays_api import HolidaysEntrypoints
 from services.console.map_api import MapEntrypoints
 from services.console.models import TABLES
 from services.console.notes_files_api import NotesFilesEntrypoints
@@ -34,7 +35,7 @@ from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 
 class ConsoleService(
     NotesFilesEntrypoints, AccountEntrypoints, ExportEntrypoints, DeskEntrypoints,
-    ScreenEntrypoints, MapEntrypoints, AdminEntrypoints, ServiceBase,
+    ScreenEntrypoints, MapEntrypoints, AdminEntrypoints, HolidaysEntrypoints, ServiceBase,
 ):  # fmt: skip
     name = "console"
     db = Database(TABLES)
