@@ -23,6 +23,20 @@ _PROBLEM: Final = re.compile(
     r"^(?P<file>\S+?)(?: line (?P<line>\d+))?: (?:(?P<field>[^\s:]+): )?(?P<msg>.*)$"
 )
 BROKEN_NOTICE: Final = "节假日安排文件有误，工单时限无法按节假日计算，请重新导入"
+IN_CHINESE: Final = (
+    ("listed both as a holiday and as a working day", "同一天既列为放假又列为调休上班"),
+    ("not a Saturday or Sunday", "调休上班日须为周六或周日"),
+    ("is not in", "日期不在所属年份内"),
+    ("is before from", "结束日期早于开始日期"),
+    ("must be a year like", "年份须为四位数字，如2027"),
+    ("given twice", "重复填写"),
+    ("Extra inputs are not permitted", "无法识别的字段"),
+    ("Field required", "缺少必填字段"),
+    ("date", "日期无效（须为存在的日期，格式如2027-01-01）"),
+    ("not valid YAML", "文件格式有误，无法解析"),
+)
+"""The validator's English problems as the admin reads them (the English stays in ``detail``);
+the first pattern found in the message wins."""
 
 
 class HolidaysRefused(Exception):
@@ -73,20 +87,24 @@ def upload(config_dir: Path, body: dict[str, Any], today: date) -> dict[str, Any
     return coverage_view(coverage, today)
 
 
+def in_chinese(problem: str) -> str:
+    return next((said for words, said in IN_CHINESE if words in problem), "内容有误")
+
+
 def problems_of(exc: ConfigError) -> list[dict[str, Any]]:
     """A validation message (one ``file line N: field: problem`` a line) as the public error
-    list, each entry with its line and its field's path."""
+    list, each entry with its line, its field's path, the problem in Chinese (``msg``) and in
+    the validator's words (``detail``)."""
     problems: list[dict[str, Any]] = []
     for line in str(exc).splitlines():
         found = _PROBLEM.match(line)
         if found is None:
-            problems.append({"loc": ["text"], "msg": line})
+            problems.append({"loc": ["text"], "msg": in_chinese(line), "detail": line})
             continue
         field = found["field"]
         problems.append({
             "loc": ["text", *(field.split(".") if field else [])],
-            "msg": found["msg"],
-            "file": found["file"],
-            "line": int(found["line"]) if found["line"] else None,
+            "msg": in_chinese(found["msg"]), "detail": found["msg"],
+            "file": found["file"], "line": int(found["line"]) if found["line"] else None,
         })  # fmt: skip
     return problems

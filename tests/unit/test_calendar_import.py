@@ -90,7 +90,8 @@ def test_the_console_s_upload_installs_a_good_file_and_lists_a_wrong_one_s_probl
         holidays.upload(tmp_path, {"text": WRONG}, today)
     assert refused.value.problems == [{
         "loc": ["text", "years", str(YEAR), "working_days[0]", "date"],
-        "msg": f"{YEAR}-02-10 is listed both as a holiday and as a working day",
+        "msg": "同一天既列为放假又列为调休上班",
+        "detail": f"{YEAR}-02-10 is listed both as a holiday and as a working day",
         "file": "holidays.yml", "line": 11,
     }]  # fmt: skip
     assert holidays.current_file(tmp_path, today)["text"] == FIXTURE  # the good one stays
@@ -130,3 +131,22 @@ def test_a_configured_value_is_built_again_when_its_file_is_replaced(tmp_path: P
 
 def test_settings_name_the_config_dir_the_import_writes_to() -> None:
     assert "config_dir" in Settings.__dataclass_fields__
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (f"to: {YEAR}-02-14", f"to: {YEAR}-02-30", "日期无效（须为存在的日期，格式如2027-01-01）"),
+        (f"date: {YEAR}-02-07", f"date: {YEAR}-03-03", "调休上班日须为周六或周日"),
+        (f"from: {YEAR}-01-01", f"from: {YEAR + 1}-01-01", "日期不在所属年份内"),
+        ("      - name: 元旦\n", "      - name: 元旦\n        day: 1\n", "无法识别的字段"),
+        ("years:\n", "years: [\n", "文件格式有误，无法解析"),
+    ],
+)  # fmt: skip
+def test_the_admin_reads_each_problem_in_chinese(old: str, new: str, said: str) -> None:
+    assert old in FIXTURE
+    with pytest.raises(HolidaysError) as refused:
+        HolidayArrangements.from_text(FIXTURE.replace(old, new, 1))
+    problems = holidays.problems_of(refused.value)
+    assert problems[0]["msg"] == said
+    assert problems[0]["detail"]  # the validator's own words stay beside it

@@ -144,9 +144,7 @@ function Config() {
 
 // 节假日安排: paste or load holidays.yml, checked by the server as `civicflow calendar import` checks it
 function holidayProblem(p) {
-  const where = p.line ? `第 ${p.line} 行` : '文件';
-  const field = (p.loc || []).slice(1).join('.');
-  return `${where}${field ? `（${field}）` : ''}：${p.msg}`;
+  return `${p.line ? `第 ${p.line} 行` : '文件'}：${p.msg}`;
 }
 
 function Holidays() {
