@@ -16,11 +16,14 @@ from typing import Any, Final
 from kernel.calendar import Coverage, renewal_notice
 from kernel.config import ConfigError
 from kit.sla import HOLIDAYS_FILE, calendar_coverage, install_holidays
-from services.console.refusals import BadField
+from services.console.refusals import BadField, Clash
 
 MAX_FILE_CHARS: Final = 100_000
 _PROBLEM: Final = re.compile(
     r"^(?P<file>\S+?)(?: line (?P<line>\d+))?: (?:(?P<field>[^\s:]+): )?(?P<msg>.*)$"
+)
+READ_ONLY: Final = (
+    "此处的配置目录不可写（由部署统一管理），请在部署的配置中用 civicflow calendar import 导入"
 )
 BROKEN_NOTICE: Final = "节假日安排文件有误，工单时限无法按节假日计算，请重新导入"
 IN_CHINESE: Final = (
@@ -84,6 +87,9 @@ def upload(config_dir: Path, body: dict[str, Any], today: date) -> dict[str, Any
         coverage = install_holidays(config_dir, text)
     except ConfigError as exc:
         raise HolidaysRefused(problems_of(exc)) from None
+    except OSError:
+        # a deployment whose configuration is a read-only ConfigMap: it changes there
+        raise Clash(READ_ONLY) from None
     return coverage_view(coverage, today)
 
 

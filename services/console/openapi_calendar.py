@@ -43,6 +43,8 @@ def calendar_paths(op: Any, json: Any, error: Any) -> dict[str, Any]:
             "put": op("validate and install holidays.yml; dispatch and supervision count their "
                       "next clocks on it", {
                 "200": json("coverage", COVERAGE), "403": error("admins only"),
+                "409": error("the configuration directory is read-only here (a ConfigMap): "
+                             "import into the deployment's configuration instead"),
                 "422": error("every problem, with its file, line and field")},
                 UPLOAD, tag="admin")},
     }  # fmt: skip

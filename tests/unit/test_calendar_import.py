@@ -150,3 +150,12 @@ def test_the_admin_reads_each_problem_in_chinese(old: str, new: str, said: str) 
     problems = holidays.problems_of(refused.value)
     assert problems[0]["msg"] == said
     assert problems[0]["detail"]  # the validator's own words stay beside it
+
+
+def test_a_configuration_directory_that_cannot_be_written_is_a_clash(tmp_path: Path) -> None:
+    from services.console.refusals import Clash
+
+    not_a_directory = tmp_path / "config"
+    not_a_directory.write_text("", encoding="utf-8")
+    with pytest.raises(Clash, match="civicflow calendar import"):
+        holidays.upload(not_a_directory, {"text": FIXTURE}, date(YEAR, 1, 5))
