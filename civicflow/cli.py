@@ -14,6 +14,7 @@ import urllib.request  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
+from civicflow.calendar_commands import add_calendar  # noqa: E402
 from kit.settings import SERVICES, Settings  # noqa: E402
 
 
@@ -367,29 +368,6 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_calendar_check(args: argparse.Namespace, settings: Settings) -> int:
-    """How far the working calendar reaches: chinesecalendar's years, then holidays.yml's."""
-    from kernel.calendar import WorkingCalendar
-    from kernel.config import ConfigError
-    from kit.sla import read_holidays
-
-    try:
-        calendar = WorkingCalendar("chinese", read_holidays(settings.config_dir))
-    except ConfigError as exc:
-        print(f"calendar refused: {exc}", file=sys.stderr)
-        return 1
-    coverage = calendar.coverage()
-    print(f"last known year: {coverage.last_year}")
-    print(coverage.describe())
-    return 0
-
-
-def _add_calendar(calendar: argparse.ArgumentParser) -> None:
-    actions = calendar.add_subparsers(dest="action", required=True)
-    check = actions.add_parser("check", help="print the last year the calendar knows")
-    check.set_defaults(handler=cmd_calendar_check)
-
-
 def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("service", choices=SERVICES)
     run.add_argument("--instances", type=_instances, default=1, metavar="N")
@@ -485,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dlq(commands.add_parser("dlq", help="dead-letter queues: list, show, replay, purge"))
     broker_check = commands.add_parser("broker-check", help="exit 0 if AMQP_URI answers")
     broker_check.set_defaults(handler=cmd_broker_check)
-    _add_calendar(commands.add_parser("calendar", help="the working calendar (holidays, 调休)"))
+    add_calendar(commands.add_parser("calendar", help="the working calendar (holidays, 调休)"))
     return parser
 
 

@@ -45,6 +45,8 @@ class DeskRegistration(Contract):
     location: GeoPoint | None = None
     grid_code: Identifier | None = None
     handled_at_desk: HandledAtDesk | None = None
+    accused_unit: Identifier | None = None
+    """被反映单位, for a petition: the department or grid unit it accuses (回避)."""
 
 
 class RegisteredAtDesk(Contract):

@@ -101,6 +101,9 @@ class CaseReceived(EventData):
     received_by: str | None = None
     """首问负责: the staff member who registered the matter at the centre's desk."""
     handled_at_desk: HandledAtDesk | None = None
+    accused_unit: str | None = None
+    """被反映单位 (1.1), petitions only: the unit the petition accuses; routing never sends
+    the case to it (回避)."""
 
 
 class Assignee(Contract):

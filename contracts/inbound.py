@@ -125,6 +125,9 @@ class Petition(InboundPayload):
     group_size: Annotated[int, Field(ge=1)] | None = None
     address: Address | None = None
     category: CategoryCode | None = None
+    accused_unit: Identifier | None = None
+    """被反映单位 (1.1): the code of the department or grid unit the petition accuses, or the
+    unit of the person it accuses. The petition is never routed to it (回避)."""
 
     @property
     def external_id(self) -> str:

@@ -75,6 +75,19 @@ class Coverage:
         )
 
 
+NOTICE_DAYS: Final = 60
+"""How long before the last known day the console asks for the next year's arrangement (the
+alert rule on ``civicflow_calendar_last_known_day_timestamp_seconds`` fires as early)."""
+
+
+def renewal_notice(coverage: Coverage, today: date) -> str | None:
+    """The console's banner (Chinese, for supervisors and admins) from ``NOTICE_DAYS`` before
+    the last known year ends, and after; None before then."""
+    if (coverage.last_day - today).days > NOTICE_DAYS:
+        return None
+    return f"节假日安排仅到{coverage.last_year}年12月31日，请导入下一年的安排"
+
+
 class WorkingCalendar:
     """Which days are working days, and what N working days after a moment is.
 

@@ -2,8 +2,10 @@
 read from ``holidays.yml``: per year, the holidays and the make-up working days (调休上班), as the
 State Council's General Office announces them each autumn for the year after.
 
-An impossible date, a date outside its year, or a day listed both as a holiday and as a working
-day refuses the start, naming the file, the line and the field.
+An impossible date, a date outside its year, a day listed both as a holiday and as a working
+day, or a make-up working day that is not a Saturday or Sunday refuses the start (and the
+import: ``civicflow calendar import``, the console's upload), naming the file, the line and the
+field.
 """
 
 from __future__ import annotations
@@ -93,6 +95,11 @@ def _check_year(year: int, arrangement: YearArrangement) -> None:
             raise Fault(path, f"{worked.date} is not in {year}")
         if worked.date in holidays:
             raise Fault(path, f"{worked.date} is listed both as a holiday and as a working day")
+        if worked.date.weekday() < 5:
+            # 调休上班 moves a Saturday or Sunday into the week; a weekday listed here is a typo
+            # for another date, and taking it would leave the real make-up day a day off
+            raise Fault(path, f"{worked.date} is a {worked.date:%A}, not a Saturday or Sunday: "
+                              "a make-up working day (调休上班) is a weekend day")  # fmt: skip
 
 
 class HolidayArrangements:

@@ -3,7 +3,8 @@ clients that give up after a timeout."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar, overload
@@ -15,12 +16,15 @@ from nameko.rpc import RpcProxy
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
+from kernel.config import ConfigError
 from kit import metrics
 from kit.db import KitTables, Store, UnitOfWork
 from kit.outbox import OutboxRelay
+from kit.reloading import FileWatch
 from kit.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Injected(Generic[T]):
@@ -98,16 +102,39 @@ class Database(Injected["WorkerDatabase"], DependencyProvider):  # type: ignore[
 
 class Configured(Injected[T], DependencyProvider):  # type: ignore[misc]
     """A value built once from the settings when the container starts (a parsed config
-    file, a registry), then handed to every worker as it is."""
+    file, a registry), then handed to every worker as it is.
 
-    def __init__(self, load: Callable[[Settings], T]) -> None:
+    ``reload_on`` names files of the configuration directory that may change while the
+    service runs (holidays.yml, installed by ``civicflow calendar import`` or the console):
+    when one has changed since the last worker, the value is built again before the next
+    worker gets it. A file that no longer loads leaves the previous value in force, logged.
+    """
+
+    def __init__(self, load: Callable[[Settings], T], reload_on: Sequence[str] = ()) -> None:
         self.load = load
+        self.reload_on = tuple(reload_on)
 
     def setup(self) -> None:
-        self.value = self.load(self.container.config["CIVICFLOW"])
+        settings = self.container.config["CIVICFLOW"]
+        # looked at before the load, so a change made during it is seen by the next worker
+        self.watch = FileWatch(settings.config_dir, self.reload_on)
+        self.value = self.load(settings)
 
     def get_dependency(self, worker_ctx: Any) -> T:
+        if self.reload_on and self.watch.changed():
+            self.reload()
         return self.value
+
+    def reload(self) -> None:
+        try:
+            self.value = self.load(self.container.config["CIVICFLOW"])
+        except (ConfigError, OSError) as exc:
+            log.error("%s: %s changed but does not load; the previous configuration stays "
+                      "in force: %s", self.container.service_name, ", ".join(self.reload_on),
+                      exc)  # fmt: skip
+        else:
+            log.info("%s: reloaded its configuration after %s changed",
+                     self.container.service_name, ", ".join(self.reload_on))  # fmt: skip
 
 
 class RpcUnavailable(Exception):

@@ -24,6 +24,7 @@ from contracts.rpc import (
     SubscriptionRequest,
 )
 from kit.web import RETRY_AFTER_HEADER
+from services.console.openapi_calendar import calendar_paths
 from services.console.openapi_desk_accounts import desk_account_paths, leave_paths
 from services.console.openapi_fairscore import fairscore_paths
 from services.console.openapi_map import map_paths
@@ -437,6 +438,7 @@ def admin_paths(components: Components) -> dict[str, Any]:
         "/api/v1/admin/sources": {"get": _op("registered sources, never their secrets", {
             "200": _json("sources", {"type": "array", "items": SOURCE}),
             "403": _error("admins only")}, tag="admin")},
+        **calendar_paths(_op, _json, _error),
     }  # fmt: skip
 
 

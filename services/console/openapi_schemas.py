@@ -29,6 +29,9 @@ ERROR_ITEM = {
             "items": {"type": "string"},
             "description": "409: the actions its status allows now",
         },
+        "file": {"type": "string", "description": "a refused configuration file's name"},
+        "line": {"type": ["integer", "null"], "description": "the line at fault in that file"},
+        "detail": {"type": "string", "description": "the validator's own words (English)"},
     },
     "additionalProperties": False,
 }

@@ -27,6 +27,7 @@ from services.console.desk_api import DeskEntrypoints
 from services.console.edge import answers, bearer_token, optional_json, static_file
 from services.console.export_api import ExportEntrypoints
 from services.console.fairscore_api import FairScoreEntrypoints
+from services.console.holidays_api import HolidaysEntrypoints
 from services.console.leave_api import LeaveEntrypoints
 from services.console.map_api import MapEntrypoints
 from services.console.models import TABLES
@@ -40,7 +41,7 @@ from services.console.unit_of_work import SqlConsoleReads, SqlConsoleUnitOfWork
 class ConsoleService(
     FairScoreEntrypoints, NotesFilesEntrypoints, AccountEntrypoints, ExportEntrypoints,
     DeskEntrypoints, ScreenEntrypoints, MapEntrypoints, AdminEntrypoints, LeaveEntrypoints,
-    ServiceBase,
+    HolidaysEntrypoints, ServiceBase,
 ):  # fmt: skip
     name = "console"
     db = Database(TABLES)

@@ -137,6 +137,9 @@ def _in_categories(category: str | None, listed: Sequence[str]) -> bool:
 @dataclass(frozen=True)
 class RoutingRules:
     rules: tuple[RoutingRule, ...]
+    above_district: str | None = None
+    """回避: the department that takes a petition accusing a county department (routing.yml
+    ``avoidance.above_district``); None: a person decides."""
 
     @classmethod
     def from_config(cls, document: Mapping[str, Any], table: RoutingTable) -> RoutingRules:
@@ -156,7 +159,7 @@ class RoutingRules:
                 auto=rule.then.auto,
             )
             for rule in routing.rules
-        ))  # fmt: skip
+        ), routing.avoidance.above_district if routing.avoidance else None)  # fmt: skip
 
 
 def extra_keywords(document: Mapping[str, Any] | RoutingFile, table: RoutingTable) -> RoutingTable:

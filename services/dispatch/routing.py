@@ -19,7 +19,7 @@ from contracts.rpc import DepartmentDuty, GridUnit
 from kernel.petition import PetitionLimits, PetitionPlan
 from kernel.sla import SlaPolicy
 from kit.green import concurrently
-from services.dispatch import domain, search
+from services.dispatch import avoidance, domain, search
 from services.dispatch import lifecycle as lc
 from services.dispatch.commands import CaseFacts, on_site
 from services.dispatch.config import DispatchConfig
@@ -54,6 +54,9 @@ def route_all(
         category = classified[0]
         duties = duties_for(grid, category.code if category else None, place)
         decision = domain.decide(event.data, place, duties, config.table, config.rules, classified)
+        decision = avoidance.avoid(
+            decision, event.data, place, duties, config.table, config.rules, config.sla.escalation
+        )
         return Routed(event, place, decision)
 
     return concurrently(decide, zip(events, places, strict=True), width=GRID_CALLS_AT_ONCE)

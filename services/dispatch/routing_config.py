@@ -114,6 +114,15 @@ class RuleEntry(BaseModel):
     then: Then
 
 
+class Avoidance(BaseModel):
+    """回避: who takes a petition that accuses a county department (there is no level above
+    the county in the ladder)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    above_district: Word | None = None
+
+
 class RoutingFile(BaseModel):
     """``routing.yml``."""
 
@@ -121,6 +130,7 @@ class RoutingFile(BaseModel):
 
     keywords: Keywords = {}
     rules: list[RuleEntry] = Field(min_length=1)
+    avoidance: Avoidance | None = None
 
     @field_validator("rules")
     @classmethod
@@ -147,6 +157,9 @@ class RoutingFile(BaseModel):
             if department is not None and department not in departments:
                 where = ("rules", index, "then", "department")
                 raise Fault(where, f"{department!r} is not a department")
+        above = self.avoidance.above_district if self.avoidance else None
+        if above is not None and above not in departments:
+            raise Fault(("avoidance", "above_district"), f"{above!r} is not a department")
         return self
 
 

@@ -28,6 +28,7 @@ from kit.cache import KeptAnswers
 from kit.messaging import on_event, on_event_batch
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import RpcClient, rpc
+from kit.sla import HOLIDAYS_FILE
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.dispatch import handlers, queries, search
 from services.dispatch import lifecycle as lc
@@ -50,7 +51,8 @@ def actor_from(actor: dict[str, Any]) -> lc.Actor:
 class DispatchService(ServiceBase):
     name = "dispatch"
     db = Database(TABLES)
-    config = Configured(load_config)
+    # clocks count on holidays.yml: a newly installed one holds from the next worker on
+    config = Configured(load_config, reload_on=[HOLIDAYS_FILE])
     duties = Configured(
         lambda _settings: KeptAnswers[DutyQuestion, list[DepartmentDuty]](KEEP_DUTIES_SECONDS)
     )

@@ -252,7 +252,10 @@ def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -
                 phone=mask_phone(first.phone) if first.phone else None,
             )
             group = payload.group_size or len(payload.petitioners)
-            return CaseReceived(**common, reporter=reporter, group_size=group, form=payload.form)
+            return CaseReceived(
+                **common, reporter=reporter, group_size=group, form=payload.form,
+                accused_unit=payload.accused_unit,
+            )  # fmt: skip
     raise TypeError(f"no canonical form for {type(payload).__name__}")
 
 
@@ -289,6 +292,7 @@ def desk_case(
         form=registration.form,
         received_by=received_by,
         handled_at_desk=registration.handled_at_desk,
+        accused_unit=registration.accused_unit if registration.line == "petition" else None,
     )
 
 

@@ -16,7 +16,7 @@ from kit.pii import PhoneVault, load_vault
 from kit.providers import ClockProvider, Configured, Database
 from kit.rpc import every, rpc
 from kit.settings import Settings
-from kit.sla import load_sla_policy
+from kit.sla import HOLIDAYS_FILE, load_sla_policy
 from kit.topology import bind_subscriber_queue
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.supervision import accountability, handlers, orders, reports, subscriptions
@@ -53,7 +53,8 @@ def load_config(settings: Settings) -> SupervisionConfig:
 class SupervisionService(ServiceBase):
     name = "supervision"
     db = Database(TABLES)
-    config = Configured(load_config)
+    # clocks count on holidays.yml: a newly installed one holds from the next worker on
+    config = Configured(load_config, reload_on=[HOLIDAYS_FILE])
     settings = Configured(lambda settings: settings)
     clock = ClockProvider()
 

@@ -171,6 +171,27 @@ def test_opinion_and_petition_wait_for_one_click_with_a_suggestion(
     assert chosen.body["timeline"][-1]["actor"] == "admin"
 
 
+def test_a_petition_accusing_the_bureau_is_never_routed_to_it(
+    platform: Platform, token: str, tap: EventTap
+) -> None:
+    """回避, intake to dispatch: the petition names the 信访局 as the unit it accuses, so the
+    case is suggested to the level above (the county's centre, routing.yml ``avoidance``) and
+    the decision says why; the accused unit travels on case.received."""
+    petition = {
+        "petition_no": f"P-{uuid.uuid4().hex[:8]}", "form": "letter",
+        "filed_at": "2026-11-21T09:00:00+08:00", "petitioners": [{"name": "王某"}],
+        "content": "反映县信访局工作人员推诿，来信三个月无答复", "accused_unit": "D-XFJ",
+    }  # fmt: skip
+    answer = platform.submit("/api/v1/petitions", petition, source="petition")
+    assert answer.status == 202, answer.body
+    case_id = answer.body["case_id"]
+    assert tap.wait_for("case.received", case_id)["data"]["accused_unit"] == "D-XFJ"
+    case = case_of(platform, token, case_id, "pending_dispatch")
+    assert case["suggestion"]["code"] == "D-ZZB"
+    assert case["routing_rule"] == "avoidance"
+    assert case["routing_reason"].startswith("回避：信访件反映县信访局，不交其办理，交上一级")
+
+
 def test_batch_dispatch_clicks_many_at_once(platform: Platform, token: str) -> None:
     waiting = [hotline(platform, "隔壁广场舞太吵") for _ in range(3)]
     for case_id in waiting:

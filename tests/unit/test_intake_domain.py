@@ -557,6 +557,13 @@ def test_canonical_petition_case() -> None:
     assert "张某" not in dumped
 
 
+def test_a_petition_s_accused_unit_travels_on_the_case_for_routing_to_avoid() -> None:
+    """回避: the unit a petition accuses reaches dispatch; without one the case names none."""
+    case = canonical_case(PETITION, petition(accused_unit="S-001"), "petition")
+    assert case.accused_unit == "S-001"
+    assert canonical_case(PETITION, petition(), "petition").accused_unit is None
+
+
 def test_canonical_petition_case_keeps_an_explicit_group_size() -> None:
     case = canonical_case(PETITION, petition(group_size=40), "petition")
     assert case.group_size == 40
@@ -639,3 +646,19 @@ def test_reporter_phone_of_a_petition_is_the_first_known_number() -> None:
 def test_reporter_phone_of_lines_without_a_citizen_number() -> None:
     assert reporter_phone(grid_report()) is None
     assert reporter_phone(opinion_item()) is None
+
+
+def test_a_petition_registered_at_the_desk_names_its_accused_unit_and_other_lines_do_not() -> None:
+    from contracts.desk import DeskRegistration
+    from services.intake.domain import desk_case
+
+    at = datetime(2026, 11, 21, 9, tzinfo=UTC)
+    body = {"form": "visit", "content": "反映街道不作为", "accused_unit": "S-001"}
+    petition_case = desk_case(
+        DeskRegistration.model_validate({"line": "petition", **body}), "op1", "desk-1", at
+    )
+    assert petition_case.accused_unit == "S-001" and petition_case.channel == "petition"
+    hotline_case = desk_case(
+        DeskRegistration.model_validate({"line": "hotline", **body}), "op1", "desk-2", at
+    )
+    assert hotline_case.accused_unit is None

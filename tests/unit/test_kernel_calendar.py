@@ -75,7 +75,9 @@ def test_the_calendar_reaches_the_file_s_last_year_without_a_gap(
     coverage = calendar.coverage()
     assert coverage.package_last_year == YEAR - 1
     assert (coverage.last_year, coverage.last_day) == (YEAR, date(YEAR, 12, 31))
-    gap = HolidayArrangements.from_text(FIXTURE.replace(f"  {YEAR}:", f"  {YEAR + 1}:", 1)
+    # the year after, alone (its make-up day left out: the 7th of February is a weekday then)
+    holidays_only = FIXTURE.split("    working_days:")[0]
+    gap = HolidayArrangements.from_text(holidays_only.replace(f"  {YEAR}:", f"  {YEAR + 1}:", 1)
                                         .replace(f"{YEAR}-", f"{YEAR + 1}-"))  # fmt: skip
     assert WorkingCalendar("chinese", gap).coverage().last_year == YEAR - 1
 
@@ -92,8 +94,12 @@ def test_the_calendar_reaches_the_file_s_last_year_without_a_gap(
          rf"^holidays.yml line 5: years\.{YEAR}\.holidays\[0\]\.from: .* is not in {YEAR}$"),
         ("      - name: 元旦\n", "      - name: 元旦\n        day: 1\n",
          rf"^holidays.yml line 5: years\.{YEAR}\.holidays\[0\]\.day: Extra inputs"),
+        (f"date: {YEAR}-02-07", f"date: {first(2, 3).isoformat()}",
+         rf"^holidays.yml line 11: years\.{YEAR}\.working_days\[0\]\.date: "
+         rf"{first(2, 3).isoformat()} is a Wednesday, not a Saturday or Sunday"),
     ],
-    ids=["impossible-date", "holiday-and-working-day", "other-year", "unknown-field"],
+    ids=["impossible-date", "holiday-and-working-day", "other-year", "unknown-field",
+         "make-up-day-on-a-weekday"],
 )  # fmt: skip
 def test_a_wrong_file_is_refused_naming_line_and_field(old: str, new: str, message: str) -> None:
     assert old in FIXTURE

@@ -1,7 +1,7 @@
 // The shell: hash router, session, role-based navigation.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { session, loadMe, logout, onLogout } from './api.js';
+import { api, session, loadMe, logout, onLogout } from './api.js';
 import { html, ROLE, ErrorBox, Loading, Toasts } from './ui.js';
 import { LoginPage } from './pages/login.js';
 import { QueuePage } from './pages/queue.js';
@@ -70,6 +70,24 @@ function Nav({ me, current }) {
   </header>`;
 }
 
+// 节假日安排: from 60 days before the last known year ends, every supervisor's and admin's page
+// says so (the server decides when, by its clock)
+const CALENDAR_READERS = ['supervisor', 'admin'];
+
+function CalendarBanner({ me }) {
+  const [notice, setNotice] = useState(null);
+  useEffect(() => {
+    if (!CALENDAR_READERS.includes(me.role)) return undefined;
+    let stale = false;
+    const look = () => api('/api/v1/calendar').then((c) => !stale && setNotice(c.notice), () => {});
+    look();
+    addEventListener('holidays-installed', look);
+    return () => { stale = true; removeEventListener('holidays-installed', look); };
+  }, [me.role]);
+  if (!notice) return null;
+  return html`<div class="alert warn banner" role="status" data-testid="calendar-banner">${notice}</div>`;
+}
+
 function Forbidden({ me }) {
   return html`<section class="page"><div class="alert error" data-testid="forbidden">
     无权访问此页面。<a href=${landing(me)}>返回首页</a></div></section>`;
@@ -116,7 +134,7 @@ function App() {
     else body = html`<${Page} me=${me} />`;
   } else body = html`<section class="page"><div class="alert" data-testid="not-found">页面不存在。<a href=${landing(me)}>返回首页</a></div></section>`;
 
-  return html`<${Nav} me=${me} current=${route.name} /><main>${body}</main><${Toasts} />`;
+  return html`<${Nav} me=${me} current=${route.name} /><${CalendarBanner} me=${me} /><main>${body}</main><${Toasts} />`;
 }
 
 const root = document.getElementById('app');

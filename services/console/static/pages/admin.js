@@ -1,4 +1,5 @@
-// 管理: users (list, add, delete), the configuration files (read-only) and the intake sources.
+// 管理: users (list, add, delete), the holiday arrangements (upload), the configuration files
+// (read-only) and the intake sources.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html, ROLE, channelText, ErrorBox, Loading, toast } from '../ui.js';
@@ -141,6 +142,58 @@ function Config() {
   </div>`;
 }
 
+// 节假日安排: paste or load holidays.yml, checked by the server as `civicflow calendar import` checks it
+function holidayProblem(p) {
+  return `${p.line ? `第 ${p.line} 行` : '文件'}：${p.msg}`;
+}
+
+function Holidays() {
+  const [reload, setReload] = useState(0);
+  const { data, error } = useFetch('/api/v1/admin/holidays', reload);
+  const [text, setText] = useState(null);
+  const [problems, setProblems] = useState([]);
+  const [busy, setBusy] = useState(false);
+  const shown = text ?? data?.text ?? '';
+
+  async function load(event) {
+    const file = event.target.files?.[0];
+    if (file) setText(await file.text());
+  }
+
+  async function install() {
+    setBusy(true);
+    setProblems([]);
+    try {
+      const done = await api('/api/v1/admin/holidays', { method: 'PUT', body: { text: shown } });
+      toast(`节假日安排已导入，已知至 ${done.last_year} 年 12 月 31 日`);
+      setText(null);
+      setReload(reload + 1);
+      dispatchEvent(new Event('holidays-installed'));
+    } catch (err) {
+      setProblems(err.status === 422 && err.errors?.length ? err.errors.map(holidayProblem) : [err.message]);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<div class="card" data-testid="admin-holidays">
+    <h3>节假日安排</h3>
+    <${ErrorBox} error=${error} />
+    ${data && html`<p class="muted" data-testid="holidays-coverage">${data.last_year
+      ? `工作日历已知至 ${data.last_year} 年 12 月 31 日。每年国务院办公厅公布下一年放假安排后，在此导入。`
+      : '当前节假日安排文件有误，请重新导入。'}</p>`}
+    <label class="field"><span>从文件载入</span>
+      <input type="file" accept=".yml,.yaml,text/yaml" data-testid="holidays-file" onChange=${load} /></label>
+    <label class="field"><span>节假日安排文件内容</span>
+      <textarea rows="12" class="config" data-testid="holidays-text" value=${shown}
+        onInput=${(e) => setText(e.target.value)}></textarea></label>
+    ${problems.length > 0 && html`<div class="alert error" role="alert" data-testid="holidays-errors">
+      导入被拒绝，文件未更改：<ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`}
+    <div class="row end"><button class="btn primary" data-testid="holidays-submit" disabled=${busy || !shown.trim()}
+      onClick=${install}>校验并导入</button></div>
+  </div>`;
+}
+
 function Sources() {
   const { data, error } = useFetch('/api/v1/admin/sources');
   return html`<div class="card">
@@ -162,6 +215,7 @@ export function AdminPage({ me }) {
   return html`<section class="page">
     <div class="page-head"><h2>系统管理</h2></div>
     <${Users} me=${me} />
+    <${Holidays} />
     <${Config} />
     <${Sources} />
   </section>`;
