@@ -155,18 +155,18 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
                           "appeal", "acknowledge", "answer"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site", "appeal"}),
-    "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe",
-                             "review_return", "decide_appeal"}),
+    "supervisor": frozenset({"extend", "decide_extension", "verify", "escalate", "supervise",
+                             "assess", "subscribe", "review_return", "decide_appeal"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
-                        "escalate", "verify", "revisit", "resolve_on_site", "merge",
-                        "supervise", "assess", "subscribe", "review_return", "appeal",
+                        "decide_extension", "escalate", "verify", "revisit", "resolve_on_site",
+                        "merge", "supervise", "assess", "subscribe", "review_return", "appeal",
                         "decide_appeal", "acknowledge", "answer", "request_review"}),
 }  # fmt: skip
 """信访: the unit holding a petition acknowledges (受理告知) and answers it; the centre's
 operators register a petitioner's request for 复查 / 复核."""
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``review_return`` (退单审核) for the centre, ``appeal`` (不满意甄别) for the unit and its
-decision for supervisors;
+decision for supervisors, as ``decide_extension`` (延期审批: ``extend`` with ``approve``);
 ``assess`` (一单考评), ``subscribe`` (alerts)."""
 
 LIFECYCLE_ACTIONS: Final = frozenset(ACTION_MODELS)

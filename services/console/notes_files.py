@@ -260,6 +260,7 @@ def act(
     cases.case_in_reach(dispatch, principal, command.case_id)
     cases.must(principal, command.action)
     wanted = action_from(command.action, command.body)
+    cases.must_decide(principal, wanted)
     named: list[str] = list(getattr(wanted, "attachments", []))
     if named:
         with uow:
