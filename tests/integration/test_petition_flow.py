@@ -1,0 +1,143 @@
+"""信访 end to end with a real broker: a petition accepted (受理告知书), its answer extended once
+by a supervisor's approval, answered (处理意见书), reviewed (复查意见书) and re-reviewed
+(复核意见书), each notice kept on the case; supervision names the petition clock it warns of;
+the petitioner's name is masked on the public event; a late review is refused with its day."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kernel.clock import ManualClock
+from tests.integration.test_dispatch_flow import act, case_of, platform, tap, token
+from tests.support.harness import EventTap, Platform, http
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e]
+__all__ = ["platform", "tap", "token"]  # the module's fixtures, shared with dispatch's tests
+
+
+def clock_of(platform: Platform) -> ManualClock:
+    clock = platform.settings.clock
+    assert isinstance(clock, ManualClock)
+    return clock
+
+
+def login(platform: Platform) -> str:
+    """A fresh token: the platform's clock moves by days, and tokens expire."""
+    body = json.dumps({"username": "admin", "password": "admin"}).encode()
+    answer = http("POST", platform.url("console", "/api/v1/auth/login"), body,
+                  {"Content-Type": "application/json"})  # fmt: skip
+    return str(answer.body["token"])
+
+
+def wait_alert(tap: EventTap, kind: str, case_id: str, clock: str) -> dict[str, Any]:
+    """The ``sla.*`` alert of one clock (the dispatch's own clocks alert too)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for event in tap.of_type(kind, case_id):
+            if event["data"]["clock"] == clock:
+                return event
+        time.sleep(0.05)
+    seen = [(e["type"], e["data"].get("clock")) for e in tap.of_type(kind, case_id)]
+    raise AssertionError(f"no {kind} of the {clock} clock for {case_id}: {seen}")
+
+
+def notices(case: dict[str, Any]) -> list[str]:
+    return [
+        a["name"].split("-")[0] for a in case["attachments"] if a["content_type"] == "text/html"
+    ]
+
+
+def file_petition(platform: Platform, token: str, tap: EventTap) -> str:
+    filed_at = clock_of(platform).now().isoformat()
+    petition = {
+        "petition_no": f"P-{uuid.uuid4().hex[:8]}", "form": "letter", "filed_at": filed_at,
+        "petitioners": [{"name": "李秀英", "phone": "13900002222"}], "content": "征地补偿款未发放",
+    }  # fmt: skip
+    case_id = str(platform.submit("/api/v1/petitions", petition, source="petition").body["case_id"])
+    case_of(platform, token, case_id, "pending_dispatch")
+    assert act(platform, token, case_id, "dispatch").status == 200  # the one click: 信访局
+    assert act(platform, token, case_id, "accept").status == 200  # 签收
+    return case_id
+
+
+def test_a_petition_through_acceptance_extension_answer_review_and_re_review(
+    platform: Platform, token: str, tap: EventTap
+) -> None:
+    clock = clock_of(platform)
+    case_id = file_petition(platform, token, tap)
+    received = tap.wait_for("case.received", case_id)["data"]["reporter"]
+    assert received["name"] == "李**" and "李秀英" not in str(tap.of_type("case.received", case_id))
+    deadlines = tap.wait_for("case.dispatched", case_id)["data"]["deadlines"]
+    acknowledge_by = datetime.fromisoformat(deadlines["acknowledge_by"])
+
+    clock.advance(timedelta(days=13))  # past 0.8 of the 15 days: 受理告知 is near
+    warned = wait_alert(tap, "sla.warning", case_id, "acknowledge")
+    token = login(platform)
+    assert datetime.fromisoformat(warned["data"]["due_at"]) == acknowledge_by
+
+    acknowledged = act(platform, token, case_id, "acknowledge", {"note": "依法受理"})
+    assert acknowledged.status == 200 and notices(acknowledged.body) == ["受理告知书"]
+    answer_by = datetime.fromisoformat(acknowledged.body["deadlines"]["answer_by"])
+
+    too_far = {"until": (answer_by + timedelta(days=31)).isoformat(), "reason": "情况复杂"}
+    assert act(platform, token, case_id, "extend", too_far).status == 422
+    asked = {"until": (answer_by + timedelta(days=30)).isoformat(), "reason": "需多部门会商"}
+    assert act(platform, token, case_id, "extend", asked).status == 200
+    approved = act(platform, token, case_id, "extend", {"approve": True, "note": "同意"})
+    assert approved.status == 200
+    assert datetime.fromisoformat(approved.body["deadlines"]["answer_by"]) == answer_by + timedelta(
+        days=30
+    )
+    again = {"until": (answer_by + timedelta(days=40)).isoformat(), "reason": "再次延期"}
+    assert act(platform, token, case_id, "extend", again).status == 422  # only once
+
+    clock.advance(timedelta(days=20))
+    token = login(platform)
+    answered = act(platform, token, case_id, "answer", {"opinion": "补偿款已于本月拨付到位"})
+    assert answered.status == 200 and answered.body["status"] == "concluded"
+    assert notices(answered.body) == ["受理告知书", "处理意见书"]
+
+    clock.advance(timedelta(days=10))
+    token = login(platform)
+    review = act(platform, token, case_id, "request_review", {"reason": "补偿标准偏低"})
+    assert review.status == 200 and review.body["status"] == "pending_dispatch"
+    tap.wait_for("petition.review_requested", case_id)
+    assert act(platform, token, case_id, "dispatch", {"assignee": "D-XFJ"}).status == 200
+    assert act(platform, token, case_id, "accept").status == 200
+    reviewed = act(platform, token, case_id, "answer", {"opinion": "维持原处理意见"})
+    assert reviewed.status == 200
+    assert notices(reviewed.body) == ["受理告知书", "处理意见书", "复查意见书"]
+
+    re_review = act(platform, token, case_id, "request_review", {"reason": "仍不服"})
+    assert re_review.status == 200
+    assert act(platform, token, case_id, "dispatch", {"assignee": "D-XFJ"}).status == 200
+    assert act(platform, token, case_id, "accept").status == 200
+    final = act(platform, token, case_id, "answer", {"opinion": "复核维持"}).body
+    assert notices(final) == ["受理告知书", "处理意见书", "复查意见书", "复核意见书"]
+    [notice] = [a for a in final["attachments"] if a["name"].startswith("复核意见书")]
+    assert [u["used_with"] for u in notice["used_with"]] == ["answer"]
+
+
+def test_a_review_asked_after_its_30_days_is_refused_with_the_day_it_fell_due(
+    platform: Platform, token: str, tap: EventTap
+) -> None:
+    clock = clock_of(platform)
+    token = login(platform)  # the walk before may have moved the clock past the module's
+    case_id = file_petition(platform, token, tap)
+    assert act(platform, token, case_id, "acknowledge").status == 200
+    answered = act(platform, token, case_id, "answer", {"opinion": "已依法处理"})
+    assert answered.status == 200
+
+    clock.advance(timedelta(days=32))
+    token = login(platform)
+    late = act(platform, token, case_id, "request_review", {"reason": "不服"})
+
+    assert late.status == 422
+    message = str(late.body["errors"])
+    assert "复查申请已超过30日期限" in message and "截止" in message
