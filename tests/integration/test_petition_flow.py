@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kernel.clock import ManualClock
+from kernel.petition import BEIJING
 from tests.integration.test_dispatch_flow import act, case_of, platform, tap, token
 from tests.support.harness import EventTap, Platform, http
 
@@ -84,6 +85,13 @@ def test_a_petition_through_acceptance_extension_answer_review_and_re_review(
     acknowledged = act(platform, token, case_id, "acknowledge", {"note": "依法受理"})
     assert acknowledged.status == 200 and notices(acknowledged.body) == ["受理告知书"]
     answer_by = datetime.fromisoformat(acknowledged.body["deadlines"]["answer_by"])
+    [notice] = acknowledged.body["attachments"]
+    served = http("GET", platform.url("console", notice["url"]), None,
+                  {"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert served.status == 200 and served.headers["Content-Disposition"].startswith("attachment")
+    text = str(served.body)  # not JSON: the page as text
+    assert "受理告知书" in text and "李**" in text and "李秀英" not in text
+    assert f"{(answer_by - timedelta(seconds=1)).astimezone(BEIJING):%Y年%m月%d日}" in text
 
     too_far = {"until": (answer_by + timedelta(days=31)).isoformat(), "reason": "情况复杂"}
     assert act(platform, token, case_id, "extend", too_far).status == 422
