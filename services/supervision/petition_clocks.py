@@ -30,6 +30,7 @@ from contracts.events import (
 )
 from services.supervision import domain
 from services.supervision.models import ClockRow
+from services.supervision.repository import RUNNING
 
 if TYPE_CHECKING:  # the book imports this module to follow these events
     from services.supervision.clocks import ClockBook
@@ -57,28 +58,42 @@ def first_clocks(book: ClockBook, case_id: str, event: Envelope[CaseDispatched])
 
 def dispatched(book: ClockBook, case_id: str, event: Envelope[CaseDispatched]) -> None:
     """Another dispatch of a petition: its running clocks pass to the new holder, at the limits
-    the dispatch names; a limit no clock keeps yet starts now."""
+    the dispatch names; a limit no clock kept at its time starts now. Steps already handled
+    after it (events out of order) are applied again from their marks."""
     fact, at = event.data, event.occurred_at
     for kind, due in dues_of(event).items():
-        running = [c for c in book.repo.running_clocks(case_id, (kind,)) if c.started_at <= at]
-        for clock in running:
-            clock.owner, clock.level = event.event_id, fact.level
-            clock.assignee_code = fact.assignee.code
-            move(clock, due, book.warn)
-        if not running:
+        alive = [c for c in book.repo.clocks_of(case_id) if c.kind == kind and _alive_at(c, at)]
+        for clock in alive:
+            if clock.state in RUNNING and clock.started_at <= at:  # else: a later step's
+                clock.owner, clock.level = event.event_id, fact.level
+                clock.assignee_code = fact.assignee.code
+                move(clock, due, book.warn)
+        if not alive:
             book.repo.add(_new(book, case_id, event.event_id, kind, at, due, fact.level,
                                fact.assignee.code))  # fmt: skip
+    for mark in book.repo.marks_between(case_id, at, None):
+        # a step handled before this older dispatch (two instances, a retry): applied again
+        if mark.what == "acknowledged" and mark.detail and mark.detail.get("answer_by"):
+            _acknowledge(book, case_id, mark.at, datetime.fromisoformat(mark.detail["answer_by"]))
+        elif mark.what == "answered":
+            for clock in _running(book, case_id, "answer", mark.at):
+                _stop(clock, mark.at)
 
 
 def acknowledged(book: ClockBook, case_id: str, event: Envelope[PetitionAcknowledged]) -> None:
     """受理告知 given: its clock is met; the answer now runs from this day."""
-    at = event.occurred_at
-    book.fact(case_id, event, "acknowledged")
+    at, answer_by = event.occurred_at, event.data.answer_by
+    book.fact(case_id, event, "acknowledged", {"answer_by": answer_by.isoformat()})
+    _acknowledge(book, case_id, at, answer_by)
+
+
+def _acknowledge(book: ClockBook, case_id: str, at: datetime, answer_by: datetime) -> None:
     for clock in _running(book, case_id, "acknowledge", at):
         _stop(clock, at)
     for clock in _running(book, case_id, "answer", at):
-        clock.started_at = at
-        move(clock, event.data.answer_by, book.warn, again=True)
+        if (clock.started_at, clock.due_at) != (at, answer_by):  # else: seen already
+            clock.started_at = at
+            move(clock, answer_by, book.warn, again=True)
 
 
 def answered(book: ClockBook, case_id: str, event: Envelope[Any]) -> None:
@@ -122,6 +137,12 @@ def move(clock: ClockRow, due: datetime, warn_fraction: float, again: bool = Fal
     clock.warn_at = domain.warn_point(clock.started_at, due, warn_fraction)
     clock.warned = clock.overdue = clock.escalation_asked = False
     clock.next_due_at = clock.warn_at
+
+
+def _alive_at(clock: ClockRow, at: datetime) -> bool:
+    """Whether the clock ran at ``at``: it runs yet, or was met or ended after."""
+    ended = clock.stopped_at or clock.cancelled_at
+    return clock.state in RUNNING or (ended is not None and ended >= at)
 
 
 def _running(book: ClockBook, case_id: str, kind: str, at: datetime) -> list[ClockRow]:

@@ -129,3 +129,39 @@ def test_a_second_dispatch_hands_the_running_clocks_over_without_restarting_them
         ("acknowledge", "open", ACKNOWLEDGE_BY), ("answer", "open", ANSWER_BY)
     ]  # fmt: skip
     assert {c.started_at for c in uow.records.clocks_of("CF-P") if c.kind == "answer"} == {AT}
+
+
+def test_an_acceptance_handled_before_an_older_dispatch_still_counts() -> None:
+    """Two instances, a retry: the second dispatch arrives after the acceptance that followed
+    it; the clocks it hands over are those the acceptance left."""
+    uow = FakeSupervisionUnitOfWork()
+    follow(uow, petition_dispatched())
+    accepted_at = AT + timedelta(days=3)
+    answer_by = end_of_day_after(accepted_at, 60)
+    acknowledged = PetitionAcknowledged(answer_by=answer_by, by="xf-1")
+    follow(uow, event(PETITION_ACKNOWLEDGED, acknowledged, "CF-P", accepted_at))
+
+    follow(uow, petition_dispatched(at=AT + timedelta(days=2)))  # older, handled later
+
+    assert petition_clocks(uow) == [
+        ("acknowledge", "stopped", ACKNOWLEDGE_BY), ("answer", "open", answer_by)
+    ]  # fmt: skip
+
+
+def test_a_redelivered_acceptance_changes_nothing() -> None:
+    uow = FakeSupervisionUnitOfWork()
+    follow(uow, petition_dispatched())
+    accepted_at = AT + timedelta(days=3)
+    acknowledged = event(
+        PETITION_ACKNOWLEDGED,
+        PetitionAcknowledged(answer_by=end_of_day_after(accepted_at, 60), by="xf-1"),
+        "CF-P", accepted_at,
+    )  # fmt: skip
+    follow(uow, acknowledged)
+    scan(uow, end_of_day_after(accepted_at, 50))  # the answer's warning
+    warned = [c.warned for c in uow.records.clocks_of("CF-P") if c.kind == "answer"]
+
+    follow(uow, acknowledged)
+
+    assert warned == [True]
+    assert [c.warned for c in uow.records.clocks_of("CF-P") if c.kind == "answer"] == [True]
