@@ -5,21 +5,43 @@ the petitioner's name is masked on the public event; a late review is refused wi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from civicflow.demo import load_demo
 from kernel.clock import ManualClock
 from kernel.petition import BEIJING
-from tests.integration.test_dispatch_flow import act, case_of, platform, tap, token
-from tests.support.harness import EventTap, Platform, http
+from tests.integration.test_dispatch_flow import SERVICES, act, case_of, tap, token
+from tests.support.harness import EventTap, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
-__all__ = ["platform", "tap", "token"]  # the module's fixtures, shared with dispatch's tests
+__all__ = ["tap", "token"]  # fixtures shared with dispatch's tests
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Dispatch's platform, its clock standing still until a test moves it, with a scanner
+    that looks every 0.2 s: the alerts a moved clock raises come at once."""
+    from tests.conftest import BASE_AMQP_URI
+    from tests.support.harness import temporary_vhost
+
+    data = tmp_path_factory.mktemp("petition")
+    with temporary_vhost(BASE_AMQP_URI) as vhost:
+        settings = dataclasses.replace(
+            settings_for_test(vhost, Path(data)), clock=ManualClock(datetime.now(UTC)),
+            supervision_tick_seconds=0.2,
+        )  # fmt: skip
+        with running(settings, SERVICES) as platform:
+            load_demo(settings)
+            yield platform
 
 
 def clock_of(platform: Platform) -> ManualClock:
@@ -36,12 +58,15 @@ def login(platform: Platform) -> str:
     return str(answer.body["token"])
 
 
-def wait_alert(tap: EventTap, kind: str, case_id: str, clock: str) -> dict[str, Any]:
-    """The ``sla.*`` alert of one clock (the dispatch's own clocks alert too)."""
+def wait_alert(
+    tap: EventTap, kind: str, case_id: str, clock: str, due_at: datetime | None = None
+) -> dict[str, Any]:
+    """The ``sla.*`` alert of one clock (the dispatch's own clocks alert too), of one limit."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for event in tap.of_type(kind, case_id):
-            if event["data"]["clock"] == clock:
+            due = datetime.fromisoformat(event["data"]["due_at"])
+            if event["data"]["clock"] == clock and due_at in (None, due):
                 return event
         time.sleep(0.05)
     seen = [(e["type"], e["data"].get("clock")) for e in tap.of_type(kind, case_id)]
@@ -105,7 +130,10 @@ def test_a_petition_through_acceptance_extension_answer_review_and_re_review(
     again = {"until": (answer_by + timedelta(days=40)).isoformat(), "reason": "再次延期"}
     assert act(platform, token, case_id, "extend", again).status == 422  # only once
 
-    clock.advance(timedelta(days=20))
+    extended_to = answer_by + timedelta(days=30)
+    clock.advance(timedelta(days=73))  # past 0.8 of the 90 days the answer now has
+    running = wait_alert(tap, "sla.warning", case_id, "answer")
+    assert datetime.fromisoformat(running["data"]["due_at"]) == extended_to
     token = login(platform)
     answered = act(platform, token, case_id, "answer", {"opinion": "补偿款已于本月拨付到位"})
     assert answered.status == 200 and answered.body["status"] == "concluded"
@@ -115,9 +143,14 @@ def test_a_petition_through_acceptance_extension_answer_review_and_re_review(
     token = login(platform)
     review = act(platform, token, case_id, "request_review", {"reason": "补偿标准偏低"})
     assert review.status == 200 and review.body["status"] == "pending_dispatch"
-    tap.wait_for("petition.review_requested", case_id)
+    asked = tap.wait_for("petition.review_requested", case_id)["data"]
     assert act(platform, token, case_id, "dispatch", {"assignee": "D-XFJ"}).status == 200
     assert act(platform, token, case_id, "accept").status == 200
+    clock.advance(timedelta(days=25))  # the review's answer (30 days) is near
+    review_due = datetime.fromisoformat(asked["answer_by"])
+    warned_review = wait_alert(tap, "sla.warning", case_id, "answer", due_at=review_due)
+    assert warned_review["data"]["assignee"]["code"] == "D-XFJ"
+    token = login(platform)
     reviewed = act(platform, token, case_id, "answer", {"opinion": "维持原处理意见"})
     assert reviewed.status == 200
     assert notices(reviewed.body) == ["受理告知书", "处理意见书", "复查意见书"]
