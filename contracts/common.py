@@ -73,6 +73,13 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
+def mask_name(name: str) -> str:
+    """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: a petitioner's name (信访人) as public events
+    may show it, the family name kept for the reader to address them."""
+    name = name.strip()
+    return f"{name[:1]}{'*' * max(len(name) - 1, 1)}" if name else name
+
+
 _PHONE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
 
 

@@ -42,6 +42,12 @@ def must(principal: domain.Principal, action: str) -> None:
         raise NotPermitted(f"a {principal.role} may not {action}")
 
 
+def must_decide(principal: domain.Principal, wanted: Any) -> None:
+    """延期: a unit asks; only a supervisor (or an admin) approves or refuses."""
+    if getattr(wanted, "action", None) == "extend" and getattr(wanted, "approve", None) is not None:
+        must(principal, "decide_extension")
+
+
 def actor_of(principal: domain.Principal, on_behalf_of: str | None = None) -> dict[str, Any]:
     """Who acts, for which unit: a handler for their own; an admin for whichever they name."""
     unit = on_behalf_of if principal.role == "admin" else principal.unit
@@ -178,6 +184,7 @@ def act(dispatch: Dispatch, principal: domain.Principal, command: Act) -> dict[s
     case_in_reach(dispatch, principal, command.case_id)
     must(principal, command.action)
     wanted = action_from(command.action, command.body)
+    must_decide(principal, wanted)
     actor = actor_of(principal, wanted.on_behalf_of)
     case = dispatch.act(command.case_id, for_dispatch(wanted), actor, command.key)
     return domain.shown_actions(principal, case)

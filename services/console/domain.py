@@ -155,12 +155,12 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
                           "appeal", "acknowledge", "answer"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site", "appeal"}),
-    "supervisor": frozenset({"extend", "verify", "escalate", "supervise", "assess", "subscribe",
-                             "review_return", "decide_appeal", "assess_people",
-                             "hold_accountable"}),
+    "supervisor": frozenset({"extend", "decide_extension", "verify", "escalate", "supervise",
+                             "assess", "subscribe", "review_return", "decide_appeal",
+                             "assess_people", "hold_accountable"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
-                        "escalate", "verify", "revisit", "resolve_on_site", "merge",
-                        "supervise", "assess", "subscribe", "review_return", "appeal",
+                        "decide_extension", "escalate", "verify", "revisit", "resolve_on_site",
+                        "merge", "supervise", "assess", "subscribe", "review_return", "appeal",
                         "decide_appeal", "acknowledge", "answer", "request_review",
                         "assess_people", "hold_accountable"}),
 }  # fmt: skip
@@ -168,7 +168,7 @@ ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
 operators register a petitioner's request for 复查 / 复核."""
 """What each role may do: to a case within its reach (the lifecycle decides when), and
 ``review_return`` (退单审核) for the centre, ``appeal`` (不满意甄别) for the unit and its
-decision for supervisors;
+decision for supervisors, as ``decide_extension`` (延期审批: ``extend`` with ``approve``);
 ``assess`` (一单考评), ``subscribe`` (alerts); ``assess_people`` (per-person figures) and
 ``hold_accountable`` (问责记录 on a red card) for supervisors and administrators only."""
 

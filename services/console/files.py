@@ -61,6 +61,8 @@ JPEG = Recognised("image/jpeg", "image", "jpg")
 PNG = Recognised("image/png", "image", "png")
 WEBP = Recognised("image/webp", "image", "webp")
 PDF = Recognised("application/pdf", "document", "pdf")
+HTML = Recognised("text/html", "document", "html")
+"""Only the console's own notices (``notices``): an upload is never taken as HTML."""
 PILLOW_FORMATS: Final = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP"}
 
 REFUSED_KIND = "只能上传 JPEG、PNG、WebP 图片或 PDF 文件"
@@ -156,7 +158,7 @@ def content_disposition(name: str, recognised: Recognised) -> str:
 
 def of_content_type(content_type: str) -> Recognised:
     """The recognised kind stored with a file, back from its content type."""
-    for recognised in (JPEG, PNG, WEBP, PDF):
+    for recognised in (JPEG, PNG, WEBP, PDF, HTML):
         if recognised.content_type == content_type:
             return recognised
     raise ValueError(f"not a content type the console keeps: {content_type!r}")

@@ -26,7 +26,7 @@ from contracts.attachments import (
 )
 from kit.file_store import FileStore, digest_of
 from kit.green import off_the_hub
-from services.console import cases, domain, files
+from services.console import cases, domain, files, notices
 from services.console.notes_files_models import CaseFile, CaseFileUse, CaseNote
 from services.console.notes_files_store import CaseFiles, NotesFilesUnitOfWork
 from services.console.ports import Dispatch
@@ -251,15 +251,18 @@ def act(
     principal: domain.Principal,
     command: cases.Act,
     now: datetime,
+    store: FileStore | None = None,
 ) -> dict[str, Any]:
     """A lifecycle action (``cases.act``), the files it names (feedback's and the
     conclusion's 现场照片) checked to be the case's before dispatch carries it out, and
-    recorded with it after; the case after it, with its notes and files."""
+    recorded with it after, and a petition's written notice kept (``notices``: with
+    ``store``); the case after it, with its notes and files."""
     if command.action not in domain.LIFECYCLE_ACTIONS:
         raise NotFound(f"no action {command.action!r}")
     cases.case_in_reach(dispatch, principal, command.case_id)
     cases.must(principal, command.action)
     wanted = action_from(command.action, command.body)
+    cases.must_decide(principal, wanted)
     named: list[str] = list(getattr(wanted, "attachments", []))
     if named:
         with uow:
@@ -273,4 +276,33 @@ def act(
                 use = _use(attachment_id, command.case_id, command.action, ref, principal, now)
                 uow.files.use(use)
             uow.commit()
+    if store is not None and command.action in notices.NOTICE_STEPS:
+        notice = notices.notice_for(command.action, after, command.body, now)
+        keep_notice(uow, store, notice, after,
+                    command.action, principal, now)  # fmt: skip
     return with_notes_and_files(uow, domain.shown_actions(principal, after))
+
+
+def keep_notice(
+    uow: NotesFilesUnitOfWork,
+    store: FileStore,
+    notice: notices.Notice,
+    case: dict[str, Any],
+    action: str,
+    principal: domain.Principal,
+    now: datetime,
+) -> None:
+    """A petition's written notice kept as a file of its case, once (``notices``)."""
+    digest = digest_of(notice.content)
+    store.put(digest, notice.content, files.HTML.content_type)
+    with uow:
+        if uow.files.file(notice.attachment_id) is not None:
+            return
+        uow.files.add_file(CaseFile(
+            attachment_id=notice.attachment_id, case_id=case["case_id"], name=notice.name,
+            content_type=files.HTML.content_type, size=len(notice.content), sha256=digest,
+            thumbnail_sha256=None, uploaded_by=principal.user, uploaded_at=now,
+        ))  # fmt: skip
+        ref = f"v{case.get('version', '')}"
+        uow.files.use(_use(notice.attachment_id, case["case_id"], action, ref, principal, now))
+        uow.commit()

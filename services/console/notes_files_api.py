@@ -80,7 +80,7 @@ class NotesFilesEntrypoints:
     def act_on_case(self, principal: Principal, wanted: cases.Act) -> dict[str, Any]:
         """A lifecycle action; the files it names recorded with it."""
         uow, now = self._notes_files(), self.clock.now()
-        return notes_files.act(uow, self.dispatch, principal, wanted, now)
+        return notes_files.act(uow, self.dispatch, principal, wanted, now, self.file_store)
 
     def _serve(self, request: Request, attachment_id: str, thumbnail: bool) -> Response:
         principal = self._principal(request)

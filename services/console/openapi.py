@@ -303,12 +303,15 @@ def action_paths(components: Components) -> dict[str, Any]:
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 FILE_CONTENT = {
-    kind: BINARY for kind in ("image/jpeg", "image/png", "image/webp", "application/pdf")
+    kind: BINARY
+    for kind in ("image/jpeg", "image/png", "image/webp", "application/pdf", "text/html")
 }
+"""``text/html``: a petition's written notice (信访), made by the console, never uploaded."""
 FILE_HEADERS = {
     "X-Content-Type-Options": {"required": True, "schema": {"const": "nosniff"}},
     "Content-Disposition": {"required": True, "schema": TEXT, "description":
-                            "inline (images) or attachment (PDF); filename* in UTF-8 (RFC 5987)"},
+                            "inline (images) or attachment (PDF, a notice's HTML); "
+                            "filename* in UTF-8 (RFC 5987)"},
 }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from contracts.events import (
     CASE_ACCEPTED,
@@ -406,11 +406,20 @@ def _limit_extended(state: CaseState) -> datetime:
     return state.deadlines.resolve_by
 
 
+UNIT_WORKERS: Final = frozenset({"handler", "grid_worker", "operator"})
+"""Roles that may ask for an extension (or register one) but never decide it."""
+
+
 def _decide_extension(state: CaseState, c: DecideExtension, actor: Actor, at: datetime) -> Outcome:
     if state.extension is None:
         raise IllegalTransition(
             "decide_extension", state.status, allowed_actions(state), "no extension is pending"
         )
+    if actor.role in UNIT_WORKERS:  # 延期: the unit asks, a supervisor approves
+        raise IllegalTransition(
+            "decide_extension", state.status, allowed_actions(state),
+            "only a supervisor decides an extension",
+        )  # fmt: skip
     deadlines, clocks = state.deadlines, state.petition
     if c.approve:
         deadlines, clocks = petitions.extension_approved(state, state.extension.until)

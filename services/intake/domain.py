@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from contracts.common import Channel, mask_phone, mask_phones_in
+from contracts.common import Channel, mask_name, mask_phone, mask_phones_in
 from contracts.desk import CENTRE_SOURCE, DeskRegistration
 from contracts.events import CaseReceived, Reporter
 from contracts.inbound import (
@@ -246,9 +246,9 @@ def canonical_case(line: InboundLine, payload: InboundPayload, source_id: str) -
             )
         case Petition():
             first = payload.petitioners[0]
-            reporter = Reporter(
+            reporter = Reporter(  # 信访人: never named in full on a public event
                 kind="petitioner",
-                name=first.name,
+                name=mask_name(first.name),
                 phone=mask_phone(first.phone) if first.phone else None,
             )
             group = payload.group_size or len(payload.petitioners)
@@ -274,9 +274,10 @@ def desk_case(
     """A matter registered at the centre's desk as the canonical case: source ``centre``, the
     line the operator chose, the registering user its ``received_by`` (首问负责)."""
     citizen = registration.citizen
-    reporter = Reporter(
-        name=citizen.name, phone=mask_phone(citizen.phone) if citizen.phone else None
-    )
+    name = citizen.name
+    if name and registration.line == "petition":  # 信访人: masked as on the petition line
+        name = mask_name(name)
+    reporter = Reporter(name=name, phone=mask_phone(citizen.phone) if citizen.phone else None)
     address = registration.address
     return CaseReceived(
         channel=registration.line,

@@ -48,7 +48,7 @@ from contracts.events import (
 )
 from kernel.sla import CATALOGUE_LIMIT, SlaPolicy
 from kit.metrics import CALENDAR_UNCERTAIN_CLOCKS
-from services.supervision import domain, on_site
+from services.supervision import domain, on_site, petition_clocks
 from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
 from services.supervision.repository import RUNNING
@@ -139,6 +139,7 @@ class ClockBook:
             for plan in domain.plan_clocks(at, fact.deadlines, self.policy.warn_at)
         ]  # fmt: skip
         if self._first_sight == case_id:
+            clocks += petition_clocks.first_clocks(self, case_id, event)
             # the case's first event: no other clock, assignment or mark of it exists to
             # cancel or settle against (the common case, so it asks the database nothing)
             self._write_settled(assignment, None, [], clocks)
@@ -151,6 +152,7 @@ class ClockBook:
             for clock in clocks:
                 repo.add(clock)
             self._cancel_loose(case_id, at)
+            petition_clocks.dispatched(self, case_id, event)
             repo.flush()
             previous = repo.assignment_at(case_id, at, before=True)
             for held in (previous, assignment):
@@ -247,6 +249,7 @@ class ClockBook:
         fact = event.data
         moved = fact.deadlines.resolve_by if fact.approved and fact.deadlines else None
         self.fact(case_id, event, "extension", {"resolve_by": moved.isoformat() if moved else None})
+        petition_clocks.extension_decided(self, case_id, event)
 
     def escalated(self, case_id: str, event: Envelope[CaseEscalated]) -> None:
         """格呼街应: the old level's clocks end; the new level's respond clock starts now,
@@ -485,10 +488,12 @@ HANDLERS: dict[str, Handler] = {
     CASE_EXTENSION_REQUESTED.type: ClockBook.extension_requested,
     CASE_EXTENSION_DECIDED.type: ClockBook.extension_decided,
     **REVIEW_HANDLERS,
+    **petition_clocks.PETITION_HANDLERS,
 }
 
 FOLLOWED: tuple[EventSpec[Any], ...] = (
     CASE_DISPATCHED, CASE_AWAITING_DISPATCH, CASE_ACCEPTED, CASE_FEEDBACK, CASE_CONCLUDED,
     CASE_RETURNED, CASE_ESCALATED, CASE_CLOSED, CASE_REOPENED, CASE_RESOLVED_ON_SITE, CASE_MERGED,
     CASE_EXTENSION_REQUESTED, CASE_EXTENSION_DECIDED, *REVIEWED,
+    *petition_clocks.PETITION_FOLLOWED,
 )  # fmt: skip

@@ -338,3 +338,19 @@ def test_when_every_hop_is_trusted_the_leftmost_is_the_client() -> None:
 def test_an_ipv4_peer_seen_through_ipv6_is_the_same_address() -> None:
     assert client_address("::ffff:10.0.0.2", ["203.0.113.5"], PROXIES) == "203.0.113.5"
     assert client_address("::ffff:203.0.113.5", [], PROXIES) == "203.0.113.5"
+
+
+def test_only_a_supervisor_or_an_admin_decides_an_extension() -> None:
+    """延期: a unit asks (``extend`` with ``until``); approving it is ``decide_extension``."""
+    from contracts.actions import action_from
+    from services.console import cases, domain
+    from services.console.refusals import NotPermitted
+
+    approve = action_from("extend", {"approve": True})
+    ask = action_from("extend", {"until": "2026-12-31T00:00:00+08:00", "reason": "会商"})
+    handler = domain.Principal("xf-1", "handler", 0, "D-XFJ")
+    with pytest.raises(NotPermitted):
+        cases.must_decide(handler, approve)
+    cases.must_decide(handler, ask)  # asking is the unit's own
+    for role in ("supervisor", "admin"):
+        cases.must_decide(domain.Principal("s", role, 0, "S-001"), approve)

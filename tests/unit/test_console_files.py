@@ -130,5 +130,11 @@ def test_a_name_of_only_non_ascii_characters_has_a_plain_fallback() -> None:
 
 def test_the_stored_content_type_gives_back_its_kind() -> None:
     assert files.of_content_type("application/pdf") == files.PDF
+    assert files.of_content_type("text/html") == files.HTML  # a petition's notice (信访)
     with pytest.raises(ValueError):
-        files.of_content_type("text/html")
+        files.of_content_type("text/plain")
+
+
+def test_an_uploaded_html_page_is_still_refused() -> None:
+    with pytest.raises(files.NotAllowed):
+        files.recognise(b"<!doctype html><html><script>alert(1)</script></html>")

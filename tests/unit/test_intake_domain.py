@@ -546,7 +546,7 @@ def test_canonical_petition_case() -> None:
     assert case.channel == "petition"
     assert case.external_id == "XF-1"
     assert case.reporter.kind == "petitioner"
-    assert case.reporter.name == "李某"
+    assert case.reporter.name == "李*"  # 信访人 masked on the public event
     assert case.reporter.phone == "139****5678"
     assert case.group_size == 3
     assert case.category == "labour.wage_arrears"
@@ -572,7 +572,7 @@ def test_canonical_petition_case_keeps_an_explicit_group_size() -> None:
 def test_canonical_petition_case_first_petitioner_without_phone() -> None:
     filed = petition(petitioners=[{"name": "赵某"}, {"name": "李某", "phone": "13912345678"}])
     case = canonical_case(PETITION, filed, "petition")
-    assert case.reporter.name == "赵某"
+    assert case.reporter.name == "赵*"
     assert case.reporter.phone is None
     assert case.group_size == 2
     assert "13912345678" not in case.model_dump_json()

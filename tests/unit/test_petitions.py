@@ -178,6 +178,8 @@ def test_a_petition_walks_acceptance_extension_answer_review_and_re_review(
     with pytest.raises(BadCommand, match="until: 延长期限不得超过30日"):
         act(uow, config, ExtendAction(until=latest + day, reason="需现场核查"), NOW + 3 * day)
     act(uow, config, ExtendAction(until=latest, reason="需现场核查"), NOW + 3 * day)
+    with pytest.raises(IllegalTransition, match="only a supervisor decides"):
+        act(uow, config, ExtendAction(approve=True), NOW + 4 * day)  # the unit's handler
     extended = act(uow, config, ExtendAction(approve=True), NOW + 4 * day, SUPERVISOR)
     assert extended.deadlines.answer_by == latest and extended.petition["extended"] is True
     with pytest.raises(BadCommand, match="只能延长一次"):

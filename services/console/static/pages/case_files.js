@@ -6,7 +6,7 @@ import { html, zh, fmtTime, ErrorBox, toast } from '../ui.js';
 
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const ACCEPT = 'image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf';
-const USED_WITH = { note: '内部备注', feedback: '反馈', conclude: '办结' };
+const USED_WITH = { note: '内部备注', feedback: '反馈', conclude: '办结', acknowledge: '受理告知', answer: '书面答复' };
 
 /** A phone or tablet: a coarse pointer. There the picker opens the camera. */
 const onPhone = () => typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
@@ -59,7 +59,8 @@ async function openFile(file) {
     const url = await fileUrl(file.url);
     const link = document.createElement('a');
     link.href = url;
-    if (file.content_type === 'application/pdf') link.download = file.name;
+    // a PDF, or a petition's notice (HTML, 意见书): saved, never opened as a page of ours
+    if (file.content_type === 'application/pdf' || file.content_type === 'text/html') link.download = file.name;
     else link.target = '_blank';
     link.rel = 'noopener';
     link.click();
