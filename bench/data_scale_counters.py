@@ -150,8 +150,8 @@ def _keyed(
     for metric in BY_STREET:
         keyed += [(metric, "", per_day / 2)]
         keyed += [(metric, code, per_day / 2 / len(streets)) for code in streets]
-    metric, key, mean = zip(*keyed, strict=True)
-    return {"metric": list(metric), "key": list(key), "mean": list(mean)}
+    metrics, keys, means = zip(*keyed, strict=True)
+    return {"metric": list(metrics), "key": list(keys), "mean": list(means)}
 
 
 def _units(per_day: float, app: Settings, grids: list[tuple[str, str]]) -> dict[str, list[Any]]:
