@@ -86,17 +86,20 @@ def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
         .where(Mark.what == "concluded", Mark.at >= period.start, Mark.at < period.end)
         .where(Mark.detail["at_desk"].as_boolean().is_(True))
     )
-    handled = set(session.scalars(at_desk))
+    handled = sorted(set(session.scalars(at_desk)))
     if not handled:
         return None
-    # only these cases' answers, and only the answer: not every fact of theirs as an object
-    answer = Mark.detail["satisfaction"].as_string()
-    answers = session.execute(
-        select(Mark.case_id, answer)
-        .where(Mark.what.in_(ANSWERED), Mark.case_id.in_(at_desk), answer.is_not(None))
-        .order_by(Mark.at)
-    )
-    last = {case_id: given for case_id, given in answers}  # the last answer counts
+    # only these cases' answers (their own index, 500 at a time: a join lets the planner read
+    # every answer ever given), and only the answer, not every fact of theirs as an object
+    answer, last = Mark.detail["satisfaction"].as_string(), dict[str, str]()
+    for start in range(0, len(handled), 500):
+        answers = session.execute(
+            select(Mark.case_id, answer)
+            .where(Mark.what.in_(ANSWERED), Mark.case_id.in_(handled[start : start + 500]))
+            .where(answer.is_not(None))
+            .order_by(Mark.at)
+        )
+        last.update((case_id, given) for case_id, given in answers)  # the last answer counts
     good = sum(1 for a in last.values() if a in ("satisfied", "basically_satisfied"))
     return {
         "assignee_kind": DESK, "assignee_code": "centre", "assignee_name": "中心直办",
