@@ -1,6 +1,6 @@
 """The big screen's counters found by metric and day
 
-Revision ID: console_scale_screen_tallies_by_metric
+Revision ID: console_scale_tallies_by_metric
 Revises: console_screen_tallies
 
 The screen reads some metrics over a month and others over a week; the key (day, metric, key)
@@ -10,7 +10,7 @@ read to keep a tenth.
 
 from alembic import op
 
-revision = "console_scale_screen_tallies_by_metric"
+revision = "console_scale_tallies_by_metric"
 down_revision = "console_screen_tallies"
 
 
