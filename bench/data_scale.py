@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -246,10 +246,22 @@ def measure_platform(
 Loaded = tuple[Processes, Settings, dict[str, Any], datetime]
 
 
+Fill = Callable[[Settings, tuple[datetime, datetime]], dict[str, Any]]
+"""What a platform's databases get after the demo county: rows over five years to now."""
+
+
+def cases_of(count: int) -> Fill:
+    def fill(app: Settings, span: tuple[datetime, datetime]) -> dict[str, Any]:
+        log(f"data-scale: generating {count:,} cases on {dialect_of(app)}")
+        return generate(app, count, span)
+
+    return fill
+
+
 @contextmanager
-def loaded_platform(database_url: str | None, cases: int) -> Iterator[Loaded]:
-    """A platform's databases migrated, the demo county and ``cases`` cases in them, then
-    every service started on them."""
+def loaded_platform(database_url: str | None, fill: Fill) -> Iterator[Loaded]:
+    """A platform's databases migrated, the demo county and what ``fill`` writes in them,
+    then every service started on them."""
     extra = {"DATABASE_URL": database_url} if database_url else {}
     with (
         tempfile.TemporaryDirectory(prefix="civicflow-datascale-") as data,
@@ -259,8 +271,7 @@ def loaded_platform(database_url: str | None, cases: int) -> Iterator[Loaded]:
         platform.civicflow("migrate")
         platform.civicflow("demo")
         app, now = Settings.from_env(platform.env), datetime.now(UTC)
-        log(f"data-scale: generating {cases:,} cases on {dialect_of(app)}")
-        generated = generate(app, cases, (now - timedelta(days=365 * YEARS), now))
+        generated = fill(app, (now - timedelta(days=365 * YEARS), now))
         log(f"data-scale: generated in {generated['seconds']}s")
         try:
             for service in ALL_SERVICES:
@@ -273,7 +284,7 @@ def loaded_platform(database_url: str | None, cases: int) -> Iterator[Loaded]:
 
 
 def one_database(database_url: str | None, cases: int, calls: int) -> dict[str, Any]:
-    with loaded_platform(database_url, cases) as (platform, app, generated, now):
+    with loaded_platform(database_url, cases_of(cases)) as (platform, app, generated, now):
         pools = generated.pop("pools")
         figures = measure_platform(platform, app, pools, calls, now)
     return {"generated": generated} | figures

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, create_engine, insert, select, text
@@ -31,8 +32,9 @@ from bench.data_scale_pools import (
     street_centres,
 )
 from bench.data_scale_rows import TABLES, chunk
+from kernel.phones import blind_index
 from kit.catalogue import load_catalogue
-from kit.pii import load_vault
+from kit.pii import load_phone_index_key, load_vault
 from kit.settings import Settings
 from services.dispatch import models as dispatch_models
 from services.grid.models import UnitRow
@@ -66,13 +68,13 @@ def pools_of(settings: Settings, citizens: int) -> Pools:
         engine.dispose()
     categories = categories_of(settings.config_dir)
     names = {code: c.name for code, c in load_catalogue(settings.config_dir).categories.items()}
-    vault = load_vault(settings)
+    vault, key = load_vault(settings), load_phone_index_key(settings)
     return Pools(
         categories,
         category_weights(categories),
         contents_of(categories, names, cut),
         places_of(units, street_centres(settings.config_dir), cut),  # type: ignore[arg-type]
-        citizens_of(citizens, vault.seal, vault.fingerprint),
+        citizens_of(citizens, (vault.seal, vault.fingerprint, partial(blind_index, key))),
     )
 
 

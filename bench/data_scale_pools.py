@@ -98,6 +98,7 @@ class Citizen:
     sealed: str
     fingerprint: str
     phone: str
+    index: str  # the keyed blind index phone search finds it by (kernel.phones)
 
 
 @dataclass(frozen=True)
@@ -199,15 +200,15 @@ def street_centres(config_dir: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def citizens_of(
-    count: int, seal: Callable[[str], str], fingerprint: Callable[[str], str], seed: int = 11
-) -> list[Citizen]:
-    """``count`` distinct mobile numbers, each sealed and fingerprinted once."""
+def citizens_of(count: int, vault: Sequence[Callable[[str], str]], seed: int = 11) -> list[Citizen]:
+    """``count`` distinct mobile numbers, each sealed, fingerprinted and blind-indexed once
+    (``vault``: those three functions)."""
     import random
 
     numbers = random.Random(seed).sample(range(10**9), count)
     phones = [f"13{n:09d}" for n in numbers]
-    return [Citizen(mask_phone(p), seal(p), fingerprint(p), p) for p in phones]
+    seal, fingerprint, index = vault
+    return [Citizen(mask_phone(p), seal(p), fingerprint(p), p, index(p)) for p in phones]
 
 
 def shared_objects(pools: Pools) -> list[Any]:

@@ -402,6 +402,7 @@ def submission_row(case: Drawn, received: dict[str, Any]) -> dict[str, Any]:
         "content": case.content[0],
         "reporter_phone_sealed": citizen.sealed if citizen else None,
         "reporter_fingerprint": citizen.fingerprint if citizen else None,
+        "phone_index": citizen.index if citizen else None,
         "risk": case.risk,
         "received_at": case.at,
         "created_at": case.at,

@@ -44,8 +44,9 @@ PARTS = (
     "clocks",
     "notify",
     "data-scale",
+    "data-counters",
 )
-OPT_IN = ("data-scale",)
+OPT_IN = ("data-scale", "data-counters")
 """Parts that run only when ``--only`` names them: they take longer than the rest together."""
 GROUPS = {
     "platform": ("e2e", "hotline", "latency", "e2e-postgres", "scaling"),
@@ -65,6 +66,10 @@ GOALS = (  # name, figure, at least (True) or at most, threshold
     ("clock_scan_postgresql_1s", "clock_scan_postgresql_find_ms", False, 1000.0),
     ("notify_50", "notify_one_instance_per_s", True, 50.0),
     ("notify_scaling_2_4", "notify_scaling", True, 2.4),
+    *(
+        (f"data_counters_{call}_200ms", f"data_counters_{call}_p95_ms", False, 200.0)
+        for call in ("screen", "assessment_month", "assessment_year")
+    ),
     *(
         (f"data_scale_{db}_{name}", f"data_scale_{db}_{key}", at_least, limit)
         for db in ("postgresql", "sqlite")
@@ -150,6 +155,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 
         report |= run_data_scale(args.scale_postgres_cases, args.scale_sqlite_cases,
                                  args.scale_calls)  # fmt: skip
+    if "data-counters" in parts:
+        from bench.data_scale_counters import run_data_counters
+
+        report |= run_data_counters(args.scale_postgres_cases, args.scale_calls)
     if report.get("raw_pika_hop_msgs_per_s") and report.get("e2e_sqlite_cases_per_s"):
         report["ratio"] = round(
             report["e2e_sqlite_cases_per_s"] / report["raw_pika_hop_msgs_per_s"], 4

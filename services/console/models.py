@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import UtcDateTime, kit_tables
@@ -111,6 +111,7 @@ class ScreenTally(Base):
     for the day's total), so a trend or a ranking sums a few days' rows, never the cases."""
 
     __tablename__ = "screen_tallies"
+    __table_args__ = (Index("ix_screen_tallies_metric_day", "metric", "day"),)
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     metric: Mapped[str] = mapped_column(String(24), primary_key=True)

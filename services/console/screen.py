@@ -46,8 +46,12 @@ TREND_DAYS, WEEK, TOP, TICKER, POINTS = 30, 7, 8, 20, 3000
 UNNAMED_CATEGORIES = {NO_CATEGORY: "未分类"}
 OTHER_CATEGORY = "其他类别"
 """A category the catalogue no longer has: the screen shows no raw codes."""
-SHOWN = ("received", "desk", "concluded", "category", "street", "grid", "on_time", "late",
-         "satisfied", "unsatisfied", "overdue")  # fmt: skip
+WEEKLY = ("category", "street", "grid")
+"""Counted by key for the week only (top categories, hot spots): a grid's row a day is most of
+the counters, so a month of them is not read."""
+SHOWN = ("received", "desk", "concluded", *WEEKLY, "on_time", "late", "satisfied",
+         "unsatisfied", "overdue")  # fmt: skip
+MONTHLY = tuple(metric for metric in SHOWN if metric not in WEEKLY)
 
 
 def metrics_of(event: Envelope[Any]) -> list[str]:
@@ -120,10 +124,10 @@ class Names:
 def screen(reads: ConsoleReads, now: datetime, names: Names | None = None) -> dict[str, Any]:
     """Today's figures, the trends and rankings, the ticker and today's points."""
     day = day_of(now)
-    first = (date.fromisoformat(day) - timedelta(days=TREND_DAYS - 1)).isoformat()
+    first, week = _days(day, TREND_DAYS)[0], _days(day, WEEK)[0]
     with reads:
         counts = reads.screen.counts(day)
-        rows = reads.screen.tallied(first, day, SHOWN)
+        rows = reads.screen.tallied(first, day, MONTHLY) + reads.screen.tallied(week, day, WEEKLY)
         ticker = reads.screen.ticker(TICKER)
         points = reads.screen.points(day, POINTS)
     return {
@@ -159,7 +163,7 @@ def figures_of(day: str, rows: Sequence[Tallied], names: Names) -> dict[str, Any
     week = set(_days(day, WEEK))
     by: dict[tuple[str, str], Counter[str]] = {}
     for row_day, metric, key, count in rows:
-        if metric in ("category", "street", "grid") and row_day not in week:
+        if metric in WEEKLY and row_day not in week:
             continue
         if metric in ("received", "concluded", "desk") and key == "":
             by.setdefault((metric, ""), Counter())[row_day] += count

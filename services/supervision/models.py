@@ -120,6 +120,7 @@ class Mark(Base):
     dispatch): kept, and applied when the clock opens."""
 
     __tablename__ = "marks"
+    __table_args__ = (Index("ix_marks_what_at", "what", "at"),)  # a period's conclusions
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(32), index=True)
