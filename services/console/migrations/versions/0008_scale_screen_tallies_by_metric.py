@@ -11,7 +11,7 @@ read to keep a tenth.
 from alembic import op
 
 revision = "console_scale_tallies_by_metric"
-down_revision = "console_screen_tallies"
+down_revision = "console_0007_duty_leave"
 
 
 def upgrade() -> None:

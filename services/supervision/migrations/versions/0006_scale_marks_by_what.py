@@ -10,7 +10,7 @@ without this index, a scan of the whole table (millions of rows at 2,000,000 cas
 from alembic import op
 
 revision = "supervision_scale_marks_by_what"
-down_revision = "supervision_assessment_days"
+down_revision = "supervision_fairscore_0005"
 
 
 def upgrade() -> None:
