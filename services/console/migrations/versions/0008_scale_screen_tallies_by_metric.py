@@ -1,7 +1,7 @@
 """The big screen's counters found by metric and day
 
 Revision ID: console_scale_tallies_by_metric
-Revises: console_screen_tallies
+Revises: console_0007_duty_leave
 
 The screen reads some metrics over a month and others over a week; the key (day, metric, key)
 serves only the day range, so every row of the month (a grid's a day is most of them) was

@@ -1,7 +1,7 @@
 """一单考评's desk row at scale: the marks found by what they record and when
 
 Revision ID: supervision_scale_marks_by_what
-Revises: supervision_assessment_days
+Revises: supervision_fairscore_0005
 
 The desk row (直办) reads a period's conclusions among every fact kept about every case:
 without this index, a scan of the whole table (millions of rows at 2,000,000 cases).
