@@ -32,17 +32,11 @@ def platform(
     from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp(f"desk-{request.param}")
-    with temporary_vhost(BASE_AMQP_URI) as vhost:
-        if request.param == "sqlite":
-            with running(settings_for_test(vhost, Path(data)), SERVICES) as platform:
-                load_demo(platform.settings)
-                yield platform
-            return
-        with databases.temporary_postgres() as url:
-            settings = settings_for_test(vhost, Path(data), url)
-            with running(settings, SERVICES) as platform:
-                load_demo(settings)
-                yield platform
+    with temporary_vhost(BASE_AMQP_URI) as vhost, databases.database_for(request.param) as url:
+        settings = settings_for_test(vhost, Path(data), url)
+        with running(settings, SERVICES) as platform:
+            load_demo(settings)
+            yield platform
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,8 @@ from openapi_spec_validator import validate as validate_spec
 
 from civicflow.demo import load_demo
 from kernel.clock import ManualClock
+from kit.settings import Settings
+from tests.support.databases import database_for
 from tests.support.harness import (
     EventTap,
     Platform,
@@ -31,6 +34,7 @@ from tests.support.harness import (
     running,
     settings_for_test,
     signed_headers,
+    temporary_vhost,
 )
 
 pytestmark = pytest.mark.broker
@@ -91,12 +95,33 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def platform(
+def platform_calling_back(
     vhost_uri: str, tmp_path: Path, database_url: str, receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch, clock: ManualClock,
 ) -> Iterator[Platform]:  # fmt: skip
+    """A platform of this test's own: its source is called back at ``receiver``."""
     monkeypatch.setenv("CIVICFLOW_SOURCE_HOTLINE_CALLBACK_URL", receiver.url)
     settings = replace(settings_for_test(vhost_uri, tmp_path, database_url), clock=clock)
+    with started(settings) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """One platform for the tests that only submit and read, on each database."""
+    data = tmp_path_factory.mktemp(f"status-{request.param}")
+    with (
+        temporary_vhost() as vhost,
+        database_for(request.param) as url,
+        started(settings_for_test(vhost, data, url)) as platform,
+    ):
+        yield platform
+
+
+@contextmanager
+def started(settings: Settings) -> Iterator[Platform]:
     with running(settings, ["intake", "grid", "dispatch"]) as platform:
         migrate_all(settings, ["console"])  # the demo's users live there
         load_demo(settings)
@@ -111,8 +136,9 @@ def get_case(platform: Platform, case_id: str, source: str = "hotline") -> Any:
 
 
 def test_a_source_follows_its_case_and_is_called_back(
-    platform: Platform, vhost_uri: str, receiver: Receiver, clock: ManualClock
+    platform_calling_back: Platform, vhost_uri: str, receiver: Receiver, clock: ManualClock
 ) -> None:
+    platform = platform_calling_back
     tap = EventTap(vhost_uri, "case.dispatched")
     case_id = platform.submit(TICKETS, ticket()).body["case_id"]
     dispatched = tap.wait_for("case.dispatched", case_id)
@@ -213,29 +239,29 @@ def test_an_open311_client_reports_and_follows_a_request(platform: Platform) -> 
     assert closed_only.body == []
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "form", "code"),
-    [
-        ("GET", "requests.json?api_key=nope", None, 403),
-        ("GET", "services/no.such.json", None, 404),
-        ("POST", "requests.json", {"api_key": "dev-key-hotline", "service_code": "nope",
-                                   "lat": "1", "long": "2"}, 404),
-        ("POST", "requests.json", {"api_key": "dev-key-hotline",
-                                   "service_code": "environment.noise", "description": "x"}, 400),
-        ("POST", "requests.json", {"api_key": "dev-key-gridapp",
-                                   "service_code": "environment.noise", "lat": "1", "long": "2"},
-         403),
-        ("GET", "requests.json?api_key=dev-key-hotline&start_date=yesterday", None, 400),
-        ("GET", "requests/CF000000-NOSUCH.json?api_key=dev-key-hotline", None, 404),
-    ],
-)  # fmt: skip
-def test_open311_errors_follow_the_spec(
-    platform: Platform, method: str, path: str, form: dict[str, str] | None, code: int
-) -> None:
-    answer = open311(platform, method, path, form)
-    assert answer.status == code
-    [error] = answer.body
-    assert error["code"] == code and error["description"]
+OPEN311_ERRORS: list[tuple[str, str, dict[str, str] | None, int]] = [
+    ("GET", "requests.json?api_key=nope", None, 403),
+    ("GET", "services/no.such.json", None, 404),
+    ("POST", "requests.json", {"api_key": "dev-key-hotline", "service_code": "nope",
+                               "lat": "1", "long": "2"}, 404),
+    ("POST", "requests.json", {"api_key": "dev-key-hotline",
+                               "service_code": "environment.noise", "description": "x"}, 400),
+    ("POST", "requests.json", {"api_key": "dev-key-gridapp",
+                               "service_code": "environment.noise", "lat": "1", "long": "2"},
+     403),
+    ("GET", "requests.json?api_key=dev-key-hotline&start_date=yesterday", None, 400),
+    ("GET", "requests/CF000000-NOSUCH.json?api_key=dev-key-hotline", None, 404),
+]  # fmt: skip
+"""(method, path, form, the status and error code the spec's error list carries)."""
+
+
+def test_open311_errors_follow_the_spec(platform: Platform) -> None:
+    answered = []
+    for method, path, form, _ in OPEN311_ERRORS:
+        answer = open311(platform, method, path, form)
+        [error] = answer.body
+        answered.append((path, answer.status, error["code"], bool(error["description"])))
+    assert answered == [(path, code, code, True) for _, path, _, code in OPEN311_ERRORS]
 
 
 def test_the_openapi_document_describes_the_live_server(platform: Platform) -> None:

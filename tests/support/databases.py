@@ -30,6 +30,17 @@ def temporary_postgres() -> Iterator[str]:
 
 
 @contextmanager
+def database_for(kind: str) -> Iterator[str | None]:
+    """A test platform's database by ``kind``: ``None`` for SQLite (the settings' default, under
+    the platform's data directory), else a scratch PostgreSQL database."""
+    if kind == "sqlite":
+        yield None
+        return
+    with temporary_postgres() as url:
+        yield url
+
+
+@contextmanager
 def store_with_tables(
     url: str, service: str, tables: KitTables, metadata: MetaData
 ) -> Iterator[Store]:
