@@ -58,7 +58,7 @@ run: venv broker
 # tests/ runs under eventlet; the browser tests drive Chromium with Playwright's own event loop,
 # so they run in a process of their own
 test: venv broker chromium promtool
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 	$(BIN)/pytest browser
 
 test-faults: venv broker
