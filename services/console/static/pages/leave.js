@@ -21,7 +21,7 @@ function RecordLeave({ onDone }) {
     try {
       const body = { person: `${f.kind}:${f.code.trim()}`, from: f.from, to: f.to, reason: f.reason };
       await api('/api/v1/leave', { method: 'POST', body });
-      toast('已登记请假，期间提醒改发B岗');
+      toast('已登记请假，期间提醒改发备岗人员');
       setF(EMPTY);
       onDone();
     } catch (err) { setError(err); }
@@ -56,7 +56,7 @@ export function LeavePage() {
   };
   return html`<section class="page" data-testid="leave-page">
     <div class="page-head"><h2>值班请假</h2></div>
-    <p class="muted">请假期间，该岗位的提醒改发其B岗；全天候值班单位的提醒发给当班人员。</p>
+    <p class="muted">请假期间，该岗位的提醒改发其备岗人员；全天候值班单位的提醒发给当班人员。</p>
     <${RecordLeave} onDone=${() => setReload(reload + 1)} />
     <${ErrorBox} error=${error} />
     ${!data && !error ? html`<${Loading} />` : data && html`<div class="table-wrap"><table class="cards" data-testid="leave-table">
