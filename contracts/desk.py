@@ -19,7 +19,7 @@ from contracts.common import (
     Phone,
     ShortText,
 )
-from contracts.event_data import CaseReceived, HandledAtDesk, IntakeForm, RevisitBy
+from contracts.event_data import CaseReceived, HandledAtDesk, IntakeForm, Reporter, RevisitBy
 from contracts.inbound import Address, CategoryCode
 
 CENTRE_SOURCE = "centre"
@@ -80,21 +80,23 @@ class Particulars(Contract):
 
 def particulars_of(case: CaseReceived) -> Particulars:
     """The particulars of a received case, by its line."""
-    reporter = case.reporter
-    citizen = (
-        ShownCitizen(name=reporter.name, phone=reporter.phone)
-        if reporter.kind in ("citizen", "petitioner") and (reporter.name or reporter.phone)
-        else None
-    )
     return Particulars(
         address=case.address,
-        citizen=citizen,
+        citizen=shown_citizen(case.reporter),
         photos=list(case.attachments) if case.channel == "grid" else [],
         repeat_of=list(case.repeat_of),
         risk_rules=list(case.risk_rules),
         received_by=case.received_by,
         details=details_of(case),
     )
+
+
+def shown_citizen(reporter: Reporter) -> ShownCitizen | None:
+    """The citizen behind a case, when a citizen or petitioner raised it and said who
+    they are (a grid worker or a monitor is no citizen to call back)."""
+    if reporter.kind in ("citizen", "petitioner") and (reporter.name or reporter.phone):
+        return ShownCitizen(name=reporter.name, phone=reporter.phone)
+    return None
 
 
 def details_of(case: CaseReceived) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Payloads of the read RPCs between services (``dispatch.get_case``, ``grid.units``,
-``grid.locate``, ``grid.staff``, ``grid.departments_for``)."""
+``dispatch.export_cases``, ``grid.locate``, ``grid.staff``, ``grid.departments_for``)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,34 @@ class CasePage(Contract):
     page_size: int
     next: str | None = None
     total_capped: bool = False
+
+
+class ExportedCase(Contract):
+    """A case as a row of the case export (导出) needs it, shaped as ``CaseView`` is (the
+    same names, a few of them): no history, nothing a row does not show. The number is
+    masked, as every event holds it."""
+
+    case_id: str
+    received_at: AwareDatetime
+    channel: Channel
+    category: str | None
+    risk: RiskGrade
+    status: str
+    assignee: Assignee | None
+    level: Level | None
+    content: str
+    address: str | None = None
+    citizen: ShownCitizen | None = None
+    deadlines: Deadlines | None = None
+
+
+class ExportPage(Contract):
+    """A page of the export's cases, newest first (``dispatch.export_cases``), by the list's
+    keyset cursor; ``next``: where the page after begins (None: this is the last). Unlike a
+    ``CasePage`` it counts nothing: an export reads every match anyway."""
+
+    items: list[ExportedCase]
+    next: str | None = None
 
 
 class GridUnit(Contract):

@@ -40,6 +40,18 @@ class Dispatch(Protocol):
         """一键派单 of many: each case takes its suggestion; an answer per case."""
         ...
 
+    def export_cases(
+        self,
+        scope: list[str] | None,
+        filters: dict[str, Any],
+        after: str | None = None,
+        page_size: int = 1000,
+    ) -> dict[str, Any]:
+        """``{"items": [case…], "next"}`` (``contracts.rpc.ExportPage``): the cases of the
+        list's ``scope`` and ``filters`` as an export's rows, newest first, after the cursor
+        ``after``; no count."""
+        ...
+
     def open_cases(
         self,
         scope: list[str] | None,

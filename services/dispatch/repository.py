@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     and_,
     column,
@@ -39,6 +40,11 @@ TOTAL_CAP = 10_000
 MARKER_COLUMNS = (Case.case_id, Case.risk, Case.status, Case.category, Case.due_at,
                   Case.received, Case.received_at)  # fmt: skip
 """What a map's marker needs of a case (its place is in what was received)."""
+EXPORT_COLUMNS = (Case.case_id, Case.received_at, Case.channel, Case.category, Case.risk,
+                  Case.status, Case.assignee, Case.level, Case.content, Case.deadlines,
+                  Case.received)  # fmt: skip
+"""What a row of the export needs of a case (its address and citizen are in what was
+received)."""
 FTS = table("cases_fts", column("case_id"), column("terms"))
 """SQLite's FTS5 table of the search terms (made by migration dispatch_0004)."""
 
@@ -105,8 +111,7 @@ class CaseRepository:
         counted = query.with_only_columns(Case.case_id).limit(TOTAL_CAP + 1).subquery()
         total = int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
         if wanted.after is not None:
-            at, case_id = wanted.after
-            query = query.where(tuple_(*order) < tuple_(literal(at, UtcDateTime()), case_id))
+            query = _after(query, order, wanted.after)
         else:
             query = query.offset((wanted.page - 1) * wanted.page_size)
         rows = list(
@@ -118,6 +123,23 @@ class CaseRepository:
         )
         more = len(rows) > wanted.page_size
         return Found(rows[: wanted.page_size], more, min(total, TOTAL_CAP), total > TOTAL_CAP)
+
+    def export_rows(
+        self,
+        scope: Sequence[str] | None,
+        filters: CaseFilters,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Row[Any]]:
+        """At most ``limit`` matching cases after the cursor ``after``, newest first, as rows
+        of ``EXPORT_COLUMNS`` only: no count, no history, no objects (an export reads every
+        match, a page after another)."""
+        query, order = self._matching(scope, filters)
+        if after is not None:
+            query = _after(query, order, after)
+        columns = query.with_only_columns(*EXPORT_COLUMNS)
+        ordered = columns.order_by(*(part.desc() for part in order)).limit(limit)
+        return list(self.session.execute(ordered))
 
     def open_cases(
         self, scope: Sequence[str] | None, unit: str | None, statuses: Sequence[str], limit: int
@@ -173,6 +195,12 @@ class CaseRepository:
         match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
         found = select(FTS.c.case_id).where(literal_column("cases_fts").op("MATCH")(match))
         return Case.case_id.in_(found)
+
+
+def _after(query: Select[Any], order: tuple[Any, Any], after: tuple[datetime, str]) -> Select[Any]:
+    """The rows sorted after the cursor's (received_at, case_id), newest first (keyset)."""
+    at, case_id = after
+    return query.where(tuple_(*order) < tuple_(literal(at, UtcDateTime()), case_id))
 
 
 def _through_reach(

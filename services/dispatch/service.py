@@ -122,6 +122,21 @@ class DispatchService(ServiceBase):
         return queries.list_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
 
     @rpc
+    def export_cases(
+        self,
+        scope: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        after: str | None = None,
+        page_size: int = queries.MAX_EXPORT_PAGE,
+    ) -> Any:
+        """The cases of the list's ``scope`` and ``filters`` as an export's rows
+        (``contracts.rpc.ExportPage``), newest first, a page after the cursor ``after``;
+        no count and no history, so that a long export costs its rows only."""
+        wanted = CaseListFilters.model_validate(filters or {})
+        asked = queries.ExportCases(scope, wanted, after, int(page_size))
+        return queries.export_cases(self._uow(), asked, self.clock.now()).model_dump(mode="json")
+
+    @rpc
     def open_cases(
         self,
         scope: list[str] | None = None,

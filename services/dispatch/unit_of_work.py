@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from contracts.events import Envelope
@@ -46,6 +48,17 @@ class CaseReads(Protocol):
         """Newest first by (received_at, case_id); ``scope`` limits them to the cases those
         units hold, help with, or that lie within them. Also how many match, up to
         ``repository.TOTAL_CAP``."""
+        ...
+
+    def export_rows(
+        self,
+        scope: Sequence[str] | None,
+        filters: CaseFilters,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Row[Any]]:
+        """As ``page`` orders and filters them, at most ``limit`` after the cursor ``after``,
+        as rows of ``repository.EXPORT_COLUMNS``; counted never."""
         ...
 
     def open_cases(

@@ -1,6 +1,7 @@
 """Dispatch's case list on SQLite and PostgreSQL, migrated as in production: each filter, ``q``
 with Chinese words run together, keyset pages walked end to end, 1.0's ``page``, scope
-through the reach table, and the migration filling what was stored before it."""
+through the reach table, the export's pages the same way, and the migration filling what was
+stored before it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from contracts.listing import CaseListFilters
+from contracts.event_data import Reporter
+from contracts.listing import BadCursor, CaseListFilters
 from kit.db import Store
 from kit.migrations import upgrade
 from kit.settings import Settings
@@ -145,6 +147,79 @@ def test_keyset_pages_walk_every_case_once_in_order(store: Store, config: Dispat
     scoped = listed(store, scope=[STREET], page_size=10)
     second = listed(store, scope=[STREET], page_size=10, after=scoped.next)
     assert [c.case_id for c in scoped.items + second.items] == expected[:20]
+
+
+# --- the export's pages: the list's scope, filters and cursor, only a row's columns ---------
+
+
+def exported(store: Store, scope: list[str] | None = None, **asked: Any) -> Any:
+    size, after = asked.pop("page_size", 1000), asked.pop("after", None)
+    wanted = queries.ExportCases(scope, CaseListFilters.model_validate(asked), after, size)
+    return queries.export_cases(SqlDispatchUnitOfWork(store, "test"), wanted, NOW)
+
+
+def export_ids(store: Store, scope: list[str] | None = None, **asked: Any) -> list[str]:
+    return [case.case_id for case in exported(store, scope, **asked).items]
+
+
+@pytest.mark.parametrize(
+    ("scope", "asked"),
+    [(None, {}), (None, {"status": "dispatched"}), (None, {"channel": "opinion"}),
+     (None, {"q": "噪音"}), (None, {"from": "2026-11-22"}), (None, {"unit": STREET}),
+     (None, {"case_ids": ["C-RED", "C-NOISE"]}), ([STREET], {}), (["D-HBJ"], {}),
+     (["D-HBJ", STREET], {"risk": "blue"}), ([], {})],
+)  # fmt: skip
+def test_the_export_holds_what_the_list_holds_in_scope_and_filtered(
+    county: Store, scope: list[str] | None, asked: dict[str, Any]
+) -> None:
+    assert export_ids(county, scope, **asked) == ids(county, scope=scope, **asked)
+
+
+def test_an_exported_case_has_the_rows_columns_and_the_citizen_masked(
+    store: Store, config: DispatchConfig
+) -> None:
+    route(store, config, "C-CALL", DAY, content="楼下夜间施工噪音扰民", address=ADDRESS,
+          category="environment.noise",
+          reporter=Reporter(name="王先生", phone="139****0001"))  # fmt: skip
+    route(store, config, "C-GRID", DAY, content="井盖缺失", category="environment.noise",
+          reporter=Reporter(name="网格员李", kind="grid_worker"))  # fmt: skip
+
+    page = exported(store)
+
+    call, grid = (next(c for c in page.items if c.case_id == key) for key in ("C-CALL", "C-GRID"))
+    listed_call = listed(store, case_ids=["C-CALL"]).items[0]
+    assert call.address == ADDRESS and call.citizen == listed_call.citizen
+    assert call.citizen is not None and call.citizen.phone == "139****0001"
+    assert grid.citizen is None  # a grid worker is no citizen to call back
+    for name in ("received_at", "channel", "category", "risk", "status", "assignee", "level",
+                 "content", "deadlines"):  # fmt: skip
+        assert getattr(call, name) == getattr(listed_call, name)
+    assert call.deadlines is not None and call.assignee is not None
+    assert page.next is None
+
+
+def test_the_export_walks_every_case_once_by_the_cursor(
+    store: Store, config: DispatchConfig
+) -> None:
+    made = []
+    for n in range(23):  # seven cases share each received time: the id breaks the tie
+        at = DAY + timedelta(minutes=n // 7)
+        route(store, config, f"C-{n:02d}", at, content=f"第{n}号噪音投诉",
+              category="environment.noise", address=ADDRESS)  # fmt: skip
+        made.append((at, f"C-{n:02d}"))
+    expected = [case_id for _, case_id in sorted(made, reverse=True)]
+    for scope in (None, [STREET]):
+        walked, after, pages = [], None, 0
+        while True:
+            page = exported(store, scope, page_size=5, after=after)
+            walked += [case.case_id for case in page.items]
+            pages += 1
+            if page.next is None:
+                break
+            after = page.next
+        assert walked == expected and pages == 5
+    with pytest.raises(BadCursor):
+        exported(store, after="not-a-cursor")
 
 
 def test_the_migration_fills_reach_terms_and_limits_of_stored_cases(database_url: str) -> None:

@@ -252,6 +252,17 @@ class FakeDispatch:
         return {"items": items, "page": page, "page_size": page_size, "total": len(every),
                 "next": str(end) if end < len(every) else None}  # fmt: skip
 
+    def export_cases(
+        self,
+        scope: list[str] | None,
+        filters: dict[str, Any],
+        after: str | None = None,
+        page_size: int = 1000,
+    ) -> dict[str, Any]:
+        """As ``list_cases`` (recorded the same way), without the count."""
+        page = self.list_cases(scope, filters, 1, page_size, after)
+        return {"items": page["items"], "next": page["next"]}
+
     def act(
         self, case_id: str, action: dict[str, Any], actor: dict[str, Any], key: str | None
     ) -> dict[str, Any]:

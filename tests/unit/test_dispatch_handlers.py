@@ -92,8 +92,8 @@ def county_grid() -> FakeGrid:
 def received(case_id: str, content: str, **fields: Any) -> Envelope[CaseReceived]:
     data = CaseReceived(
         channel=fields.pop("channel", "hotline"), source=fields.pop("source", "hotline"),
-        external_id=f"T-{case_id}", reporter=Reporter(), content=content,
-        received_at=NOW - timedelta(minutes=1), **fields,
+        external_id=f"T-{case_id}", reporter=fields.pop("reporter", Reporter()),
+        content=content, received_at=NOW - timedelta(minutes=1), **fields,
     )  # fmt: skip
     return CASE_RECEIVED.new(data, case_id=case_id)
 
