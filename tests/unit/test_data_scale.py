@@ -50,7 +50,7 @@ def pools() -> Pools:
         category_weights(categories),
         contents_of(categories, names, words),
         places_of(UNITS, street_centres(CONFIG), words),
-        citizens_of(50, lambda p: f"sealed:{p}", lambda p: f"fp:{p}"),
+        citizens_of(50, (lambda p: f"sealed:{p}", lambda p: f"fp:{p}", lambda p: f"ix:{p}")),
     )
 
 
