@@ -20,10 +20,10 @@ from services.supervision.assessment import (
     assess,
 )
 from services.supervision.domain import CLOCK_KINDS, ON_SITE
-from services.supervision.models import AssessmentDay, Assignment, ClockRow, Mark
+from services.supervision.models import AssessmentDay, Assignment, ClockRow
 from services.supervision.repository import SupervisionRepository
 from services.supervision.tallied import TALLIED
-from services.supervision.tallies import UnitTotals, assess_totals, day_of
+from services.supervision.tallies import DESK, UnitTotals, assess_totals, day_of
 
 
 def records_of(session: Session, period: Period) -> list[AssignmentRecord]:
@@ -68,44 +68,27 @@ def assessment(
     """The period's scores per unit and department (``kind``: of that kind only)."""
     rows = assess_period(session, period, config, now)
     found = [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]
-    desk = desk_row(session, period) if kind in (None, DESK) else None
+    desk = desk_row(session, period) if kind in (None, DESK.assignee_kind) else None
     return found + ([desk] if desk else [])
-
-
-DESK = "desk"
-
-
-ANSWERED = ("closed", "reopened")
-"""The facts that carry a revisit's answer: an unsatisfied one reopens, a later one may close."""
 
 
 def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
     """直办: the matters the centre's desk concluded on the spot in the period, beside the
-    units' rows, with the satisfaction their revisits gave."""
-    at_desk = (
-        select(Mark.case_id)
-        .where(Mark.what == "concluded", Mark.at >= period.start, Mark.at < period.end)
-        .where(Mark.detail["at_desk"].as_boolean().is_(True))
-    )
-    handled = sorted(set(session.scalars(at_desk)))
+    units' rows, with the satisfaction their revisits gave (whenever they came): the desk's
+    counters (``tallies.desk_tally``) summed over the period's days, one row a day at most."""
+    days = AssessmentDay
+    sums = session.execute(
+        select(func.sum(days.concluded), func.sum(days.revisited), func.sum(days.satisfied))
+        .where(days.assignee_kind == DESK.assignee_kind, days.assignee_code == DESK.assignee_code)
+        .where(days.day >= day_of(period.start), days.day < day_of(period.end))
+    ).one()
+    handled, revisited, good = (int(figure or 0) for figure in sums)
     if not handled:
         return None
-    # only these cases' answers (their own index, 500 at a time: a join lets the planner read
-    # every answer ever given), and only the answer, not every fact of theirs as an object
-    answer, last = Mark.detail["satisfaction"].as_string(), dict[str, str]()
-    for start in range(0, len(handled), 500):
-        answers = session.execute(
-            select(Mark.case_id, answer)
-            .where(Mark.what.in_(ANSWERED), Mark.case_id.in_(handled[start : start + 500]))
-            .where(answer.is_not(None))
-            .order_by(Mark.at)
-        )
-        last.update((case_id, given) for case_id, given in answers)  # the last answer counts
-    good = sum(1 for a in last.values() if a in ("satisfied", "basically_satisfied"))
     return {
-        "assignee_kind": DESK, "assignee_code": "centre", "assignee_name": "中心直办",
-        "dispatched": 0, "handled_at_desk": len(handled), "revisited": len(last),
-        "satisfaction_rate": good / len(last) if last else None,
+        "assignee_kind": DESK.assignee_kind, "assignee_code": DESK.assignee_code,
+        "assignee_name": DESK.assignee_name, "dispatched": 0, "handled_at_desk": handled,
+        "revisited": revisited, "satisfaction_rate": good / revisited if revisited else None,
     }  # fmt: skip
 
 
@@ -141,5 +124,5 @@ def counted_assessment(
     """The period's scores per unit (``kind``: of that kind only), from the counters."""
     totals = period_totals(session, period, kind)
     found = [row.as_dict() for row in assess_totals(totals, config)]
-    desk = desk_row(session, period) if kind in (None, DESK) else None
+    desk = desk_row(session, period) if kind in (None, DESK.assignee_kind) else None
     return found + ([desk] if desk else [])
