@@ -115,7 +115,8 @@ DESK_SNAPSHOT = "desk:"
 
 
 def count_desk(session: Session, case_ids: list[str]) -> None:
-    """Bring 直办's counters of the cases ``case_ids`` up to their marks."""
+    """Bring 直办's counters of the cases ``case_ids`` up to their marks (a case's facts are
+    counted one transaction after another: the handler locks the case's row first)."""
     before = counted_before(session, [DESK_SNAPSHOT + case_id for case_id in case_ids])
     at_desk: dict[str, list[datetime]] = {case_id: [] for case_id in case_ids}
     answers: dict[str, list[tuple[datetime, str]]] = {case_id: [] for case_id in case_ids}
