@@ -5,6 +5,7 @@ the RPC answers), or by reading again every assignment of the period with its cl
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -76,15 +77,15 @@ def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
     """直办: the matters the centre's desk concluded on the spot in the period, beside the
     units' rows, with the satisfaction their revisits gave (whenever they came): the desk's
     counters (``tallies.desk_tally``) summed over the period's days, one row a day at most."""
-    days = AssessmentDay
-    sums = session.execute(
-        select(func.sum(days.concluded), func.sum(days.revisited), func.sum(days.satisfied))
-        .where(days.assignee_kind == DESK.assignee_kind, days.assignee_code == DESK.assignee_code)
-        .where(days.day >= day_of(period.start), days.day < day_of(period.end))
-    ).one()
-    handled, revisited, good = (int(figure or 0) for figure in sums)
-    if not handled:
+    return desk_row_of(period_totals(session, period, DESK.assignee_kind))
+
+
+def desk_row_of(totals: Iterable[UnitTotals]) -> dict[str, Any] | None:
+    """The desk's row from the period's sums (None: nothing concluded at the desk)."""
+    desk = next((t.totals for t in totals if t.assignee_kind == DESK.assignee_kind), None)
+    if desk is None or not desk["concluded"]:
         return None
+    handled, revisited, good = desk["concluded"], desk["revisited"], desk["satisfied"]
     return {
         "assignee_kind": DESK.assignee_kind, "assignee_code": DESK.assignee_code,
         "assignee_name": DESK.assignee_name, "dispatched": 0, "handled_at_desk": handled,
@@ -121,8 +122,9 @@ def period_totals(session: Session, period: Period, kind: str | None = None) -> 
 def counted_assessment(
     session: Session, period: Period, kind: str | None, config: AssessmentConfig
 ) -> list[dict[str, Any]]:
-    """The period's scores per unit (``kind``: of that kind only), from the counters."""
+    """The period's scores per unit (``kind``: of that kind only), from the counters: the
+    desk's sums come with the units' (nothing dispatched, it is no unit to score)."""
     totals = period_totals(session, period, kind)
     found = [row.as_dict() for row in assess_totals(totals, config)]
-    desk = desk_row(session, period) if kind in (None, DESK.assignee_kind) else None
+    desk = desk_row_of(totals)
     return found + ([desk] if desk else [])
