@@ -15,7 +15,8 @@ forty the cases take):
 - supervision: ``assessment_days``, a row a day for each unit dispatched to that day (the
   departments and street centres share three quarters of the cases, the grids a quarter);
   ``marks``, four facts a case (accepted, feedback, concluded, closed), 15 % concluded at the
-  desk (直办, which the assessment's desk row reads).
+  desk (直办); the desk's own row of ``assessment_days`` a day (kind ``desk``), which the
+  assessment's desk row sums, with those cases concluded, revisited and satisfied.
 
 Then the platform started on them (one ``civicflow run`` per service) and, as ``admin``,
 ``--scale-calls`` (50) calls each, p50/p95 ms: ``GET /api/v1/screen``, and
@@ -81,6 +82,11 @@ ASSESSMENT_DAYS = f"""INSERT INTO assessment_days (day, assignee_kind, assignee_
 SELECT day, kind, code, name, n, n / 20, n * 9 / 10, n / 50, n / 2, n * 2 / 5, n * 9 / 10,
   n / 10, n * 4 / 5, n / 10, n * 4 / 5, n / 10, n / 10, n / 30, n / 60, n / 100
 FROM ({UNIT_DAY}) AS unit_days"""
+DESK_DAYS = f"""INSERT INTO assessment_days (day, assignee_kind, assignee_code,
+  assignee_name, concluded, revisited, satisfied)
+SELECT day, 'desk', 'centre', '中心直办', n, n, n
+FROM (SELECT to_char(d, 'YYYY-MM-DD') AS day, 1 + floor(random() * 2 * :at_desk)::int AS n
+      FROM {DAYS}) AS desk_days"""
 MARKS = f"""INSERT INTO marks (event_id, case_id, what, at, detail)
 SELECT 'M' || i || w.what, 'S' || i, w.what, {AT} + w.after * interval '1 day',
   CASE WHEN w.what = 'concluded' AND i % 20 < 3 THEN CAST('{{"at_desk": true}}' AS json)
@@ -122,6 +128,7 @@ def fill_counters(cases: int) -> Any:
         ])  # fmt: skip
         _execute(app, "supervision", [
             (ASSESSMENT_DAYS, dates | _units(per_day, app, grids)),
+            (DESK_DAYS, dates | {"at_desk": per_day * 0.15}),  # as in MARKS: i % 20 < 3
             (MARKS, {"start": span[0], "step": step, "cases": cases}),
         ])  # fmt: skip
         for service in ("console", "supervision"):

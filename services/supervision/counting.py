@@ -7,12 +7,18 @@ from its rows (``tallies.tally_of``) and only the difference from what it added 
 one upsert. Whichever handler changed the rows (a case's step, the scanner's overdue alert, a
 督办 order) and however often a fact is handled, the counters follow the rows: a burst is
 counted together, and a fact that changes nothing adds nothing.
+
+直办 is kept the same way, per case instead of per assignment: a case whose conclusion or
+revisit answer the session wrote is worked out again from its marks (``tallies.desk_tally``)
+and its difference added to the desk's row of the day (kind ``desk``, code ``centre``); what it
+added is kept under ``desk:<case>`` among the assignments' snapshots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -26,11 +32,13 @@ from services.supervision.models import (
     Assignment,
     AssignmentTally,
     ClockRow,
+    Mark,
     Order,
 )
 from services.supervision.reports import record_of
+from services.supervision.repository import DESK_FACTS, MARKED
 from services.supervision.tallied import TALLIED
-from services.supervision.tallies import Tally, TallyKey, changes, key_of, tally_of
+from services.supervision.tallies import Tally, TallyKey, changes, desk_tally, key_of, tally_of
 
 Row = TypeVar("Row", Assignment, ClockRow, Order)
 
@@ -38,15 +46,23 @@ Row = TypeVar("Row", Assignment, ClockRow, Order)
 def keep_counters(session: Session, during: ExitStack) -> None:
     """Keep the counters of what ``session`` writes, until ``during`` closes."""
     touched: set[str] = set()
+    marked: set[str] = session.info.setdefault(MARKED, set())
 
     def note(flushed: Session, _context: Any) -> None:
-        touched.update(assignments_written(list(flushed.new) + list(flushed.dirty)))
+        written = list(flushed.new) + list(flushed.dirty)
+        touched.update(assignments_written(written))
+        marked.update(
+            m.case_id for m in flushed.new if isinstance(m, Mark) and m.what in DESK_FACTS
+        )
 
     def count(committing: Session) -> None:
         committing.flush()  # the last changes, noted by ``note``
         if touched:
             count_assignments(committing, sorted(touched))
             touched.clear()
+        if marked:
+            count_desk(committing, sorted(marked))
+            marked.clear()
 
     event.listen(session, "after_flush", note)
     event.listen(session, "before_commit", count)
@@ -88,13 +104,52 @@ def count_assignments(session: Session, ids: list[str]) -> None:
         moves = changes(before.get(assignment_id), now)
         if moves:
             snapshots.append(snapshot(assignment_id, *now))
-        for key, diff in moves.items():
-            total = added.setdefault(key, dict.fromkeys(TALLIED, 0))
-            for metric, by in diff.items():
-                total[metric] += by
+        gather(added, moves)
     add_to_days(session, added)
     if snapshots:
         session.execute(_keep_snapshot(_dialect(session)), snapshots)
+
+
+DESK_SNAPSHOT = "desk:"
+"""The prefix of a case's 直办 snapshot among the assignments' (no assignment id has it)."""
+
+
+def count_desk(session: Session, case_ids: list[str]) -> None:
+    """Bring 直办's counters of the cases ``case_ids`` up to their marks (a case's facts are
+    counted one transaction after another: the handler locks the case's row first)."""
+    before = counted_before(session, [DESK_SNAPSHOT + case_id for case_id in case_ids])
+    at_desk: dict[str, list[datetime]] = {case_id: [] for case_id in case_ids}
+    answers: dict[str, list[tuple[datetime, str]]] = {case_id: [] for case_id in case_ids}
+    for start in range(0, len(case_ids), 500):
+        query = select(Mark.case_id, Mark.what, Mark.at, Mark.detail).where(
+            Mark.what.in_(DESK_FACTS), Mark.case_id.in_(case_ids[start : start + 500])
+        )
+        for case_id, what, at, detail in session.execute(query):
+            if what == "concluded" and (detail or {}).get("at_desk"):
+                at_desk[case_id].append(at)
+            elif what != "concluded" and (detail or {}).get("satisfaction") is not None:
+                answers[case_id].append((at, detail["satisfaction"]))
+    added: dict[TallyKey, Tally] = {}
+    snapshots = []
+    for case_id in case_ids:
+        now = desk_tally(at_desk[case_id], answers[case_id])
+        if now is None:  # never concluded at the desk (marks are never taken back)
+            continue
+        moves = changes(before.get(DESK_SNAPSHOT + case_id), now)
+        if moves:
+            snapshots.append(snapshot(DESK_SNAPSHOT + case_id, *now))
+        gather(added, moves)
+    add_to_days(session, added)
+    if snapshots:
+        session.execute(_keep_snapshot(_dialect(session)), snapshots)
+
+
+def gather(added: dict[TallyKey, Tally], moves: Mapping[TallyKey, Tally]) -> None:
+    """Add ``moves`` into ``added``, key by key."""
+    for key, diff in moves.items():
+        total = added.setdefault(key, dict.fromkeys(TALLIED, 0))
+        for metric, by in diff.items():
+            total[metric] += by
 
 
 def _fresh(session: Session, entity: type[Row], column: Any, ids: list[str]) -> list[Row]:

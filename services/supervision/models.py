@@ -157,7 +157,10 @@ class ScannerLease(Base):
 
 class AssessmentDay(Base):
     """一单考评's counters: a unit's figures of the dispatches it received on a Beijing day,
-    kept as its clocks stop and fall overdue; a period's assessment sums its days."""
+    kept as its clocks stop and fall overdue; a period's assessment sums its days. The centre's
+    desk (直办) has its row too (kind ``desk``, code ``centre``, nothing dispatched): the cases
+    first concluded there that day, ``concluded``, and of those ``revisited`` and
+    ``satisfied`` by their last answer (``tallies.desk_tally``)."""
 
     __tablename__ = "assessment_days"
 

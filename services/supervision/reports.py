@@ -5,6 +5,7 @@ the RPC answers), or by reading again every assignment of the period with its cl
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,10 @@ from services.supervision.assessment import (
     assess,
 )
 from services.supervision.domain import CLOCK_KINDS, ON_SITE
-from services.supervision.models import AssessmentDay, Assignment, ClockRow, Mark
+from services.supervision.models import AssessmentDay, Assignment, ClockRow
 from services.supervision.repository import SupervisionRepository
 from services.supervision.tallied import TALLIED
-from services.supervision.tallies import UnitTotals, assess_totals, day_of
+from services.supervision.tallies import DESK, UnitTotals, assess_totals, day_of
 
 
 def records_of(session: Session, period: Period) -> list[AssignmentRecord]:
@@ -68,44 +69,27 @@ def assessment(
     """The period's scores per unit and department (``kind``: of that kind only)."""
     rows = assess_period(session, period, config, now)
     found = [row.as_dict() for row in rows if kind is None or row.assignee_kind == kind]
-    desk = desk_row(session, period) if kind in (None, DESK) else None
+    desk = desk_row(session, period) if kind in (None, DESK.assignee_kind) else None
     return found + ([desk] if desk else [])
-
-
-DESK = "desk"
-
-
-ANSWERED = ("closed", "reopened")
-"""The facts that carry a revisit's answer: an unsatisfied one reopens, a later one may close."""
 
 
 def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
     """直办: the matters the centre's desk concluded on the spot in the period, beside the
-    units' rows, with the satisfaction their revisits gave."""
-    at_desk = (
-        select(Mark.case_id)
-        .where(Mark.what == "concluded", Mark.at >= period.start, Mark.at < period.end)
-        .where(Mark.detail["at_desk"].as_boolean().is_(True))
-    )
-    handled = sorted(set(session.scalars(at_desk)))
-    if not handled:
+    units' rows, with the satisfaction their revisits gave (whenever they came): the desk's
+    counters (``tallies.desk_tally``) summed over the period's days, one row a day at most."""
+    return desk_row_of(period_totals(session, period, DESK.assignee_kind))
+
+
+def desk_row_of(totals: Iterable[UnitTotals]) -> dict[str, Any] | None:
+    """The desk's row from the period's sums (None: nothing concluded at the desk)."""
+    desk = next((t.totals for t in totals if t.assignee_kind == DESK.assignee_kind), None)
+    if desk is None or not desk["concluded"]:
         return None
-    # only these cases' answers (their own index, 500 at a time: a join lets the planner read
-    # every answer ever given), and only the answer, not every fact of theirs as an object
-    answer, last = Mark.detail["satisfaction"].as_string(), dict[str, str]()
-    for start in range(0, len(handled), 500):
-        answers = session.execute(
-            select(Mark.case_id, answer)
-            .where(Mark.what.in_(ANSWERED), Mark.case_id.in_(handled[start : start + 500]))
-            .where(answer.is_not(None))
-            .order_by(Mark.at)
-        )
-        last.update((case_id, given) for case_id, given in answers)  # the last answer counts
-    good = sum(1 for a in last.values() if a in ("satisfied", "basically_satisfied"))
+    handled, revisited, good = desk["concluded"], desk["revisited"], desk["satisfied"]
     return {
-        "assignee_kind": DESK, "assignee_code": "centre", "assignee_name": "中心直办",
-        "dispatched": 0, "handled_at_desk": len(handled), "revisited": len(last),
-        "satisfaction_rate": good / len(last) if last else None,
+        "assignee_kind": DESK.assignee_kind, "assignee_code": DESK.assignee_code,
+        "assignee_name": DESK.assignee_name, "dispatched": 0, "handled_at_desk": handled,
+        "revisited": revisited, "satisfaction_rate": good / revisited if revisited else None,
     }  # fmt: skip
 
 
@@ -138,8 +122,9 @@ def period_totals(session: Session, period: Period, kind: str | None = None) -> 
 def counted_assessment(
     session: Session, period: Period, kind: str | None, config: AssessmentConfig
 ) -> list[dict[str, Any]]:
-    """The period's scores per unit (``kind``: of that kind only), from the counters."""
+    """The period's scores per unit (``kind``: of that kind only), from the counters: the
+    desk's sums come with the units' (nothing dispatched, it is no unit to score)."""
     totals = period_totals(session, period, kind)
     found = [row.as_dict() for row in assess_totals(totals, config)]
-    desk = desk_row(session, period) if kind in (None, DESK) else None
+    desk = desk_row_of(totals)
     return found + ([desk] if desk else [])

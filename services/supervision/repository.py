@@ -24,6 +24,10 @@ from services.supervision.models import (
 
 RUNNING = ("open", "paused")
 LATE_BATCH = 500
+DESK_FACTS = ("concluded", "closed", "reopened")
+"""The facts 直办's counters follow: a conclusion (at the desk or not) and a revisit's answer."""
+MARKED = "supervision.desk_facts"
+"""Where a session notes the cases of the desk facts it inserted (``counting`` reads it)."""
 """Late clocks read at a time for the overdue board."""
 
 
@@ -173,10 +177,12 @@ class SupervisionRepository:
         at: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        insert_if_absent(
+        inserted = insert_if_absent(
             self.session, Mark, event_id=event_id, case_id=case_id, what=what, at=at,
             detail=detail,
         )  # fmt: skip
+        if inserted and what in DESK_FACTS:  # a Core insert: no flush event tells ``counting``
+            self.session.info.setdefault(MARKED, set()).add(case_id)
 
     def marks_between(self, case_id: str, start: datetime, end: datetime | None) -> list[Mark]:
         """Marks from ``start`` up to and including ``end`` (None: all after ``start``)."""

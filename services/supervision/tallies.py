@@ -11,9 +11,11 @@ scanner's next tick).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from services.supervision.assessment import (
     BEIJING,
@@ -68,6 +70,29 @@ def tally_of(record: AssignmentRecord) -> Tally:
     for grade in record.orders:
         tally[f"orders_{grade}"] += 1
     return tally
+
+
+DESK: Final = TallyKey("", "desk", "centre", "中心直办")
+"""直办's row among the units' days: the centre's desk (its ``day`` set per case)."""
+GOOD_ANSWERS: Final = ("satisfied", "basically_satisfied")
+
+
+def desk_tally(
+    at_desk: Iterable[datetime], answers: Iterable[tuple[datetime, str]]
+) -> tuple[TallyKey, Tally] | None:
+    """What a case concluded at the desk (直办) adds to the desk's days: ``concluded`` on the
+    Beijing day of its first conclusion there (a closed month's figure stays put when it is
+    worked again later), ``revisited`` once answered and ``satisfied`` by its last answer,
+    whenever that came. None when it was never concluded at the desk."""
+    first = min(at_desk, default=None)
+    if first is None:
+        return None
+    last = max(answers, default=None)  # by time: the last answer counts
+    tally = dict.fromkeys(TALLIED, 0)
+    tally["concluded"] = 1
+    tally["revisited"] = int(last is not None)
+    tally["satisfied"] = int(last is not None and last[1] in GOOD_ANSWERS)
+    return dataclasses.replace(DESK, day=day_of(first)), tally
 
 
 def changes(

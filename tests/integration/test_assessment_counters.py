@@ -1,7 +1,8 @@
 """一单考评's counters on a real broker, on SQLite and PostgreSQL: a month of dispatches and
 their facts, some delivered twice, and the assessment the RPC answers from the counters equals
 the scan of every assignment (``reports.assess_period``, what it answered before) for the month
-and for single days; the facts delivered again counted once."""
+and for single days; the desk's row (直办) is what the facts sent give; the facts delivered
+again counted once."""
 
 from __future__ import annotations
 
@@ -122,7 +123,12 @@ def a_month_of_cases(publisher: Publisher, start: datetime, rng: random.Random) 
             steps = [
                 (CASE_ACCEPTED, CaseAccepted(assignee=unit, by="w"), at + hour + late),
                 (CASE_FEEDBACK, CaseFeedback(note="已联系", by="w"), at + 10 * hour + late * 8),
-                (CASE_CONCLUDED, CaseConcluded(result="已办结", by="w"), at + 48 * hour),
+                # 直办 now and then: the desk's row counts it (the unit's row as ever)
+                (
+                    CASE_CONCLUDED,
+                    CaseConcluded(result="已办结", by="w", at_desk=fate == "late"),
+                    at + 48 * hour,
+                ),
             ]
             if fate == "reopened":
                 steps.append((CASE_REOPENED, CaseReopened(reason="没修好", by="op",
@@ -135,6 +141,23 @@ def a_month_of_cases(publisher: Publisher, start: datetime, rng: random.Random) 
                 publisher.emit(spec, data, case, when)
             facts += len(steps)
     return facts
+
+
+def desk_expected(sent: list[Envelope[Any]], period: Period) -> tuple[int, int, int]:
+    """直办 from the facts sent: the cases concluded at the desk in ``period``, of those the
+    ones answered and the ones whose last answer was satisfied (or basically)."""
+    at_desk = {e.case_id for e in sent if e.type == CASE_CONCLUDED.type and e.data.at_desk
+               and period.start <= e.occurred_at < period.end}  # fmt: skip
+    last: dict[str, str] = {}
+    for e in sorted(sent, key=lambda e: e.occurred_at):
+        if e.type in (CASE_CLOSED.type, CASE_REOPENED.type) and e.case_id in at_desk:
+            last[e.case_id] = e.data.satisfaction
+    good = sum(answer in ("satisfied", "basically_satisfied") for answer in last.values())
+    return len(at_desk), len(last), good
+
+
+def units_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in rows if row["assignee_kind"] != "desk"]
 
 
 def rows_of(store: Store, model: Any) -> int:
@@ -177,15 +200,21 @@ def test_the_counters_give_the_scans_assessment_and_count_a_fact_delivered_twice
                                                               config, now)]  # fmt: skip
             days = [(start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(28)]
             for day in days:
-                by_day = counted_assessment(session, Period.parse(day), None, config)
+                by_day = units_only(counted_assessment(session, Period.parse(day), None, config))
                 assert by_day == [r.as_dict() for r in assess_period(
                     session, Period.parse(day), config, now)], day  # fmt: skip
             counter_rows = rows_of(store, AssessmentDay)
     finally:
         store.dispose()
-    assert answered == scanned
-    assert sum(row["dispatched"] for row in answered) == dispatches  # each dispatch once
-    assert sum(row["orders"] for row in answered) == 1
-    assert any(row["overdue"] for row in answered)
-    # one row a unit and day, whatever the number of cases
-    assert counter_rows <= len(UNITS) * 28
+    assert units_only(answered) == scanned
+    handled, revisited, good = desk_expected(first_send, Period.parse(month))
+    [desk] = [row for row in answered if row["assignee_kind"] == "desk"]
+    assert handled > 0 and (desk["handled_at_desk"], desk["revisited"]) == (handled, revisited)
+    assert desk["satisfaction_rate"] == pytest.approx(good / revisited)
+    assert (
+        sum(row["dispatched"] for row in units_only(answered)) == dispatches
+    )  # each dispatch once
+    assert sum(row["orders"] for row in units_only(answered)) == 1
+    assert any(row["overdue"] for row in units_only(answered))
+    # one row a unit (and the desk) and day, whatever the number of cases
+    assert counter_rows <= (len(UNITS) + 1) * 28
