@@ -15,7 +15,14 @@ import pytest
 
 from kit.settings import SERVICES
 from tests.conftest import free_port
-from tests.support.harness import CONFIG_DIR, REPO, EventTap, http, signed_headers
+from tests.support.harness import (
+    CONFIG_DIR,
+    REPO,
+    EventTap,
+    config_for_test,
+    http,
+    signed_headers,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -25,7 +32,7 @@ def test_up_runs_every_service_and_stops_cleanly(vhost_uri: str, tmp_path: Path)
         **os.environ,
         "AMQP_URI": vhost_uri,
         "CIVICFLOW_DATA_DIR": str(tmp_path),
-        "CIVICFLOW_CONFIG_DIR": str(CONFIG_DIR),
+        "CIVICFLOW_CONFIG_DIR": str(config_for_test(tmp_path)),  # staff alerts not held at night
         **{f"{name.upper()}_PORT": str(free_port()) for name in SERVICES},
     }
     env.pop("DATABASE_URL", None)
