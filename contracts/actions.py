@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from contracts.attachments import AttachmentIds
-from contracts.common import Contract
+from contracts.common import Contract, RiskGrade
 
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 """回访: the citizen's answer; unsatisfied reopens the case."""
@@ -274,6 +274,15 @@ class DecideAppealAction(Action):
     note: OptionalText = ""
 
 
+class RegradeAction(Action):
+    """调整风险等级: an operator, supervisor or admin grades the case's risk anew, saying why
+    (the rules graded it at intake; a person may know better)."""
+
+    action: Literal["regrade"] = "regrade"
+    risk: RiskGrade
+    reason: RequiredText = Field(max_length=2000, description="why the risk is graded anew")
+
+
 LifecycleAction = Annotated[
     DispatchAction
     | AcceptAction
@@ -291,7 +300,8 @@ LifecycleAction = Annotated[
     | DecideAppealAction
     | AcknowledgeAction
     | AnswerAction
-    | RequestReviewAction,
+    | RequestReviewAction
+    | RegradeAction,
     Field(discriminator="action"),
 ]
 """Any lifecycle action, by its name."""

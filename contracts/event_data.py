@@ -293,6 +293,18 @@ class CaseMerged(EventData):
     by: str
 
 
+class CaseRiskChanged(EventData):
+    """调整风险等级: a person graded the case's risk anew (``from`` → ``to``), and why."""
+
+    model_config = EventData.model_config | ConfigDict(
+        serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+    from_: RiskGrade = Field(alias="from")
+    to: RiskGrade
+    reason: str
+    by: str
+
+
 class PetitionAcknowledged(EventData):
     """受理告知: the petition is accepted and the petitioner told (受理告知书); the answer is
     now due ``answer_by``."""

@@ -38,6 +38,7 @@ from contracts.event_data import (
     CaseResolvedOnSite,
     CaseReturned,
     CaseReturnReviewed,
+    CaseRiskChanged,
     CaseVerified,
     ClockKind,
     Deadlines,
@@ -89,6 +90,7 @@ __all__ = [  # the data classes are named here too, where subscribers have alway
     "CaseResolvedOnSite",
     "CaseReturnReviewed",
     "CaseReturned",
+    "CaseRiskChanged",
     "CaseVerified",
     "ClockKind",
     "Deadlines",
@@ -201,6 +203,9 @@ CASE_RESOLVED_ON_SITE: EventSpec[CaseResolvedOnSite] = EventSpec(
     "case.resolved_on_site", "dispatch", CaseResolvedOnSite, public=False
 )
 CASE_MERGED: EventSpec[CaseMerged] = EventSpec("case.merged", "dispatch", CaseMerged, public=False)
+CASE_RISK_CHANGED: EventSpec[CaseRiskChanged] = EventSpec(
+    "case.risk_changed", "dispatch", CaseRiskChanged
+)
 CASE_RETURN_REVIEWED: EventSpec[CaseReturnReviewed] = EventSpec(
     "case.return_reviewed", "dispatch", CaseReturnReviewed, public=False
 )
@@ -279,6 +284,7 @@ CATALOGUE: dict[str, EventSpec[Any]] = {
         CASE_VERIFIED,
         CASE_RESOLVED_ON_SITE,
         CASE_MERGED,
+        CASE_RISK_CHANGED,
         CASE_RETURN_REVIEWED,
         CASE_RATING_APPEALED,
         CASE_RATING_APPEAL_DECIDED,

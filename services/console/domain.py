@@ -150,19 +150,20 @@ UNIT_ROLES: Final = frozenset({"handler", "grid_worker", "supervisor"})
 
 ROLE_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "operator": frozenset({"dispatch", "return", "verify", "revisit", "escalate", "merge",
-                           "resolve_on_site", "assess", "review_return", "request_review"}),
+                           "resolve_on_site", "assess", "review_return", "request_review",
+                           "regrade"}),
     "handler": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                           "appeal", "acknowledge", "answer"}),
     "grid_worker": frozenset({"accept", "feedback", "conclude", "return", "extend", "escalate",
                               "resolve_on_site", "appeal"}),
     "supervisor": frozenset({"extend", "decide_extension", "verify", "escalate", "supervise",
                              "assess", "subscribe", "review_return", "decide_appeal",
-                             "assess_people", "hold_accountable"}),
+                             "assess_people", "hold_accountable", "regrade"}),
     "admin": frozenset({"dispatch", "accept", "feedback", "conclude", "return", "extend",
                         "decide_extension", "escalate", "verify", "revisit", "resolve_on_site",
                         "merge", "supervise", "assess", "subscribe", "review_return", "appeal",
                         "decide_appeal", "acknowledge", "answer", "request_review",
-                        "assess_people", "hold_accountable"}),
+                        "assess_people", "hold_accountable", "regrade"}),
 }  # fmt: skip
 """信访: the unit holding a petition acknowledges (受理告知) and answers it; the centre's
 operators register a petitioner's request for 复查 / 复核."""

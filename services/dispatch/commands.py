@@ -28,6 +28,7 @@ from contracts.actions import (
     FeedbackAction,
     LifecycleAction,
     MergeAction,
+    RegradeAction,
     RequestReviewAction,
     ResolveOnSiteAction,
     ReturnAction,
@@ -133,6 +134,8 @@ def parse(
             return lc.Conclude(action.result, facts.revisit)
         case VerifyAction():
             return lc.Verify(action.passed, action.note)
+        case RegradeAction():
+            return lc.Regrade(action.risk, action.reason)
         case RevisitAction():
             return lc.Revisit(action.satisfaction, action.note)
         case EscalateAction():

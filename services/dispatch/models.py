@@ -121,6 +121,7 @@ class Case(Base):
             return_review=_assignee(self.return_review),
             appeal=self.appeal,  # type: ignore[arg-type]
             petition=petition_clocks(self.petition),
+            risk=self.risk,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def apply(self, outcome: Outcome) -> None:
@@ -148,6 +149,7 @@ class Case(Base):
         self.return_review = new.return_review.model_dump() if new.return_review else None
         self.appeal = new.appeal
         self.petition = petition_row(new.petition)
+        self.risk = new.risk
         self.due_at = due_of(new)
         self.reach_units(reach_of(self.assignee_code, self.level, self.helpers, self.place))
         self.updated_at = step.at

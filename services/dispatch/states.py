@@ -97,6 +97,8 @@ class CaseState:
     """不满意甄别 of the current "unsatisfied": pending, upheld or rejected."""
     petition: PetitionClocks | None = None
     """信访 only: where the petition stands against the law's clocks."""
+    risk: RiskGrade = "blue"
+    """The risk as graded at intake, or regraded since by a person (调整风险等级)."""
 
 
 # --- commands (imperative) ---------------------------------------------------------------
@@ -163,6 +165,14 @@ class ConcludeAtDesk:
 
     result: str
     revisit: RevisitBy | None = None
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """调整风险等级: the risk graded anew by a person, and why."""
+
+    risk: RiskGrade
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -281,6 +291,7 @@ Command = (
     | Acknowledge
     | Answer
     | RequestReview
+    | Regrade
 )
 
 
@@ -328,6 +339,7 @@ ACTIONS: dict[str, frozenset[CaseStatus]] = {
     "acknowledge": OPEN,
     "answer": frozenset({S.ACCEPTED, S.IN_PROGRESS}),
     "request_review": frozenset({S.CONCLUDED, S.CLOSED}),
+    "regrade": BEFORE_DISPATCH | OPEN | {S.CONCLUDED},
 }
 """Action → the statuses it may start from. The target status depends on the action's data
 (a helper's sign-off leaves the case where it is; an unsatisfied revisit reopens it)."""
@@ -353,6 +365,7 @@ ACTION_OF: dict[type, str] = {
     Acknowledge: "acknowledge",
     Answer: "answer",
     RequestReview: "request_review",
+    Regrade: "regrade",
 }
 
 PETITION_ACTIONS: frozenset[str] = frozenset({"acknowledge", "answer", "request_review"})

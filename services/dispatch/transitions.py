@@ -26,6 +26,7 @@ from contracts.events import (
     CASE_REOPENED,
     CASE_RESOLVED_ON_SITE,
     CASE_RETURNED,
+    CASE_RISK_CHANGED,
     CASE_VERIFIED,
     CaseAccepted,
     CaseAwaitingDispatch,
@@ -40,6 +41,7 @@ from contracts.events import (
     CaseReopened,
     CaseResolvedOnSite,
     CaseReturned,
+    CaseRiskChanged,
     CaseVerified,
     EventData,
     EventSpec,
@@ -68,6 +70,7 @@ from services.dispatch.states import (
     NotYourCase,
     Outcome,
     PendingExtension,
+    Regrade,
     RequestExtension,
     RequestReview,
     ResolveOnSite,
@@ -326,6 +329,17 @@ def _verify(state: CaseState, c: Verify, actor: Actor, at: datetime) -> Outcome:
     return _outcome(state, replace(state, verified=True), "verify", actor, at, c.note, verified)
 
 
+def _regrade(state: CaseState, c: Regrade, actor: Actor, at: datetime) -> Outcome:
+    if c.risk == state.risk:
+        why = f"the risk is {state.risk} already"
+        raise IllegalTransition("regrade", state.status, allowed_actions(state), why)
+    changed = CaseRiskChanged.model_validate(
+        {"from": state.risk, "to": c.risk, "reason": c.reason, "by": actor.user}
+    )
+    new = replace(state, risk=c.risk)
+    return _outcome(state, new, "regrade", actor, at, c.reason, (CASE_RISK_CHANGED, changed))
+
+
 def _revisit(state: CaseState, c: Revisit, actor: Actor, at: datetime) -> Outcome:
     if c.satisfaction == "unsatisfied":
         return _reopen(
@@ -459,6 +473,7 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     Conclude: _conclude,
     ConcludeAtDesk: _conclude_at_desk,
     Verify: _verify,
+    Regrade: _regrade,
     Revisit: _revisit,
     Escalate: _escalate,
     RequestExtension: _extend,

@@ -28,6 +28,7 @@ from contracts.events import (
     CASE_REOPENED,
     CASE_RESOLVED_ON_SITE,
     CASE_RETURNED,
+    CASE_RISK_CHANGED,
     SUPERVISION_ALERT_ROUTED,
     SUPERVISION_RED_RISK,
     AlertKind,
@@ -48,8 +49,8 @@ from contracts.events import (
 )
 from kernel.sla import CATALOGUE_LIMIT, SlaPolicy
 from kit.metrics import CALENDAR_UNCERTAIN_CLOCKS
-from services.supervision import domain, on_site, petition_clocks
-from services.supervision.domain import CLOCK_KINDS, CaseScope, Scope, Subscription
+from services.supervision import domain, on_site, petition_clocks, regrading, subscriptions
+from services.supervision.domain import CLOCK_KINDS, CaseScope
 from services.supervision.models import Assignment, ClockRow, FollowedCase, Mark, SubscriptionRow
 from services.supervision.repository import RUNNING
 from services.supervision.reviews import REVIEW_HANDLERS, REVIEWED
@@ -160,13 +161,13 @@ class ClockBook:
                     self._settle(held)
             self._holder(case)
         if fact.risk == "red":
-            self._red_risk(case, event, fact.assignee)
+            self.raise_red_risk(case, event, fact.assignee)
 
     def awaiting_dispatch(self, case_id: str, event: Envelope[CaseAwaitingDispatch]) -> None:
         fact = event.data
         case = self._follow(case_id, None, None, fact.risk, fact.territory)
         if fact.risk == "red":
-            self._red_risk(case, event, fact.suggestion)
+            self.raise_red_risk(case, event, fact.suggestion)
 
     # --- 见, 办, 结, 访: facts settled onto the assignment of their time ---
 
@@ -323,7 +324,9 @@ class ClockBook:
 
     # --- alerts to subscribers ---
 
-    def _red_risk(self, case: FollowedCase, event: Envelope[Any], holder: Assignee | None) -> None:
+    def raise_red_risk(
+        self, case: FollowedCase, event: Envelope[Any], holder: Assignee | None
+    ) -> None:
         raised = RedRiskRaised(territory=dict(case.territory), assignee=holder)
         alert = SUPERVISION_RED_RISK.new(
             raised, case_id=case.case_id, occurred_at=event.occurred_at
@@ -343,11 +346,13 @@ class ClockBook:
             return
         holder = self.repo.assignment(case.assignment_id)
         scope = CaseScope(case.territory, holder.assignee_code if holder else None, case.risk)
-        reached = domain.recipients_of((subscription_of(r) for r in rows.values()), kind, scope)
+        reached = domain.recipients_of(
+            (subscriptions.subscription_of(r) for r in rows.values()), kind, scope
+        )
         recipients = [
             AlertRecipient(subscriber=s.subscriber, channel=channel, address_sealed=address)
             for s, channel in reached
-            if (address := address_of(rows[s.subscription_id], channel)) is not None
+            if (address := subscriptions.address_of(rows[s.subscription_id], channel)) is not None
         ]
         if recipients:
             routed = AlertRouted(
@@ -460,17 +465,6 @@ def write_back(clock: ClockRow, settled: domain.SettledClock) -> None:
         clock.next_due_at = clock.due_at if clock.warned else clock.warn_at
 
 
-def subscription_of(row: SubscriptionRow) -> Subscription:
-    return Subscription(
-        row.id, row.subscriber, frozenset(row.kinds),  # type: ignore[arg-type]
-        Scope(row.scope_kind, row.scope_value), frozenset(row.channels),  # type: ignore[arg-type]
-    )  # fmt: skip
-
-
-def address_of(row: SubscriptionRow, channel: str) -> str | None:
-    return row.phone_sealed if channel == "sms" else row.wechat_sealed
-
-
 Handler = Callable[[ClockBook, str, Envelope[Any]], None]
 
 HANDLERS: dict[str, Handler] = {
@@ -485,6 +479,7 @@ HANDLERS: dict[str, Handler] = {
     CASE_REOPENED.type: ClockBook.reopened,
     CASE_RESOLVED_ON_SITE.type: on_site.resolved,
     CASE_MERGED.type: ClockBook.finished,
+    CASE_RISK_CHANGED.type: regrading.regraded,
     CASE_EXTENSION_REQUESTED.type: ClockBook.extension_requested,
     CASE_EXTENSION_DECIDED.type: ClockBook.extension_decided,
     **REVIEW_HANDLERS,
@@ -494,6 +489,6 @@ HANDLERS: dict[str, Handler] = {
 FOLLOWED: tuple[EventSpec[Any], ...] = (
     CASE_DISPATCHED, CASE_AWAITING_DISPATCH, CASE_ACCEPTED, CASE_FEEDBACK, CASE_CONCLUDED,
     CASE_RETURNED, CASE_ESCALATED, CASE_CLOSED, CASE_REOPENED, CASE_RESOLVED_ON_SITE, CASE_MERGED,
-    CASE_EXTENSION_REQUESTED, CASE_EXTENSION_DECIDED, *REVIEWED,
+    CASE_EXTENSION_REQUESTED, CASE_EXTENSION_DECIDED, CASE_RISK_CHANGED, *REVIEWED,
     *petition_clocks.PETITION_FOLLOWED,
 )  # fmt: skip

@@ -8,6 +8,7 @@ from contracts.common import mask_phone
 from contracts.events import AlertKind
 from contracts.rpc import SubscriptionRequest
 from kit.pii import PhoneVault
+from services.supervision.domain import Scope, Subscription
 from services.supervision.models import SubscriptionRow
 
 QUEUE_PREFIX = "civicflow.sub."
@@ -54,3 +55,14 @@ def view_of(row: SubscriptionRow) -> dict[str, object]:
         "phone": row.phone_masked, "wechat": bool(row.wechat_sealed), "queue": row.queue,
         "created_at": row.created_at.isoformat(),
     }  # fmt: skip
+
+
+def subscription_of(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        row.id, row.subscriber, frozenset(row.kinds),  # type: ignore[arg-type]
+        Scope(row.scope_kind, row.scope_value), frozenset(row.channels),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def address_of(row: SubscriptionRow, channel: str) -> str | None:
+    return row.phone_sealed if channel == "sms" else row.wechat_sealed

@@ -17,7 +17,15 @@ import pytest
 
 from civicflow.demo import load_demo
 from tests.support import databases
-from tests.support.harness import Answer, Platform, http, running, settings_for_test
+from tests.support.harness import (
+    Answer,
+    EventTap,
+    Platform,
+    http,
+    running,
+    settings_for_test,
+    temporary_vhost,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -29,7 +37,6 @@ def platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     from tests.conftest import BASE_AMQP_URI
-    from tests.support.harness import temporary_vhost
 
     data = tmp_path_factory.mktemp(f"desk-{request.param}")
     with temporary_vhost(BASE_AMQP_URI) as vhost, databases.database_for(request.param) as url:
@@ -217,3 +224,31 @@ def test_bad_registrations_are_refused_naming_each_field(
     assert register(platform, tokens["hbj"], walk_in()).status == 403
     mine = api(platform, operator, "GET", "/api/v1/cases?received_by=me&page_size=200").body
     assert all(c["content"] != "" for c in mine["items"])  # nothing half-written
+
+
+def test_a_person_regrades_the_risk_saying_why_and_the_change_is_published(
+    platform: Platform, tokens: dict[str, str]
+) -> None:
+    """DESIGN 1.1, clocks and risk: ``POST /api/v1/cases/{id}/regrade`` → the case JSON and
+    ``case.risk_changed`` with ``from``, ``to``, ``reason``, ``by``; a reason is required."""
+    operator = tokens["operator"]
+    tap = EventTap(platform.settings.amqp_uri, "case.risk_changed")
+    try:
+        case_id = register(platform, operator, walk_in()).body["case_id"]
+        before = case_of(platform, operator, case_id, "dispatched")["risk"]
+        to = "red" if before != "red" else "yellow"
+        path = f"/api/v1/cases/{case_id}/regrade"
+        unexplained = api(platform, operator, "POST", path, {"risk": to, "reason": " "})
+        assert (unexplained.status, unexplained.body["errors"][0]["loc"]) == (422, ["reason"])
+        assert api(platform, tokens["hbj"], "POST", path, {"risk": to, "reason": "x"}).status in (
+            403, 404,
+        )  # fmt: skip
+        done = api(platform, operator, "POST", path, {"risk": to, "reason": "来电人情绪激动"})
+        assert (done.status, done.body["risk"], done.body["case_id"]) == (200, to, case_id)
+        event = tap.wait_for("case.risk_changed", case_id)
+        assert event["data"] == {"from": before, "to": to, "reason": "来电人情绪激动",
+                                 "by": "operator"}  # fmt: skip
+        again = api(platform, operator, "POST", path, {"risk": to, "reason": "再次确认"})
+        assert again.status == 409
+    finally:
+        tap.close()

@@ -51,6 +51,7 @@ from contracts.events import (
     CaseResolvedOnSite,
     CaseReturned,
     CaseReturnReviewed,
+    CaseRiskChanged,
     CaseVerified,
     Deadlines,
     EscalationRequested,
@@ -842,6 +843,8 @@ ADDED_PUBLIC_TYPES = (
     "petition.acknowledged", "petition.answered", "petition.review_requested",
     # 1.1, AB岗: leave recorded in the console, which notify follows
     "staff.leave_recorded", "staff.leave_cancelled",
+    # 1.1, clocks and risk: a person grades the risk anew
+    "case.risk_changed",
 )  # fmt: skip
 ENVELOPE_KEYS = {"event_id", "type", "occurred_at", "schema_version", "case_id", "data"}
 
@@ -918,6 +921,9 @@ MINIMAL_DATA: dict[str, EventData] = {
     "case.verified": CaseVerified(passed=False, note="未整改到位", by="centre-1"),
     "case.resolved_on_site": CaseResolvedOnSite(note="当场调解", by="W-7"),
     "case.merged": CaseMerged(into="CF261121-AAAAAA", by="op-1"),
+    "case.risk_changed": CaseRiskChanged.model_validate(
+        {"from": "blue", "to": "red", "reason": "群众情绪激动，有极端言行", "by": "op-1"}
+    ),
     "case.return_reviewed": CaseReturnReviewed(
         assignee=Assignee(kind="department", code="D-CG", name="城管局"), approved=True, by="op-1"
     ),
@@ -1281,3 +1287,17 @@ def test_every_inbound_payload_either_round_trips_or_is_refused(data: st.DataObj
     except ValidationError:
         return
     assert model.model_validate_json(parsed.model_dump_json()) == parsed
+
+
+def test_a_risk_change_names_from_and_to_as_the_contract_does() -> None:
+    """DESIGN 1.1: ``case.risk_changed`` carries ``from``, ``to``, ``reason``, ``by``."""
+    data = CaseRiskChanged.model_validate(
+        {"from": "yellow", "to": "red", "reason": "扬言过激", "by": "operator"}
+    )
+    assert json.loads(data.model_dump_json()) == {
+        "from": "yellow",
+        "to": "red",
+        "reason": "扬言过激",
+        "by": "operator",
+    }
+    assert CaseRiskChanged.model_validate_json(data.model_dump_json()) == data

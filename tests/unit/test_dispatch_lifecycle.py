@@ -32,6 +32,7 @@ from contracts.events import (
     CASE_RESOLVED_ON_SITE,
     CASE_RETURN_REVIEWED,
     CASE_RETURNED,
+    CASE_RISK_CHANGED,
     CASE_VERIFIED,
     Assignee,
     CaseAccepted,
@@ -48,6 +49,7 @@ from contracts.events import (
     CaseResolvedOnSite,
     CaseReturned,
     CaseReturnReviewed,
+    CaseRiskChanged,
     CaseVerified,
     Deadlines,
     EventData,
@@ -82,6 +84,7 @@ from services.dispatch.lifecycle import (
     NotYourCase,
     Outcome,
     PendingExtension,
+    Regrade,
     RequestExtension,
     ResolveOnSite,
     Return,
@@ -162,7 +165,10 @@ DESIGN_SOURCES: dict[str, set[str]] = {
     "review_return": {"pending_dispatch"},
     "appeal": {"dispatched", "accepted", "in_progress", "concluded"},
     "decide_appeal": {"dispatched", "accepted", "in_progress", "concluded"},
-}
+    # 调整风险等级 (DESIGN 1.1, clocks and risk): while the case is still being worked on
+    "regrade": {"received", "pending_dispatch", "dispatched", "accepted", "in_progress",
+                "concluded"},
+}  # fmt: skip
 PETITION_SOURCES: dict[str, set[str]] = {
     # 信访 only (test_petitions): 受理告知, the written answer, 复查 / 复核 asked
     "acknowledge": {"dispatched", "accepted", "in_progress"},
@@ -172,12 +178,19 @@ PETITION_SOURCES: dict[str, set[str]] = {
 
 # What allowed_actions answers per status, in the table's order (no pending extension).
 EXPECTED_ALLOWED: dict[CaseStatus, list[str]] = {
-    S.RECEIVED: ["await_dispatch", "dispatch", "conclude_at_desk", "resolve_on_site", "merge"],
-    S.PENDING_DISPATCH: ["dispatch", "escalate", "resolve_on_site", "merge"],
-    S.DISPATCHED: ["accept", "return", "escalate", "extend", "merge"],
-    S.ACCEPTED: ["accept", "return", "feedback", "conclude", "escalate", "extend"],
-    S.IN_PROGRESS: ["accept", "feedback", "conclude", "escalate", "extend"],
-    S.CONCLUDED: ["verify", "revisit"],
+    S.RECEIVED: [
+        "await_dispatch",
+        "dispatch",
+        "conclude_at_desk",
+        "resolve_on_site",
+        "merge",
+        "regrade",
+    ],
+    S.PENDING_DISPATCH: ["dispatch", "escalate", "resolve_on_site", "merge", "regrade"],
+    S.DISPATCHED: ["accept", "return", "escalate", "extend", "merge", "regrade"],
+    S.ACCEPTED: ["accept", "return", "feedback", "conclude", "escalate", "extend", "regrade"],
+    S.IN_PROGRESS: ["accept", "feedback", "conclude", "escalate", "extend", "regrade"],
+    S.CONCLUDED: ["verify", "revisit", "regrade"],
     S.CLOSED: [],
     S.RESOLVED_ON_SITE: ["revisit"],  # 抽查回访
     S.MERGED: [],
@@ -218,6 +231,7 @@ MERGE = Merge(into="C-20250303-0007")
 REVIEW = ReviewReturn(approve=True, note="确非该单位职责")
 APPEAL = AppealRating(reason="诉求超出政策范围，已按规定答复")
 DECIDE_APPEAL = DecideAppeal(upheld=False, note="答复不到位")
+REGRADE = Regrade(risk="red", reason="来电人扬言过激行为")
 
 COMMANDS: dict[str, Command] = {
     "await_dispatch": AWAIT,
@@ -237,6 +251,7 @@ COMMANDS: dict[str, Command] = {
     "review_return": REVIEW,
     "appeal": APPEAL,
     "decide_appeal": DECIDE_APPEAL,
+    "regrade": REGRADE,
 }
 
 
@@ -389,6 +404,11 @@ def expected_outcome(
         new = replace(state, status=S.MERGED, merged_into=MERGE.into)
         data = CaseMerged(into=MERGE.into, by=by)
         return new, [(CASE_MERGED, data)], f"duplicate of {MERGE.into}"
+    if action == "regrade":
+        changed = CaseRiskChanged.model_validate(
+            {"from": "blue", "to": "red", "reason": REGRADE.reason, "by": by}
+        )
+        return replace(state, risk="red"), [(CASE_RISK_CHANGED, changed)], REGRADE.reason
     return expected_review(state, action, by)
 
 
@@ -471,7 +491,7 @@ def test_the_action_table_matches_the_design() -> None:
 
 
 def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
-    assert len(ACTION_OF) == 20
+    assert len(ACTION_OF) == 21
     assert set(ACTION_OF.values()) == set(ACTIONS)
     assert {cls.__name__ for cls in ACTION_OF} == {
         "AwaitDispatch",
@@ -494,6 +514,7 @@ def test_every_command_type_has_an_action_and_every_action_a_command() -> None:
         "Acknowledge",
         "Answer",
         "RequestReview",
+        "Regrade",
     }
     assert {ACTION_OF[type(c)] for c in COMMANDS.values()} == set(ALL_ACTIONS)
     assert all(ACTION_OF[type(command)] == action for action, command in COMMANDS.items())
@@ -571,7 +592,7 @@ MATRIX = [(status, action) for status in ALL_STATUSES for action in ALL_ACTIONS]
 
 
 def test_the_matrix_is_complete() -> None:
-    assert len(MATRIX) == 9 * 17
+    assert len(MATRIX) == 9 * 18
     assert sum(status in ACTIONS[action] for status, action in MATRIX) == sum(
         len(sources) for sources in DESIGN_SOURCES.values()
     )
@@ -784,7 +805,14 @@ def test_return_goes_back_to_one_click_dispatch(status: CaseStatus, actor: Actor
     )
     assert new.reopens == state.reopens
     assert new.return_review == LEAD  # 退单审核: waits for the centre's check
-    assert allowed_actions(new) == [*EXPECTED_ALLOWED[S.PENDING_DISPATCH], "review_return"]
+    assert allowed_actions(new) == [
+        "dispatch",
+        "escalate",
+        "resolve_on_site",
+        "merge",
+        "review_return",
+        "regrade",
+    ]
 
 
 def test_a_returned_case_can_be_dispatched_again_and_keeps_its_return_count() -> None:
@@ -1392,6 +1420,7 @@ COMMAND_ST: dict[str, st.SearchStrategy[Command]] = {
     ),
     "appeal": st.builds(AppealRating, reason=notes),
     "decide_appeal": st.builds(DecideAppeal, upheld=st.booleans(), note=notes),
+    "regrade": st.builds(Regrade, risk=st.sampled_from(["red", "yellow", "blue"]), reason=notes),
 }
 commands: st.SearchStrategy[Command] = st.one_of(*COMMAND_ST.values())
 actors = st.sampled_from(ACTORS)
@@ -1579,6 +1608,9 @@ def check_landing(previous: CaseState, command: Command, actor: Actor, out: Outc
         case DecideAppeal():
             want, facts = same, ["case.rating_appeal_decided"]
             assert state.satisfaction == "unsatisfied" and state.appeal == "rejected"
+        case Regrade():
+            want, facts = same, ["case.risk_changed"]
+            assert previous.risk != command.risk == state.risk
         case _:
             raise AssertionError(f"unexpected command {command!r}")
     assert state.status is want
@@ -1737,3 +1769,13 @@ def test_a_desk_case_reopened_waits_for_dispatch_since_no_unit_ever_held_it() ->
     assert out.state.reopens == 1
     assert fact_types(out) == ["case.reopened"]
     assert "dispatch" in allowed_actions(out.state)
+
+
+def test_a_regrade_to_the_same_risk_is_refused_and_the_risk_is_kept_afterwards() -> None:
+    state = replace(base_state(S.ACCEPTED), risk="yellow")
+    error = assert_refused(state, Regrade(risk="yellow", reason="再次确认"), OPERATOR, "regrade")
+    assert "yellow already" in str(error)
+    out = handle(state, Regrade(risk="blue", reason="经核实为一般诉求"), OPERATOR, AT)
+    assert (out.state.risk, out.state.status) == ("blue", S.ACCEPTED)
+    later = handle(out.state, Feedback(note="已联系"), LEAD_ACTOR, AT)
+    assert later.state.risk == "blue"

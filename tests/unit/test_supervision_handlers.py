@@ -14,6 +14,7 @@ from contracts.events import (
     CASE_CONCLUDED,
     CASE_DISPATCHED,
     CASE_FEEDBACK,
+    CASE_RISK_CHANGED,
     SLA_OVERDUE,
     SLA_WARNING,
     SUPERVISION_ALERT_ROUTED,
@@ -25,6 +26,7 @@ from contracts.events import (
     CaseConcluded,
     CaseDispatched,
     CaseFeedback,
+    CaseRiskChanged,
     Deadlines,
     Envelope,
     EventData,
@@ -168,6 +170,26 @@ def test_a_red_case_raises_its_red_risk_once() -> None:
 
     [raised] = uow.of_type("supervision.red_risk")
     assert raised.case_id == "CF-1" and raised.data.assignee == GRID
+
+
+def test_a_case_regraded_red_raises_its_red_risk_once_and_keeps_the_new_risk() -> None:
+    uow = FakeSupervisionUnitOfWork()
+    follow(uow, dispatched("CF-1"))
+    changed = CaseRiskChanged.model_validate(
+        {"from": "blue", "to": "red", "reason": "扬言过激", "by": "operator"}
+    )
+    regraded = event(CASE_RISK_CHANGED, changed, "CF-1", AT)
+
+    follow(uow, regraded)
+    follow(uow, regraded)
+    assert uow.of_type("supervision.red_risk") != []
+    assert len(uow.of_type("supervision.red_risk")) == 1
+
+    calmer = CaseRiskChanged.model_validate(
+        {"from": "red", "to": "yellow", "reason": "情绪已平稳", "by": "operator"}
+    )
+    follow(uow, event(CASE_RISK_CHANGED, calmer, "CF-1", AT))
+    assert len(uow.of_type("supervision.red_risk")) == 1
 
 
 # --- the scan ----------------------------------------------------------------------------------

@@ -42,6 +42,10 @@ const FORMS = {
     text('note', '裁定说明', false),
   ],
   dispatch: [{ name: 'assignee', label: '派往单位', kind: 'select', required: true }],
+  regrade: [
+    { name: 'risk', label: '风险等级', kind: 'select', required: true, options: { red: '红色（高风险）', yellow: '黄色（中风险）', blue: '蓝色（一般）' } },
+    text('reason', '调整理由'),
+  ],
 };
 
 function dispatchOptions(c) {

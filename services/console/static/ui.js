@@ -51,7 +51,7 @@ export const ACTION = {
   decide_extension: '审批延期', escalate: '上报', verify: '核查', revisit: '回访',
   resolve_on_site: '就地化解', merge: '合并',
   review_return: '退单审核', appeal: '不满意甄别申请', decide_appeal: '甄别裁定',
-  acknowledge: '受理告知', answer: '书面答复', request_review: '申请复查/复核',
+  acknowledge: '受理告知', answer: '书面答复', request_review: '申请复查/复核', regrade: '调整风险等级',
   // timeline-only entries
   receive: '受理', conclude_at_desk: '直办办结', await_dispatch: '进入待派单', route: '智能分派', reopen: '返工', supervise: '督办',
 };
