@@ -37,6 +37,7 @@ from tests.support.harness import (
     signed_headers,
 )
 from tests.support.s3_server import s3_server
+from tests.support.sample_files import multipart
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -135,19 +136,6 @@ def hotline_case(platform: Platform, tokens: dict[str, str]) -> str:
     accepted = http("POST", f"{url}/accept", None, headers)
     assert accepted.status == 200, accepted.body
     return case_id
-
-
-def multipart(*parts: tuple[str, str, bytes]) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body of ``(field, filename, bytes)`` parts."""
-    boundary = uuid.uuid4().hex
-    body = b""
-    for field, filename, content in parts:
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
-            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-        )
-        body += head.encode() + content + b"\r\n"
-    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def upload(

@@ -9,7 +9,9 @@ import json
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -25,6 +27,7 @@ from openapi_spec_validator import validate as validate_spec
 from civicflow.demo import load_demo
 from kernel.clock import ManualClock
 from kit.settings import Settings
+from tests.support import sample_files
 from tests.support.databases import database_for
 from tests.support.harness import (
     EventTap,
@@ -36,6 +39,7 @@ from tests.support.harness import (
     signed_headers,
     temporary_vhost,
 )
+from tests.support.sample_files import multipart
 
 pytestmark = pytest.mark.broker
 
@@ -262,6 +266,84 @@ def test_open311_errors_follow_the_spec(platform: Platform) -> None:
         [error] = answer.body
         answered.append((path, answer.status, error["code"], bool(error["description"])))
     assert answered == [(path, code, code, True) for _, path, _, code in OPEN311_ERRORS]
+
+
+def test_open311_errors_in_xml_are_the_specs_error_list(platform: Platform) -> None:
+    answered = []
+    for method, path, form, _ in OPEN311_ERRORS:
+        answer = open311(platform, method, path.replace(".json", ".xml"), form)
+        assert answer.headers["Content-Type"].startswith("text/xml")
+        root = ET.fromstring(answer.body)
+        [error] = root.findall("error")
+        answered.append((root.tag, answer.status, error.findtext("code"),
+                         bool(error.findtext("description"))))  # fmt: skip
+    assert answered == [("errors", code, str(code), True) for *_, code in OPEN311_ERRORS]
+
+
+def xml_of(answer: Any) -> ET.Element:
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"].startswith("text/xml")
+    return ET.fromstring(answer.body)
+
+
+REPORT = {
+    "api_key": "dev-key-hotline", "jurisdiction_id": "wenchang.example.gov.cn",
+    "service_code": "environment.noise", "address_string": "城关街道幸福社区5号楼",
+    "description": "广场舞音响扰民", "phone": "13812345679",
+}  # fmt: skip
+KEY = "api_key=dev-key-hotline&jurisdiction_id=wenchang.example.gov.cn"
+
+
+def test_every_open311_resource_answers_in_xml_as_in_json(platform: Platform) -> None:
+    discovery = open311(platform, "GET", "discovery.json?jurisdiction_id=x").body
+    [endpoint] = discovery["endpoints"]
+    assert endpoint["url"].endswith("/open311/v2/")
+    assert endpoint["formats"] == ["text/xml", "application/json"]
+    found = xml_of(open311(platform, "GET", "discovery.xml"))
+    assert found.findtext("endpoints/endpoint/url") == endpoint["url"]
+    services = xml_of(open311(platform, "GET", "services.xml?jurisdiction_id=x"))
+    names = {s.findtext("service_code"): s.findtext("service_name") for s in services}
+    assert (services.tag, names["environment.noise"]) == ("services", "噪声扰民")
+    definition = xml_of(open311(platform, "GET", "services/environment.noise.xml"))
+    assert definition.tag == "service_definition"
+    assert definition.findtext("service_code") == "environment.noise"
+
+    receipt = xml_of(open311(platform, "POST", "requests.xml", REPORT))
+    request_id = receipt.findtext("request/service_request_id")
+    assert receipt.tag == "service_requests" and request_id and request_id.startswith("CF")
+    one = xml_of(open311(platform, "GET", f"requests/{request_id}.xml?{KEY}"))
+    assert [r.findtext("service_request_id") for r in one.findall("request")] == [request_id]
+    assert one.findtext("request/description") == "广场舞音响扰民"
+    assert one.findtext("request/status") == "open"
+    listed = xml_of(open311(platform, "GET", f"requests.xml?{KEY}&service_request_id={request_id}"))
+    assert [r.findtext("service_request_id") for r in listed] == [request_id]
+
+    token = open311(platform, "GET", f"tokens/{request_id}.json?{KEY}")
+    assert token.body == [{"service_request_id": request_id, "token": request_id}]
+    token_xml = xml_of(open311(platform, "GET", f"tokens/{request_id}.xml?{KEY}"))
+    assert token_xml.findtext("request/service_request_id") == request_id
+    other_source = open311(platform, "GET", f"tokens/{request_id}.json?api_key=dev-key-opinion")
+    assert other_source.status == 404 and other_source.body[0]["code"] == 404
+
+
+def test_an_open311_request_posted_with_a_photo_points_at_it(platform: Platform) -> None:
+    photo = sample_files.jpeg((64, 48))
+    fields = [(name, None, value.encode()) for name, value in REPORT.items()]
+    body, content_type = multipart(*fields, ("media", "现场.jpg", photo))
+    url = platform.url("intake", "/open311/v2/requests.json")
+    created = http("POST", url, body, {"Content-Type": content_type})
+    assert created.status == 200, created.body
+    [receipt] = created.body
+    request_id = receipt["service_request_id"]
+    [view] = open311(platform, "GET", f"requests/{request_id}.json?{KEY}").body
+    assert view["media_url"].endswith(".jpg")
+    with urllib.request.urlopen(view["media_url"], timeout=15) as served:
+        assert served.headers["Content-Type"] == "image/jpeg"
+        assert served.read() == photo
+
+    body, content_type = multipart(*fields, ("media", "a.jpg", b"GIF89a not a photo"))
+    refused = http("POST", url, body, {"Content-Type": content_type})
+    assert refused.status == 415 and refused.body[0]["code"] == 415
 
 
 def test_the_openapi_document_describes_the_live_server(platform: Platform) -> None:

@@ -4,6 +4,7 @@ impostors a recogniser must refuse."""
 from __future__ import annotations
 
 import io
+import uuid
 
 from PIL import Image
 
@@ -74,3 +75,16 @@ def truncated_jpeg() -> bytes:
 
 def html_page() -> bytes:
     return b"<html><script>alert(1)</script></html>"
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body of ``(field, filename, bytes)`` parts (a plain form field
+    where the filename is None), and its content type."""
+    boundary = uuid.uuid4().hex
+    body = b""
+    for field, filename, content in parts:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"'
+        if filename is not None:
+            head += f'; filename="{filename}"\r\nContent-Type: application/octet-stream'
+        body += (head + "\r\n\r\n").encode() + content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
