@@ -26,7 +26,7 @@ bomb, and decoding it would hold hundreds of megabytes."""
 
 
 class FileRefused(Exception):
-    """A file the console will not keep; the message says why, to the user."""
+    """A file that will not be kept; the message says why, to the user (in Chinese)."""
 
 
 class TooLarge(FileRefused):
