@@ -19,7 +19,14 @@ import yaml
 
 from civicflow.demo import load_demo
 from services.supervision.tallies import day_of
-from tests.integration.test_desk import api, case_of, eventually, register, walk_in
+from tests.integration.test_desk import (
+    api,
+    case_of,
+    eventually,
+    leaves_the_revisits,
+    register,
+    walk_in,
+)
 from tests.support.harness import CONFIG_DIR, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -99,10 +106,7 @@ def test_a_bad_spot_revisit_reopens_an_on_site_resolution_against_its_grid(
     [counted] = [r for r in row if r["assignee_code"] == grid["code"]]
     assert counted["resolved_on_site"] >= 1 and counted["satisfaction_rate"] is not None
     assert counted["satisfaction_rate"] < 1.0
-    eventually(
-        lambda: api(platform, operator, "GET", "/api/v1/revisits?page_size=200"),
-        lambda a: case_id not in [e["case_id"] for e in a.body["items"]],
-    )
+    leaves_the_revisits(platform, operator, case_id)
 
 
 def test_per_person_figures_are_for_supervisors_and_admins_only(
