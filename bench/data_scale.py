@@ -16,6 +16,7 @@ asserted.
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import log, quantiles
-from bench.data_scale_load import dialect_of, generate, sample
+from bench.data_scale_load import dialect_of, generate, pools_of, sample
 from bench.data_scale_pools import Pools
 from bench.e2e import postgres
 from bench.procstats import peak_rss_mb
@@ -259,9 +260,13 @@ def cases_of(count: int) -> Fill:
 
 
 @contextmanager
-def loaded_platform(database_url: str | None, fill: Fill) -> Iterator[Loaded]:
+def loaded_platform(
+    database_url: str | None, fill: Fill, reuse: Callable[[Settings], dict[str, Any]] | None = None
+) -> Iterator[Loaded]:
     """A platform's databases migrated, the demo county and what ``fill`` writes in them,
-    then every service started on them."""
+    then every service started on them. With ``reuse``, the databases already hold the demo
+    county and the cases (a kept database): they are only migrated, and ``reuse`` says what
+    was generated."""
     extra = {"DATABASE_URL": database_url} if database_url else {}
     with (
         tempfile.TemporaryDirectory(prefix="civicflow-datascale-") as data,
@@ -269,10 +274,14 @@ def loaded_platform(database_url: str | None, fill: Fill) -> Iterator[Loaded]:
     ):
         platform = Processes(platform_env(uri, Path(data), **extra), Path(data))
         platform.civicflow("migrate")
-        platform.civicflow("demo")
         app, now = Settings.from_env(platform.env), datetime.now(UTC)
-        generated = fill(app, (now - timedelta(days=365 * YEARS), now))
-        log(f"data-scale: generated in {generated['seconds']}s")
+        if reuse is None:
+            platform.civicflow("demo")
+            generated = fill(app, (now - timedelta(days=365 * YEARS), now))
+            log(f"data-scale: generated in {generated['seconds']}s")
+        else:
+            generated = reuse(app)
+            log("data-scale: the kept database's cases, migrated")
         try:
             for service in ALL_SERVICES:
                 platform.start(service)
@@ -283,8 +292,15 @@ def loaded_platform(database_url: str | None, fill: Fill) -> Iterator[Loaded]:
             platform.stop()
 
 
-def one_database(database_url: str | None, cases: int, calls: int) -> dict[str, Any]:
-    with loaded_platform(database_url, cases_of(cases)) as (platform, app, generated, now):
+def one_database(
+    database_url: str | None, cases: int, calls: int, reused: bool = False
+) -> dict[str, Any]:
+    def reuse(app: Settings) -> dict[str, Any]:
+        # the pools are drawn from the county and a seeded generator, as when generated
+        return {"cases": cases, "reused": True, "pools": pools_of(app, max(1_000, cases // 20))}
+
+    kept = reuse if reused else None
+    with loaded_platform(database_url, cases_of(cases), kept) as (platform, app, generated, now):
         pools = generated.pop("pools")
         figures = measure_platform(platform, app, pools, calls, now)
     return {"generated": generated} | figures
@@ -324,8 +340,12 @@ def against_goals(figures: dict[str, Any]) -> dict[str, Any]:
     return goals
 
 
-def run_data_scale(postgres_cases: int, sqlite_cases: int, calls: int) -> dict[str, Any]:
-    """Both databases; a flat figure per goal for the report's ``goals``."""
+def run_data_scale(
+    postgres_cases: int, sqlite_cases: int, calls: int, kept: str | None = None
+) -> dict[str, Any]:
+    """Both databases; a flat figure per goal for the report's ``goals``. With ``kept``, the
+    PostgreSQL cases live in a database of that name that stays afterwards: generated into it
+    the first time, measured again as they are (after ``migrate``) the next."""
     report: dict[str, Any] = {}
 
     def record(label: str, figures: dict[str, Any]) -> None:
@@ -333,11 +353,48 @@ def run_data_scale(postgres_cases: int, sqlite_cases: int, calls: int) -> dict[s
         report[f"data_scale_{label}"] = figures
         report.update({f"data_scale_{label}_{key}": v for key, v in figures["goals"].items()})
 
-    with postgres() as url:
+    with kept_postgres(kept) if kept else postgres() as url:
         if url is None:
             log("data-scale: PostgreSQL does not answer: no figures on it")
         elif postgres_cases:
-            record("postgresql", one_database(url, postgres_cases, calls))
+            reused = bool(kept) and _holds_cases(url)
+            record("postgresql", one_database(url, postgres_cases, calls, reused))
     if sqlite_cases:
         record("sqlite", one_database(None, sqlite_cases, calls))
     return report
+
+
+@contextmanager
+def kept_postgres(name: str) -> Iterator[str]:
+    """The database ``name`` on the bench's server, created if missing and never dropped."""
+    import psycopg2
+
+    admin_url = os.environ.get(
+        "CIVICFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    admin = psycopg2.connect(admin_url, connect_timeout=3)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def _holds_cases(url: str) -> bool:
+    import psycopg2
+
+    connection = psycopg2.connect(url.replace("+psycopg2", ""), connect_timeout=3)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('dispatch.cases') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return False
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM dispatch.cases)")
+            return bool(cursor.fetchone()[0])
+    finally:
+        connection.close()

@@ -154,7 +154,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         from bench.data_scale import run_data_scale
 
         report |= run_data_scale(args.scale_postgres_cases, args.scale_sqlite_cases,
-                                 args.scale_calls)  # fmt: skip
+                                 args.scale_calls, args.scale_keep)  # fmt: skip
     if "data-counters" in parts:
         from bench.data_scale_counters import run_data_counters
 
@@ -283,6 +283,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--scale-service", choices=ALL_SERVICES, help="default: the most CPU a case on SQLite")
     add("--scale-postgres-cases", type=int, default=2_000_000, help="data-scale, PostgreSQL")
     add("--scale-sqlite-cases", type=int, default=200_000, help="data-scale, SQLite")
+    add("--scale-keep", metavar="NAME", help="data-scale: keep (or reuse) PostgreSQL db NAME")
     add("--scale-calls", type=int, default=50, help="data-scale: calls of each kind (50)")
     add("--baseline", metavar="REF", help="compare REF's end-to-end figures with this tree's")
     add("--pairs", type=int, default=2, help="alternating runs of each side with --baseline")
