@@ -30,6 +30,7 @@ from referencing import Registry, Resource
 from civicflow.cli import build_parser
 from civicflow.registry import service_class
 from kit import brokeradmin
+from kit.file_store import S3Settings
 from kit.messaging import MessageEntrypoint
 from kit.settings import DEFAULT_PORTS, SERVICES, Settings
 from kit.topology import DLQ_SUFFIX, work_queue_arguments
@@ -826,6 +827,31 @@ def test_k8s_references_only_secrets_and_config_maps_that_exist() -> None:
 def test_k8s_gives_each_service_the_secrets_its_code_reads(service: str) -> None:
     missing = secrets_read_by(service) - set(container_env(container(service)))
     assert not missing, f"{service} reads {sorted(missing)}"
+
+
+def services_keeping_files() -> list[str]:
+    """The services whose code keeps files (photos, PDFs) through ``kit.file_store``."""
+    return [
+        service
+        for service in SERVICES
+        if any(
+            "file_store_from" in path.read_text(encoding="utf-8")
+            for path in (REPO / "services" / service).rglob("*.py")
+        )
+    ]
+
+
+def test_k8s_keeps_files_in_s3_where_every_replica_finds_them() -> None:
+    # a pod's emptyDir dies with the pod and is not shared: a photo stored by one replica
+    # would be missing from the next
+    keeping = services_keeping_files()
+    assert set(keeping) == {"intake", "console"}, keeping
+    for service in keeping:
+        env = container_env(container(service))
+        assert env.get("CIVICFLOW_FILE_STORE") == "s3", service
+        settings = S3Settings.from_env({k: v for k, v in env.items() if v is not None})
+        assert settings.bucket and settings.endpoint_url, service
+        assert settings.access_key_id and settings.secret_access_key, service
 
 
 def test_the_code_reads_the_secrets_we_know_of() -> None:
