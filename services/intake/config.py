@@ -24,6 +24,9 @@ class IntakeConfig:
     services: dict[str, open311.Service]
     phone_index_key: str = ""
     """The key of the numbers' blind index (phone search); none: no index is stored."""
+    public_url: str = ""
+    """Where intake is reached from outside (``INTAKE_PUBLIC_URL``); empty: each request's
+    Host (``open311.public_url``)."""
 
 
 def load_config(settings: Settings) -> IntakeConfig:
@@ -36,4 +39,5 @@ def load_config(settings: Settings) -> IntakeConfig:
         vault=load_vault(settings),
         services=open311.catalogue(load_catalogue(settings.config_dir).categories),
         phone_index_key=load_phone_index_key(settings),
+        public_url=open311.public_url(os.environ.get("INTAKE_PUBLIC_URL", "")),
     )

@@ -11,11 +11,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from contracts.inbound import HotlineTicket
 from kernel.catalogue import Category
+from kernel.config import ConfigError
+
+
+def public_url(value: str) -> str:
+    """``INTAKE_PUBLIC_URL``: where citizens' apps reach intake from outside (a gateway's
+    address, e.g. ``https://12345.example.gov.cn/``), for discovery's endpoint and the
+    requests' ``media_url``; empty: the address each request came to (its Host)."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"INTAKE_PUBLIC_URL={value!r}: an http(s) address, e.g. https://host/")
+    return value.rstrip("/") + "/"
+
+
+def base_url(public: str, host_url: str) -> str:
+    """The address links to intake start with: the configured public one, else the Host's."""
+    return public or host_url.rstrip("/") + "/"
 
 
 class Open311Error(Exception):

@@ -53,7 +53,8 @@ class Open311Entrypoints:
 
     @http("GET", f"/open311/v2/discovery.{FMT}")
     def open311_discovery(self, request: Request, fmt: str) -> Response:
-        base = request.host_url.rstrip("/") + "/open311/v2/"
+        public = cast(Intake, self).config.public_url
+        base = open311.base_url(public, request.host_url) + "open311/v2/"
         return open311_answer(fmt, "discovery", lambda: discovery_body(base))
 
     @http("GET", f"/open311/v2/services.{FMT}")
@@ -85,7 +86,8 @@ class Open311Entrypoints:
             ticket = open311.ticket_from_request(form, intake.config.services, now, key)
             new = NewSubmission.of(HOTLINE, ticket, source.id, "open311")
             if media is not None:
-                new = _with_media(intake, new, media, request.host_url)
+                base = open311.base_url(intake.config.public_url, request.host_url)
+                new = _with_media(intake, new, media, base)
             case_id, _ = intake.writer.store(new, intake._store_all)
             return [{"service_request_id": case_id, "service_notice": OPEN311_NOTICE,
                      "account_id": None}]  # fmt: skip
@@ -165,7 +167,7 @@ def _posted(request: Request) -> tuple[dict[str, str], bytes | None]:
     return form, content
 
 
-def _with_media(intake: Intake, new: NewSubmission, content: bytes, host_url: str) -> NewSubmission:
+def _with_media(intake: Intake, new: NewSubmission, content: bytes, base: str) -> NewSubmission:
     """The submission with its photo kept and named in the case's attachments (its
     ``media_url``); the photo is stored first: kept by its digest, it is never half-written."""
     try:
@@ -178,7 +180,7 @@ def _with_media(intake: Intake, new: NewSubmission, content: bytes, host_url: st
         raise open311.Open311Error(415, "media: a JPEG, PNG or WebP photo")
     digest = digest_of(content)
     intake.media_store.put(digest, content, kind.content_type)
-    url = f"{host_url.rstrip('/')}{MEDIA_PATH}/{digest}.{kind.extension}"
+    url = f"{base.rstrip('/')}{MEDIA_PATH}/{digest}.{kind.extension}"
     case = new.case.model_copy(update={"attachments": [url]})
     return NewSubmission(case, new.phone, new.transport)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from kernel.config import ConfigError
 from services.intake import open311
 from services.intake.open311_formats import discovery, errors_body, to_xml
 
@@ -79,3 +82,21 @@ def test_discovery_names_the_endpoint_and_its_formats() -> None:
     assert endpoint.findtext("url") == "http://intake.example/open311/v2/"
     assert endpoint.findtext("type") == "production"
     assert [f.text for f in endpoint.findall("formats/format")] == ["text/xml", "application/json"]
+
+
+def test_links_start_at_the_public_url_when_one_is_configured() -> None:
+    host = "http://10.0.0.7:8000/"
+    assert open311.base_url("", host) == host
+    assert open311.base_url("", "http://10.0.0.7:8000") == host
+    public = open311.public_url("https://12345.example.gov.cn/gateway")
+    assert public == "https://12345.example.gov.cn/gateway/"
+    assert open311.base_url(public, host) == public
+    assert open311.public_url("") == ""
+
+
+@pytest.mark.parametrize(
+    "wrong", ["12345.example.gov.cn", "ftp://files.example/", "https://", "https://h/?a=1"]
+)
+def test_a_public_url_that_is_not_an_http_address_is_refused_at_start(wrong: str) -> None:
+    with pytest.raises(ConfigError, match="INTAKE_PUBLIC_URL"):
+        open311.public_url(wrong)
