@@ -84,6 +84,25 @@ class Unavailable(HttpError):
     status = 503
 
 
+DRAINED_TIMES_THE_LIMIT = 4
+"""A body over the limit but up to this many times it is read (and dropped) before the 413;
+a larger one is refused unread, a client that asked ``Expect: 100-continue`` never sending it."""
+
+
+def declared_over(request: Request, limit: int) -> bool:
+    """Whether the body ``request`` declares is over ``limit`` bytes, to be refused before it
+    is parsed. A client that writes its whole body before it reads (and closes after) would
+    meet a reset connection, not the refusal, if the answer came with the body unread: so a
+    body up to ``DRAINED_TIMES_THE_LIMIT`` times the limit is read and dropped first."""
+    length = request.content_length
+    if length is None or length <= limit:
+        return False
+    if length <= DRAINED_TIMES_THE_LIMIT * limit:
+        while request.stream.read(64 * 1024):
+            pass
+    return True
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Every field at fault, in the public error shape."""
     return [

@@ -14,7 +14,14 @@ from werkzeug.wrappers import Request, Response
 from kit.file_store import FileStore, file_store_from
 from kit.logs import about
 from kit.providers import Configured
-from kit.web import PayloadTooLarge, Unprocessable, UnsupportedMediaType, http, json_response
+from kit.web import (
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    declared_over,
+    http,
+    json_response,
+)
 from services.console import cases, files, notes_files
 from services.console.edge import answers, optional_json
 from services.console.notes_files_store import SqlNotesFilesUnitOfWork
@@ -27,9 +34,6 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_BODY = files.MAX_FILE_BYTES + files.MULTIPART_OVERHEAD
 """A multipart body larger than this holds a file over the limit: refused early."""
-DRAINED_AT_MOST = 4 * MAX_UPLOAD_BODY
-"""A body up to this size is read (and dropped) before the 413; a larger one is refused
-unread, a client that asked ``Expect: 100-continue`` never sending it."""
 
 
 class NotesFilesEntrypoints:
@@ -102,9 +106,7 @@ class NotesFilesEntrypoints:
 def uploaded_file(request: Request) -> tuple[str | None, bytes]:
     """The one ``file`` of a ``multipart/form-data`` body: its name and bytes. A body over
     the limit is refused before it is read (413); a file over the limit too, as it is read."""
-    if request.content_length is not None and request.content_length > MAX_UPLOAD_BODY:
-        if request.content_length <= DRAINED_AT_MOST:
-            drain(request)
+    if declared_over(request, MAX_UPLOAD_BODY):
         raise PayloadTooLarge([{"loc": ["file"], "msg": files.REFUSED_SIZE}])
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType([{"loc": [], "msg": "请以 multipart/form-data 上传一个 file"}])
@@ -116,13 +118,6 @@ def uploaded_file(request: Request) -> tuple[str | None, bytes]:
     if len(sent) != 1:
         raise Unprocessable([{"loc": ["file"], "msg": "请上传且只上传一个文件"}])
     return sent[0].filename, read_within_limit(sent[0])
-
-
-def drain(request: Request) -> None:
-    """Read what the client sends and drop it: a client that writes its whole body before it
-    reads (and closes after) would otherwise meet a reset connection, not the 413."""
-    while request.stream.read(64 * 1024):
-        pass
 
 
 def read_within_limit(sent: FileStorage) -> bytes:

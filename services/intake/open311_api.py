@@ -19,7 +19,7 @@ from kit import file_kinds
 from kit.file_store import FileStore, MissingFile, digest_of, file_store_from
 from kit.group_commit import Writer
 from kit.providers import Configured
-from kit.web import http, json_response
+from kit.web import declared_over, http, json_response
 from services.intake import domain, open311, queries
 from services.intake.commands import NewSubmission
 from services.intake.config import IntakeConfig
@@ -151,7 +151,7 @@ def _one(intake: Intake, request: Request, case_id: str) -> list[dict[str, Any]]
 def _posted(request: Request) -> tuple[dict[str, str], bytes | None]:
     """The form fields and the ``media`` file's bytes (if one was sent); a body over the limit
     is refused before it is read."""
-    if request.content_length is not None and request.content_length > MAX_POST_BODY:
+    if declared_over(request, MAX_POST_BODY):
         raise open311.Open311Error(413, "media: at most 10 MiB")
     request.max_content_length = MAX_POST_BODY
     try:

@@ -345,6 +345,13 @@ def test_an_open311_request_posted_with_a_photo_points_at_it(platform: Platform)
     refused = http("POST", url, body, {"Content-Type": content_type})
     assert refused.status == 415 and refused.body[0]["code"] == 415
 
+    listed = len(open311(platform, "GET", f"requests.json?{KEY}").body)
+    too_large = photo + bytes(11 * 2**20)  # a JPEG still, past the 10 MiB limit
+    body, content_type = multipart(*fields, ("media", "大.jpg", too_large))
+    refused = http("POST", url, body, {"Content-Type": content_type})
+    assert refused.status == 413 and refused.body[0]["code"] == 413
+    assert len(open311(platform, "GET", f"requests.json?{KEY}").body) == listed  # none stored
+
 
 def test_the_openapi_document_describes_the_live_server(platform: Platform) -> None:
     document = http("GET", platform.url("intake", "/openapi.json")).body
