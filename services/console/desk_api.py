@@ -74,6 +74,15 @@ class DeskEntrypoints:
             [{"code": c.code, "name": c.name} for c in console.catalogue.categories.values()]
         )
 
+    @http("GET", "/api/v1/departments")
+    def departments(self, request: Request) -> Response:
+        """The departments, for the desk's 被反映单位 (回避) picker: each one's Chinese name."""
+        console = self._console()
+        console._principal(request)
+        return json_response(
+            [{"code": d.code, "name": d.name} for d in console.catalogue.departments.values()]
+        )
+
     @http("GET", "/api/v1/me/notices")
     def my_notices(self, request: Request) -> Response:
         console = self._console()

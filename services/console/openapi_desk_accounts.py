@@ -19,7 +19,23 @@ def desk_account_paths(op: Any, json: Any, error: Any, query: Any) -> dict[str, 
     download = {"description": "the file (Content-Disposition: attachment)",
                 "content": {kind: {"schema": {"type": "string", "format": "binary"}}
                             for kind in DOWNLOAD_TYPES}}  # fmt: skip
+    named = json(
+        "code and Chinese name of each",
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "name"],
+                "properties": {"code": TEXT, "name": TEXT},
+                "additionalProperties": False,
+            },
+        },
+    )
     return {
+        "/api/v1/categories": {"get": op("the category catalogue, for the desk's picker", {
+            "200": named}, tag="cases")},
+        "/api/v1/departments": {"get": op("the departments, for the desk's 被反映单位 picker", {
+            "200": named}, tag="cases")},
         "/api/v1/me/password": {"post": op("修改密码: every other token of yours stops working", {
             "204": {"description": "changed"},
             "422": error("old: wrong or missing; new: missing or too weak (the reasons)"),

@@ -257,3 +257,22 @@ def test_a_person_regrades_the_risk_saying_why_and_the_change_is_published(
         assert again.status == 409
     finally:
         tap.close()
+
+
+def test_a_petition_at_the_desk_names_the_unit_it_accuses_and_is_kept_from_it(
+    platform: Platform, tokens: dict[str, str]
+) -> None:
+    """回避 from the desk: the picker offers the departments by their Chinese names, and a
+    petition registered accusing the 信访局 (where a petition goes) is suggested to the level
+    above instead."""
+    operator = tokens["operator"]
+    departments = api(platform, operator, "GET", "/api/v1/departments")
+    assert departments.status == 200
+    names = {d["code"]: d["name"] for d in departments.body}
+    assert names["D-XFJ"] == "县信访局"
+    body = walk_in(line="petition", form="letter", accused_unit="D-XFJ")
+    made = register(platform, operator, body)
+    assert made.status == 201, made.body
+    case = case_of(platform, operator, made.body["case_id"], "pending_dispatch")
+    assert case["suggestion"]["code"] == "D-ZZB"
+    assert case["routing_rule"] == "avoidance"

@@ -32,7 +32,7 @@ export const riskRuleText = (r) => RISK_RULE[r] || '其他风险规则';
 /** The Chinese name of each field an API refusal may name. */
 export const FIELD = {
   line: '线路', form: '方式', citizen: '群众', name: '姓名', phone: '电话', content: '诉求内容',
-  category: '事项分类', address: '地址', location: '位置', grid_code: '网格编码', handled_at_desk: '直办',
+  category: '事项分类', address: '地址', location: '位置', grid_code: '网格编码', handled_at_desk: '直办', accused_unit: '被反映单位',
   result: '办理结果', note: '说明', reason: '理由', until: '延期时间', assignee: '承办单位', into: '并入工单',
   satisfaction: '满意度', text: '备注内容', attachments: '附件', file: '文件', format: '导出格式',
   username: '用户名', password: '密码', role: '角色', unit: '单位', display: '姓名', old: '原密码', new: '新密码',

@@ -6,7 +6,7 @@ import { html, FIELD, CHANNEL, StatusTag, channelText, cut, fmtTime, ErrorBox, L
 import { useEventStream } from '../stream.js';
 
 const FORM = { visit: '来访', phone: '来电', letter: '来信', online: '网上' };
-const EMPTY = { line: 'hotline', form: 'phone', name: '', phone: '', content: '', category: '', address: '', direct: false, result: '' };
+const EMPTY = { line: 'hotline', form: 'phone', name: '', phone: '', content: '', category: '', address: '', accused: '', direct: false, result: '' };
 const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now() + Math.random()));
 
 /** The refusal of each field, in Chinese, keyed by the field's path. */
@@ -19,11 +19,14 @@ function fieldErrors(error) {
   return found;
 }
 
-export function useCategories() {
+/** A catalogue's entries ({code, name}) for a picker: the categories or the departments. */
+function useNamed(path) {
   const [list, setList] = useState([]);
-  useEffect(() => { api('/api/v1/categories').then(setList, () => setList([])); }, []);
+  useEffect(() => { api(path).then(setList, () => setList([])); }, [path]);
   return list;
 }
+
+export const useCategories = () => useNamed('/api/v1/categories');
 
 export function DeskPage() {
   const [f, setF] = useState(EMPTY);
@@ -32,17 +35,22 @@ export function DeskPage() {
   const [error, setError] = useState(null);
   const [made, setMade] = useState(null);
   const categories = useCategories();
+  const departments = useNamed('/api/v1/departments');
   const byName = useMemo(() => Object.fromEntries(categories.map((c) => [c.name, c.code])), [categories]);
+  const departmentByName = useMemo(() => Object.fromEntries(departments.map((d) => [d.name, d.code])), [departments]);
   const set = (name) => (e) => setF({ ...f, [name]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
 
   const submit = async (e) => {
     e.preventDefault();
     if (busy) return;
     const category = f.category ? byName[f.category] || f.category : undefined;
+    // 被反映单位 (回避) only for a petition: a department by its name, or a unit's code
+    const accused = f.line === 'petition' && f.accused ? departmentByName[f.accused] || f.accused : undefined;
     const body = {
       line: f.line, form: f.form, content: f.content,
       citizen: { ...(f.name ? { name: f.name } : {}), ...(f.phone ? { phone: f.phone } : {}) },
       ...(category ? { category } : {}), ...(f.address ? { address: f.address } : {}),
+      ...(accused ? { accused_unit: accused } : {}),
       ...(f.direct ? { handled_at_desk: { result: f.result } } : {}),
     };
     setBusy(true); setError(null);
@@ -73,6 +81,8 @@ export function DeskPage() {
       <label>事项分类<input data-testid="desk-category" list="desk-categories" value=${f.category} onInput=${set('category')} placeholder="输入中文名称查找" />
         <datalist id="desk-categories">${categories.map((c) => html`<option key=${c.code} value=${c.name} />`)}</datalist>${hint('category')}</label>
       <label>地址<input data-testid="desk-address" value=${f.address} onInput=${set('address')} placeholder="街道、社区、门牌" />${hint('address')}</label>
+      ${f.line === 'petition' && html`<label>被反映单位<input data-testid="desk-accused" list="desk-departments" value=${f.accused} onInput=${set('accused')} placeholder="信访反映的部门，或单位编码（回避）" />
+        <datalist id="desk-departments">${departments.map((d) => html`<option key=${d.code} value=${d.name} />`)}</datalist>${hint('accused_unit')}</label>`}
       <label class="check"><input type="checkbox" data-testid="desk-direct" checked=${f.direct} onChange=${set('direct')} />直办（当场办结）</label>
       ${f.direct && html`<label class="wide">办理结果<input data-testid="desk-result" required value=${f.result} onInput=${set('result')} />${hint('handled_at_desk.result')}</label>`}
       <div class="wide"><button class="btn primary" type="submit" data-testid="desk-submit" disabled=${busy}>${busy ? '提交中…' : '登记（回车）'}</button></div>
