@@ -101,10 +101,8 @@ def board_of(counts: Iterable[LateCount], listed: Sequence[LateCase], size: int)
         unit.count(row.risk, row.late)
     for clock in listed[:size]:
         # a case late since the cards were counted still shows, on its own unit's card
-        units.setdefault(
-            clock.assignee_code, BoardUnit(clock.assignee_code, clock.assignee_code, "unit")
-        )
-        units[clock.assignee_code].show(clock)
+        code = clock.assignee_code
+        units.setdefault(code, BoardUnit(code, code, "unit")).show(clock)
     ordered = sorted(units.values(), key=lambda u: (-u.red, -u.late, u.code))
     totals = {key: sum(getattr(u, key) for u in ordered) for key in ("late", *RISKS)}
     last = listed[size - 1] if len(listed) > size else None
@@ -117,7 +115,7 @@ def overdue_board(
 ) -> dict[str, Any]:
     """The board from the late clocks, earliest limit first: each case counted once, at its
     earliest limit missed among those in ``scope`` (held by a unit of it, or lying within
-    it). What the repository's ``late_counts`` and ``late_page`` give, for a list of rows."""
+    it). What ``board_rows`` asks the database, for the rows in hand."""
     page = page or BoardPage()
     counts: dict[tuple[str, str], LateCount] = {}
     named: set[str] = set()

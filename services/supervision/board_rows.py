@@ -3,8 +3,8 @@
 A case is counted once, at its earliest late clock in the user's scope: a clock is in scope
 when a unit of the scope holds it or the case lies within one (its territory names one). The
 cards are counted by unit and risk (``late_counts``) and the page's cases read by their
-limits after the cursor (``late_page``), through the index on the running late clocks'
-limits, so the late clocks are never all read into Python.
+limits after the cursor, ``size`` + 1 of them (``late_page``): the late clocks are read
+through their own partial index and never all into Python.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     Subquery,
@@ -32,9 +33,11 @@ from kit.db import UtcDateTime
 from services.supervision.board import RISKS, BoardPage, LateCase, LateCount
 from services.supervision.models import Assignment, ClockRow, FollowedCase
 
-RUNNING = bindparam("running", ("open", "paused"), expanding=True, literal_execute=True)
-"""Written into the statement, so that both databases see the late clocks' partial index
-(its condition names these states) answers the query."""
+RUNNING: BindParameter[list[str]] = bindparam(
+    "running", ["open", "paused"], expanding=True, literal_execute=True
+)
+"""Written into the statement, not bound: the planner proves the late clocks' partial index
+(whose condition names these states) answers the query only from the values themselves."""
 
 Scope = Sequence[str] | None
 
