@@ -2,8 +2,9 @@
 
 The board is paged: every card counts all its late cases, but only ``PAGE_SIZE`` cases (in
 the order of their limits, earliest first) are listed in one answer, with the cursor of the
-next page; the late clocks are read as a stream, so neither the answer nor the memory grows
-with the number of late cases.
+next page. The database counts the cards (``LateCount``, one row per unit and risk) and reads
+one page of cases (``LateCase``), so neither the answer nor the work grows with the number of
+late cases; ``overdue_board`` gives the same answer from the late clocks themselves.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.listing import BadCursor, decode_cursor, encode_cursor
 from services.supervision.models import Assignment, ClockRow, FollowedCase
@@ -21,6 +22,30 @@ MAX_PAGE_SIZE = 500
 Late = tuple[ClockRow, FollowedCase | None, Assignment | None]
 
 RISKS = ("red", "yellow", "blue")
+
+
+class LateCount(NamedTuple):
+    """A unit's late cases of one risk; ``first`` when the earliest of the unit's cases is
+    among them, whose assignment (``name``, ``kind``; None when it has none) names the card."""
+
+    code: str
+    risk: str
+    late: int
+    first: bool
+    name: str | None
+    kind: str | None
+
+
+class LateCase(NamedTuple):
+    """A late case listed on the board: the clock it is counted at, and its risk."""
+
+    id: int
+    case_id: str
+    kind: str
+    state: str
+    due_at: datetime
+    assignee_code: str
+    risk: str
 
 
 @dataclass
@@ -34,13 +59,13 @@ class BoardUnit:
     blue: int = 0
     cases: list[dict[str, str]] = field(default_factory=list)
 
-    def count(self, risk: str) -> None:
-        self.late += 1
-        setattr(self, risk, getattr(self, risk) + 1)
+    def count(self, risk: str, late: int = 1) -> None:
+        self.late += late
+        setattr(self, risk, getattr(self, risk) + late)
 
-    def show(self, clock: ClockRow, risk: str) -> None:
+    def show(self, clock: LateCase) -> None:
         self.cases.append({
-            "case_id": clock.case_id, "risk": risk, "clock": clock.kind,
+            "case_id": clock.case_id, "risk": clock.risk, "clock": clock.kind,
             "due_at": clock.due_at.isoformat(), "status": clock.state,
         })  # fmt: skip
 
@@ -65,40 +90,60 @@ def board_page(after: str | None, size: int) -> BoardPage:
     return BoardPage((due_at, int(clock_id)), size)
 
 
+def board_of(counts: Iterable[LateCount], listed: Sequence[LateCase], size: int) -> dict[str, Any]:
+    """The board from its cards' counts and the cases of the page, earliest limit first
+    (``size`` of them, one more when there is a page after): the units with most red first."""
+    units: dict[str, BoardUnit] = {}
+    for row in counts:
+        unit = units.setdefault(row.code, BoardUnit(row.code, row.code, "unit"))
+        if row.first and row.kind is not None and row.name is not None:
+            unit.name, unit.kind = row.name, row.kind
+        unit.count(row.risk, row.late)
+    for clock in listed[:size]:
+        # a case late since the cards were counted still shows, on its own unit's card
+        code = clock.assignee_code
+        units.setdefault(code, BoardUnit(code, code, "unit")).show(clock)
+    ordered = sorted(units.values(), key=lambda u: (-u.red, -u.late, u.code))
+    totals = {key: sum(getattr(u, key) for u in ordered) for key in ("late", *RISKS)}
+    last = listed[size - 1] if len(listed) > size else None
+    cursor = encode_cursor(last.due_at, str(last.id)) if last else None
+    return {"units": [asdict(u) for u in ordered], "totals": totals, "next": cursor}
+
+
 def overdue_board(
     late: Iterable[Late], scope: Sequence[str] | None, page: BoardPage | None = None
 ) -> dict[str, Any]:
-    """One card per holding unit, each late case on it once (its earliest limit missed),
-    the units with most red first; ``late`` comes earliest limit first. Every card counts all
-    its cases; the cases listed are one page's, and ``next`` the cursor of the page after."""
+    """The board from the late clocks, earliest limit first: each case counted once, at its
+    earliest limit missed among those in ``scope`` (held by a unit of it, or lying within
+    it). What ``board_rows`` asks the database, for the rows in hand."""
     page = page or BoardPage()
-    units: dict[str, BoardUnit] = {}
+    counts: dict[tuple[str, str], LateCount] = {}
+    named: set[str] = set()
+    listed: list[LateCase] = []
+    for clock, case, held in counted(late, scope):
+        risk = case.risk if case and case.risk in RISKS else "blue"
+        key = (clock.assignee_code, risk)
+        first = clock.assignee_code not in named
+        named.add(clock.assignee_code)
+        was = counts.get(key) or LateCount(*key, 0, False, None, None)
+        if first:
+            name, kind = (held.assignee_name, held.assignee_kind) if held else (None, None)
+            was = was._replace(first=True, name=name, kind=kind)
+        counts[key] = was._replace(late=was.late + 1)
+        after = page.after is None or (clock.due_at, clock.id) > page.after
+        if after and len(listed) <= page.size:
+            listed.append(LateCase(clock.id, clock.case_id, clock.kind, clock.state,
+                                   clock.due_at, clock.assignee_code, risk))  # fmt: skip
+    return board_of(counts.values(), listed, page.size)
+
+
+def counted(late: Iterable[Late], scope: Sequence[str] | None) -> Iterable[Late]:
+    """The clocks the board counts its cases at: in scope, each case's earliest."""
     seen: set[str] = set()
-    shown, more, last = 0, False, None
     for clock, case, held in late:
         territory = set((case.territory if case else {}).values())
         outside = scope is not None and clock.assignee_code not in scope
         if (outside and not territory & set(scope or ())) or clock.case_id in seen:
             continue
         seen.add(clock.case_id)
-        risk = case.risk if case and case.risk in RISKS else "blue"
-        unit = units.get(clock.assignee_code) or units.setdefault(
-            clock.assignee_code, card_of(clock, held)
-        )
-        unit.count(risk)
-        if page.after is not None and (clock.due_at, clock.id) <= page.after:
-            continue
-        if shown < page.size:
-            unit.show(clock, risk)
-            shown, last = shown + 1, clock
-        else:
-            more = True
-    ordered = sorted(units.values(), key=lambda u: (-u.red, -u.late, u.code))
-    totals = {key: sum(getattr(u, key) for u in ordered) for key in ("late", *RISKS)}
-    cursor = encode_cursor(last.due_at, str(last.id)) if more and last else None
-    return {"units": [asdict(u) for u in ordered], "totals": totals, "next": cursor}
-
-
-def card_of(clock: ClockRow, held: Assignment | None) -> BoardUnit:
-    name, kind = (held.assignee_name, held.assignee_kind) if held else (clock.assignee_code, "unit")
-    return BoardUnit(clock.assignee_code, name, kind)
+        yield clock, case, held

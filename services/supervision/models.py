@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import UtcDateTime, kit_tables
@@ -52,11 +52,23 @@ class Assignment(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(24))
 
 
+LATE_ON_POSTGRESQL = "state IN ('open', 'paused') AND overdue IS true"
+LATE_ON_SQLITE = "state IN ('open', 'paused') AND overdue IS 1"
+"""The running late clocks (the overdue board's), as each database is asked for them."""
+
+
 class ClockRow(Base):
     __tablename__ = "clocks"
     __table_args__ = (
         UniqueConstraint("owner", "kind", name="uq_clock_owner_kind"),
         Index("ix_clocks_open_next_due", "state", "next_due_at"),
+        Index(
+            "ix_clocks_late",
+            "due_at",
+            "id",
+            postgresql_where=text(LATE_ON_POSTGRESQL),
+            sqlite_where=text(LATE_ON_SQLITE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

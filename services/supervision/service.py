@@ -21,7 +21,8 @@ from kit.topology import bind_subscriber_queue
 from services import metering  # noqa: F401  (registers the domain's meters)
 from services.supervision import accountability, handlers, orders, reports, subscriptions
 from services.supervision.assessment import AssessmentConfig, Period
-from services.supervision.board import PAGE_SIZE, board_page, overdue_board
+from services.supervision.board import PAGE_SIZE, board_of, board_page
+from services.supervision.board_rows import late_counts, late_page
 from services.supervision.clocks import FOLLOWED
 from services.supervision.commands import IssueOrder, ReplyToOrder, Unsubscribe
 from services.supervision.models import TABLES
@@ -113,7 +114,8 @@ class SupervisionService(ServiceBase):
         time: ``after`` is the ``next`` cursor of the page before."""
         page = board_page(after, size)
         with self.db.read() as session:
-            return overdue_board(SupervisionRepository(session).late_clocks(), scope, page)
+            counts = late_counts(session, scope)
+            return board_of(counts, late_page(session, scope, page), page.size)
 
     # --- subscriptions ---
 
