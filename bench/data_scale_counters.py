@@ -16,7 +16,9 @@ forty the cases take):
   departments and street centres share three quarters of the cases, the grids a quarter);
   ``marks``, four facts a case (accepted, feedback, concluded, closed), 15 % concluded at the
   desk (直办); the desk's own row of ``assessment_days`` a day (kind ``desk``), which the
-  assessment's desk row sums, with those cases concluded, revisited and satisfied.
+  assessment's desk row sums, with those cases concluded, revisited and satisfied;
+  ``assessment_months``, those days summed by month, as the migration fills them (a month,
+  a quarter, a year sums them; a day its days).
 
 Then the platform started on them (one ``civicflow run`` per service) and, as ``admin``,
 ``--scale-calls`` (50) calls each, p50/p95 ms: ``GET /api/v1/screen``, and
@@ -87,6 +89,19 @@ DESK_DAYS = f"""INSERT INTO assessment_days (day, assignee_kind, assignee_code,
 SELECT day, 'desk', 'centre', '中心直办', n, n, n
 FROM (SELECT to_char(d, 'YYYY-MM-DD') AS day, 1 + floor(random() * 2 * :at_desk)::int AS n
       FROM {DAYS}) AS desk_days"""
+TALLIED = ("dispatched", "returned", "concluded", "reopened", "revisited", "satisfied",
+           "respond_on_time", "respond_late", "feedback_on_time", "feedback_late",
+           "resolve_on_time", "resolve_late", "overdue", "orders_normal", "orders_yellow",
+           "orders_red", "resolved_on_site")  # fmt: skip
+ASSESSMENT_MONTHS = f"""INSERT INTO assessment_months (month, assignee_kind, assignee_code,
+  assignee_name, last_day, {", ".join(TALLIED)})
+SELECT m.month, m.assignee_kind, m.assignee_code, d.assignee_name, m.last_day,
+  {", ".join(f"m.{name}" for name in TALLIED)}
+FROM (SELECT substr(day, 1, 7) AS month, assignee_kind, assignee_code, max(day) AS last_day,
+        {", ".join(f"sum({name}) AS {name}" for name in TALLIED)}
+      FROM assessment_days GROUP BY substr(day, 1, 7), assignee_kind, assignee_code) AS m
+JOIN assessment_days AS d ON d.day = m.last_day AND d.assignee_kind = m.assignee_kind
+  AND d.assignee_code = m.assignee_code"""
 MARKS = f"""INSERT INTO marks (event_id, case_id, what, at, detail)
 SELECT 'M' || i || w.what, 'S' || i, w.what, {AT} + w.after * interval '1 day',
   CASE WHEN w.what = 'concluded' AND i % 20 < 3 THEN CAST('{{"at_desk": true}}' AS json)
@@ -130,12 +145,14 @@ def fill_counters(cases: int) -> Any:
             (ASSESSMENT_DAYS, dates | _units(per_day, app, grids)),
             (DESK_DAYS, dates | {"at_desk": per_day * 0.15}),  # as in MARKS: i % 20 < 3
             (MARKS, {"start": span[0], "step": step, "cases": cases}),
+            (ASSESSMENT_MONTHS, {}),  # as migration supervision_monthly_months fills them
         ])  # fmt: skip
         for service in ("console", "supervision"):
             _execute(app, service, [("ANALYZE", {})])
         rows = {f"{service}.{table}": sample(app, f"SELECT count(*) FROM {table}", service)[0][0]
                 for service, table in (("console", "screen_tallies"), ("console", "screen_cases"),
                                        ("supervision", "assessment_days"),
+                                       ("supervision", "assessment_months"),
                                        ("supervision", "marks"))}  # fmt: skip
         return {"cases": cases, "seconds": round(time.perf_counter() - started, 1), "rows": rows}
 

@@ -238,6 +238,14 @@ class Period:
             raise ValueError(f"period {self.label}: {moment!r} has no time zone")
         return self.start <= moment < self.end
 
+    def months(self) -> tuple[str, str] | None:
+        """The first month of the period and the first after it (``YYYY-MM``) when it is whole
+        months (a month, a quarter, a year); None for a day."""
+        first, after = self.start.astimezone(BEIJING), self.end.astimezone(BEIJING)
+        if first.day != 1 or after.day != 1:
+            return None
+        return first.strftime("%Y-%m"), after.strftime("%Y-%m")
+
 
 def _span(text: str) -> tuple[date, date]:
     """The first day of the period and the first day after it."""

@@ -3,15 +3,16 @@
 A session watched by ``keep_counters`` notes every assignment whose row, clocks or orders it
 writes; at commit, before the rows go in, each noted assignment's figures are worked out again
 from its rows (``tallies.tally_of``) and only the difference from what it added before
-(``assignment_tallies``) is added to its unit's day (``assessment_days``), every day's row in
-one upsert. Whichever handler changed the rows (a case's step, the scanner's overdue alert, a
-督办 order) and however often a fact is handled, the counters follow the rows: a burst is
-counted together, and a fact that changes nothing adds nothing.
+(``assignment_tallies``) is added to its unit's day (``assessment_days``) and month
+(``assessment_months``), every day's row in one upsert and every month's in another. Whichever
+handler changed the rows (a case's step, the scanner's overdue alert, a 督办 order) and however
+often a fact is handled, the counters follow the rows: a burst is counted together, and a fact
+that changes nothing adds nothing.
 
 直办 is kept the same way, per case instead of per assignment: a case whose conclusion or
 revisit answer the session wrote is worked out again from its marks (``tallies.desk_tally``)
-and its difference added to the desk's row of the day (kind ``desk``, code ``centre``); what it
-added is kept under ``desk:<case>`` among the assignments' snapshots.
+and its difference added to the desk's rows of the day and month (kind ``desk``, code
+``centre``); what it added is kept under ``desk:<case>`` among the assignments' snapshots.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, case, event, select
 from sqlalchemy.orm import Session
 
 from kit.db import dialect_insert
 from services.supervision.domain import CLOCK_KINDS
 from services.supervision.models import (
     AssessmentDay,
+    AssessmentMonth,
     Assignment,
     AssignmentTally,
     ClockRow,
@@ -186,17 +188,32 @@ def snapshot(assignment_id: str, key: TallyKey, tally: Tally) -> dict[str, Any]:
 
 
 def add_to_days(session: Session, added: Mapping[TallyKey, Tally]) -> None:
-    """Add each day's figures to its row: an upsert, so that two instances counting the same
-    unit's day add up instead of overwriting each other."""
+    """Add each day's figures to its row, and to its month's: upserts, so that two instances
+    counting the same unit's day add up instead of overwriting each other."""
     rows = [
         {"day": key.day, "assignee_kind": key.assignee_kind, "assignee_code": key.assignee_code,
          "assignee_name": key.assignee_name, **diff}
-        # one lock order for every writer
+        # one lock order for every writer: the days, then the months
         for key, diff in sorted(added.items(), key=lambda item: _order(item[0]))
         if any(diff.values())
     ]  # fmt: skip
     if rows:
         session.execute(_add_to_day(_dialect(session)), rows)
+        session.execute(_add_to_month(_dialect(session)), months_of(rows))
+
+
+def months_of(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The days' figures (in day order) summed by unit and month, each named as its unit's
+    latest day among them."""
+    months: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for day in days:
+        key = day["day"][:7], day["assignee_kind"], day["assignee_code"]
+        unit = {"month": key[0], "assignee_kind": key[1], "assignee_code": key[2]}
+        month = months.setdefault(key, unit | dict.fromkeys(TALLIED, 0))
+        month["assignee_name"], month["last_day"] = day["assignee_name"], day["day"]
+        for metric in TALLIED:
+            month[metric] += day[metric]
+    return [months[key] for key in sorted(months)]
 
 
 def _order(key: TallyKey) -> tuple[str, str, str]:
@@ -215,6 +232,21 @@ def _add_to_day(dialect: str) -> Any:
     return upsert.on_conflict_do_update(
         index_elements=[table.c.day, table.c.assignee_kind, table.c.assignee_code],
         set_={**added, "assignee_name": upsert.excluded["assignee_name"]},
+    )
+
+
+@cache
+def _add_to_month(dialect: str) -> Any:
+    table = cast(Table, AssessmentMonth.__table__)
+    upsert = dialect_insert(dialect, table)
+    added = {metric: table.c[metric] + upsert.excluded[metric] for metric in TALLIED}
+    # a day counted late (an old dispatch's overdue alert) leaves the name of the latest day
+    later = upsert.excluded["last_day"] >= table.c.last_day
+    named = {name: case((later, upsert.excluded[name]), else_=table.c[name])
+             for name in ("assignee_name", "last_day")}  # fmt: skip
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.month, table.c.assignee_kind, table.c.assignee_code],
+        set_={**added, **named},
     )
 
 

@@ -167,16 +167,9 @@ class ScannerLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class AssessmentDay(Base):
-    """一单考评's counters: a unit's figures of the dispatches it received on a Beijing day,
-    kept as its clocks stop and fall overdue; a period's assessment sums its days. The centre's
-    desk (直办) has its row too (kind ``desk``, code ``centre``, nothing dispatched): the cases
-    first concluded there that day, ``concluded``, and of those ``revisited`` and
-    ``satisfied`` by their last answer (``tallies.desk_tally``)."""
+class UnitCounters:
+    """一单考评's counters of a unit (``tallied.TALLIED``), in a day's row or a month's."""
 
-    __tablename__ = "assessment_days"
-
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
     assignee_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     assignee_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     assignee_name: Mapped[str] = mapped_column(String(200))
@@ -198,6 +191,32 @@ class AssessmentDay(Base):
     orders_red: Mapped[int] = mapped_column(Integer, default=0)
     resolved_on_site: Mapped[int] = mapped_column(Integer, default=0)
     """就地化解: the grid's on-site resolutions (each counted dispatched and concluded too)."""
+
+
+class AssessmentDay(UnitCounters, Base):
+    """一单考评's counters: a unit's figures of the dispatches it received on a Beijing day,
+    kept as its clocks stop and fall overdue; a day's assessment reads them (a month's, a
+    quarter's and a year's, ``AssessmentMonth``). The centre's
+    desk (直办) has its row too (kind ``desk``, code ``centre``, nothing dispatched): the cases
+    first concluded there that day, ``concluded``, and of those ``revisited`` and
+    ``satisfied`` by their last answer (``tallies.desk_tally``)."""
+
+    __tablename__ = "assessment_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-1)
+
+
+class AssessmentMonth(UnitCounters, Base):
+    """The same counters summed by Beijing month, added in the same upsert as the days': a
+    month, a quarter or a year sums at most 12 rows a unit instead of 365."""
+
+    __tablename__ = "assessment_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, sort_order=-1)
+    """``YYYY-MM``."""
+    last_day: Mapped[str] = mapped_column(String(10))
+    """The month's latest day counted: the row carries that day's name, as the days' rows would
+    name the unit by the last of them."""
 
 
 class AssignmentTally(Base):

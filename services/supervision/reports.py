@@ -1,6 +1,6 @@
-"""一单考评 from the rows: from the counters of the period's days (``counted_assessment``, what
-the RPC answers), or by reading again every assignment of the period with its clocks and orders
-(``assess_period``: the scan the counters must agree with)."""
+"""一单考评 from the rows: from the counters of the period's days or months
+(``counted_assessment``, what the RPC answers), or by reading again every assignment of the
+period with its clocks and orders (``assess_period``: the scan the counters must agree with)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from services.supervision.assessment import (
     assess,
 )
 from services.supervision.domain import CLOCK_KINDS, ON_SITE
-from services.supervision.models import AssessmentDay, Assignment, ClockRow
+from services.supervision.models import AssessmentDay, AssessmentMonth, Assignment, ClockRow
 from services.supervision.repository import SupervisionRepository
 from services.supervision.tallied import TALLIED
 from services.supervision.tallies import DESK, UnitTotals, assess_totals, day_of
@@ -76,7 +76,8 @@ def assessment(
 def desk_row(session: Session, period: Period) -> dict[str, Any] | None:
     """直办: the matters the centre's desk concluded on the spot in the period, beside the
     units' rows, with the satisfaction their revisits gave (whenever they came): the desk's
-    counters (``tallies.desk_tally``) summed over the period's days, one row a day at most."""
+    counters (``tallies.desk_tally``) summed over the period's days or months, one row each at
+    most."""
     return desk_row_of(period_totals(session, period, DESK.assignee_kind))
 
 
@@ -94,23 +95,40 @@ def desk_row_of(totals: Iterable[UnitTotals]) -> dict[str, Any] | None:
 
 
 def period_totals(session: Session, period: Period, kind: str | None = None) -> list[UnitTotals]:
-    """Each unit's counters summed over the period's days, with its name on the last of them:
-    one grouped query over at most (days x units) rows, however many cases there were."""
-    days = AssessmentDay
-    wanted = [days.day >= day_of(period.start), days.day < day_of(period.end)]
+    """Each unit's counters summed over the period: a day's rows for a day, the months' for
+    whole months (a year sums 12 rows a unit, not 365)."""
+    months = period.months()
+    if months is None:
+        days = AssessmentDay
+        return unit_totals(session, days, days.day, day_of(period.start), day_of(period.end), kind)
+    return unit_totals(session, AssessmentMonth, AssessmentMonth.month, *months, kind)
+
+
+def unit_totals(
+    session: Session,
+    counters: type[AssessmentDay | AssessmentMonth],
+    when: Any,
+    first: str,
+    after: str,
+    kind: str | None,
+) -> list[UnitTotals]:
+    """Each unit's ``counters`` rows whose ``when`` (day or month) is in [first, after) summed,
+    with its name on the last of them: one grouped query over at most (days or months x units)
+    rows, however many cases there were."""
+    wanted = [when >= first, when < after]
     if kind is not None:
-        wanted.append(days.assignee_kind == kind)
+        wanted.append(counters.assignee_kind == kind)
     sums = (
-        select(days.assignee_kind, days.assignee_code, func.max(days.day).label("last_day"),
-               *(func.sum(getattr(days, metric)).label(metric) for metric in TALLIED))
+        select(counters.assignee_kind, counters.assignee_code, func.max(when).label("last"),
+               *(func.sum(getattr(counters, metric)).label(metric) for metric in TALLIED))
         .where(*wanted)
-        .group_by(days.assignee_kind, days.assignee_code)
+        .group_by(counters.assignee_kind, counters.assignee_code)
         .subquery()
     )  # fmt: skip
-    named = select(sums, days.assignee_name).join(
-        days,
-        and_(days.day == sums.c.last_day, days.assignee_kind == sums.c.assignee_kind,
-             days.assignee_code == sums.c.assignee_code),
+    named = select(sums, counters.assignee_name).join(
+        counters,
+        and_(when == sums.c.last, counters.assignee_kind == sums.c.assignee_kind,
+             counters.assignee_code == sums.c.assignee_code),
     )  # fmt: skip
     return [
         UnitTotals(row.assignee_kind, row.assignee_code, row.assignee_name,
