@@ -1,7 +1,7 @@
 """一单考评's counters by month beside the days': a year sums 12 rows a unit, not 365
 
 Revision ID: supervision_monthly_months
-Revises: supervision_deskcount_desk_days
+Revises: supervision_board_late_clocks
 
 ``assessment_months`` holds each unit's days summed by Beijing month (``YYYY-MM``, the first
 seven characters of the day), named as its latest day (``last_day``); filled here from the days
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "supervision_monthly_months"
-down_revision = "supervision_deskcount_desk_days"
+down_revision = "supervision_board_late_clocks"
 
 TALLIED = (
     "dispatched", "returned", "concluded", "reopened", "revisited", "satisfied",
