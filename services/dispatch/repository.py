@@ -47,6 +47,9 @@ EXPORT_COLUMNS = (Case.case_id, Case.received_at, Case.channel, Case.category, C
 received)."""
 FTS = table("cases_fts", column("case_id"), column("terms"))
 """SQLite's FTS5 table of the search terms (made by migration dispatch_0004)."""
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("cases.search_vector")
+"""PostgreSQL's tsvector of the search terms, a column generated from them (migration
+dispatch_search_terms_vector) and unmapped: SQLite has none."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,17 @@ class CaseRepository:
             query = _after(query, order, wanted.after)
         else:
             query = query.offset((wanted.page - 1) * wanted.page_size)
+        keys = (
+            query.with_only_columns(Case.case_id)
+            .order_by(*(part.desc() for part in order))
+            .limit(wanted.page_size + 1)
+        )
         rows = list(
             self.session.scalars(
-                query.options(selectinload(Case.history))
-                .order_by(*(part.desc() for part in order))
-                .limit(wanted.page_size + 1)
+                select(Case)
+                .where(Case.case_id.in_(keys.scalar_subquery()))
+                .options(selectinload(Case.history))
+                .order_by(Case.received_at.desc(), Case.case_id.desc())
             )
         )
         more = len(rows) > wanted.page_size
@@ -191,7 +200,7 @@ class CaseRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
             wanted = func.plainto_tsquery(simple, " ".join(terms))
-            return func.to_tsvector(simple, Case.search_terms).op("@@")(wanted)
+            return SEARCH_VECTOR.op("@@")(wanted)
         match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
         found = select(FTS.c.case_id).where(literal_column("cases_fts").op("MATCH")(match))
         return Case.case_id.in_(found)

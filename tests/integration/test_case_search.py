@@ -253,3 +253,29 @@ def test_the_migration_fills_reach_terms_and_limits_of_stored_cases(database_url
         assert ids(store, unit="G-1") == ["C-OLD"]
     finally:
         store.dispose()
+
+
+def test_the_terms_index_holds_stored_cases_and_follows_changed_terms(
+    database_url: str, config: DispatchConfig
+) -> None:
+    """PostgreSQL's stored tsvector (migration dispatch_search_terms_vector) is filled for the
+    cases already there and kept when their terms change, as SQLite's FTS5 triggers are."""
+    upgrade("dispatch", database_url, "dispatch_petition_0006")
+    store = Store(database_url, "dispatch", TABLES)
+    try:
+        route(store, config, "C-OLD", DAY, content="饭店油烟污染严重", address=ADDRESS)
+        upgrade("dispatch", database_url)
+        assert ids(store, q="油烟") == ["C-OLD"]
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE cases SET search_terms = '夜间 施工 噪音' WHERE case_id = 'C-OLD'")
+            )
+            if not store.is_sqlite:
+                vector = connection.scalar(
+                    sa.text("SELECT search_vector::text FROM cases WHERE case_id = 'C-OLD'")
+                )
+                assert sorted(vector.split()) == ["'噪音':3", "'夜间':1", "'施工':2"]
+        assert ids(store, q="噪音") == ["C-OLD"]
+        assert ids(store, q="油烟") == []
+    finally:
+        store.dispose()
