@@ -3,7 +3,8 @@ time, newest first by (received_at, case_id).
 
 A page begins after a cursor (keyset: every page costs what the first does) or, as in 1.0, at
 a page number (OFFSET). Scope and ``unit`` read ``case_reach`` by its (unit, received_at,
-case_id) index; ``q`` reads FTS5 on SQLite and a GIN-indexed tsvector on PostgreSQL.
+case_id, held) index; ``q`` reads FTS5 on SQLite and a GIN-indexed tsvector column on
+PostgreSQL. A page counts and sorts the matches' keys, then reads its own cases only.
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ class CaseRepository:
         """The page's keys are counted and sorted first, only then are its cases read: a
         match costs its key, not its whole row."""
         query, order = self._keys(scope, filters)
-        counted = query.with_only_columns(literal(1), maintain_column_froms=True)
-        counted = counted.limit(TOTAL_CAP + 1).subquery()
+        one = query.with_only_columns(literal(1), maintain_column_froms=True)
+        counted = one.limit(TOTAL_CAP + 1).subquery()
         total = int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
         if wanted.after is not None:
             query = _after(query, order, wanted.after)
@@ -166,15 +167,17 @@ class CaseRepository:
         self, scope: Sequence[str] | None, filters: CaseFilters
     ) -> tuple[Select[Any], tuple[Any, Any]]:
         """The keys of the matching cases and the columns they are ordered by. Words alone,
-        on SQLite, are answered by the FTS5 table, which holds each case's time: no case is
-        read for a match."""
-        if filters.terms and scope is None and filters == CaseFilters(terms=filters.terms):
-            if self.session.get_bind().dialect.name == "sqlite":
-                found = select(FTS.c.case_id).select_from(FTS).where(_fts_match(filters.terms))
-                return found, (FTS.c.received_at, FTS.c.case_id)
-        if filters == CaseFilters(unit=filters.unit) and (scope is None) != (filters.unit is None):
-            if scope is None or len(scope) == 1:
-                return _reach_keys(scope[0] if scope else filters.unit, held=scope is None)
+        on SQLite, are answered by the FTS5 table, a ``unit`` or one unit's scope alone by
+        its reach rows: both hold each case's time, so no case is read for a match."""
+        words_alone = filters.terms and filters == CaseFilters(terms=filters.terms)
+        if words_alone and scope is None and self.session.get_bind().dialect.name == "sqlite":
+            found = select(FTS.c.case_id).select_from(FTS).where(_fts_match(filters.terms))
+            return found, (FTS.c.received_at, FTS.c.case_id)
+        if filters == CaseFilters(unit=filters.unit):
+            if scope is None and filters.unit is not None:
+                return _reach_keys(filters.unit, held=True)
+            if scope is not None and len(scope) == 1 and filters.unit is None:
+                return _reach_keys(scope[0], held=False)
         query, order = self._matching(scope, filters)
         return query.with_only_columns(Case.case_id), order
 
@@ -232,7 +235,7 @@ def _after(query: Select[Any], order: tuple[Any, Any], after: tuple[datetime, st
     return query.where(tuple_(*order) < tuple_(literal(at, UtcDateTime()), case_id))
 
 
-def _reach_keys(unit: str | None, *, held: bool) -> tuple[Select[Any], tuple[Any, Any]]:
+def _reach_keys(unit: str, *, held: bool) -> tuple[Select[Any], tuple[Any, Any]]:
     """The keys of the cases within reach of ``unit`` (``held``: held in its subtree) read
     from its reach rows alone, which hold each case's time."""
     rows = select(CaseReach.case_id).where(CaseReach.unit_code == unit)
