@@ -52,7 +52,8 @@ def _fts(*, timed: bool) -> None:
         op.execute(f"DROP TRIGGER {trigger}")
     op.execute("DROP TABLE cases_fts")
     at = ", received_at" if timed else ""
-    op.execute(f"CREATE VIRTUAL TABLE cases_fts USING fts5(case_id UNINDEXED{at} UNINDEXED, terms)")
+    columns = "case_id UNINDEXED, received_at UNINDEXED" if timed else "case_id UNINDEXED"
+    op.execute(f"CREATE VIRTUAL TABLE cases_fts USING fts5({columns}, terms)")
     op.execute(
         f"INSERT INTO cases_fts (case_id{at}, terms) SELECT case_id{at}, search_terms FROM cases"
     )
