@@ -279,7 +279,7 @@ class CaseReach(Base):
     ``received_at`` is the case's, so that a scoped list reads its page from one index."""
 
     __tablename__ = "case_reach"
-    __table_args__ = (Index("ix_case_reach_unit", "unit_code", "received_at", "case_id"),)
+    __table_args__ = (Index("ix_case_reach_unit", "unit_code", "received_at", "case_id", "held"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id"), primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)

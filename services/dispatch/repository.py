@@ -3,7 +3,8 @@ time, newest first by (received_at, case_id).
 
 A page begins after a cursor (keyset: every page costs what the first does) or, as in 1.0, at
 a page number (OFFSET). Scope and ``unit`` read ``case_reach`` by its (unit, received_at,
-case_id) index; ``q`` reads FTS5 on SQLite and a GIN-indexed tsvector on PostgreSQL.
+case_id, held) index; ``q`` reads FTS5 on SQLite and a GIN-indexed tsvector column on
+PostgreSQL. A page counts and sorts the matches' keys, then reads its own cases only.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ EXPORT_COLUMNS = (Case.case_id, Case.received_at, Case.channel, Case.category, C
                   Case.received)  # fmt: skip
 """What a row of the export needs of a case (its address and citizen are in what was
 received)."""
-FTS = table("cases_fts", column("case_id"), column("terms"))
-"""SQLite's FTS5 table of the search terms (made by migration dispatch_0004)."""
+FTS = table("cases_fts", column("case_id"), column("received_at"), column("terms"))
+"""SQLite's FTS5 table of the search terms and each case's time (made by migration
+dispatch_0004, the time added by dispatch_search_at_scale)."""
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("cases.search_vector")
+"""PostgreSQL's tsvector of the search terms, a column generated from them (migration
+dispatch_search_terms_vector) and unmapped: SQLite has none."""
 
 
 @dataclass(frozen=True)
@@ -107,18 +112,23 @@ class CaseRepository:
         return sorted(self.session.scalars(query.order_by(RepeatLink.repeat_id)))
 
     def page(self, scope: Sequence[str] | None, filters: CaseFilters, wanted: PageWanted) -> Found:
-        query, order = self._matching(scope, filters)
-        counted = query.with_only_columns(Case.case_id).limit(TOTAL_CAP + 1).subquery()
+        """The page's keys are counted and sorted first, only then are its cases read: a
+        match costs its key, not its whole row."""
+        query, order = self._keys(scope, filters)
+        one = query.with_only_columns(literal(1), maintain_column_froms=True)
+        counted = one.limit(TOTAL_CAP + 1).subquery()
         total = int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
         if wanted.after is not None:
             query = _after(query, order, wanted.after)
         else:
             query = query.offset((wanted.page - 1) * wanted.page_size)
+        keys = query.order_by(*(part.desc() for part in order)).limit(wanted.page_size + 1)
         rows = list(
             self.session.scalars(
-                query.options(selectinload(Case.history))
-                .order_by(*(part.desc() for part in order))
-                .limit(wanted.page_size + 1)
+                select(Case)
+                .where(Case.case_id.in_(keys.scalar_subquery()))
+                .options(selectinload(Case.history))
+                .order_by(Case.received_at.desc(), Case.case_id.desc())
             )
         )
         more = len(rows) > wanted.page_size
@@ -152,6 +162,24 @@ class CaseRepository:
             order = by_unit if scope is None else order
         query = query.where(Case.status.in_(statuses)).options(load_only(*MARKER_COLUMNS))
         return list(self.session.scalars(query.order_by(*(p.desc() for p in order)).limit(limit)))
+
+    def _keys(
+        self, scope: Sequence[str] | None, filters: CaseFilters
+    ) -> tuple[Select[Any], tuple[Any, Any]]:
+        """The keys of the matching cases and the columns they are ordered by. Words alone,
+        on SQLite, are answered by the FTS5 table, a ``unit`` or one unit's scope alone by
+        its reach rows: both hold each case's time, so no case is read for a match."""
+        words_alone = filters.terms and filters == CaseFilters(terms=filters.terms)
+        if words_alone and scope is None and self.session.get_bind().dialect.name == "sqlite":
+            found = select(FTS.c.case_id).select_from(FTS).where(_fts_match(filters.terms))
+            return found, (FTS.c.received_at, FTS.c.case_id)
+        if filters == CaseFilters(unit=filters.unit):
+            if scope is None and filters.unit is not None:
+                return _reach_keys(filters.unit, held=True)
+            if scope is not None and len(scope) == 1 and filters.unit is None:
+                return _reach_keys(scope[0], held=False)
+        query, order = self._matching(scope, filters)
+        return query.with_only_columns(Case.case_id), order
 
     def _matching(
         self, scope: Sequence[str] | None, filters: CaseFilters
@@ -191,16 +219,29 @@ class CaseRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
             wanted = func.plainto_tsquery(simple, " ".join(terms))
-            return func.to_tsvector(simple, Case.search_terms).op("@@")(wanted)
-        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        found = select(FTS.c.case_id).where(literal_column("cases_fts").op("MATCH")(match))
-        return Case.case_id.in_(found)
+            return SEARCH_VECTOR.op("@@")(wanted)
+        return Case.case_id.in_(select(FTS.c.case_id).where(_fts_match(terms)))
+
+
+def _fts_match(terms: Sequence[str]) -> ColumnElement[bool]:
+    """Every term among a row's terms in SQLite's FTS5 table, each a phrase of its own."""
+    match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return literal_column("cases_fts").op("MATCH")(match)
 
 
 def _after(query: Select[Any], order: tuple[Any, Any], after: tuple[datetime, str]) -> Select[Any]:
     """The rows sorted after the cursor's (received_at, case_id), newest first (keyset)."""
     at, case_id = after
     return query.where(tuple_(*order) < tuple_(literal(at, UtcDateTime()), case_id))
+
+
+def _reach_keys(unit: str, *, held: bool) -> tuple[Select[Any], tuple[Any, Any]]:
+    """The keys of the cases within reach of ``unit`` (``held``: held in its subtree) read
+    from its reach rows alone, which hold each case's time."""
+    rows = select(CaseReach.case_id).where(CaseReach.unit_code == unit)
+    if held:
+        rows = rows.where(CaseReach.held.is_(True))
+    return rows, (CaseReach.received_at, CaseReach.case_id)
 
 
 def _through_reach(

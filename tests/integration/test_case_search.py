@@ -147,6 +147,22 @@ def test_keyset_pages_walk_every_case_once_in_order(store: Store, config: Dispat
     scoped = listed(store, scope=[STREET], page_size=10)
     second = listed(store, scope=[STREET], page_size=10, after=scoped.next)
     assert [c.case_id for c in scoped.items + second.items] == expected[:20]
+    for asked in ({"q": "噪音"}, {"unit": STREET}, {"scope": [STREET]}):  # keys read alone
+        assert walk(store, **asked) == (expected, 23)
+
+
+def walk(store: Store, **asked: Any) -> tuple[list[str], int]:
+    """Every case of a list, by its cursor, 5 a page, and the total each page gave."""
+    walked, after, totals = [], None, set()
+    while True:
+        page = listed(store, page_size=5, after=after, **asked)
+        walked += [case.case_id for case in page.items]
+        totals.add(page.total)
+        if page.next is None:
+            break
+        after = page.next
+    assert len(totals) == 1
+    return walked, totals.pop()
 
 
 # --- the export's pages: the list's scope, filters and cursor, only a row's columns ---------
@@ -251,5 +267,42 @@ def test_the_migration_fills_reach_terms_and_limits_of_stored_cases(database_url
         assert ids(store, q="油烟") == ids(store, q="幸福社区") == ["C-OLD"]
         assert ids(store, overdue=True) == ["C-OLD"]
         assert ids(store, unit="G-1") == ["C-OLD"]
+    finally:
+        store.dispose()
+
+
+def test_the_terms_index_holds_stored_cases_and_follows_changed_terms(
+    database_url: str, config: DispatchConfig
+) -> None:
+    """PostgreSQL's stored tsvector (migration dispatch_search_at_scale) is filled for the
+    cases already there and kept when their terms change, as SQLite's FTS5 triggers are; the
+    FTS5 rows hold each case's time, the reach index ``held``."""
+    upgrade("dispatch", database_url, "dispatch_petition_0006")
+    store = Store(database_url, "dispatch", TABLES)
+    try:
+        route(store, config, "C-OLD", DAY, content="饭店油烟污染严重", address=ADDRESS)
+        upgrade("dispatch", database_url)
+        assert ids(store, q="油烟") == ["C-OLD"]
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE cases SET search_terms = '夜间 施工 噪音' WHERE case_id = 'C-OLD'")
+            )
+            if not store.is_sqlite:
+                vector = connection.scalar(
+                    sa.text("SELECT search_vector::text FROM cases WHERE case_id = 'C-OLD'")
+                )
+                assert sorted(vector.split()) == ["'噪音':3", "'夜间':1", "'施工':2"]
+        assert ids(store, q="噪音") == ["C-OLD"]
+        assert ids(store, q="油烟") == []
+        reach = sa.inspect(store.engine).get_indexes("case_reach")
+        assert [i["column_names"] for i in reach if i["name"] == "ix_case_reach_unit"] == [
+            ["unit_code", "received_at", "case_id", "held"]
+        ]
+        if store.is_sqlite:  # the words' own table sorts them by the case's time
+            with store.engine.connect() as connection:
+                times = connection.execute(sa.text(
+                    "SELECT f.received_at = c.received_at FROM cases_fts f"
+                    " JOIN cases c ON c.case_id = f.case_id")).scalars().all()  # fmt: skip
+            assert times == [1]
     finally:
         store.dispose()
