@@ -249,6 +249,8 @@ def _copy_value(value: Any, shared: dict[int, str]) -> str:
         return "[]"
     if value is True or value is False:
         return "t" if value else "f"
+    if isinstance(value, tuple):  # an array column (unit codes: no quoting needed)
+        return "{" + ",".join(value) + "}"
     if isinstance(value, datetime):
         return value.isoformat()
     elif isinstance(value, dict | list):

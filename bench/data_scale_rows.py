@@ -213,13 +213,12 @@ def rows_of(case: Drawn, now: datetime, rng: random.Random) -> dict[tuple[str, s
         times.append(at)
     rows: dict[tuple[str, str], list[Any]] = {table: [] for table in TABLES}
     received = received_of(case, external_id_of(case))
-    rows["dispatch", "cases"].append(
-        case_row(case, received, deadlines if dispatched else None, (times[-1], len(steps), now))
-    )
-    rows["dispatch", "case_history"] += history_rows(case.case_id, steps, times)
     holder = case.holder if dispatched else None
     place = case.place.chain if case.place else []
     reach = reach_of(holder["code"] if holder else None, case.level, [], place)
+    made = case_row(case, received, deadlines if dispatched else None, (times[-1], len(steps), now))
+    rows["dispatch", "cases"].append(made | {"reach_unit_codes": tuple(sorted(reach))})
+    rows["dispatch", "case_history"] += history_rows(case.case_id, steps, times)
     rows["dispatch", "case_reach"] += [
         {"case_id": case.case_id, "unit_code": code, "received_at": case.at, "held": held}
         for code, held in reach.items()

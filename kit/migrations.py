@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,15 @@ SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
+    _migrate(service, url, revision, command.upgrade)
+
+
+def downgrade(service: str, url: str, revision: str) -> None:
+    """Back to ``revision``: for tests of what a migration makes of rows stored before it."""
+    _migrate(service, url, revision, command.downgrade)
+
+
+def _migrate(service: str, url: str, revision: str, run: Callable[[Config, str], None]) -> None:
     engine = make_engine(url, service)
     try:
         if engine.dialect.name == "postgresql":
@@ -23,7 +33,7 @@ def upgrade(service: str, url: str, revision: str = "head") -> None:
         config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            run(config, revision)
     finally:
         engine.dispose()
 

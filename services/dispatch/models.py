@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from contracts.desk import particulars_of
@@ -72,6 +73,13 @@ class Case(Base):
     place: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     search_terms: Mapped[str] = mapped_column(Text, default="")
     """The words of the content and the address (``search.terms_of``), for ``q``."""
+    reach_unit_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text).with_variant(JSON(), "sqlite"), default=list
+    )
+    """The codes of its reach rows, beside its words: on PostgreSQL one GIN index holds both
+    (migration ``dispatch_reach_unit_codes``), so a scoped ``q`` finds the cases holding the words
+    within the scope in one index scan, where the words and the reach rows, each many, would
+    be intersected case by case. SQLite answers from its FTS table and the reach rows."""
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """The next limit the holder must meet (None: no clock of the holder runs): overdue
     when past it."""
@@ -174,6 +182,7 @@ class Case(Base):
             if code not in kept:
                 self.reach.append(CaseReach(unit_code=code, received_at=self.received_at,
                                             held=held))  # fmt: skip
+        self.reach_unit_codes = sorted(wanted)
 
     def view(self, repeats: list[str] | None = None) -> CaseView:
         """The case as staff see it; ``repeats``: the later matters repeating it, when the

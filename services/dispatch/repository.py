@@ -51,7 +51,9 @@ FTS = table("cases_fts", column("case_id"), column("received_at"), column("terms
 dispatch_0004, the time added by dispatch_search_at_scale)."""
 SEARCH_VECTOR: ColumnElement[Any] = literal_column("cases.search_vector")
 """PostgreSQL's tsvector of the search terms, a column generated from them (migration
-dispatch_search_terms_vector) and unmapped: SQLite has none."""
+dispatch_search_at_scale) and unmapped: SQLite has none."""
+NEWEST_READ = 20_000
+"""How many of the newest cases a page of common words is first looked for among."""
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,13 @@ class CaseRepository:
         else:
             query = query.offset((wanted.page - 1) * wanted.page_size)
         keys = query.order_by(*(part.desc() for part in order)).limit(wanted.page_size + 1)
+        ids = None
+        if total > TOTAL_CAP and scope is None and wanted.page == 1:
+            ids = self._common_words_page(filters, wanted.after, wanted.page_size + 1)
         rows = list(
             self.session.scalars(
                 select(Case)
-                .where(Case.case_id.in_(keys.scalar_subquery()))
+                .where(Case.case_id.in_(keys.scalar_subquery() if ids is None else ids))
                 .options(selectinload(Case.history))
                 .order_by(Case.received_at.desc(), Case.case_id.desc())
             )
@@ -163,6 +168,34 @@ class CaseRepository:
         query = query.where(Case.status.in_(statuses)).options(load_only(*MARKER_COLUMNS))
         return list(self.session.scalars(query.order_by(*(p.desc() for p in order)).limit(limit)))
 
+    def _common_words_page(
+        self, filters: CaseFilters, after: tuple[datetime, str] | None, size: int
+    ) -> list[str] | None:
+        """On PostgreSQL, the keys of a page of words that more than ``TOTAL_CAP`` cases hold,
+        looked for among the newest ``NEWEST_READ`` cases (after the cursor) in the list's
+        order; None when those do not hold a whole page, or the list asks for more than words.
+
+        The planner guesses how many cases hold several words by multiplying each word's
+        share, while a county's words go together (电梯 and 故障): expecting a few hundred, it
+        reads and sorts every one of tens of thousands of matches. Counted first, common words
+        are found by reading the newest cases until a page holds them."""
+        words_alone = filters.terms and filters == CaseFilters(terms=filters.terms)
+        if not words_alone or self.session.get_bind().dialect.name != "postgresql":
+            return None
+        order = (Case.received_at, Case.case_id)
+        newest = select(*order, SEARCH_VECTOR.label("words"))
+        if after is not None:
+            newest = _after(newest, order, after)
+        read = newest.order_by(*(part.desc() for part in order)).limit(NEWEST_READ).subquery()
+        holding = (
+            select(read.c.case_id)
+            .where(read.c.words.op("@@")(_tsquery(filters.terms)))
+            .order_by(read.c.received_at.desc(), read.c.case_id.desc())
+            .limit(size)
+        )
+        ids = list(self.session.scalars(holding))
+        return ids if len(ids) == size else None
+
     def _keys(
         self, scope: Sequence[str] | None, filters: CaseFilters
     ) -> tuple[Select[Any], tuple[Any, Any]]:
@@ -188,7 +221,11 @@ class CaseRepository:
         a reach row's when the list is read through one (its index has the order)."""
         query: Select[Any] = select(Case)
         order: tuple[Any, Any] = (Case.received_at, Case.case_id)
-        if scope is not None and len(scope) == 1:
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
+        if scope is not None and filters.terms and postgresql:
+            # the words and the scope in one GIN index (migration dispatch_reach_unit_codes)
+            query = query.where(Case.reach_unit_codes.overlap(list(scope)) if scope else false())
+        elif scope is not None and len(scope) == 1:
             query, order = _through_reach(query, scope[0], held=False)
         elif scope is not None:
             within = select(CaseReach.case_id).where(
@@ -217,10 +254,14 @@ class CaseRepository:
     def _words(self, terms: Sequence[str]) -> ColumnElement[bool]:
         """Every term among the case's search terms, through the dialect's full-text index."""
         if self.session.get_bind().dialect.name == "postgresql":
-            simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
-            wanted = func.plainto_tsquery(simple, " ".join(terms))
-            return SEARCH_VECTOR.op("@@")(wanted)
+            return SEARCH_VECTOR.op("@@")(_tsquery(terms))
         return Case.case_id.in_(select(FTS.c.case_id).where(_fts_match(terms)))
+
+
+def _tsquery(terms: Sequence[str]) -> ColumnElement[Any]:
+    """PostgreSQL's query of every term, as the ``simple`` configuration made the vector."""
+    simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
+    return func.plainto_tsquery(simple, " ".join(terms))
 
 
 def _fts_match(terms: Sequence[str]) -> ColumnElement[bool]:

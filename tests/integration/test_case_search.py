@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from contracts.event_data import Reporter
 from contracts.listing import BadCursor, CaseListFilters
 from kit.db import Store
-from kit.migrations import upgrade
+from kit.migrations import downgrade, upgrade
 from kit.settings import Settings
-from services.dispatch import handlers, queries
+from services.dispatch import handlers, queries, repository
 from services.dispatch.config import DispatchConfig, load_config
 from services.dispatch.models import TABLES
 from services.dispatch.unit_of_work import SqlDispatchUnitOfWork
@@ -121,6 +121,60 @@ def test_scope_is_what_it_was_holding_helping_or_lying_within(county: Store) -> 
     assert ids(county, scope=["D-HBJ", STREET]) == ["C-SMOKE", "C-NOISE"]
     assert ids(county, scope=[]) == []
     assert ids(county, scope=[STREET], q="排污") == []
+    # words within a scope (on PostgreSQL through the words' and reach codes' one index)
+    assert ids(county, scope=[STREET], q="噪音") == ["C-NOISE"]
+    assert ids(county, scope=["D-HBJ", STREET], q="排污") == ["C-SMOKE"]
+    assert ids(county, scope=["D-HBJ", STREET], q="噪音 排污") == []
+    assert ids(county, scope=[], q="噪音") == []
+
+
+def test_a_case_keeps_the_codes_of_its_reach_rows_beside_them(county: Store) -> None:
+    def codes() -> dict[str, tuple[list[str], list[str]]]:
+        with county.engine.connect() as connection:
+            kept = dict(
+                connection.execute(sa.text("SELECT case_id, reach_unit_codes FROM cases")).all()
+            )
+            rows = connection.execute(
+                sa.text("SELECT case_id, unit_code FROM case_reach ORDER BY unit_code")
+            ).all()
+        reach: dict[str, list[str]] = {case_id: [] for case_id in kept}
+        for case_id, code in rows:
+            reach[case_id].append(code)
+        as_list = {k: json.loads(v) if isinstance(v, str) else list(v) for k, v in kept.items()}
+        return {k: (as_list[k], reach[k]) for k in kept}
+
+    for case_id, (kept, rows) in codes().items():
+        assert kept == rows, case_id
+    assert STREET in codes()["C-NOISE"][0]
+
+
+def test_common_words_are_paged_among_the_newest_cases_as_the_index_would(
+    store: Store, config: DispatchConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words more cases hold than a page counts (``TOTAL_CAP``) are looked for among the
+    newest cases first (on PostgreSQL): the pages are the same, the cursor walks them all,
+    and a page the newest do not fill is read through the index."""
+    made = []
+    for n in range(23):
+        at = DAY + timedelta(minutes=n)
+        words = "噪音扰民" if n % 3 else "油烟扰民"
+        route(store, config, f"C-{n:02d}", at, content=f"第{n}号{words}",
+              category="environment.noise", address=ADDRESS)  # fmt: skip
+        made.append((at, f"C-{n:02d}", words))
+    noisy = [case_id for _, case_id, words in sorted(made, reverse=True) if "噪音" in words]
+    expected = walk(store, q="噪音")
+    assert expected == (noisy, len(noisy))
+    monkeypatch.setattr(repository, "TOTAL_CAP", 3)
+    monkeypatch.setattr(repository, "NEWEST_READ", 12)  # 8 of the 12 newest are noisy
+    walked, after = [], None
+    while True:
+        page = listed(store, page_size=4, after=after, q="噪音")
+        walked += [case.case_id for case in page.items]
+        assert page.total == 3 and page.total_capped
+        if page.next is None:
+            break
+        after = page.next
+    assert walked == noisy
 
 
 def test_keyset_pages_walk_every_case_once_in_order(store: Store, config: DispatchConfig) -> None:
@@ -277,12 +331,14 @@ def test_the_terms_index_holds_stored_cases_and_follows_changed_terms(
     """PostgreSQL's stored tsvector (migration dispatch_search_at_scale) is filled for the
     cases already there and kept when their terms change, as SQLite's FTS5 triggers are; the
     FTS5 rows hold each case's time, the reach index ``held``."""
-    upgrade("dispatch", database_url, "dispatch_petition_0006")
+    upgrade("dispatch", database_url)
     store = Store(database_url, "dispatch", TABLES)
     try:
         route(store, config, "C-OLD", DAY, content="饭店油烟污染严重", address=ADDRESS)
+        downgrade("dispatch", database_url, "dispatch_petition_0006")  # stored before them
         upgrade("dispatch", database_url)
         assert ids(store, q="油烟") == ["C-OLD"]
+        assert ids(store, q="油烟", scope=[STREET]) == ["C-OLD"]  # its reach codes filled
         with store.engine.begin() as connection:
             connection.execute(
                 sa.text("UPDATE cases SET search_terms = '夜间 施工 噪音' WHERE case_id = 'C-OLD'")
