@@ -20,6 +20,7 @@ from civicflow.demo import load_demo
 from kernel.clock import ManualClock
 from kernel.petition import BEIJING
 from tests.integration.test_dispatch_flow import SERVICES, act, case_of, tap, token
+from tests.integration.test_supervision import rpc
 from tests.support.harness import EventTap, Platform, http, running, settings_for_test
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -71,6 +72,21 @@ def wait_alert(
         time.sleep(0.05)
     seen = [(e["type"], e["data"].get("clock")) for e in tap.of_type(kind, case_id)]
     raise AssertionError(f"no {kind} of the {clock} clock for {case_id}: {seen}")
+
+
+def answer_clock_held_by(platform: Platform, case_id: str, holder: str) -> None:
+    """Supervision has followed a stage's dispatch: the running answer clock is ``holder``'s.
+    Events are asynchronous: a clock moved on before that would warn of a review nobody was
+    named to hold yet."""
+    deadline = time.monotonic() + 15
+    with rpc(platform.settings) as supervision:
+        while True:
+            running = [c for c in supervision.clocks_of(case_id)
+                       if c["kind"] == "answer" and c["state"] == "open"]  # fmt: skip
+            if running and all(c["assignee"] == holder for c in running):
+                return
+            assert time.monotonic() < deadline, running
+            time.sleep(0.05)
 
 
 def notices(case: dict[str, Any]) -> list[str]:
@@ -146,6 +162,7 @@ def test_a_petition_through_acceptance_extension_answer_review_and_re_review(
     asked = tap.wait_for("petition.review_requested", case_id)["data"]
     assert act(platform, token, case_id, "dispatch", {"assignee": "D-XFJ"}).status == 200
     assert act(platform, token, case_id, "accept").status == 200
+    answer_clock_held_by(platform, case_id, "D-XFJ")
     clock.advance(timedelta(days=25))  # the review's answer (30 days) is near
     review_due = datetime.fromisoformat(asked["answer_by"])
     warned_review = wait_alert(tap, "sla.warning", case_id, "answer", due_at=review_due)
