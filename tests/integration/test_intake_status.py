@@ -22,10 +22,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 from openapi_spec_validator import validate as validate_spec
 
 from civicflow.demo import load_demo
 from kernel.clock import ManualClock
+from kit.engine import make_engine
 from kit.settings import Settings
 from tests.support import sample_files
 from tests.support.databases import database_for
@@ -110,6 +112,24 @@ def platform_calling_back(
         yield platform
 
 
+def refusal_settled(settings: Settings) -> None:
+    """Intake has recorded the callback's refusal. It is settled just after the source
+    answers, with the backoff counted from the platform clock's time then: the clock moved on
+    before that would push the next attempt past every later moment of the test."""
+    engine = make_engine(settings.database_url_for("intake"), "intake")
+    deadline = time.monotonic() + 15
+    try:
+        while True:
+            with engine.connect() as connection:
+                tried = connection.scalar(sa.text("SELECT max(attempts) FROM callbacks"))
+            if tried:
+                return
+            assert time.monotonic() < deadline, "the refusal was not recorded in 15 s"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -166,6 +186,7 @@ def test_a_source_follows_its_case_and_is_called_back(
     while time.monotonic() < deadline and not receiver.calls:
         time.sleep(0.1)
     assert [status for _, _, status in receiver.calls] == [500]
+    refusal_settled(platform.settings)  # its backoff runs from the clock's time of settling
     clock.advance(timedelta(seconds=2))  # the backoff after a first refusal
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and len(receiver.calls) < 2:
