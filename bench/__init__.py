@@ -24,16 +24,20 @@ def quantiles(values: Iterable[float], which: Iterable[int] = (50, 99)) -> dict[
     return {f"p{q}": round(ordered[min(r, len(ordered)) - 1], 1) for q, r in rank.items()}
 
 
+def postgres_admin_url() -> str:
+    """The bench's PostgreSQL server, as a superuser: ``CIVICFLOW_BENCH_POSTGRES``."""
+    return os.environ.get(
+        "CIVICFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
 @contextmanager
 def postgres_database() -> Iterator[str | None]:
     """A scratch database at ``CIVICFLOW_BENCH_POSTGRES``, dropped afterwards; None when no
     PostgreSQL answers (its figures are then null)."""
     from kit.db import scratch_postgres
 
-    admin = os.environ.get(
-        "CIVICFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    scratch = scratch_postgres(admin, "civicflow_bench")
+    scratch = scratch_postgres(postgres_admin_url(), "civicflow_bench")
     try:
         url = scratch.__enter__()
     except Exception:

@@ -16,7 +16,6 @@ asserted.
 from __future__ import annotations
 
 import json
-import os
 import random
 import tempfile
 import threading
@@ -30,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import log, quantiles
+from bench import log, postgres_admin_url, quantiles
 from bench.data_scale_load import dialect_of, generate, pools_of, sample
 from bench.data_scale_pools import Pools
 from bench.e2e import postgres
@@ -369,9 +368,7 @@ def kept_postgres(name: str) -> Iterator[str]:
     """The database ``name`` on the bench's server, created if missing and never dropped."""
     import psycopg2
 
-    admin_url = os.environ.get(
-        "CIVICFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
+    admin_url = postgres_admin_url()
     admin = psycopg2.connect(admin_url, connect_timeout=3)
     admin.autocommit = True
     try:
